@@ -1,0 +1,52 @@
+"""Errors a user can cause, each with a one-line fix.
+
+The CLI prints ``error: <message>`` and ``fix: <fix>`` for any :class:`SynthemaError`
+and exits with status 2, never with a traceback. Library callers can catch the
+specific subclasses.
+"""
+
+from __future__ import annotations
+
+
+class SynthemaError(Exception):
+    """Base class for errors caused by input the user can correct.
+
+    Args:
+        message: what is wrong, naming the file, row and column where known.
+        fix: one line telling the user what to do about it.
+
+    >>> e = SynthemaError("x.csv: column 'age' missing", fix="add the column")
+    >>> str(e)
+    "x.csv: column 'age' missing"
+    >>> e.fix
+    'add the column'
+    """
+
+    def __init__(self, message: str, *, fix: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+
+
+class DictionaryError(SynthemaError):
+    """A data dictionary file is malformed or inconsistent."""
+
+
+class RuleSyntaxError(DictionaryError):
+    """A clinical rule does not parse under the rule grammar (docs/rules.md)."""
+
+
+class DataFileError(SynthemaError):
+    """A data file cannot be read: empty, wrong encoding, ragged rows, duplicate header."""
+
+
+class MappingError(SynthemaError):
+    """A harmonisation mapping file is malformed or does not fit the data."""
+
+
+class ValidationFailed(SynthemaError):
+    """Data failed validation against a dictionary; ``problems`` lists every finding."""
+
+    def __init__(self, message: str, *, fix: str = "", problems: list | None = None) -> None:
+        super().__init__(message, fix=fix)
+        self.problems = problems or []
