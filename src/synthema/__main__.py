@@ -1,0 +1,5 @@
+"""``python -m synthema`` runs the CLI."""
+
+from synthema.cli import app
+
+app()

@@ -1,0 +1,593 @@
+"""Simulated adult AML patients for one hospital, in the ``aml`` dictionary's typed format.
+
+Generative story (each step conditions on the earlier ones, so columns are not
+independent):
+
+1. site profile -> age (SEER-17 age bands, shifted per site), sex, AML ontogeny;
+2. ontogeny and age -> one *genomic class* (Papaemmanuil NEJM 2016 classes), then
+   co-mutations and karyotype lesions with class-specific rates, which reproduces the
+   published co-occurrences (NPM1 with FLT3-ITD and DNMT3A, TP53 with complex karyotype,
+   IDH with NPM1, CEBPA-bZIP with GATA2, CBF with KIT);
+3. genetics -> ELN 2017/2022 risk (:mod:`synthema.schema.eln`), WHO/ICC 2022 class;
+4. class, age -> labs and ECOG; age, ECOG, site -> treatment intensity;
+5. treatment, risk, age -> response, relapse, allogeneic HSCT, death, censored at the
+   site's data cut-off.
+
+Sites differ in case mix, gene panel (untested genes are missing: structured
+missingness), karyotype failure rate, HSCT use and follow-up. Every figure and its source
+is in docs/simulator_aml.md (``clinical_facts.md`` tags: [V] verified, [D] derived from
+AMLSG patient-level data, [unverified]).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from synthema.schema import load_dictionary
+from synthema.schema.eln import MR_GENES, eln2017, eln2022
+from synthema.schema.values import round_to_dictionary, typed_dtype
+
+
+@dataclass(frozen=True)
+class AmlSiteProfile:
+    """How one hospital differs: case mix, gene panel, treatment habits, follow-up."""
+
+    kind: str
+    age_band_weights: tuple[float, ...]  # over AGE_BANDS
+    panel: tuple[str, ...] | None  # genes tested; None = full 56-gene panel
+    karyotype_failure: float
+    intensive_shift: float  # added to the logit of intensive induction
+    hsct_factor: float
+    accrual: tuple[str, str]
+    cutoff: str
+
+
+# SEER-17, adults >= 20 y, 2001-18 (Linet eClinicalMedicine 2024) [V]: 20-39 12.4%,
+# 40-59 25.9%, 60-74 31.8%, 75-84 21.0%, >= 85 8.9% -> median about 66.
+AGE_BANDS = ((18, 40), (40, 60), (60, 75), (75, 85), (85, 96))
+SEER_AGE_WEIGHTS = (12.4, 25.9, 31.8, 21.0, 8.9)
+
+ELN_PANEL = (
+    "npm1", "flt3_itd", "flt3_tkd", "cebpa_bzip", "cebpa_biallelic", "tp53", "runx1",
+    "asxl1", "idh1", "idh2", "kit",
+)  # ELN 2017-era minimum panel
+MYELOID_PANEL = ELN_PANEL + (
+    "dnmt3a", "tet2", "nras", "kras", "ptpn11", "wt1", "srsf2", "sf3b1", "u2af1", "zrsr2",
+    "ezh2", "bcor", "stag2", "kmt2a_ptd", "gata2", "cbl", "jak2", "etv6", "phf6", "rad21",
+    "nf1",
+)
+
+PROFILES = (
+    AmlSiteProfile(
+        kind="academic", age_band_weights=(12, 27, 35, 19, 7), panel=None,
+        karyotype_failure=0.03, intensive_shift=0.6, hsct_factor=1.25,
+        accrual=("2008-01-01", "2022-12-31"), cutoff="2024-06-30",
+    ),
+    AmlSiteProfile(
+        kind="regional", age_band_weights=(10, 22, 34, 23, 11), panel=MYELOID_PANEL,
+        karyotype_failure=0.05, intensive_shift=0.0, hsct_factor=1.0,
+        accrual=("2012-01-01", "2023-12-31"), cutoff="2025-03-31",
+    ),
+    AmlSiteProfile(
+        kind="community", age_band_weights=(8, 20, 33, 27, 12), panel=ELN_PANEL,
+        karyotype_failure=0.08, intensive_shift=-0.5, hsct_factor=0.6,
+        accrual=("2017-01-01", "2024-06-30"), cutoff="2025-06-30",
+    ),
+)
+
+
+def profile_for(site: int) -> AmlSiteProfile:
+    """Site 1 is academic, 2 regional, 3 community, then the cycle repeats."""
+    return PROFILES[(site - 1) % len(PROFILES)]
+
+
+# ---- genomic classes ---------------------------------------------------------------------
+# Class shares (%) for patients < 60 and >= 60 y. AMLSG classes [D] (trial cohort, median
+# 50 y): NPM1 27.1, chromatin-spliceosome 17.9, TP53-aneuploidy 12.9, inv(16) 5.3,
+# CEBPA-biallelic 4.3, t(8;21) 3.9, t(15;17) 3.9, t(MLL) 2.9, inv(3) 1.3, IDH2-R172 1.2,
+# t(6;9) 1.0, other/no class ~18. Older patients: CBF 2% vs 11%, CEBPA-bi 1% vs 6%, TP53,
+# RUNX1, ASXL1, SRSF2 2-3x higher (clinical_facts A3 "Age") [D].
+CLASSES = (
+    "npm1", "cs", "tp53", "inv16", "cebpa", "t8_21", "apl", "mllr", "inv3", "idh2r172",
+    "t6_9", "t9_22", "other",
+)
+CLASS_SHARE_YOUNG = (31.0, 11.0, 7.0, 8.0, 6.0, 6.5, 6.0, 3.5, 1.2, 1.0, 1.3, 0.5, 20.0)
+CLASS_SHARE_OLD = (29.0, 23.0, 15.0, 1.6, 1.5, 1.2, 3.0, 2.5, 1.6, 1.5, 0.6, 0.8, 18.7)
+# Ontogeny tilts (secondary AML: TP53 OR 2.3 and MR genes in 48% of older patients [V];
+# therapy-related AML: 11q23/MLL-r 9.4% [V]).
+SECONDARY_TILT = {"cs": 2.2, "tp53": 2.0, "npm1": 0.35, "inv16": 0.3, "t8_21": 0.3,
+                  "cebpa": 0.3, "apl": 0.3}
+THERAPY_TILT = {"tp53": 2.3, "mllr": 3.2, "npm1": 0.6, "cs": 1.2}
+
+# Co-mutation probabilities per class (AMLSG co-occurrence table A3 [D]): NPM1-mut: ITD
+# 39%, DNMT3A 52%, IDH1 13%, IDH2-R140 14%, PTPN11 15%, TET2 16%; CBF: KIT 37% of
+# t(8;21), 15% of inv(16), NRAS 54% of inv(16); CEBPA-bi: GATA2 21%; TP53: CK 71%,
+# -5/5q 63%, -17/17p 44%, -7 22%.
+GENE_RATES: dict[str, dict[str, float]] = {
+    "npm1": {"npm1": 1, "flt3_itd": .39, "dnmt3a": .52, "idh1": .13, "idh2": .14,
+             "ptpn11": .15, "tet2": .16, "nras": .20, "flt3_tkd": .12, "kras": .04,
+             "wt1": .03, "rad21": .06, "srsf2": .03, "bcor": .01},
+    "cs": {"runx1": .33, "srsf2": .33, "asxl1": .30, "stag2": .20, "bcor": .12, "ezh2": .12,
+           "sf3b1": .10, "u2af1": .10, "zrsr2": .05, "kmt2a_ptd": .18, "dnmt3a": .28,
+           "tet2": .30, "idh2": .22, "idh1": .08, "flt3_itd": .18, "nras": .16, "kras": .06,
+           "ptpn11": .05, "cbl": .07, "phf6": .05, "nf1": .03, "jak2": .03},
+    "tp53": {"tp53": .78, "dnmt3a": .10, "tet2": .10, "nf1": .05, "asxl1": .03},
+    "inv16": {"nras": .54, "kit": .15, "flt3_tkd": .15, "kras": .15, "wt1": .05},
+    "t8_21": {"kit": .37, "nras": .25, "flt3_tkd": .05, "asxl1": .10, "rad21": .10,
+              "kras": .10, "ezh2": .05},
+    "cebpa": {"cebpa_bzip": 1, "cebpa_biallelic": .72, "gata2": .21, "wt1": .10, "nras": .20,
+              "flt3_itd": .12, "tet2": .20},
+    "apl": {"flt3_itd": .35, "flt3_tkd": .15, "wt1": .10},
+    "mllr": {"nras": .25, "kras": .25, "flt3_itd": .05, "ptpn11": .05},
+    "inv3": {"nras": .25, "kras": .12, "sf3b1": .20, "gata2": .12, "ptpn11": .10},
+    "idh2r172": {"idh2": 1, "dnmt3a": .50},
+    "t6_9": {"flt3_itd": .70},
+    "t9_22": {"runx1": .20, "asxl1": .20},
+    "other": {"dnmt3a": .18, "tet2": .14, "idh1": .06, "idh2": .08, "flt3_itd": .20,
+              "nras": .14, "kras": .05, "wt1": .06, "ptpn11": .04, "flt3_tkd": .06},
+}
+# Background rates for rarer genes, any class (AMLSG [D], TCGA [D] where lower).
+BACKGROUND = {
+    "atrx": .005, "braf": .006, "cbl": .02, "cblb": .006, "cdkn2a": .005, "crebbp": .006,
+    "cux1": .01, "ep300": .006, "etv6": .014, "fbxw7": .005, "gnas": .008, "ikzf1": .008,
+    "jak2": .007, "kdm5a": .004, "kdm6a": .006, "kmt2c": .02, "kmt2d": .01, "kmt2e": .01,
+    "mpl": .004, "myc": .005, "nf1": .02, "phf6": .02, "prpf40b": .004, "pten": .004,
+    "rad21": .025, "rb1": .004, "sf1": .004, "sf3a1": .004, "sh2b3": .005, "u2af2": .004,
+    "wt1": .02, "gata2": .01, "stag2": .015, "bcor": .01, "ezh2": .01, "ptpn11": .03,
+    "kit": .01, "tet2": .05, "dnmt3a": .06,
+}
+# TET2, SRSF2, IDH2, STAG2, ASXL1, RUNX1 ~2-3x higher >= 60 y (A3 "Age") [D].
+AGE_RISING = ("tet2", "srsf2", "idh2", "stag2", "asxl1", "runx1")
+
+
+def _sample_classes(age, ontogeny, rng):
+    older = 1.0 / (1.0 + np.exp(-(age - 60.0) / 7.0))
+    young, old = np.array(CLASS_SHARE_YOUNG), np.array(CLASS_SHARE_OLD)
+    p = (1 - older)[:, None] * young[None, :] + older[:, None] * old[None, :]
+    for tilt, kind in ((SECONDARY_TILT, "secondary"), (THERAPY_TILT, "therapy_related")):
+        rows = ontogeny == kind
+        for cls, factor in tilt.items():
+            p[rows, CLASSES.index(cls)] *= factor
+    p /= p.sum(axis=1, keepdims=True)
+    u = rng.random(len(age))[:, None]
+    idx = (u > np.cumsum(p, axis=1)).sum(axis=1)
+    return np.array(CLASSES)[np.minimum(idx, len(CLASSES) - 1)]
+
+
+def _genes(cls, age, n, rng) -> dict[str, np.ndarray]:
+    genes = load_dictionary("aml")
+    names = [v.name for v in genes.variables if v.group == "mutations" and v.name != "flt3_itd_ar"]
+    out = {g: np.zeros(n, dtype=bool) for g in names}
+    age_factor = np.where(age >= 60, 1.6, 0.8)
+    for g in names:
+        base = np.full(n, BACKGROUND.get(g, 0.0))
+        for c, rates in GENE_RATES.items():
+            if g in rates:
+                base[cls == c] = max(rates[g], BACKGROUND.get(g, 0.0))
+        if g in AGE_RISING:
+            base = base * age_factor
+        out[g] = rng.random(n) < np.clip(base, 0, 1)
+    cs = cls == "cs"  # the chromatin-spliceosome class needs at least one of its genes
+    cs_genes = ("runx1", "srsf2", "asxl1", "stag2", "bcor", "ezh2", "sf3b1", "u2af1", "zrsr2")
+    none = cs & ~np.any([out[g] for g in cs_genes], axis=0)
+    pick = rng.integers(0, 3, n)  # RUNX1, SRSF2 or ASXL1
+    for k, g in enumerate(("runx1", "srsf2", "asxl1")):
+        out[g] |= none & (pick == k)
+    # NPM1 is near-exclusive with RUNX1, TP53, CBF (ORs 0.04-0.12 [D]); IDH1/IDH2 and
+    # TET2/IDH tend to exclude each other (ORs 0.2-0.5 [D]).
+    out["npm1"] = cls == "npm1"
+    for g in ("runx1", "tp53"):
+        out[g] &= ~out["npm1"] | (rng.random(n) < 0.1)
+    both = out["idh1"] & out["idh2"]
+    out[("idh1", "idh2")[rng.integers(0, 2)]] &= ~(both & (rng.random(n) < 0.8))
+    out["tet2"] &= ~((out["idh1"] | out["idh2"]) & (rng.random(n) < 0.6))
+    # in-frame bZIP CEBPA outside the CEBPA class is rare; biallelic implies bZIP mostly
+    out["cebpa_bzip"] |= cls == "cebpa"
+    out["cebpa_biallelic"] &= out["cebpa_bzip"]
+    return out
+
+
+# Karyotype lesions by class. AMLSG [D] / literature: CK 11.2%, +8 10.1%, -5/5q 7.0%,
+# -7 5.7%, del(7q) 2.9%, -17/17p 5.2%, t(9;11) 1.2% + other KMT2A-r 2.6%, inv(3) 1.6%,
+# t(6;9) 1.1%, t(9;22) 0.1%; monosomal karyotype 13% overall, 20% > 60 y (Medeiros 2010)
+# [V]; normal karyotype 40-48%.
+_CHROMS = [str(i) for i in range(1, 23)] + ["x", "y"]
+LESION_CHROMOSOMES = {
+    "t_8_21": ("8", "21"), "inv16_t16_16": ("16",), "t_15_17": ("15", "17"),
+    "t_9_11": ("9", "11"), "kmt2a_r": ("11",), "t_6_9": ("6", "9"), "t_9_22": ("9", "22"),
+    "t_8_16": ("8", "16"), "inv3_t3_3": ("3",), "abn3q_other": ("3",), "minus5_5q": ("5",),
+    "mono7": ("7",), "del7q": ("7",), "other7": ("7",), "plus8_8q": ("8",), "del9q": ("9",),
+    "plus11_11q": ("11",), "mono12_12p": ("12",), "plus13": ("13",), "mono17_17p": ("17",),
+    "mono18_18q": ("18",), "mono20_20q": ("20",), "plus21": ("21",), "plus22": ("22",),
+    "mono_y": ("y",), "mono4_4q": ("4",),
+}
+MONOSOMIES = ("minus5_5q", "mono7", "mono17_17p", "mono12_12p", "mono18_18q", "mono20_20q",
+              "mono4_4q")
+
+
+def _karyotype(cls, sex, tp53, rng) -> dict[str, np.ndarray]:
+    n = len(cls)
+    k = {name: np.zeros(n, dtype=bool) for name in LESION_CHROMOSOMES}
+    k.update({"complex": np.zeros(n, bool), "monosomal": np.zeros(n, bool),
+              "var_recurr_balanced": np.zeros(n, bool), "var_recurr_unbalanced": np.zeros(n, bool)})
+    r = lambda p: rng.random(n) < p  # noqa: E731 - a local Bernoulli draw
+    partner = rng.choice(["6", "10", "19"], n)  # KMT2A partners other than chromosome 9
+    spare = rng.choice(["1", "2", "10", "14", "19", "x"], n)  # unnamed recurrent lesions
+    k["t_8_21"] = cls == "t8_21"
+    k["inv16_t16_16"] = cls == "inv16"
+    k["t_15_17"] = cls == "apl"
+    k["kmt2a_r"] = cls == "mllr"
+    k["t_9_11"] = k["kmt2a_r"] & r(0.4)
+    k["inv3_t3_3"] = cls == "inv3"
+    k["t_6_9"] = cls == "t6_9"
+    k["t_9_22"] = cls == "t9_22"
+    k["t_8_16"] = (cls == "other") & r(0.003)
+    male = sex == "M"
+    k["mono_y"] = male & ((k["t_8_21"] & r(0.5)) | r(0.03))  # loss of Y common in t(8;21)
+    k["del9q"] = (k["t_8_21"] & r(0.12)) | r(0.01)
+    k["plus22"] = (k["inv16_t16_16"] & r(0.15)) | r(0.005)
+    k["mono7"] = (k["inv3_t3_3"] & r(0.5)) | ((cls == "cs") & r(0.05)) | r(0.01)
+    k["plus8_8q"] = r(np.select([cls == "npm1", cls == "cs", cls == "inv16"], [0.06, 0.2, 0.15], 0.09))
+    k["abn3q_other"] = r(0.01)
+    k["plus11_11q"] = ((cls == "cs") & r(0.05)) | r(0.005)
+    k["plus13"] = ((cls == "cs") & r(0.04)) | r(0.005)
+    k["plus21"] = r(0.02)
+    k["del7q"] = ((cls == "cs") & r(0.06)) | r(0.01)
+    k["other7"] = r(0.005)
+    k["mono20_20q"] = ((cls == "cs") & r(0.04)) | r(0.01)
+    k["var_recurr_balanced"] = (cls == "other") & r(0.04)
+    k["var_recurr_unbalanced"] = (cls == "other") & r(0.04)
+    # TP53-aneuploidy: complex in 71% of TP53-mutated, -5/5q 63%, -17/17p 44%, -7 22% [D]
+    aneu = cls == "tp53"
+    k["complex"] = (aneu & (r(0.8) | tp53)) | ((cls == "cs") & r(0.04)) | ((cls == "other") & r(0.03))
+    cx = k["complex"]
+    k["minus5_5q"] = (cx & r(0.55)) | ((cls == "cs") & r(0.03)) | r(0.005)
+    k["mono17_17p"] = (cx & r(0.45)) | r(0.004)
+    k["mono7"] |= cx & r(0.25)
+    k["mono12_12p"] = (cx & r(0.15)) | r(0.004)
+    k["mono18_18q"] = (cx & r(0.15)) | r(0.003)
+    k["mono4_4q"] = (cx & r(0.08)) | r(0.003)
+    k["mono20_20q"] |= cx & r(0.12)
+    # a complex karyotype has >= 3 abnormal chromosomes: add lesions until it does
+    for _ in range(12):
+        chroms = _chromosome_flags(k, partner, spare)
+        few = cx & (np.sum([chroms[f"chr_{c}"] for c in _CHROMS], axis=0) < 3)
+        pick = rng.choice(["mono18_18q", "mono12_12p", "plus13", "plus21", "mono4_4q", "plus22"], n)
+        for lesion in set(pick[few]):
+            k[lesion] |= few & (pick == lesion)
+    monos = np.sum([k[m] for m in MONOSOMIES], axis=0)
+    k["monosomal"] = (monos >= 2) | ((monos >= 1) & cx & r(0.6))
+    k.update(_chromosome_flags(k, partner, spare))
+    abnormal = np.any([k[f"chr_{c}"] for c in _CHROMS], axis=0)
+    k["normal_karyotype"] = ~abnormal
+    return k
+
+
+def _chromosome_flags(k, partner, spare) -> dict[str, np.ndarray]:
+    n = len(partner)
+    flags = {f"chr_{c}": np.zeros(n, dtype=bool) for c in _CHROMS}
+    for lesion, chroms in LESION_CHROMOSOMES.items():
+        for c in chroms:
+            flags[f"chr_{c}"] |= k[lesion]
+    other = k["kmt2a_r"] & ~k["t_9_11"]
+    for c in ("6", "10", "19"):
+        flags[f"chr_{c}"] |= other & (partner == c)
+    var = k["var_recurr_balanced"] | k["var_recurr_unbalanced"]
+    for c in set(spare):
+        flags[f"chr_{c}"] |= var & (spare == c)
+    return flags
+
+
+# ---- classification ------------------------------------------------------------------------
+WHO_MR_GENES = ("asxl1", "bcor", "ezh2", "sf3b1", "srsf2", "stag2", "u2af1", "zrsr2")
+MR_CYTOGENETICS = ("complex", "minus5_5q", "mono7", "del7q", "mono12_12p", "mono17_17p")
+
+
+def _flag(df: pd.DataFrame, name: str) -> np.ndarray:
+    return df[name].astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+
+def _any(df: pd.DataFrame, names) -> np.ndarray:
+    return np.any([_flag(df, n) for n in names], axis=0)
+
+
+def who2022(df: pd.DataFrame) -> pd.Series:
+    """WHO 2022 class from the observed flags (first match in the listed order)."""
+    conds = [
+        (_flag(df, "t_15_17"), "apl_pml_rara"),
+        (_flag(df, "t_8_21"), "runx1_runx1t1"),
+        (_flag(df, "inv16_t16_16"), "cbfb_myh11"),
+        (_flag(df, "t_6_9"), "dek_nup214"),
+        (_flag(df, "t_9_22"), "bcr_abl1"),
+        (_flag(df, "kmt2a_r"), "kmt2a_r"),
+        (_flag(df, "inv3_t3_3"), "mecom_r"),
+        (_flag(df, "npm1"), "npm1"),
+        (_any(df, ("cebpa_bzip", "cebpa_biallelic")), "cebpa"),
+        (_any(df, WHO_MR_GENES + MR_CYTOGENETICS)
+         | (df["aml_type"].astype("string") == "secondary").fillna(False).to_numpy(bool), "mr"),
+    ]
+    return pd.Series(np.select([c for c, _ in conds], [v for _, v in conds], "by_differentiation"),
+                     index=df.index, dtype="string")
+
+
+def icc2022(df: pd.DataFrame) -> pd.Series:
+    """ICC 2022 class from the observed flags (first match in the listed order)."""
+    conds = [
+        (_flag(df, "t_15_17"), "apl"),
+        (_flag(df, "t_8_21"), "runx1_runx1t1"),
+        (_flag(df, "inv16_t16_16"), "cbfb_myh11"),
+        (_flag(df, "t_6_9"), "dek_nup214"),
+        (_flag(df, "kmt2a_r"), "kmt2a_r"),
+        (_flag(df, "inv3_t3_3"), "mecom_r"),
+        (_flag(df, "t_9_22"), "bcr_abl1"),
+        (_flag(df, "npm1"), "npm1"),
+        (_flag(df, "cebpa_bzip"), "cebpa_bzip"),
+        (_flag(df, "tp53"), "tp53"),
+        (_any(df, MR_GENES), "mr_gene"),
+        (_any(df, MR_CYTOGENETICS), "mr_cyto"),
+    ]
+    return pd.Series(np.select([c for c, _ in conds], [v for _, v in conds], "nos"),
+                     index=df.index, dtype="string")
+
+
+# ---- clinical course -----------------------------------------------------------------------
+# Labs at diagnosis, AMLSG [D]: WBC median 14.2 x10^9/L, ln(WBC) ~ N(2.59, 1.56); subgroup
+# medians NPM1+ITD+ 41.7, NPM1+ITD- 19.2, CBF 21.9, TP53 4.8, APL 3.3, s-/t-AML 7.8.
+# Hb median 9.1 g/dL (IQR 7.8-10.4); platelets 53 (29-102); LDH 435 (265-749);
+# BM blasts 75% (49-90); PB blasts 37% (10-72); splenomegaly 34%.
+WBC_MEDIAN = {"npm1": 19.2, "cs": 9.0, "tp53": 4.8, "inv16": 21.9, "t8_21": 21.9,
+              "cebpa": 20.0, "apl": 3.3, "mllr": 25.0, "inv3": 8.0, "idh2r172": 10.0,
+              "t6_9": 12.0, "t9_22": 15.0, "other": 12.0}
+# ELN 2022 (approx.) CR after intensive induction fav/int/adv 89/68/52% [D]; CR falls
+# with age (79/77/66/54/40% by 18-39/40-49/50-59/60-69/>=70 [D]); early death 3-21% by
+# age [D]. Venetoclax-azacitidine CR+CRi 66% (VIALE-A) [V], lower with TP53.
+CR_LOGIT_INTENSIVE = {"favorable": 2.3, "intermediate": 0.95, "adverse": 0.15}
+RELAPSE_PROB = {"favorable": 0.32, "intermediate": 0.52, "adverse": 0.68}
+RELAPSE_MEDIAN_DAYS = {"favorable": 330, "intermediate": 250, "adverse": 180}
+HSCT_CR1_PROB = {"favorable": 0.08, "intermediate": 0.35, "adverse": 0.50}
+SUPPORTIVE_MEDIAN_OS_DAYS = 75  # BSC alone ~2-3 months [unverified]
+
+
+def _days(x) -> np.ndarray:
+    return np.maximum(np.ceil(np.asarray(x, dtype=float)), 1).astype(np.int64)
+
+
+def _outcomes(age, ecog, risk, cls, tp53, wbc, profile, rng):  # noqa: PLR0915 - one story
+    n = len(age)
+    r = lambda p: rng.random(n) < p  # noqa: E731
+    logistic = lambda x: 1.0 / (1.0 + np.exp(-x))  # noqa: E731
+    apl = cls == "apl"
+    bad_ps = ecog >= 2
+    # treatment intensity: SEER-17 share given chemotherapy 92/89/77/47/24% by age band [V]
+    logit = np.where(age < 60, 2.0 + 0.03 * (60 - age), 2.0 - 0.17 * (age - 60))
+    logit += profile.intensive_shift - 0.8 * np.maximum(ecog - 1, 0)
+    intensive = r(logistic(logit)) | apl
+    supportive = ~intensive & r(np.clip(0.12 + 0.3 * (ecog >= 3) + 0.2 * (age >= 85), 0, 1))
+    intensity = np.where(intensive, "intensive", np.where(supportive, "supportive_care",
+                                                          "non_intensive"))
+    non_int = intensity == "non_intensive"
+    # response
+    base = np.array([CR_LOGIT_INTENSIVE[x] for x in risk])
+    p_cr_int = logistic(base - 0.04 * (age - 50) - 0.3 * bad_ps + 2.0 * apl)
+    p_cr_non = logistic(0.55 - 1.0 * tp53 - 0.3 * bad_ps)
+    p_ed = np.where(intensive, logistic(-4.0 + 0.05 * (age - 50) + 0.6 * bad_ps + 0.5 * (wbc > 100)
+                                        + 0.8 * apl), logistic(-2.6 + 0.03 * (age - 75) + 0.5 * bad_ps))
+    early_death = ~supportive & r(p_ed)
+    cr = ~supportive & ~early_death & r(np.where(intensive, p_cr_int, p_cr_non))
+    cri = cr & r(np.where(intensive, 0.15, 0.45))
+    refractory = ~supportive & ~early_death & ~cr
+    response = np.select([early_death, cri, cr, refractory], ["early_death", "cri", "cr",
+                                                              "refractory"], "")
+    t_resp = np.where(intensive, 25 + rng.gamma(4, 3, n), 50 + rng.gamma(3, 20, n))
+    t_resp = _days(np.minimum(t_resp, np.where(intensive, 90, 180)))
+    # allogeneic HSCT in CR1 (AMLSG 22% in CR1 [D]; ages 50-70: 13-21% [V])
+    eligible = intensive & cr & (age <= 72) & ~apl
+    p_h1 = np.array([HSCT_CR1_PROB[x] for x in risk]) * np.where(age < 60, 1.0, 0.6)
+    hsct1 = eligible & r(np.clip(p_h1 * profile.hsct_factor, 0, 1))
+    t_h1 = t_resp + _days(60 + rng.gamma(4, 20, n))
+    # relapse
+    p_rel = np.array([RELAPSE_PROB[x] for x in risk]) + 0.10 * (age >= 60) + 0.10 * non_int
+    p_rel = np.where(apl, 0.08, p_rel) * np.where(hsct1, 0.5, 1.0)
+    relapses = cr & r(np.clip(p_rel, 0, 0.95))
+    med = np.array([RELAPSE_MEDIAN_DAYS[x] for x in risk])
+    t_rel = np.where(hsct1, t_h1, t_resp) + _days(rng.exponential(med / np.log(2)))
+    # deaths: non-relapse (background rising with age; transplant-related ~15% in year 1)
+    yearly = 0.01 * np.exp(0.06 * (age - 40))
+    t_nrm = t_resp + _days(rng.exponential(365.25 / yearly))
+    trm = hsct1 & r(0.15)
+    t_nrm = np.where(trm, np.minimum(t_nrm, t_h1 + _days(rng.uniform(20, 365, n))), t_nrm)
+    # after relapse: median ~200 days < 60 y, ~120 days older; salvage HSCT in CR2
+    s_rel = _days(rng.exponential(np.where(age < 60, 200, 120) / np.log(2)))
+    hsct2 = relapses & ~hsct1 & (age < 65) & intensive & r(0.4 * profile.hsct_factor)
+    t_h2 = t_rel + _days(70 + rng.gamma(3, 15, n))
+    cured2 = hsct2 & r(0.35)
+    s_rel = np.where(hsct2, np.where(cured2, 10**5, (t_h2 - t_rel) + _days(rng.exponential(
+        300, n))), s_rel)
+    t_death_cr = np.where(relapses & (t_rel < t_nrm), np.minimum(t_rel + s_rel, t_nrm
+                                                                  + 10**5 * cured2), t_nrm)
+    # refractory: median ~150 days (older) / 250 days; salvage HSCT with active disease
+    hsct_ad = refractory & intensive & (age < 65) & r(0.25 * profile.hsct_factor)
+    t_had = t_resp + _days(60 + rng.gamma(3, 15, n))
+    s_ref = _days(rng.exponential(np.where(age < 60, 250, 150) / np.log(2)))
+    s_ref = np.where(hsct_ad, (t_had - t_resp) + _days(rng.exponential(600, n)), s_ref)
+    t_death = np.select(
+        [early_death, supportive, refractory, cr],
+        [_days(rng.uniform(2, 55, n)), _days(rng.gamma(1.3, SUPPORTIVE_MEDIAN_OS_DAYS / 1.0, n)),
+         t_resp + s_ref, t_death_cr],
+        t_nrm,
+    )
+    return {
+        "intensity": intensity, "response": response, "cr": cr, "t_resp": t_resp,
+        "hsct1": hsct1, "t_h1": t_h1, "relapses": relapses, "t_rel": t_rel,
+        "hsct2": hsct2, "t_h2": t_h2, "hsct_ad": hsct_ad, "t_had": t_had,
+        "t_death": t_death, "refractory": refractory, "early_death": early_death,
+        "supportive": supportive,
+    }
+
+
+def simulate_site(n: int, *, site: int, n_sites: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Simulate ``n`` AML patients of hospital number ``site`` (1-based) as a typed frame."""
+    del n_sites  # profiles depend on the site number only
+    dictionary = load_dictionary("aml")
+    profile = profile_for(site)
+    r = lambda p: rng.random(n) < p  # noqa: E731
+    # demographics: SEER-17 bands re-weighted per site; 55% male (SEER-17 54.4% [V])
+    w = np.asarray(profile.age_band_weights, dtype=float)
+    band = rng.choice(len(AGE_BANDS), size=n, p=w / w.sum())
+    lo = np.array([b[0] for b in AGE_BANDS])[band]
+    hi = np.array([b[1] for b in AGE_BANDS])[band]
+    age = rng.integers(lo, hi)
+    male_p = np.where(age >= 70, 0.60, 0.53)  # male excess grows with age [V]
+    sex = np.where(r(male_p), "M", "F")
+    # ontogeny: secondary 19.8%, therapy-related 6.6% (Danish registry [V]); s-AML rises
+    # with age
+    p_sec = 0.06 + 0.22 / (1 + np.exp(-(age - 65) / 6))
+    u = rng.random(n)
+    ontogeny = np.where(u < p_sec, "secondary", np.where(u < p_sec + 0.066, "therapy_related",
+                                                         "de_novo"))
+    cls = _sample_classes(age.astype(float), ontogeny, rng)
+    genes = _genes(cls, age, n, rng)
+    kar = _karyotype(cls, sex, genes["tp53"], rng)
+    itd_ar = np.where(genes["flt3_itd"], np.round(rng.lognormal(np.log(0.45), 0.8, n), 2), np.nan)
+    itd_ar = np.clip(itd_ar, 0.01, 20)
+    # labs
+    wbc_med = np.array([WBC_MEDIAN[c] for c in cls])
+    wbc_med = np.where((cls == "npm1") & genes["flt3_itd"], 41.7, wbc_med)
+    wbc_med = np.where(ontogeny != "de_novo", np.minimum(wbc_med, 7.8), wbc_med)
+    wbc = np.clip(np.exp(np.log(wbc_med) + rng.normal(0, 1.3, n)), 0.2, 480)
+    hb = np.clip(rng.normal(9.1, 1.7, n), 3.5, 16.5)
+    plt_med = np.where(cls == "apl", 30, np.where(cls == "cs", 60, 53))
+    platelets = np.clip(np.exp(np.log(plt_med) + rng.normal(0, 0.85, n)), 2, 1500)
+    ldh = np.clip(np.exp(np.log(435) + 0.25 * (np.log(wbc) - 2.6) + rng.normal(0, 0.6, n)),
+                  90, 15000)
+    low_blast = np.isin(cls, ["cs", "tp53"])
+    bm = np.where(low_blast, 20 + 80 * rng.beta(1.5, 2.0, n), 20 + 80 * rng.beta(3.0, 1.3, n))
+    pb = bm * rng.beta(2.5, 1.6, n) * (0.25 + 0.75 / (1 + np.exp(-(np.log(wbc) - 2.3))))
+    pb = np.where(wbc < 0.5, np.minimum(pb, 40), pb)
+    spleen = r(np.clip(0.28 + 0.15 * (wbc > 50) - 0.1 * (cls == "tp53"), 0, 1))
+    extramed = r(np.where(np.isin(cls, ["npm1", "mllr", "t8_21"]), 0.14, 0.07))
+    # ECOG: AMLSG 0/1/2/3-4 = 26/62/11/1% [D] (fit, median 50 y); older/palliative
+    # cohorts ECOG >= 2 in 52% [V]
+    older = age >= 65
+    ecog = np.where(
+        older,
+        rng.choice(5, n, p=[0.14, 0.44, 0.27, 0.12, 0.03]),
+        rng.choice(5, n, p=[0.27, 0.58, 0.11, 0.03, 0.01]),
+    )
+    ecog = np.minimum(ecog + ((cls == "tp53") & r(0.3)), 4)
+    # risk from the *true* genetics drives the course; the recorded risk uses the site's tests
+    truth = pd.DataFrame({**{k: v for k, v in kar.items()}, **genes, "flt3_itd_ar": itd_ar})
+    true_risk = eln2022(truth).fillna("favorable").to_numpy(dtype=object)  # APL courses good
+    course = _outcomes(age.astype(float), ecog, true_risk, cls, genes["tp53"], wbc, profile, rng)
+    # calendar: diagnosis within accrual; censoring at data cut-off or loss to follow-up
+    start, end = (pd.Timestamp(d) for d in profile.accrual)
+    dx = start + pd.to_timedelta(rng.integers(0, (end - start).days + 1, n), unit="D")
+    followup = (pd.Timestamp(profile.cutoff) - dx).days.to_numpy()
+    lost = r(0.05)
+    followup = np.where(lost, np.maximum(rng.integers(200, np.maximum(followup, 201) + 1), 200),
+                        followup)
+    followup = np.minimum(followup, 7300)
+    t_death = course["t_death"]
+    os_status = t_death <= followup
+    os_days = np.where(os_status, t_death, followup)
+    cr = course["cr"]
+    cr_days = course["t_resp"]
+    relapse = cr & course["relapses"] & (course["t_rel"] <= os_days)
+    relapse_days = course["t_rel"]
+
+    def observed(flag, t):
+        return flag & (t <= os_days)
+
+    h1 = observed(course["hsct1"], course["t_h1"]) & ~(relapse & (relapse_days <= course["t_h1"]))
+    h2 = observed(course["hsct2"] & relapse, course["t_h2"])
+    had = observed(course["hsct_ad"], course["t_had"])
+    hsct = h1 | h2 | had
+    hsct_days = np.select([h1, h2, had], [course["t_h1"], course["t_h2"], course["t_had"]], 0)
+    hsct_status = np.select([h1, h2, had], ["cr1", "cr2_or_later", "active_disease"], "")
+    donor = rng.choice(["sibling", "unrelated", "haploidentical"], n, p=[0.3, 0.5, 0.2])
+    auto = cr & ~hsct & (course["intensity"] == "intensive") & (age < 65) & r(0.02)
+    failure = course["refractory"] | course["early_death"]
+    efs_days = np.select([failure & course["refractory"], course["early_death"], cr & relapse],
+                         [cr_days, os_days, relapse_days], os_days)
+    efs_status = np.where(failure, True, np.where(cr, relapse | os_status, os_status))
+    rfs_days = efs_days - cr_days
+    cols: dict[str, object] = {
+        "patient_id": [f"AML-{site:02d}-{i + 1:05d}" for i in range(n)],
+        "age": age, "sex": sex, "diagnosis_date": dx.to_numpy(), "aml_type": ontogeny,
+        "ecog": ecog, "wbc": wbc, "hb": hb, "platelets": platelets, "ldh": ldh,
+        "bm_blasts": bm, "pb_blasts": pb, "splenomegaly": spleen, "extramedullary": extramed,
+        "induction_intensity": course["intensity"],
+        "induction_response": _na(course["response"], course["supportive"]),
+        "cr": cr, "cr_days": _na(cr_days, ~cr),
+        "relapse": _na(relapse, ~cr), "relapse_days": _na(relapse_days, ~relapse),
+        "hsct": hsct, "hsct_days": _na(hsct_days, ~hsct),
+        "hsct_status": _na(hsct_status, ~hsct), "hsct_donor": _na(donor, ~hsct),
+        "auto_hsct": auto, "os_days": os_days, "os_status": os_status,
+        "efs_days": efs_days, "efs_status": efs_status,
+        "rfs_days": _na(rfs_days, ~cr), "rfs_status": _na(efs_status, ~cr),
+        "flt3_itd_ar": _na(itd_ar, ~genes["flt3_itd"]),
+        **kar, **genes,
+    }
+    df = _typed(cols, dictionary, n)
+    df = _mask_site(df, cls, profile, rng)
+    df["eln2022"] = eln2022(df)
+    df["eln2017"] = eln2017(df)
+    df["who2022"] = who2022(df)
+    df["icc2022"] = icc2022(df)
+    return round_to_dictionary(df, dictionary)[list(dictionary.columns)]
+
+
+def _na(values, missing) -> pd.Series:
+    s = pd.Series(values)
+    return s.where(~np.asarray(missing, dtype=bool))
+
+
+def _typed(cols: dict, dictionary, n: int) -> pd.DataFrame:
+    out = {"patient_id": pd.Series(cols["patient_id"], dtype="string")}
+    for var in dictionary.variables:
+        if var.name in ("eln2022", "eln2017", "who2022", "icc2022"):
+            out[var.name] = pd.Series([pd.NA] * n, dtype="string")
+            continue
+        values = cols[var.name]
+        s = values if isinstance(values, pd.Series) else pd.Series(values)
+        s = s.reset_index(drop=True)
+        dtype = typed_dtype(var)
+        if dtype == "Int64":
+            s = pd.to_numeric(s).round().astype("Int64")
+        elif dtype == "datetime64[ns]":
+            s = pd.to_datetime(s).astype("datetime64[ns]")
+        elif dtype == "string":
+            s = s.astype("string")
+        else:
+            s = s.astype(dtype)
+        out[var.name] = s
+    return pd.DataFrame(out)
+
+
+def _mask_site(df: pd.DataFrame, cls, profile: AmlSiteProfile, rng) -> pd.DataFrame:
+    """Structured and random missingness: gene panel, karyotype failure, unrecorded items."""
+    n = len(df)
+    df = df.copy()
+    genes = [v for v in df.columns if v in GENE_COLUMNS]
+    if profile.panel is not None:
+        for g in genes:
+            if g not in profile.panel:
+                df[g] = pd.Series([pd.NA] * n, dtype="boolean")
+    # karyotype failure only where no fusion was found by RT-PCR/FISH
+    fusion = np.isin(cls, ["apl", "t8_21", "inv16", "mllr", "inv3", "t6_9", "t9_22"])
+    failed = ~fusion & (rng.random(n) < profile.karyotype_failure)
+    for k in KARYOTYPE_COLUMNS:
+        df.loc[failed, k] = pd.NA
+    for col, p in (("ldh", 0.08), ("pb_blasts", 0.05), ("splenomegaly", 0.10),
+                   ("extramedullary", 0.10), ("ecog", 0.07), ("aml_type", 0.02)):
+        df.loc[rng.random(n) < p, col] = pd.NA
+    return df
+
+
+_AML = load_dictionary("aml")
+GENE_COLUMNS = tuple(v.name for v in _AML.variables if v.group == "mutations"
+                     and v.name != "flt3_itd_ar")
+KARYOTYPE_COLUMNS = tuple(v.name for v in _AML.variables if v.group == "karyotype")

@@ -1,0 +1,431 @@
+"""Mapping files: how one site's export maps onto a data dictionary, and applying them.
+
+A mapping is a YAML file (format in ``docs/harmonize.md``)::
+
+    dictionary: aml                      # name or path of the target dictionary
+    source: "Site 2 export"              # free text
+    file: site_02.csv                    # optional: the data file, relative to this file
+    read: {delimiter: ";", decimal: ",", encoding: latin-1, sheet: Export}
+    missing_values: ["n.d."]             # cell texts meaning missing (added to the defaults)
+    drop: [Name, Geburtsdatum, PLZ]      # source columns deliberately not carried
+    columns:                             # target variable (or patient id) -> source
+      patient_id: {from: Studien_ID}
+      hb: {from: Hb_mmol, unit: mmol/L}
+      sex: {from: Geschlecht, codes: {"1": M, "2": F}}
+      diagnosis_date: {from: ED, date_format: "%d.%m.%Y"}
+      wbc: {from: Leukos, factor: 0.001}
+      age: Alter                         # shorthand for {from: Alter}
+
+The loader is strict like the dictionary loader: unknown keys are errors with a
+did-you-mean, keys written twice are errors, and only ``true``/``false`` are booleans
+(``ja``, ``yes``, ``no`` stay text, so code maps keep them). Applying a mapping is
+:func:`synthema.harmonize.result.harmonize` (also importable from here).
+
+>>> m = SiteMapping.from_mapping({"dictionary": "aml", "columns": {"hb": {"from": "Hb",
+...     "unit": "mmol/L"}, "sex": {"from": "G", "codes": {1: "M", 2: "F"}}}})
+>>> m.columns[1].code_map
+{'1': 'M', '2': 'F'}
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import difflib
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from synthema.errors import MappingError
+from synthema.harmonize.convert import FALSE_WORDS, TRUE_WORDS, code_text
+from synthema.harmonize.io import DEFAULT_MISSING, normalize_delimiter
+from synthema.harmonize.units import variable_factor
+from synthema.schema.dictionary import Dictionary, VariableType, load_dictionary
+
+_TOP_KEYS = {
+    "dictionary": "name or path of the dictionary the mapping targets",
+    "source": "free text describing the export",
+    "file": "the data file, relative to the mapping file",
+    "read": "how to read the file: delimiter, decimal, encoding, sheet",
+    "missing_values": "cell texts meaning missing",
+    "drop": "source columns deliberately not carried",
+    "columns": "target -> {from, unit, factor, codes, date_format}",
+}
+_READ_KEYS = {"delimiter": "field separator", "decimal": "decimal separator",
+              "encoding": "text encoding", "sheet": "Excel sheet name"}
+_COLUMN_KEYS = {"from": "source column", "unit": "source unit", "factor": "multiplier",
+                "codes": "source code -> target value", "date_format": "strptime format"}
+
+
+# -- YAML: YAML 1.2 booleans, no silent duplicate keys ------------------------------------------
+class _Loader(yaml.SafeLoader):
+    """SafeLoader where only true/false are booleans and ``01`` stays text."""
+
+
+_BOOL = "tag:yaml.org,2002:bool"
+_INT = "tag:yaml.org,2002:int"
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag not in (_BOOL, _INT)]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
+_Loader.add_implicit_resolver(_INT, re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"),
+                              list("-+0123456789"))
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    loader.flatten_mapping(node)
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} is written twice", key_node.start_mark
+            )
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _check_keys(obj: Mapping[str, Any], allowed: Mapping[str, str], where: str, src: str) -> None:
+    for key in obj:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), list(allowed), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "allowed: " + ", ".join(allowed)
+            raise MappingError(f"{src}: unknown key '{key}' in {where}",
+                               fix=f"remove or rename it ({hint})")
+
+
+def _code_key(key: Any, where: str, src: str) -> str:
+    if key is None or isinstance(key, bool):
+        raise MappingError(f"{src}: {where}: code {key!r} is not text",
+                           fix="quote the code as it appears in the file, e.g. \"yes\": true")
+    if isinstance(key, float) and key.is_integer():
+        return str(int(key))
+    return str(key)
+
+
+# -- the model ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ColumnMapping:
+    """How one target column is filled from one source column."""
+
+    target: str
+    source: str
+    unit: str | None = None
+    factor: float | None = None
+    codes: tuple[tuple[str, Any], ...] = ()
+    date_format: str | None = None
+
+    @property
+    def code_map(self) -> dict[str, Any]:
+        """Source code -> target value (None means the code stands for missing)."""
+        return dict(self.codes)
+
+    @classmethod
+    def from_mapping(cls, target: str, raw: Any, *, src: str) -> ColumnMapping:
+        """Build from ``{from, unit, factor, codes, date_format}`` or a bare source name."""
+        where = f"columns: {target}"
+        if isinstance(raw, str | int):
+            return cls(target=target, source=str(raw))
+        if not isinstance(raw, Mapping):
+            raise MappingError(f"{src}: {where} is {raw!r}",
+                               fix="write {from: SOURCE_COLUMN, ...} or just the source name")
+        _check_keys(raw, _COLUMN_KEYS, where, src)
+        if raw.get("from") in (None, ""):
+            raise MappingError(f"{src}: {where} has no 'from'", fix="add from: SOURCE_COLUMN")
+        if raw.get("unit") is not None and raw.get("factor") is not None:
+            raise MappingError(f"{src}: {where} gives both unit and factor",
+                               fix="keep one: 'unit' (converted by table) or 'factor'")
+        factor = raw.get("factor")
+        if factor is not None and (
+            isinstance(factor, bool) or not isinstance(factor, int | float)
+            or not math.isfinite(factor) or factor <= 0
+        ):
+            raise MappingError(f"{src}: {where}: factor is {factor!r}",
+                               fix="write a positive number, e.g. factor: 0.001")
+        codes = raw.get("codes") or {}
+        if not isinstance(codes, Mapping):
+            raise MappingError(f"{src}: {where}: codes must be a mapping",
+                               fix='write codes: {"1": M, "2": F}')
+        fmt = raw.get("date_format")
+        if fmt is not None and "%" not in str(fmt):
+            raise MappingError(f"{src}: {where}: date_format {fmt!r} has no % directive",
+                               fix='write a strptime format such as "%d.%m.%Y"')
+        return cls(
+            target=target,
+            source=str(raw["from"]),
+            unit=str(raw["unit"]) if raw.get("unit") is not None else None,
+            factor=float(factor) if factor is not None else None,
+            codes=tuple((_code_key(k, where, src), v) for k, v in codes.items()),
+            date_format=str(fmt) if fmt is not None else None,
+        )
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The YAML form, omitting what is not set."""
+        out: dict[str, Any] = {"from": self.source}
+        if self.unit is not None:
+            out["unit"] = self.unit
+        if self.factor is not None:
+            out["factor"] = self.factor
+        if self.codes:
+            out["codes"] = dict(self.codes)
+        if self.date_format is not None:
+            out["date_format"] = self.date_format
+        return out
+
+
+@dataclass(frozen=True)
+class SiteMapping:
+    """A site's mapping onto a dictionary (see the module docstring for the format)."""
+
+    dictionary: str
+    columns: tuple[ColumnMapping, ...]
+    source: str = ""
+    file: str | None = None
+    read: dict[str, str] = field(default_factory=dict)
+    missing_values: tuple[str, ...] = ()
+    drop: tuple[str, ...] = ()
+    path: Path | None = field(default=None, compare=False)
+
+    @classmethod
+    def from_mapping(cls, raw: Any, *, source: str = "<mapping>",
+                     path: Path | None = None) -> SiteMapping:
+        """Build a mapping from parsed YAML, checking every key."""
+        if not isinstance(raw, Mapping):
+            raise MappingError(f"{source}: top level is not a mapping",
+                               fix="start with 'dictionary:' and 'columns:'")
+        _check_keys(raw, _TOP_KEYS, "the top level", source)
+        for key in ("dictionary", "columns"):
+            if raw.get(key) in (None, "", {}):
+                raise MappingError(f"{source}: missing '{key}'", fix=f"add '{key}:'")
+        if not isinstance(raw["columns"], Mapping):
+            raise MappingError(f"{source}: 'columns' is not a mapping",
+                               fix="write columns as target: {from: SOURCE}")
+        read = raw.get("read") or {}
+        if not isinstance(read, Mapping):
+            raise MappingError(f"{source}: 'read' is not a mapping",
+                               fix='write read: {delimiter: ";", decimal: ","}')
+        _check_keys(read, _READ_KEYS, "read", source)
+        read = {k: str(v) for k, v in read.items() if v is not None}
+        if "delimiter" in read:
+            read["delimiter"] = normalize_delimiter(read["delimiter"]) or ""
+        if read.get("decimal") not in (None, ",", "."):
+            raise MappingError(f"{source}: read: decimal is {read['decimal']!r}",
+                               fix="write decimal: \",\" or decimal: \".\"")
+        if "encoding" in read:
+            try:
+                codecs.lookup(read["encoding"])
+            except LookupError:
+                raise MappingError(f"{source}: read: unknown encoding {read['encoding']!r}",
+                                   fix="use e.g. utf-8, latin-1 or cp1252") from None
+        lists = {}
+        for key in ("missing_values", "drop"):
+            value = raw.get(key) or []
+            if not isinstance(value, list):
+                raise MappingError(f"{source}: '{key}' is not a list", fix=f"write {key}: [a, b]")
+            lists[key] = tuple(str(v) for v in value)
+        columns = tuple(
+            ColumnMapping.from_mapping(str(t), v, src=source) for t, v in raw["columns"].items()
+        )
+        both = sorted({c.source for c in columns} & set(lists["drop"]))
+        if both:
+            raise MappingError(f"{source}: column(s) both mapped and dropped: {', '.join(both)}",
+                               fix="remove them from 'drop' or from 'columns'")
+        return cls(
+            dictionary=str(raw["dictionary"]), columns=columns,
+            source=str(raw.get("source") or ""),
+            file=str(raw["file"]) if raw.get("file") else None, read=read,
+            missing_values=lists["missing_values"], drop=lists["drop"], path=path,
+        )
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The YAML form of this mapping (round-trips through ``from_mapping``)."""
+        out: dict[str, Any] = {"dictionary": self.dictionary}
+        if self.source:
+            out["source"] = self.source
+        if self.file:
+            out["file"] = self.file
+        if self.read:
+            out["read"] = dict(self.read)
+        if self.missing_values:
+            out["missing_values"] = list(self.missing_values)
+        if self.drop:
+            out["drop"] = list(self.drop)
+        out["columns"] = {c.target: c.to_mapping() for c in self.columns}
+        return out
+
+    def to_yaml(self) -> str:
+        """YAML text of this mapping."""
+        return dump_mapping(self.to_mapping())
+
+    @property
+    def where(self) -> str:
+        """How to name this mapping in messages."""
+        return str(self.path) if self.path else "<mapping>"
+
+    def read_options(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`synthema.harmonize.io.read_table`."""
+        return {**self.read, "missing_values": DEFAULT_MISSING + self.missing_values}
+
+    def data_path(self) -> Path | None:
+        """The data file named by ``file:``, relative to the mapping file."""
+        if not self.file:
+            return None
+        base = self.path.parent if self.path else Path(".")
+        return base / self.file
+
+    def check(self, dictionary: Dictionary) -> None:
+        """Check targets, units, codes and date formats against ``dictionary``.
+
+        Raises:
+            MappingError: naming the mapping file and column, with the fix.
+        """
+        self._check_dictionary_name(dictionary)
+        for col in self.columns:
+            self._check_column(col, dictionary)
+
+    def check_columns(self, columns: Iterable[str], *, file: str) -> None:
+        """Every source column the mapping names must be in the file."""
+        have = [str(c) for c in columns]
+        named = [c.source for c in self.columns] + list(self.drop)
+        absent = [c for c in dict.fromkeys(named) if c not in have]
+        if not absent:
+            return
+        hints = []
+        for name in absent:
+            lower = {h.lower(): h for h in have}
+            close = [lower[name.lower()]] if name.lower() in lower else \
+                difflib.get_close_matches(name, have, n=1)
+            hints.append(f"'{name}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        raise MappingError(
+            f"{self.where}: source column(s) not in {file}: {', '.join(hints)}",
+            fix="correct the names under 'from:'/'drop:' to match the file's header",
+        )
+
+    def _check_dictionary_name(self, dictionary: Dictionary) -> None:
+        ref = self.dictionary
+        name = ref
+        if ref.endswith((".yaml", ".yml")) or "/" in ref:
+            base = self.path.parent if self.path else Path(".")
+            target = Path(ref) if Path(ref).is_absolute() else base / ref
+            try:
+                name = load_dictionary(target).name
+            except Exception:  # any failure means the reference is unusable
+                raise MappingError(f"{self.where}: dictionary '{ref}' cannot be loaded",
+                                   fix="correct 'dictionary:' (a built-in name or a path "
+                                       "relative to the mapping file)") from None
+        if name != dictionary.name:
+            raise MappingError(
+                f"{self.where}: the mapping is for dictionary '{name}', not '{dictionary.name}'",
+                fix=f"pass --dictionary {ref}, or use a mapping written for '{dictionary.name}'",
+            )
+
+    def _check_column(self, col: ColumnMapping, dictionary: Dictionary) -> None:
+        where = f"{self.where}: columns: {col.target}"
+        if col.target == dictionary.patient_id:
+            if col.unit or col.factor or col.codes or col.date_format:
+                raise MappingError(f"{where}: the patient id takes no conversion",
+                                   fix="keep only 'from:'")
+            return
+        if col.target not in dictionary:
+            close = difflib.get_close_matches(col.target, dictionary.columns, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "see synthema dictionary show"
+            raise MappingError(f"{where}: '{col.target}' is not a column of dictionary "
+                               f"'{dictionary.name}'", fix=f"correct the target name ({hint})")
+        var = dictionary[col.target]
+        if col.unit is not None:
+            variable_factor(var, col.unit, column=col.source)
+        if col.factor is not None and not var.type.is_numeric:
+            raise MappingError(f"{where}: 'factor' given for {var.type.value} variable",
+                               fix="remove 'factor:' (it applies to numbers only)")
+        if col.date_format is not None and var.type is not VariableType.DATE:
+            raise MappingError(f"{where}: 'date_format' given for {var.type.value} variable",
+                               fix="remove 'date_format:' (it applies to dates only)")
+        for code, value in col.codes:
+            text = code_text(value)
+            if text is None or _code_fits(text, var):
+                continue
+            allowed = (", ".join(var.categories) if var.categories
+                       else "true, false" if var.type is VariableType.BOOLEAN
+                       else f"a {var.type.value}")
+            raise MappingError(f"{where}: code '{code}' maps to {value!r}, which is not valid "
+                               f"for '{var.name}' (allowed: {allowed})",
+                               fix="map the code to an allowed value, or to null for missing")
+
+
+def _code_fits(text: str, var: Any) -> bool:
+    match var.type:
+        case VariableType.CATEGORICAL | VariableType.ORDINAL:
+            return text in var.categories
+        case VariableType.BOOLEAN:
+            return text.lower() in TRUE_WORDS | FALSE_WORDS
+        case VariableType.INTEGER | VariableType.CONTINUOUS | VariableType.DURATION:
+            try:
+                float(text.replace(",", "."))
+            except ValueError:
+                return False
+            return True
+        case VariableType.DATE:
+            try:
+                dt.date.fromisoformat(text)
+            except ValueError:
+                return False
+            return True
+        case _:
+            raise ValueError(f"unknown variable type {var.type!r}")
+
+
+# -- files --------------------------------------------------------------------------------------
+def builtin_mappings() -> tuple[str, ...]:
+    """Names of the mappings shipped in the package (``harmonize/data/*.yaml``)."""
+    folder = resources.files("synthema.harmonize") / "data"
+    return tuple(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml")))
+
+
+def load_mapping(name_or_path: str | Path) -> SiteMapping:
+    """Load a mapping YAML by path, or a built-in mapping by name."""
+    if isinstance(name_or_path, SiteMapping):
+        return name_or_path
+    path = Path(name_or_path)
+    if not path.exists():
+        builtin = Path(str(resources.files("synthema.harmonize") / "data" / f"{name_or_path}.yaml"))
+        if not builtin.exists():
+            raise MappingError(f"mapping '{name_or_path}' is neither a file nor built in",
+                               fix="check the path (built in: "
+                                   f"{', '.join(builtin_mappings()) or 'none'})")
+        path = builtin
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+    except UnicodeDecodeError:
+        raise MappingError(f"{path}: not UTF-8 text", fix="save the mapping as UTF-8") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise MappingError(f"{path}:{where} {problem}",
+                           fix="correct the YAML at that position") from None
+    return SiteMapping.from_mapping(raw, source=str(path), path=path)
+
+
+def dump_mapping(raw: Mapping[str, Any]) -> str:
+    """YAML text of a mapping dict, quoting codes so they read back as text."""
+    return yaml.safe_dump(dict(raw), sort_keys=False, allow_unicode=True, width=100)
+
+
+def __getattr__(name: str) -> Any:
+    """``harmonize``/``harmonize_file``/``HarmonizeResult`` live in result.py; serve them here."""
+    if name in ("harmonize", "harmonize_file", "HarmonizeResult"):
+        from synthema.harmonize import result
+
+        return getattr(result, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

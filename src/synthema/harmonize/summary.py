@@ -1,0 +1,170 @@
+"""The account a harmonisation gives of itself: what was converted, repaired and dropped.
+
+Every value that leaves the source file without reaching the harmonised frame is counted
+here, per column and reason, with example rows (spreadsheet numbering: header row 1).
+Dictionary variables the mapping does not fill, source columns it ignores, rows with no
+mapped value and rows breaking a clinical rule are listed too. The CLI prints
+:meth:`HarmonizeSummary.table_rows`; ``docs/harmonize.md`` explains each line.
+
+>>> s = HarmonizeSummary(file="x.csv", rows_in=3, rows_out=3, columns=(
+...     ColumnReport("hb", "Hb_mmol", "mmol/L -> g/dL (x 1.6114)", present=3, carried=2,
+...                  dropped={"out of range": 1}, examples={"out of range": ((4, "99"),)}),))
+>>> s.dropped_total, s.lines()[1]
+(1, 'hb <- Hb_mmol: mmol/L -> g/dL (x 1.6114); 2 of 3 values carried; dropped: 1 out of range (row 4: 99)')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+EXAMPLES = 3
+
+
+def _examples_text(examples: tuple[tuple[int, str], ...]) -> str:
+    shown = ", ".join(f"{v}" if r is None else f"row {r}: {v}" for r, v in examples[:EXAMPLES])
+    return f" ({shown})" if shown else ""
+
+
+@dataclass(frozen=True)
+class ColumnReport:
+    """One mapped column: how its values were converted and which did not make it.
+
+    ``present`` counts source cells holding a value (not a missing marker, not a code the
+    mapping declares as missing); ``carried`` the values in the harmonised column.
+    """
+
+    target: str
+    source: str
+    conversion: str
+    present: int
+    carried: int
+    declared_missing: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    repaired: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, tuple[tuple[int, str], ...]] = field(default_factory=dict)
+
+    @property
+    def dropped_total(self) -> int:
+        """Values of this column that were dropped, all reasons together."""
+        return sum(self.dropped.values())
+
+    def line(self) -> str:
+        """One line of text describing the column."""
+        parts = [
+            f"{self.target} <- {self.source}: {self.conversion or 'copied'}",
+            f"{self.carried} of {self.present} values carried",
+        ]
+        if self.declared_missing:
+            parts.append(f"{self.declared_missing} coded as missing")
+        for title, counts in (("repaired", self.repaired), ("dropped", self.dropped)):
+            if counts:
+                parts.append(f"{title}: " + ", ".join(
+                    f"{n} {reason}{_examples_text(self.examples.get(reason, ()))}"
+                    for reason, n in counts.items()
+                ))
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class HarmonizeSummary:
+    """Everything a harmonisation did to a file, for the user and for ``--strict``."""
+
+    file: str
+    rows_in: int
+    rows_out: int
+    columns: tuple[ColumnReport, ...] = ()
+    missing_variables: tuple[str, ...] = ()
+    ignored_columns: tuple[str, ...] = ()
+    dropped_columns: tuple[str, ...] = ()
+    empty_rows: tuple[int, ...] = ()
+    missing_ids: tuple[int, ...] = ()
+    duplicate_ids: tuple[tuple[int, str], ...] = ()
+    rule_violations: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def dropped_total(self) -> int:
+        """Values dropped in all columns together (what ``--strict`` refuses)."""
+        return sum(c.dropped_total for c in self.columns)
+
+    @property
+    def dropped_by_column(self) -> dict[str, dict[str, int]]:
+        """Dropped counts per target column and reason (columns with none left out)."""
+        return {c.target: dict(c.dropped) for c in self.columns if c.dropped}
+
+    def lines(self) -> list[str]:
+        """The summary as plain text lines (also used in error messages and logs)."""
+        out = [f"{self.file}: {self.rows_in} rows read, {self.rows_out} rows written"]
+        out += [c.line() for c in self.columns]
+        if self.empty_rows:
+            out.append(f"rows with no mapped value (not written): {len(self.empty_rows)}"
+                       + _examples_text(tuple((None, str(r)) for r in self.empty_rows)))
+        if self.missing_ids:
+            out.append(f"rows without a patient id: {len(self.missing_ids)}"
+                       + _examples_text(tuple((None, str(r)) for r in self.missing_ids)))
+        if self.duplicate_ids:
+            out.append(f"rows repeating a patient id: {len(self.duplicate_ids)}"
+                       + _examples_text(self.duplicate_ids))
+        if self.missing_variables:
+            out.append("dictionary variables not in the mapping (all missing): "
+                       + ", ".join(self.missing_variables))
+        if self.ignored_columns:
+            out.append("source columns ignored (neither mapped nor dropped): "
+                       + ", ".join(self.ignored_columns))
+        if self.dropped_columns:
+            out.append("source columns dropped by the mapping: " + ", ".join(self.dropped_columns))
+        for rule, rows in self.rule_violations.items():
+            out.append(f"rule {rule} violated in {len(rows)} rows (kept)"
+                       + _examples_text(tuple((None, str(r)) for r in rows)))
+        out.append(f"values dropped in all: {self.dropped_total}")
+        return out
+
+    def table_rows(self) -> list[dict[str, str]]:
+        """One row per column (then per file-level finding) for a printed table."""
+        rows = []
+        for c in self.columns:
+            rows.append({
+                "variable": c.target,
+                "source": c.source,
+                "conversion": c.conversion or "copied",
+                "carried": f"{c.carried}/{c.present}",
+                "repaired": "; ".join(f"{n} {r}" for r, n in c.repaired.items()),
+                "dropped": "; ".join(
+                    f"{n} {r}{_examples_text(c.examples.get(r, ()))}" for r, n in c.dropped.items()
+                ),
+            })
+        for name in self.missing_variables:
+            rows.append({"variable": name, "source": "-", "conversion": "not in mapping",
+                         "carried": "0/0", "repaired": "", "dropped": "all missing"})
+        for rule, found in self.rule_violations.items():
+            rows.append({"variable": f"rule {rule}", "source": "", "conversion": "",
+                         "carried": "", "repaired": "",
+                         "dropped": f"{len(found)} rows violate it (kept)"
+                         + _examples_text(tuple((None, str(r)) for r in found))})
+        return rows
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form of the summary."""
+        return {
+            "file": self.file,
+            "rows_in": self.rows_in,
+            "rows_out": self.rows_out,
+            "dropped_total": self.dropped_total,
+            "columns": [
+                {
+                    "target": c.target, "source": c.source, "conversion": c.conversion,
+                    "present": c.present, "carried": c.carried,
+                    "declared_missing": c.declared_missing, "repaired": dict(c.repaired),
+                    "dropped": dict(c.dropped),
+                    "examples": {k: [list(e) for e in v] for k, v in c.examples.items()},
+                }
+                for c in self.columns
+            ],
+            "missing_variables": list(self.missing_variables),
+            "ignored_columns": list(self.ignored_columns),
+            "dropped_columns": list(self.dropped_columns),
+            "empty_rows": list(self.empty_rows),
+            "missing_ids": list(self.missing_ids),
+            "duplicate_ids": [list(d) for d in self.duplicate_ids],
+            "rule_violations": {k: list(v) for k, v in self.rule_violations.items()},
+        }
