@@ -51,30 +51,72 @@ AGE_BANDS = ((18, 40), (40, 60), (60, 75), (75, 85), (85, 96))
 SEER_AGE_WEIGHTS = (12.4, 25.9, 31.8, 21.0, 8.9)
 
 ELN_PANEL = (
-    "npm1", "flt3_itd", "flt3_tkd", "cebpa_bzip", "cebpa_biallelic", "tp53", "runx1",
-    "asxl1", "idh1", "idh2", "kit",
+    "npm1",
+    "flt3_itd",
+    "flt3_tkd",
+    "cebpa_bzip",
+    "cebpa_biallelic",
+    "tp53",
+    "runx1",
+    "asxl1",
+    "idh1",
+    "idh2",
+    "kit",
 )  # ELN 2017-era minimum panel
 MYELOID_PANEL = ELN_PANEL + (
-    "dnmt3a", "tet2", "nras", "kras", "ptpn11", "wt1", "srsf2", "sf3b1", "u2af1", "zrsr2",
-    "ezh2", "bcor", "stag2", "kmt2a_ptd", "gata2", "cbl", "jak2", "etv6", "phf6", "rad21",
+    "dnmt3a",
+    "tet2",
+    "nras",
+    "kras",
+    "ptpn11",
+    "wt1",
+    "srsf2",
+    "sf3b1",
+    "u2af1",
+    "zrsr2",
+    "ezh2",
+    "bcor",
+    "stag2",
+    "kmt2a_ptd",
+    "gata2",
+    "cbl",
+    "jak2",
+    "etv6",
+    "phf6",
+    "rad21",
     "nf1",
 )
 
 PROFILES = (
     AmlSiteProfile(
-        kind="academic", age_band_weights=(12, 27, 35, 19, 7), panel=None,
-        karyotype_failure=0.03, intensive_shift=0.6, hsct_factor=1.25,
-        accrual=("2008-01-01", "2022-12-31"), cutoff="2024-06-30",
+        kind="academic",
+        age_band_weights=(12, 27, 35, 19, 7),
+        panel=None,
+        karyotype_failure=0.03,
+        intensive_shift=0.6,
+        hsct_factor=1.25,
+        accrual=("2008-01-01", "2022-12-31"),
+        cutoff="2024-06-30",
     ),
     AmlSiteProfile(
-        kind="regional", age_band_weights=(10, 22, 34, 23, 11), panel=MYELOID_PANEL,
-        karyotype_failure=0.05, intensive_shift=0.0, hsct_factor=1.0,
-        accrual=("2012-01-01", "2023-12-31"), cutoff="2025-03-31",
+        kind="regional",
+        age_band_weights=(10, 22, 34, 23, 11),
+        panel=MYELOID_PANEL,
+        karyotype_failure=0.05,
+        intensive_shift=0.0,
+        hsct_factor=1.0,
+        accrual=("2012-01-01", "2023-12-31"),
+        cutoff="2025-03-31",
     ),
     AmlSiteProfile(
-        kind="community", age_band_weights=(8, 20, 33, 27, 12), panel=ELN_PANEL,
-        karyotype_failure=0.08, intensive_shift=-0.5, hsct_factor=0.6,
-        accrual=("2017-01-01", "2024-06-30"), cutoff="2025-06-30",
+        kind="community",
+        age_band_weights=(8, 20, 33, 27, 12),
+        panel=ELN_PANEL,
+        karyotype_failure=0.08,
+        intensive_shift=-0.5,
+        hsct_factor=0.6,
+        accrual=("2017-01-01", "2024-06-30"),
+        cutoff="2025-06-30",
     ),
 )
 
@@ -91,15 +133,33 @@ def profile_for(site: int) -> AmlSiteProfile:
 # t(6;9) 1.0, other/no class ~18. Older patients: CBF 2% vs 11%, CEBPA-bi 1% vs 6%, TP53,
 # RUNX1, ASXL1, SRSF2 2-3x higher (clinical_facts A3 "Age") [D].
 CLASSES = (
-    "npm1", "cs", "tp53", "inv16", "cebpa", "t8_21", "apl", "mllr", "inv3", "idh2r172",
-    "t6_9", "t9_22", "other",
+    "npm1",
+    "cs",
+    "tp53",
+    "inv16",
+    "cebpa",
+    "t8_21",
+    "apl",
+    "mllr",
+    "inv3",
+    "idh2r172",
+    "t6_9",
+    "t9_22",
+    "other",
 )
 CLASS_SHARE_YOUNG = (31.0, 11.0, 7.0, 8.0, 6.0, 6.5, 6.0, 3.5, 1.2, 1.0, 1.3, 0.5, 20.0)
 CLASS_SHARE_OLD = (29.0, 23.0, 15.0, 1.6, 1.5, 1.2, 3.0, 2.5, 1.6, 1.5, 0.6, 0.8, 18.7)
 # Ontogeny tilts (secondary AML: TP53 OR 2.3 and MR genes in 48% of older patients [V];
 # therapy-related AML: 11q23/MLL-r 9.4% [V]).
-SECONDARY_TILT = {"cs": 2.2, "tp53": 2.0, "npm1": 0.35, "inv16": 0.3, "t8_21": 0.3,
-                  "cebpa": 0.3, "apl": 0.3}
+SECONDARY_TILT = {
+    "cs": 2.2,
+    "tp53": 2.0,
+    "npm1": 0.35,
+    "inv16": 0.3,
+    "t8_21": 0.3,
+    "cebpa": 0.3,
+    "apl": 0.3,
+}
 THERAPY_TILT = {"tp53": 2.3, "mllr": 3.2, "npm1": 0.6, "cs": 1.2}
 
 # Co-mutation probabilities per class (AMLSG co-occurrence table A3 [D]): NPM1-mut: ITD
@@ -107,37 +167,126 @@ THERAPY_TILT = {"tp53": 2.3, "mllr": 3.2, "npm1": 0.6, "cs": 1.2}
 # t(8;21), 15% of inv(16), NRAS 54% of inv(16); CEBPA-bi: GATA2 21%; TP53: CK 71%,
 # -5/5q 63%, -17/17p 44%, -7 22%.
 GENE_RATES: dict[str, dict[str, float]] = {
-    "npm1": {"npm1": 1, "flt3_itd": .39, "dnmt3a": .52, "idh1": .13, "idh2": .14,
-             "ptpn11": .15, "tet2": .16, "nras": .20, "flt3_tkd": .12, "kras": .04,
-             "wt1": .03, "rad21": .06, "srsf2": .03, "bcor": .01},
-    "cs": {"runx1": .33, "srsf2": .33, "asxl1": .30, "stag2": .20, "bcor": .12, "ezh2": .12,
-           "sf3b1": .10, "u2af1": .10, "zrsr2": .05, "kmt2a_ptd": .18, "dnmt3a": .28,
-           "tet2": .30, "idh2": .22, "idh1": .08, "flt3_itd": .18, "nras": .16, "kras": .06,
-           "ptpn11": .05, "cbl": .07, "phf6": .05, "nf1": .03, "jak2": .03},
-    "tp53": {"tp53": .78, "dnmt3a": .10, "tet2": .10, "nf1": .05, "asxl1": .03},
-    "inv16": {"nras": .54, "kit": .15, "flt3_tkd": .15, "kras": .15, "wt1": .05},
-    "t8_21": {"kit": .37, "nras": .25, "flt3_tkd": .05, "asxl1": .10, "rad21": .10,
-              "kras": .10, "ezh2": .05},
-    "cebpa": {"cebpa_bzip": 1, "cebpa_biallelic": .72, "gata2": .21, "wt1": .10, "nras": .20,
-              "flt3_itd": .12, "tet2": .20},
-    "apl": {"flt3_itd": .35, "flt3_tkd": .15, "wt1": .10},
-    "mllr": {"nras": .25, "kras": .25, "flt3_itd": .05, "ptpn11": .05},
-    "inv3": {"nras": .25, "kras": .12, "sf3b1": .20, "gata2": .12, "ptpn11": .10},
-    "idh2r172": {"idh2": 1, "dnmt3a": .50},
-    "t6_9": {"flt3_itd": .70},
-    "t9_22": {"runx1": .20, "asxl1": .20},
-    "other": {"dnmt3a": .18, "tet2": .14, "idh1": .06, "idh2": .08, "flt3_itd": .20,
-              "nras": .14, "kras": .05, "wt1": .06, "ptpn11": .04, "flt3_tkd": .06},
+    "npm1": {
+        "npm1": 1,
+        "flt3_itd": 0.39,
+        "dnmt3a": 0.52,
+        "idh1": 0.13,
+        "idh2": 0.14,
+        "ptpn11": 0.15,
+        "tet2": 0.16,
+        "nras": 0.20,
+        "flt3_tkd": 0.12,
+        "kras": 0.04,
+        "wt1": 0.03,
+        "rad21": 0.06,
+        "srsf2": 0.03,
+        "bcor": 0.01,
+    },
+    "cs": {
+        "runx1": 0.33,
+        "srsf2": 0.33,
+        "asxl1": 0.30,
+        "stag2": 0.20,
+        "bcor": 0.12,
+        "ezh2": 0.12,
+        "sf3b1": 0.10,
+        "u2af1": 0.10,
+        "zrsr2": 0.05,
+        "kmt2a_ptd": 0.18,
+        "dnmt3a": 0.28,
+        "tet2": 0.30,
+        "idh2": 0.22,
+        "idh1": 0.08,
+        "flt3_itd": 0.18,
+        "nras": 0.16,
+        "kras": 0.06,
+        "ptpn11": 0.05,
+        "cbl": 0.07,
+        "phf6": 0.05,
+        "nf1": 0.03,
+        "jak2": 0.03,
+    },
+    "tp53": {"tp53": 0.78, "dnmt3a": 0.10, "tet2": 0.10, "nf1": 0.05, "asxl1": 0.03},
+    "inv16": {"nras": 0.54, "kit": 0.15, "flt3_tkd": 0.15, "kras": 0.15, "wt1": 0.05},
+    "t8_21": {
+        "kit": 0.37,
+        "nras": 0.25,
+        "flt3_tkd": 0.05,
+        "asxl1": 0.10,
+        "rad21": 0.10,
+        "kras": 0.10,
+        "ezh2": 0.05,
+    },
+    "cebpa": {
+        "cebpa_bzip": 1,
+        "cebpa_biallelic": 0.72,
+        "gata2": 0.21,
+        "wt1": 0.10,
+        "nras": 0.20,
+        "flt3_itd": 0.12,
+        "tet2": 0.20,
+    },
+    "apl": {"flt3_itd": 0.35, "flt3_tkd": 0.15, "wt1": 0.10},
+    "mllr": {"nras": 0.25, "kras": 0.25, "flt3_itd": 0.05, "ptpn11": 0.05},
+    "inv3": {"nras": 0.25, "kras": 0.12, "sf3b1": 0.20, "gata2": 0.12, "ptpn11": 0.10},
+    "idh2r172": {"idh2": 1, "dnmt3a": 0.50},
+    "t6_9": {"flt3_itd": 0.70},
+    "t9_22": {"runx1": 0.20, "asxl1": 0.20},
+    "other": {
+        "dnmt3a": 0.18,
+        "tet2": 0.14,
+        "idh1": 0.06,
+        "idh2": 0.08,
+        "flt3_itd": 0.20,
+        "nras": 0.14,
+        "kras": 0.05,
+        "wt1": 0.06,
+        "ptpn11": 0.04,
+        "flt3_tkd": 0.06,
+    },
 }
 # Background rates for rarer genes, any class (AMLSG [D], TCGA [D] where lower).
 BACKGROUND = {
-    "atrx": .005, "braf": .006, "cbl": .02, "cblb": .006, "cdkn2a": .005, "crebbp": .006,
-    "cux1": .01, "ep300": .006, "etv6": .014, "fbxw7": .005, "gnas": .008, "ikzf1": .008,
-    "jak2": .007, "kdm5a": .004, "kdm6a": .006, "kmt2c": .02, "kmt2d": .01, "kmt2e": .01,
-    "mpl": .004, "myc": .005, "nf1": .02, "phf6": .02, "prpf40b": .004, "pten": .004,
-    "rad21": .025, "rb1": .004, "sf1": .004, "sf3a1": .004, "sh2b3": .005, "u2af2": .004,
-    "wt1": .02, "gata2": .01, "stag2": .015, "bcor": .01, "ezh2": .01, "ptpn11": .03,
-    "kit": .01, "tet2": .05, "dnmt3a": .06,
+    "atrx": 0.005,
+    "braf": 0.006,
+    "cbl": 0.02,
+    "cblb": 0.006,
+    "cdkn2a": 0.005,
+    "crebbp": 0.006,
+    "cux1": 0.01,
+    "ep300": 0.006,
+    "etv6": 0.014,
+    "fbxw7": 0.005,
+    "gnas": 0.008,
+    "ikzf1": 0.008,
+    "jak2": 0.007,
+    "kdm5a": 0.004,
+    "kdm6a": 0.006,
+    "kmt2c": 0.02,
+    "kmt2d": 0.01,
+    "kmt2e": 0.01,
+    "mpl": 0.004,
+    "myc": 0.005,
+    "nf1": 0.02,
+    "phf6": 0.02,
+    "prpf40b": 0.004,
+    "pten": 0.004,
+    "rad21": 0.025,
+    "rb1": 0.004,
+    "sf1": 0.004,
+    "sf3a1": 0.004,
+    "sh2b3": 0.005,
+    "u2af2": 0.004,
+    "wt1": 0.02,
+    "gata2": 0.01,
+    "stag2": 0.015,
+    "bcor": 0.01,
+    "ezh2": 0.01,
+    "ptpn11": 0.03,
+    "kit": 0.01,
+    "tet2": 0.05,
+    "dnmt3a": 0.06,
 }
 # TET2, SRSF2, IDH2, STAG2, ASXL1, RUNX1 ~2-3x higher >= 60 y (A3 "Age") [D].
 AGE_RISING = ("tet2", "srsf2", "idh2", "stag2", "asxl1", "runx1")
@@ -196,23 +345,55 @@ def _genes(cls, age, n, rng) -> dict[str, np.ndarray]:
 # [V]; normal karyotype 40-48%.
 _CHROMS = [str(i) for i in range(1, 23)] + ["x", "y"]
 LESION_CHROMOSOMES = {
-    "t_8_21": ("8", "21"), "inv16_t16_16": ("16",), "t_15_17": ("15", "17"),
-    "t_9_11": ("9", "11"), "kmt2a_r": ("11",), "t_6_9": ("6", "9"), "t_9_22": ("9", "22"),
-    "t_8_16": ("8", "16"), "inv3_t3_3": ("3",), "abn3q_other": ("3",), "minus5_5q": ("5",),
-    "mono7": ("7",), "del7q": ("7",), "other7": ("7",), "plus8_8q": ("8",), "del9q": ("9",),
-    "plus11_11q": ("11",), "mono12_12p": ("12",), "plus13": ("13",), "mono17_17p": ("17",),
-    "mono18_18q": ("18",), "mono20_20q": ("20",), "plus21": ("21",), "plus22": ("22",),
-    "mono_y": ("y",), "mono4_4q": ("4",),
+    "t_8_21": ("8", "21"),
+    "inv16_t16_16": ("16",),
+    "t_15_17": ("15", "17"),
+    "t_9_11": ("9", "11"),
+    "kmt2a_r": ("11",),
+    "t_6_9": ("6", "9"),
+    "t_9_22": ("9", "22"),
+    "t_8_16": ("8", "16"),
+    "inv3_t3_3": ("3",),
+    "abn3q_other": ("3",),
+    "minus5_5q": ("5",),
+    "mono7": ("7",),
+    "del7q": ("7",),
+    "other7": ("7",),
+    "plus8_8q": ("8",),
+    "del9q": ("9",),
+    "plus11_11q": ("11",),
+    "mono12_12p": ("12",),
+    "plus13": ("13",),
+    "mono17_17p": ("17",),
+    "mono18_18q": ("18",),
+    "mono20_20q": ("20",),
+    "plus21": ("21",),
+    "plus22": ("22",),
+    "mono_y": ("y",),
+    "mono4_4q": ("4",),
 }
-MONOSOMIES = ("minus5_5q", "mono7", "mono17_17p", "mono12_12p", "mono18_18q", "mono20_20q",
-              "mono4_4q")
+MONOSOMIES = (
+    "minus5_5q",
+    "mono7",
+    "mono17_17p",
+    "mono12_12p",
+    "mono18_18q",
+    "mono20_20q",
+    "mono4_4q",
+)
 
 
 def _karyotype(cls, sex, tp53, rng) -> dict[str, np.ndarray]:
     n = len(cls)
     k = {name: np.zeros(n, dtype=bool) for name in LESION_CHROMOSOMES}
-    k.update({"complex": np.zeros(n, bool), "monosomal": np.zeros(n, bool),
-              "var_recurr_balanced": np.zeros(n, bool), "var_recurr_unbalanced": np.zeros(n, bool)})
+    k.update(
+        {
+            "complex": np.zeros(n, bool),
+            "monosomal": np.zeros(n, bool),
+            "var_recurr_balanced": np.zeros(n, bool),
+            "var_recurr_unbalanced": np.zeros(n, bool),
+        }
+    )
     r = lambda p: rng.random(n) < p  # noqa: E731 - a local Bernoulli draw
     partner = rng.choice(["6", "10", "19"], n)  # KMT2A partners other than chromosome 9
     spare = rng.choice(["1", "2", "10", "14", "19", "x"], n)  # unnamed recurrent lesions
@@ -230,7 +411,9 @@ def _karyotype(cls, sex, tp53, rng) -> dict[str, np.ndarray]:
     k["del9q"] = (k["t_8_21"] & r(0.12)) | r(0.01)
     k["plus22"] = (k["inv16_t16_16"] & r(0.15)) | r(0.005)
     k["mono7"] = (k["inv3_t3_3"] & r(0.5)) | ((cls == "cs") & r(0.05)) | r(0.01)
-    k["plus8_8q"] = r(np.select([cls == "npm1", cls == "cs", cls == "inv16"], [0.06, 0.2, 0.15], 0.09))
+    k["plus8_8q"] = r(
+        np.select([cls == "npm1", cls == "cs", cls == "inv16"], [0.06, 0.2, 0.15], 0.09)
+    )
     k["abn3q_other"] = r(0.01)
     k["plus11_11q"] = ((cls == "cs") & r(0.05)) | r(0.005)
     k["plus13"] = ((cls == "cs") & r(0.04)) | r(0.005)
@@ -242,7 +425,9 @@ def _karyotype(cls, sex, tp53, rng) -> dict[str, np.ndarray]:
     k["var_recurr_unbalanced"] = (cls == "other") & r(0.04)
     # TP53-aneuploidy: complex in 71% of TP53-mutated, -5/5q 63%, -17/17p 44%, -7 22% [D]
     aneu = cls == "tp53"
-    k["complex"] = (aneu & (r(0.8) | tp53)) | ((cls == "cs") & r(0.04)) | ((cls == "other") & r(0.03))
+    k["complex"] = (
+        (aneu & (r(0.8) | tp53)) | ((cls == "cs") & r(0.04)) | ((cls == "other") & r(0.03))
+    )
     cx = k["complex"]
     k["minus5_5q"] = (cx & r(0.55)) | ((cls == "cs") & r(0.03)) | r(0.005)
     k["mono17_17p"] = (cx & r(0.45)) | r(0.004)
@@ -306,11 +491,17 @@ def who2022(df: pd.DataFrame) -> pd.Series:
         (_flag(df, "inv3_t3_3"), "mecom_r"),
         (_flag(df, "npm1"), "npm1"),
         (_any(df, ("cebpa_bzip", "cebpa_biallelic")), "cebpa"),
-        (_any(df, WHO_MR_GENES + MR_CYTOGENETICS)
-         | (df["aml_type"].astype("string") == "secondary").fillna(False).to_numpy(bool), "mr"),
+        (
+            _any(df, WHO_MR_GENES + MR_CYTOGENETICS)
+            | (df["aml_type"].astype("string") == "secondary").fillna(False).to_numpy(bool),
+            "mr",
+        ),
     ]
-    return pd.Series(np.select([c for c, _ in conds], [v for _, v in conds], "by_differentiation"),
-                     index=df.index, dtype="string")
+    return pd.Series(
+        np.select([c for c, _ in conds], [v for _, v in conds], "by_differentiation"),
+        index=df.index,
+        dtype="string",
+    )
 
 
 def icc2022(df: pd.DataFrame) -> pd.Series:
@@ -329,8 +520,11 @@ def icc2022(df: pd.DataFrame) -> pd.Series:
         (_any(df, MR_GENES), "mr_gene"),
         (_any(df, MR_CYTOGENETICS), "mr_cyto"),
     ]
-    return pd.Series(np.select([c for c, _ in conds], [v for _, v in conds], "nos"),
-                     index=df.index, dtype="string")
+    return pd.Series(
+        np.select([c for c, _ in conds], [v for _, v in conds], "nos"),
+        index=df.index,
+        dtype="string",
+    )
 
 
 # ---- clinical course -----------------------------------------------------------------------
@@ -338,9 +532,21 @@ def icc2022(df: pd.DataFrame) -> pd.Series:
 # medians NPM1+ITD+ 41.7, NPM1+ITD- 19.2, CBF 21.9, TP53 4.8, APL 3.3, s-/t-AML 7.8.
 # Hb median 9.1 g/dL (IQR 7.8-10.4); platelets 53 (29-102); LDH 435 (265-749);
 # BM blasts 75% (49-90); PB blasts 37% (10-72); splenomegaly 34%.
-WBC_MEDIAN = {"npm1": 19.2, "cs": 9.0, "tp53": 4.8, "inv16": 21.9, "t8_21": 21.9,
-              "cebpa": 20.0, "apl": 3.3, "mllr": 25.0, "inv3": 8.0, "idh2r172": 10.0,
-              "t6_9": 12.0, "t9_22": 15.0, "other": 12.0}
+WBC_MEDIAN = {
+    "npm1": 19.2,
+    "cs": 9.0,
+    "tp53": 4.8,
+    "inv16": 21.9,
+    "t8_21": 21.9,
+    "cebpa": 20.0,
+    "apl": 3.3,
+    "mllr": 25.0,
+    "inv3": 8.0,
+    "idh2r172": 10.0,
+    "t6_9": 12.0,
+    "t9_22": 15.0,
+    "other": 12.0,
+}
 # ELN 2022 (approx.) CR after intensive induction fav/int/adv 89/68/52% [D]; CR falls
 # with age (79/77/66/54/40% by 18-39/40-49/50-59/60-69/>=70 [D]); early death 3-21% by
 # age [D]. Venetoclax-azacitidine CR+CRi 66% (VIALE-A) [V], lower with TP53.
@@ -366,21 +572,26 @@ def _outcomes(age, ecog, risk, cls, tp53, wbc, profile, rng):  # noqa: PLR0915 -
     logit += profile.intensive_shift - 0.8 * np.maximum(ecog - 1, 0)
     intensive = r(logistic(logit)) | apl
     supportive = ~intensive & r(np.clip(0.12 + 0.3 * (ecog >= 3) + 0.2 * (age >= 85), 0, 1))
-    intensity = np.where(intensive, "intensive", np.where(supportive, "supportive_care",
-                                                          "non_intensive"))
+    intensity = np.where(
+        intensive, "intensive", np.where(supportive, "supportive_care", "non_intensive")
+    )
     non_int = intensity == "non_intensive"
     # response
     base = np.array([CR_LOGIT_INTENSIVE[x] for x in risk])
     p_cr_int = logistic(base - 0.04 * (age - 50) - 0.3 * bad_ps + 2.0 * apl)
     p_cr_non = logistic(0.55 - 1.0 * tp53 - 0.3 * bad_ps)
-    p_ed = np.where(intensive, logistic(-4.0 + 0.05 * (age - 50) + 0.6 * bad_ps + 0.5 * (wbc > 100)
-                                        + 0.8 * apl), logistic(-2.6 + 0.03 * (age - 75) + 0.5 * bad_ps))
+    p_ed = np.where(
+        intensive,
+        logistic(-4.0 + 0.05 * (age - 50) + 0.6 * bad_ps + 0.5 * (wbc > 100) + 0.8 * apl),
+        logistic(-2.6 + 0.03 * (age - 75) + 0.5 * bad_ps),
+    )
     early_death = ~supportive & r(p_ed)
     cr = ~supportive & ~early_death & r(np.where(intensive, p_cr_int, p_cr_non))
     cri = cr & r(np.where(intensive, 0.15, 0.45))
     refractory = ~supportive & ~early_death & ~cr
-    response = np.select([early_death, cri, cr, refractory], ["early_death", "cri", "cr",
-                                                              "refractory"], "")
+    response = np.select(
+        [early_death, cri, cr, refractory], ["early_death", "cri", "cr", "refractory"], ""
+    )
     t_resp = np.where(intensive, 25 + rng.gamma(4, 3, n), 50 + rng.gamma(3, 20, n))
     t_resp = _days(np.minimum(t_resp, np.where(intensive, 90, 180)))
     # allogeneic HSCT in CR1 (AMLSG 22% in CR1 [D]; ages 50-70: 13-21% [V])
@@ -404,10 +615,12 @@ def _outcomes(age, ecog, risk, cls, tp53, wbc, profile, rng):  # noqa: PLR0915 -
     hsct2 = relapses & ~hsct1 & (age < 65) & intensive & r(0.4 * profile.hsct_factor)
     t_h2 = t_rel + _days(70 + rng.gamma(3, 15, n))
     cured2 = hsct2 & r(0.35)
-    s_rel = np.where(hsct2, np.where(cured2, 10**5, (t_h2 - t_rel) + _days(rng.exponential(
-        300, n))), s_rel)
-    t_death_cr = np.where(relapses & (t_rel < t_nrm), np.minimum(t_rel + s_rel, t_nrm
-                                                                  + 10**5 * cured2), t_nrm)
+    s_rel = np.where(
+        hsct2, np.where(cured2, 10**5, (t_h2 - t_rel) + _days(rng.exponential(300, n))), s_rel
+    )
+    t_death_cr = np.where(
+        relapses & (t_rel < t_nrm), np.minimum(t_rel + s_rel, t_nrm + 10**5 * cured2), t_nrm
+    )
     # refractory: median ~150 days (older) / 250 days; salvage HSCT with active disease
     hsct_ad = refractory & intensive & (age < 65) & r(0.25 * profile.hsct_factor)
     t_had = t_resp + _days(60 + rng.gamma(3, 15, n))
@@ -415,15 +628,30 @@ def _outcomes(age, ecog, risk, cls, tp53, wbc, profile, rng):  # noqa: PLR0915 -
     s_ref = np.where(hsct_ad, (t_had - t_resp) + _days(rng.exponential(600, n)), s_ref)
     t_death = np.select(
         [early_death, supportive, refractory, cr],
-        [_days(rng.uniform(2, 55, n)), _days(rng.gamma(1.3, SUPPORTIVE_MEDIAN_OS_DAYS / 1.0, n)),
-         t_resp + s_ref, t_death_cr],
+        [
+            _days(rng.uniform(2, 55, n)),
+            _days(rng.gamma(1.3, SUPPORTIVE_MEDIAN_OS_DAYS / 1.0, n)),
+            t_resp + s_ref,
+            t_death_cr,
+        ],
         t_nrm,
     )
     return {
-        "intensity": intensity, "response": response, "cr": cr, "t_resp": t_resp,
-        "hsct1": hsct1, "t_h1": t_h1, "relapses": relapses, "t_rel": t_rel,
-        "hsct2": hsct2, "t_h2": t_h2, "hsct_ad": hsct_ad, "t_had": t_had,
-        "t_death": t_death, "refractory": refractory, "early_death": early_death,
+        "intensity": intensity,
+        "response": response,
+        "cr": cr,
+        "t_resp": t_resp,
+        "hsct1": hsct1,
+        "t_h1": t_h1,
+        "relapses": relapses,
+        "t_rel": t_rel,
+        "hsct2": hsct2,
+        "t_h2": t_h2,
+        "hsct_ad": hsct_ad,
+        "t_had": t_had,
+        "t_death": t_death,
+        "refractory": refractory,
+        "early_death": early_death,
         "supportive": supportive,
     }
 
@@ -446,8 +674,9 @@ def simulate_site(n: int, *, site: int, n_sites: int, rng: np.random.Generator) 
     # with age
     p_sec = 0.06 + 0.22 / (1 + np.exp(-(age - 65) / 6))
     u = rng.random(n)
-    ontogeny = np.where(u < p_sec, "secondary", np.where(u < p_sec + 0.066, "therapy_related",
-                                                         "de_novo"))
+    ontogeny = np.where(
+        u < p_sec, "secondary", np.where(u < p_sec + 0.066, "therapy_related", "de_novo")
+    )
     cls = _sample_classes(age.astype(float), ontogeny, rng)
     genes = _genes(cls, age, n, rng)
     kar = _karyotype(cls, sex, genes["tp53"], rng)
@@ -461,8 +690,9 @@ def simulate_site(n: int, *, site: int, n_sites: int, rng: np.random.Generator) 
     hb = np.clip(rng.normal(9.1, 1.7, n), 3.5, 16.5)
     plt_med = np.where(cls == "apl", 30, np.where(cls == "cs", 60, 53))
     platelets = np.clip(np.exp(np.log(plt_med) + rng.normal(0, 0.85, n)), 2, 1500)
-    ldh = np.clip(np.exp(np.log(435) + 0.25 * (np.log(wbc) - 2.6) + rng.normal(0, 0.6, n)),
-                  90, 15000)
+    ldh = np.clip(
+        np.exp(np.log(435) + 0.25 * (np.log(wbc) - 2.6) + rng.normal(0, 0.6, n)), 90, 15000
+    )
     low_blast = np.isin(cls, ["cs", "tp53"])
     bm = np.where(low_blast, 20 + 80 * rng.beta(1.5, 2.0, n), 20 + 80 * rng.beta(3.0, 1.3, n))
     pb = bm * rng.beta(2.5, 1.6, n) * (0.25 + 0.75 / (1 + np.exp(-(np.log(wbc) - 2.3))))
@@ -487,8 +717,9 @@ def simulate_site(n: int, *, site: int, n_sites: int, rng: np.random.Generator) 
     dx = start + pd.to_timedelta(rng.integers(0, (end - start).days + 1, n), unit="D")
     followup = (pd.Timestamp(profile.cutoff) - dx).days.to_numpy()
     lost = r(0.05)
-    followup = np.where(lost, np.maximum(rng.integers(200, np.maximum(followup, 201) + 1), 200),
-                        followup)
+    followup = np.where(
+        lost, np.maximum(rng.integers(200, np.maximum(followup, 201) + 1), 200), followup
+    )
     followup = np.minimum(followup, 7300)
     t_death = course["t_death"]
     os_status = t_death <= followup
@@ -510,26 +741,48 @@ def simulate_site(n: int, *, site: int, n_sites: int, rng: np.random.Generator) 
     donor = rng.choice(["sibling", "unrelated", "haploidentical"], n, p=[0.3, 0.5, 0.2])
     auto = cr & ~hsct & (course["intensity"] == "intensive") & (age < 65) & r(0.02)
     failure = course["refractory"] | course["early_death"]
-    efs_days = np.select([failure & course["refractory"], course["early_death"], cr & relapse],
-                         [cr_days, os_days, relapse_days], os_days)
+    efs_days = np.select(
+        [failure & course["refractory"], course["early_death"], cr & relapse],
+        [cr_days, os_days, relapse_days],
+        os_days,
+    )
     efs_status = np.where(failure, True, np.where(cr, relapse | os_status, os_status))
     rfs_days = efs_days - cr_days
     cols: dict[str, object] = {
         "patient_id": [f"AML-{site:02d}-{i + 1:05d}" for i in range(n)],
-        "age": age, "sex": sex, "diagnosis_date": dx.to_numpy(), "aml_type": ontogeny,
-        "ecog": ecog, "wbc": wbc, "hb": hb, "platelets": platelets, "ldh": ldh,
-        "bm_blasts": bm, "pb_blasts": pb, "splenomegaly": spleen, "extramedullary": extramed,
+        "age": age,
+        "sex": sex,
+        "diagnosis_date": dx.to_numpy(),
+        "aml_type": ontogeny,
+        "ecog": ecog,
+        "wbc": wbc,
+        "hb": hb,
+        "platelets": platelets,
+        "ldh": ldh,
+        "bm_blasts": bm,
+        "pb_blasts": pb,
+        "splenomegaly": spleen,
+        "extramedullary": extramed,
         "induction_intensity": course["intensity"],
         "induction_response": _na(course["response"], course["supportive"]),
-        "cr": cr, "cr_days": _na(cr_days, ~cr),
-        "relapse": _na(relapse, ~cr), "relapse_days": _na(relapse_days, ~relapse),
-        "hsct": hsct, "hsct_days": _na(hsct_days, ~hsct),
-        "hsct_status": _na(hsct_status, ~hsct), "hsct_donor": _na(donor, ~hsct),
-        "auto_hsct": auto, "os_days": os_days, "os_status": os_status,
-        "efs_days": efs_days, "efs_status": efs_status,
-        "rfs_days": _na(rfs_days, ~cr), "rfs_status": _na(efs_status, ~cr),
+        "cr": cr,
+        "cr_days": _na(cr_days, ~cr),
+        "relapse": _na(relapse, ~cr),
+        "relapse_days": _na(relapse_days, ~relapse),
+        "hsct": hsct,
+        "hsct_days": _na(hsct_days, ~hsct),
+        "hsct_status": _na(hsct_status, ~hsct),
+        "hsct_donor": _na(donor, ~hsct),
+        "auto_hsct": auto,
+        "os_days": os_days,
+        "os_status": os_status,
+        "efs_days": efs_days,
+        "efs_status": efs_status,
+        "rfs_days": _na(rfs_days, ~cr),
+        "rfs_status": _na(efs_status, ~cr),
         "flt3_itd_ar": _na(itd_ar, ~genes["flt3_itd"]),
-        **kar, **genes,
+        **kar,
+        **genes,
     }
     df = _typed(cols, dictionary, n)
     df = _mask_site(df, cls, profile, rng)
@@ -581,13 +834,20 @@ def _mask_site(df: pd.DataFrame, cls, profile: AmlSiteProfile, rng) -> pd.DataFr
     failed = ~fusion & (rng.random(n) < profile.karyotype_failure)
     for k in KARYOTYPE_COLUMNS:
         df.loc[failed, k] = pd.NA
-    for col, p in (("ldh", 0.08), ("pb_blasts", 0.05), ("splenomegaly", 0.10),
-                   ("extramedullary", 0.10), ("ecog", 0.07), ("aml_type", 0.02)):
+    for col, p in (
+        ("ldh", 0.08),
+        ("pb_blasts", 0.05),
+        ("splenomegaly", 0.10),
+        ("extramedullary", 0.10),
+        ("ecog", 0.07),
+        ("aml_type", 0.02),
+    ):
         df.loc[rng.random(n) < p, col] = pd.NA
     return df
 
 
 _AML = load_dictionary("aml")
-GENE_COLUMNS = tuple(v.name for v in _AML.variables if v.group == "mutations"
-                     and v.name != "flt3_itd_ar")
+GENE_COLUMNS = tuple(
+    v.name for v in _AML.variables if v.group == "mutations" and v.name != "flt3_itd_ar"
+)
 KARYOTYPE_COLUMNS = tuple(v.name for v in _AML.variables if v.group == "karyotype")

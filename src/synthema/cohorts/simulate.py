@@ -65,9 +65,7 @@ def site_sizes(patients: int, sites: int, rng: np.random.Generator) -> list[int]
 def simulate(disease: str, *, sites: int, patients: int, seed: int) -> list[SiteCohort]:
     """Simulate ``patients`` patients of ``disease`` spread over ``sites`` hospitals."""
     if disease not in DISEASES:
-        raise SynthemaError(
-            f"unknown disease '{disease}'", fix=f"use one of {', '.join(DISEASES)}"
-        )
+        raise SynthemaError(f"unknown disease '{disease}'", fix=f"use one of {', '.join(DISEASES)}")
     simulate_site = DISEASES[disease][0]
     root = np.random.SeedSequence(seed)
     size_rng, *site_seeds = (np.random.default_rng(s) for s in root.spawn(sites + 1))

@@ -383,7 +383,8 @@ class Dictionary:
             unknown = [c for c in rule.columns if c not in by_name]
             if unknown:
                 raise DictionaryError(
-                    f"{self.source}: rule '{rule.name}' uses unknown column(s) {', '.join(unknown)}",
+                    f"{self.source}: rule '{rule.name}' uses unknown column(s) "
+                    f"{', '.join(unknown)}",
                     fix="correct the column name or add the variable",
                 )
             try:

@@ -36,11 +36,25 @@ import pandas as pd
 
 CBF = ("t_8_21", "inv16_t16_16")
 ADVERSE_CYTOGENETICS_2022 = (
-    "t_6_9", "t_9_22", "t_8_16", "inv3_t3_3", "minus5_5q", "mono7", "mono17_17p",
-    "complex", "monosomal",
+    "t_6_9",
+    "t_9_22",
+    "t_8_16",
+    "inv3_t3_3",
+    "minus5_5q",
+    "mono7",
+    "mono17_17p",
+    "complex",
+    "monosomal",
 )  # plus KMT2A-r other than t(9;11)
 ADVERSE_CYTOGENETICS_2017 = (
-    "t_6_9", "t_9_22", "inv3_t3_3", "minus5_5q", "mono7", "mono17_17p", "complex", "monosomal",
+    "t_6_9",
+    "t_9_22",
+    "inv3_t3_3",
+    "minus5_5q",
+    "mono7",
+    "mono17_17p",
+    "complex",
+    "monosomal",
 )  # t(8;16) was not in ELN 2017
 MR_GENES = ("asxl1", "bcor", "ezh2", "runx1", "sf3b1", "srsf2", "stag2", "u2af1", "zrsr2")
 ELN_2017_ADVERSE_GENES = ("runx1", "asxl1")

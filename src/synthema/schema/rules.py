@@ -78,7 +78,8 @@ def _tokenize(expr: str, source: str) -> list[_Tok]:
         m = _TOKEN_RE.match(expr, pos)
         if not m:
             raise RuleSyntaxError(
-                f"{source}: rule {expr!r}: unexpected character {expr[pos]!r} at position {pos + 1}",
+                f"{source}: rule {expr!r}: unexpected character {expr[pos]!r} "
+                f"at position {pos + 1}",
                 fix="see docs/rules.md for the rule grammar",
             )
         kind = m.lastgroup or ""
@@ -168,9 +169,7 @@ class _Parser:
                 self.i += 1
             self.take("missing")
             return ("missing", left, negate)
-        if self.peek("in") or (
-            self.peek("not") and self.toks[self.i + 1].text == "in"
-        ):
+        if self.peek("in") or (self.peek("not") and self.toks[self.i + 1].text == "in"):
             negate = self.peek("not")
             self.i += 2 if negate else 1
             return ("in", left, self.literal_list(), negate)
@@ -510,7 +509,12 @@ class _Evaluator:
     @staticmethod
     def _cmp_num(op: str, a: pd.Series, b: pd.Series) -> _Val:
         res = {
-            "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b, "==": a == b, "!=": a != b,
+            "<": a < b,
+            "<=": a <= b,
+            ">": a > b,
+            ">=": a >= b,
+            "==": a == b,
+            "!=": a != b,
         }[op]
         return _Val("bool", res.astype("boolean"))
 

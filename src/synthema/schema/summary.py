@@ -39,6 +39,7 @@ def summarize(raw: pd.DataFrame, dictionary: Dictionary, *, name: str) -> dict[s
         known = int(df[pair.time].notna().sum())
         out[pair.label or pair.time] = f"{events}/{known} events"
     if dictionary.rules and len(df):
-        violated = (dictionary.evaluate_rules(df) == False).to_numpy().sum()  # noqa: E712
+        results = dictionary.evaluate_rules(df)
+        violated = (results == False).fillna(False).to_numpy(dtype=bool).sum()  # noqa: E712
         out["rule violations"] = str(int(violated))
     return out

@@ -157,8 +157,10 @@ def format_column(values: pd.Series, var: Variable) -> pd.Series:
                 out = values.astype("Float64").round().astype("Int64").astype("string")
             else:
                 dec = var.decimals if var.decimals is not None else 6
-                out = values.astype("Float64").round(dec).map(
-                    lambda x: f"{x:.{dec}f}".rstrip("0").rstrip("."), na_action="ignore"
+                out = (
+                    values.astype("Float64")
+                    .round(dec)
+                    .map(lambda x: _decimal_text(x, dec), na_action="ignore")
                 )
         case VariableType.CATEGORICAL | VariableType.ORDINAL:
             out = values.astype("string")
@@ -167,6 +169,18 @@ def format_column(values: pd.Series, var: Variable) -> pd.Series:
     out = out.astype(object)
     out[missing] = ""
     return out.astype(str)
+
+
+def _decimal_text(x: float, decimals: int) -> str:
+    """Shortest text with at most ``decimals`` digits: 210.0 -> '210', 2.50 -> '2.5'.
+
+    >>> _decimal_text(210.0, 0), _decimal_text(2.5, 2), _decimal_text(-0.0, 1)
+    ('210', '2.5', '0')
+    """
+    text = f"{x:.{decimals}f}"
+    if decimals > 0:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def typed_frame(raw: pd.DataFrame, dictionary: Dictionary) -> pd.DataFrame:

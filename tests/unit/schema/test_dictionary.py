@@ -131,19 +131,48 @@ def test_aml_dictionary_covers_the_reference_structure():
     assert len(groups["mutations"]) >= 55
     clinical = len(d) - len(groups["karyotype"]) - len(groups["mutations"])
     assert clinical >= 34
-    for name in ("npm1", "flt3_itd", "tp53", "cebpa_bzip", "t_8_21", "complex", "eln2022",
-                 "who2022", "icc2022", "os_days", "efs_days", "rfs_days", "hsct_days"):
+    for name in (
+        "npm1",
+        "flt3_itd",
+        "tp53",
+        "cebpa_bzip",
+        "t_8_21",
+        "complex",
+        "eln2022",
+        "who2022",
+        "icc2022",
+        "os_days",
+        "efs_days",
+        "rfs_days",
+        "hsct_days",
+    ):
         assert name in d
-    assert {(p.time, p.event) for p in d.survival} >= {("os_days", "os_status"),
-                                                        ("efs_days", "efs_status")}
+    assert {(p.time, p.event) for p in d.survival} >= {
+        ("os_days", "os_status"),
+        ("efs_days", "efs_status"),
+    }
     assert d.patient_id == "patient_id"
     assert d["eln2022"].type is VariableType.ORDINAL
 
 
 def test_omop_ids_are_only_the_verified_ones():
     # ../shared/notes/omop_dcat.md: ids marked [V]
-    verified = {3000963, 3000905, 3024929, 3001122, 3016723, 22281, 24006, 4130067, 4130068,
-                4130678, 315523, 35626024, 254062, 140352}
+    verified = {
+        3000963,
+        3000905,
+        3024929,
+        3001122,
+        3016723,
+        22281,
+        24006,
+        4130067,
+        4130068,
+        4130678,
+        315523,
+        35626024,
+        254062,
+        140352,
+    }
     for name in ("aml", "scd"):
         try:
             d = load_dictionary(name)

@@ -26,8 +26,13 @@ def test_draft_infers_types_and_leaves_bounds_out():
     # Assert
     assert d.patient_id == "patient_id"
     types = {v.name: v.type.value for v in d.variables}
-    assert types == {"age": "integer", "wbc": "continuous", "cr": "boolean", "dx": "date",
-                     "sex": "categorical"}
+    assert types == {
+        "age": "integer",
+        "wbc": "continuous",
+        "cr": "boolean",
+        "dx": "date",
+        "sex": "categorical",
+    }
     assert all(v.min is None and v.max is None for v in d.variables)
     assert d["wbc"].decimals == 2
     assert d["sex"].categories == ("F", "M")

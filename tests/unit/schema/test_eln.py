@@ -21,8 +21,13 @@ CASES = [
     ("NPM1 + ITD high", {"npm1", "flt3_itd"}, 0.8, "intermediate", "intermediate"),
     ("NPM1 + complex karyotype", {"npm1", "complex"}, None, "adverse", "adverse"),
     ("NPM1 + ASXL1 (MR gene with favorable)", {"npm1", "asxl1"}, None, "favorable", "favorable"),
-    ("NPM1 + ITD + SRSF2 (table silent)", {"npm1", "flt3_itd", "srsf2"}, 0.2, "intermediate",
-     "favorable"),
+    (
+        "NPM1 + ITD + SRSF2 (table silent)",
+        {"npm1", "flt3_itd", "srsf2"},
+        0.2,
+        "intermediate",
+        "favorable",
+    ),
     ("CEBPA bZIP monoallelic", {"cebpa_bzip"}, None, "favorable", "intermediate"),
     ("CEBPA biallelic, not bZIP", {"cebpa_biallelic"}, None, "intermediate", "favorable"),
     ("CEBPA bZIP + ASXL1", {"cebpa_bzip", "asxl1"}, None, "favorable", "adverse"),
@@ -52,8 +57,11 @@ CASES = [
 
 def _frame(cases) -> pd.DataFrame:
     d = load_dictionary("aml")
-    flags = [v.name for v in d.variables if v.group in ("karyotype", "mutations")
-             and v.name != "flt3_itd_ar"]
+    flags = [
+        v.name
+        for v in d.variables
+        if v.group in ("karyotype", "mutations") and v.name != "flt3_itd_ar"
+    ]
     rows = []
     for _, on, ar, _, _ in cases:
         row = {f: (f in on) for f in flags}
@@ -76,8 +84,9 @@ def test_eln_tables(case):
 
 def test_untested_gene_counts_as_not_found():
     # Setup: NPM1 mutated, FLT3 not tested
-    df = pd.DataFrame({"npm1": pd.array([True], dtype="boolean"),
-                       "flt3_itd": pd.array([None], dtype="boolean")})
+    df = pd.DataFrame(
+        {"npm1": pd.array([True], dtype="boolean"), "flt3_itd": pd.array([None], dtype="boolean")}
+    )
     # Run / Assert
     assert eln2022(df).iloc[0] == "favorable"
 

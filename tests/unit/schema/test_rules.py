@@ -34,15 +34,15 @@ ORD = {"risk": ("favorable", "intermediate", "adverse")}
         ("cr and days > 100", [False, False, None, False]),
         ("days > 100 and os > 1", [False, False, None, False]),  # false and n/a is false
         ("days > 1 or os > 100", [True, True, None, True]),  # true or n/a is true
-        ("risk >= \"intermediate\"", [False, True, None, True]),
-        ("risk in [\"adverse\", \"favorable\"]", [True, True, None, False]),
-        ("risk not in [\"adverse\"]", [True, False, None, True]),
+        ('risk >= "intermediate"', [False, True, None, True]),
+        ('risk in ["adverse", "favorable"]', [True, True, None, False]),
+        ('risk not in ["adverse"]', [True, False, None, True]),
         ("days is missing", [False, False, True, False]),
         ("10 <= days <= 20", [True, True, None, False]),
         ("abs(days - os) >= 10", [True, True, None, None]),
         ("max(days, os) == 30", [True, False, None, None]),
         ("count(cr, days > 15) >= 1", [True, True, False, True]),
-        ("dx >= \"2020-01-01\"", [True, True, None, False]),
+        ('dx >= "2020-01-01"', [True, True, None, False]),
         ("days / 0 > 1", [None, None, None, None]),
         ("cr == (days < 30)", [True, False, None, False]),
         ("`days` + 1 == 11", [True, False, None, False]),
@@ -82,4 +82,4 @@ def test_no_python_evaluation(frame):
 
 def test_text_ordering_needs_an_ordinal(frame):
     with pytest.raises(TypeError, match="ordinal"):
-        Rule.parse("risk > \"adverse\"").evaluate(frame)
+        Rule.parse('risk > "adverse"').evaluate(frame)
