@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from synthema.errors import SynthemaError
 
@@ -28,8 +29,10 @@ app = typer.Typer(
 dictionary_app = typer.Typer(help="Show and draft data dictionaries.", no_args_is_help=True)
 app.add_typer(dictionary_app, name="dictionary")
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# Tables stay readable when output is piped or captured (Rich would assume 80 columns).
+_WIDTH = None if sys.stdout.isatty() else 140
+console = Console(highlight=False, width=_WIDTH)
+err_console = Console(stderr=True, highlight=False, width=_WIDTH)
 
 
 def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -40,9 +43,9 @@ def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except SynthemaError as exc:
-            err_console.print(f"[bold red]error:[/] {exc.message}", soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
             if exc.fix:
-                err_console.print(f"[bold]fix:[/] {exc.fix}", soft_wrap=True)
+                err_console.print(f"[bold]fix:[/] {escape(exc.fix)}", soft_wrap=True)
             raise typer.Exit(code=2) from None
 
     return wrapper
@@ -80,9 +83,10 @@ def dictionary_show(
                       str(v.omop_concept_id or ""), v.label)
     console.print(table)
     pid = f"patient id column: {d.patient_id}; " if d.patient_id else ""
+    counts = ", ".join(f"{g}: {sum(v.group == g for v in d.variables)}" for g in d.groups)
     console.print(
-        f"{len(d)} variables ({', '.join(f'{g}: {sum(v.group == g for v in d.variables)}' for g in d.groups)}); "
-        f"{pid}{len(d.survival)} survival pair(s); {len(d.rules)} rules; * = required"
+        f"{len(d)} variables ({counts}); {pid}{len(d.survival)} survival pair(s); "
+        f"{len(d.rules)} rules; * = required"
     )
 
 
@@ -151,8 +155,89 @@ def summary_cmd(
     d = load_dictionary(dictionary)
     rows = [summarize(read_table(f), d, name=f.name) for f in files]
     table = Table(title=f"{d.name} cohort summary", title_justify="left")
+    table.add_column("")
+    for row in rows:
+        table.add_column(row["file"], justify="right")
+    for key in rows[0]:
+        if key != "file":
+            table.add_row(key, *(row.get(key, "") for row in rows))
+    console.print(table)
+
+
+def _rows_table(title: str, rows: list[dict[str, str]]) -> None:
+    """Print dict rows (same keys) as one Rich table."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    if not rows:
+        return
+    table = Table(title=escape(title), title_justify="left")
     for key in rows[0]:
         table.add_column(key, overflow="fold")
     for row in rows:
-        table.add_row(*(str(v) for v in row.values()))
+        table.add_row(*(escape(str(v)) for v in row.values()))
     console.print(table)
+
+
+@app.command("validate")
+@_friendly
+def validate_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Data files: .csv .tsv .txt .xlsx .parquet.")],
+    dictionary: Annotated[str, typer.Option("--dictionary", "-d", help="aml, scd or YAML path.")],
+    delimiter: Annotated[str | None, typer.Option(help="Field separator (default: found).")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding (default: UTF-8).")] = None,
+    sheet: Annotated[str | None, typer.Option(help="Excel sheet (default: the first).")] = None,
+    max_rows_shown: Annotated[int, typer.Option(min=1, help="Rows listed per column/kind.")] = 5,
+) -> None:
+    """Check files against a dictionary: exit 0 when clean, 1 when anything is wrong."""
+    from synthema.harmonize.validate import validate_file
+    from synthema.schema import load_dictionary
+
+    d = load_dictionary(dictionary)
+    opts = {"delimiter": delimiter, "encoding": encoding, "sheet": sheet}
+    reports = [validate_file(f, d, **opts) for f in files]
+    for r in reports:
+        _rows_table(f"{r.file}: problems", [
+            {"kind": g.kind, "column": g.column or "", "count": str(g.count),
+             "rows": ", ".join(map(str, g.rows)) + (" ..." if g.count > len(g.rows) else ""),
+             "first": g.message, "fix": g.fix} for g in r.groups(max_rows_shown)])
+        console.print(r.totals_line(), soft_wrap=True, markup=False)
+    bad = sum(len(r.problems) for r in reports)
+    console.print(f"{len(reports)} file(s), {bad} problem(s)", soft_wrap=True)
+    if bad:
+        raise typer.Exit(code=1)
+
+
+@app.command("harmonize")
+@_friendly
+def harmonize_cmd(
+    mapping: Annotated[Path, typer.Option("--mapping", "-m", help="The site's mapping YAML.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv or .parquet.")],
+    file: Annotated[Path | None, typer.Argument(help="Site export (default: its file:).")] = None,
+    dictionary: Annotated[str | None, typer.Option("--dictionary", "-d",
+                                                   help="aml, scd or YAML path.")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail rather than drop values.")] = False,
+    details: Annotated[bool, typer.Option("--details", help="List every column.")] = False,
+    report: Annotated[Path | None, typer.Option(help="Also write the summary as JSON.")] = None,
+) -> None:
+    """Map a site export onto the dictionary; every dropped value is counted and shown."""
+    from synthema.harmonize import dictionary_for, harmonize_file, load_mapping, write_table
+    from synthema.schema import load_dictionary
+
+    m = load_mapping(mapping)
+    d = load_dictionary(dictionary) if dictionary else dictionary_for(m)
+    result = harmonize_file(file, m, dictionary=d, strict=strict)
+    s = result.summary
+    lines = s.lines()
+    console.print(lines[0], soft_wrap=True, markup=False)
+    _rows_table(f"{s.file} -> {d.name}", s.table_rows(details=details))
+    for line in lines[len(s.columns) + 1 :]:
+        console.print(line, soft_wrap=True, markup=False)
+    write_table(result.data, out, dictionary=d)
+    if report is not None:
+        import json
+
+        report.write_text(json.dumps(s.to_dict(), indent=2), encoding="utf-8")
+        console.print(f"wrote {report}", markup=False)
+    console.print(f"wrote {out} ({len(result.data)} rows, {result.data.shape[1]} columns)",
+                  markup=False)

@@ -47,7 +47,7 @@ def site_sizes(patients: int, sites: int, rng: np.random.Generator) -> list[int]
     """Uneven but non-empty site sizes summing to ``patients`` (larger centres first).
 
     >>> site_sizes(100, 3, np.random.default_rng(0))
-    [45, 33, 22]
+    [42, 33, 25]
     """
     if sites < 1:
         raise SynthemaError(f"--sites is {sites}", fix="use at least 1 site")

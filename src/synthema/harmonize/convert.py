@@ -34,6 +34,7 @@ FALSE_WORDS = frozenset({
     "0", "0.0", "false", "f", "no", "n", "nein", "non", "falso", "falsch", "faux", "neg",
     "negative", "negativ", "négatif", "negatif", "negativo", "absent",
 })
+_BOOLEAN = {w: True for w in TRUE_WORDS} | {w: False for w in FALSE_WORDS}
 NOT_A_CATEGORY = "not a category"
 UNMAPPED_CODE = "unmapped code"
 NOT_A_NUMBER = "not a number"
@@ -73,6 +74,7 @@ def code_text(value: Any) -> str | None:
 
 def parse_number(text: pd.Series) -> pd.Series:
     """Numbers from text; a lone decimal comma counts as a decimal point."""
+    text = text.astype("string")
     fixed = text.where(text.str.contains(".", regex=False).fillna(True),
                        text.str.replace(",", ".", regex=False))
     return pd.to_numeric(fixed, errors="coerce").astype("Float64")
@@ -105,38 +107,32 @@ def convert_column(
         factor: multiplier from the source unit to the variable's unit (numbers only).
         date_format: ``strptime`` format of dates (ISO ``%Y-%m-%d`` when None).
     """
-    text = text.astype("string").str.strip()
-    text = text.mask(text == "")
     index = text.index
-    present = text.notna().to_numpy(dtype=bool)
-    declared_missing = np.zeros(len(index), dtype=bool)
-    in_map = np.zeros(len(index), dtype=bool)
+    cells = [None if v is None or not v.strip() else v.strip()
+             for v in text.astype("string").to_numpy(dtype=object, na_value=None)]
+    present = np.array([v is not None for v in cells], dtype=bool)
+    declared_missing = np.zeros(len(cells), dtype=bool)
     if codes:
-        in_map = text.isin(list(codes)).fillna(False).to_numpy(dtype=bool)
-        mapped = text.map(lambda t: code_text(codes[t]) if t in codes else t, na_action="ignore")
-        mapped = mapped.astype("string")
-        declared_missing = in_map & mapped.isna().to_numpy(dtype=bool)
-        text = mapped
+        in_map = np.array([v in codes for v in cells], dtype=bool)
+        cells = [code_text(codes[v]) if v in codes else v for v in cells]
+        declared_missing = in_map & np.array([v is None for v in cells], dtype=bool)
     bad_reason = UNMAPPED_CODE if codes else None
+    valid = np.array([v is not None for v in cells], dtype=bool)
     out = ColumnOutcome(values=text, present=present, declared_missing=declared_missing)
-    valid = text.notna().to_numpy(dtype=bool)
     match var.type:
         case VariableType.CATEGORICAL | VariableType.ORDINAL:
-            _categories(out, text, var, valid, bad_reason or NOT_A_CATEGORY)
+            _categories(out, cells, var, index, bad_reason or NOT_A_CATEGORY)
         case VariableType.BOOLEAN:
-            low = text.str.lower()
-            is_true = low.isin(TRUE_WORDS).fillna(False).to_numpy(dtype=bool)
-            is_false = low.isin(FALSE_WORDS).fillna(False).to_numpy(dtype=bool)
-            values = pd.Series(pd.NA, index=index, dtype="boolean")
-            values[is_true] = True
-            values[is_false] = False
-            out.values = values
-            out.dropped[bad_reason or NOT_TRUE_FALSE] = valid & ~is_true & ~is_false
+            words = [None if v is None else _BOOLEAN.get(v.lower()) for v in cells]
+            out.values = pd.Series(pd.array(words, dtype="boolean"), index=index)
+            unknown = np.array([w is None for w in words], dtype=bool)
+            out.dropped[bad_reason or NOT_TRUE_FALSE] = valid & unknown
         case VariableType.INTEGER | VariableType.CONTINUOUS | VariableType.DURATION:
-            _numbers(out, text, var, valid, factor)
+            _numbers(out, pd.Series(cells, index=index, dtype="string"), var, valid, factor)
         case VariableType.DATE:
             fmt = date_format or "%Y-%m-%d"
-            parsed = pd.to_datetime(text, format=fmt, errors="coerce").dt.normalize()
+            texts = pd.Series(cells, index=index, dtype="string")
+            parsed = pd.to_datetime(texts, format=fmt, errors="coerce").dt.normalize()
             values = parsed.astype("datetime64[ns]")
             shown = fmt.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD")
             out.dropped[f"not a date ({shown})"] = valid & values.isna().to_numpy(dtype=bool)
@@ -145,27 +141,35 @@ def convert_column(
             raise ValueError(f"unknown variable type {var.type!r}")
     if var.type is VariableType.DATE or var.type.is_numeric:
         outside = out_of_range(out.values, var).to_numpy(dtype=bool)
-        out.dropped[OUT_OF_RANGE] = outside
-        out.values = out.values.mask(pd.Series(outside, index=index))
+        if outside.any():
+            out.dropped[OUT_OF_RANGE] = outside
+            out.values = out.values.mask(pd.Series(outside, index=index))
     out.values = out.values.astype(typed_dtype(var))
     return out
 
 
 def _categories(
-    out: ColumnOutcome, text: pd.Series, var: Variable, valid: np.ndarray, reason: str
+    out: ColumnOutcome, cells: list[str | None], var: Variable, index: pd.Index, reason: str
 ) -> None:
-    cats = list(var.categories)
-    ok = text.isin(cats).fillna(False).to_numpy(dtype=bool)
+    cats = set(var.categories)
     by_lower: dict[str, str | None] = {}
-    for c in cats:
+    for c in var.categories:
         by_lower[c.lower()] = None if c.lower() in by_lower else c
-    folded = text.str.lower().map(by_lower, na_action="ignore")
-    case_fix = valid & ~ok & folded.notna().to_numpy(dtype=bool)
-    values = text.where(pd.Series(ok, index=text.index))
-    values = values.mask(pd.Series(case_fix, index=text.index), folded.astype("string"))
-    out.values = values.astype("string")
-    out.repaired["upper/lower case"] = case_fix
-    out.dropped[reason] = valid & ~ok & ~case_fix
+    values: list[str | None] = []
+    fixed = np.zeros(len(cells), dtype=bool)
+    bad = np.zeros(len(cells), dtype=bool)
+    for i, v in enumerate(cells):
+        if v is None or v in cats:
+            values.append(v)
+        elif by_lower.get(v.lower()):
+            values.append(by_lower[v.lower()])
+            fixed[i] = True
+        else:
+            values.append(None)
+            bad[i] = True
+    out.values = pd.Series(values, index=index, dtype="string")
+    out.repaired["upper/lower case"] = fixed
+    out.dropped[reason] = bad
 
 
 def _numbers(

@@ -18,13 +18,9 @@ spreadsheet row number is its position + 2 (the header is row 1).
 from __future__ import annotations
 
 import csv
-import datetime as dt
-import decimal as _decimal
 import io
 import logging
-import math
 import re
-import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from synthema.errors import DataFileError
+from synthema.harmonize.sheets import read_excel, read_parquet
 
 _LOG = logging.getLogger(__name__)
 
@@ -47,6 +44,7 @@ _DELIM_NAMES = {",": "comma ','", ";": "semicolon ';'", "\t": "tab", "|": "pipe 
 _DELIM_ALIASES = {"\\t": "\t", "tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 _COMMA_NUMBER = re.compile(r"^[+-]?(\d+,\d*|,\d+)$")
 _DOT_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
+_SPACE_THOUSANDS = re.compile(r"^[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+(,\d+)?$")
 _COMMA_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _PANDAS_INDEX = re.compile(r"^__index_level_\d+__$")
 
@@ -79,14 +77,16 @@ def read_table(
         path: the file; its extension picks the reader.
         delimiter: field separator of text files; detected among , ; TAB | when None.
         encoding: text encoding; UTF-8 (with or without BOM) when None.
-        decimal: ``","`` turns ``8,7`` into ``8.7`` (and ``1.500,5`` into ``1500.5``);
+        decimal: ``","`` turns ``8,7`` into ``8.7`` (and ``1.500,5`` or ``1 500,5`` into
+            ``1500.5``);
             ``"."`` removes thousands commas (``1,500.5``); None leaves cells as written.
         sheet: Excel sheet name; the first sheet when None.
         missing_values: cell texts (after trimming spaces) that mean missing.
 
     Returns:
         A ``string`` frame; ``attrs`` records ``file``, ``format`` and, for text files,
-        the ``delimiter`` and ``encoding`` used.
+        the ``delimiter`` and ``encoding`` used (``detected``: whether it was detected);
+        :func:`describe_read` turns them into words.
 
     Raises:
         DataFileError: naming the file, line or row and column, with a fix.
@@ -98,13 +98,13 @@ def read_table(
     match kind:
         case "delimited":
             header, rows, used = _read_delimited(path, delimiter, encoding)
-            attrs.update(delimiter=used[0], encoding=used[1])
+            attrs.update(delimiter=used[0], encoding=used[1], detected=delimiter is None)
             _LOG.info("%s: %s delimiter, %s", path, _DELIM_NAMES.get(used[0], used[0]), used[1])
         case "excel":
-            header, rows = _read_excel(path, sheet)
+            header, rows = read_excel(path, sheet)
             attrs["sheet"] = sheet
         case "parquet":
-            header, rows = _read_parquet(path)
+            header, rows = read_parquet(path)
         case _:
             raise ValueError(f"unknown format {kind!r}")
     frame = _build_frame(path, header, rows, missing)
@@ -112,6 +112,26 @@ def read_table(
         frame = frame.apply(lambda col: normalize_decimal(col, decimal))
     frame.attrs.update(attrs)
     return frame
+
+
+def describe_read(attrs: dict[str, Any]) -> str:
+    """How a frame was read, in words ("" when not read by :func:`read_table`).
+
+    >>> describe_read({"format": "delimited", "delimiter": ";", "encoding": "latin-1",
+    ...                "detected": True})
+    "semicolon ';' delimiter detected, latin-1"
+    """
+    match attrs.get("format"):
+        case "delimited":
+            delim = attrs.get("delimiter", ",")
+            how = " detected" if attrs.get("detected") else ""
+            return f"{_DELIM_NAMES.get(delim, repr(delim))} delimiter{how}, {attrs.get('encoding')}"
+        case "excel":
+            return f"Excel sheet {attrs['sheet']}" if attrs.get("sheet") else "Excel, first sheet"
+        case "parquet":
+            return "Parquet"
+        case _:
+            return ""
 
 
 def normalize_decimal(cells: pd.Series, decimal: str) -> pd.Series:
@@ -125,7 +145,9 @@ def normalize_decimal(cells: pd.Series, decimal: str) -> pd.Series:
         raise DataFileError(f"decimal separator {decimal!r}", fix="use ',' or '.'")
     text = cells.astype("string")
     if decimal == ",":
-        thousands = text.str.match(_DOT_THOUSANDS).fillna(False)
+        spaced = text.str.match(_SPACE_THOUSANDS).fillna(False)
+        text = text.mask(spaced, text.str.replace(r"[ \u00a0\u202f]", "", regex=True))
+        thousands = text.str.match(_DOT_THOUSANDS).fillna(False) | spaced
         text = text.mask(thousands, text.str.replace(".", "", regex=False))
         comma = text.str.match(_COMMA_NUMBER).fillna(False) | thousands
         return text.mask(comma, text.str.replace(",", ".", regex=False))
@@ -151,11 +173,22 @@ def write_table(df: pd.DataFrame, path: str | Path, *, dictionary: Any = None) -
         df.to_parquet(path, index=False)
         return path
     if dictionary is not None:
-        from synthema.schema.values import format_frame
-
-        df = format_frame(df, dictionary)
+        df = clean_text(df, dictionary)
     df.to_csv(path, index=False, sep="\t" if ext == ".tsv" else ",", encoding="utf-8")
     return path
+
+
+def clean_text(df: pd.DataFrame, dictionary: Any) -> pd.DataFrame:
+    """Text cells of a typed frame as clean files store them (booleans 1/0, ISO dates)."""
+    from synthema.schema.values import format_frame
+
+    text = format_frame(df, dictionary)
+    for var in dictionary.variables:
+        if var.decimals == 0 and not var.is_whole_number:
+            # format_column strips trailing zeros even without decimals ("40" -> "4")
+            whole = df[var.name].astype("Float64").round().astype("Int64").astype("string")
+            text[var.name] = whole.fillna("").astype(str)
+    return text
 
 
 # -- checks common to every format --------------------------------------------------------------
@@ -334,86 +367,3 @@ def _read_delimited(
             fix=fix,
         )
     return [h.strip() for h in header], rows, (delim, used_encoding)
-
-
-# -- Excel and Parquet --------------------------------------------------------------------------
-def cell_text(value: Any) -> str | None:
-    """Render a typed spreadsheet/Parquet cell as the text a CSV export would hold.
-
-    >>> [cell_text(v) for v in (1.0, 2.5, True, dt.datetime(2020, 1, 2), None, float("nan"))]
-    ['1', '2.5', 'true', '2020-01-02', None, None]
-    """
-    match value:
-        case None:
-            return None
-        case bool():
-            return "true" if value else "false"
-        case int():
-            return str(value)
-        case float():
-            if math.isnan(value):
-                return None
-            return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-        case dt.datetime():
-            if value.time() == dt.time(0) and value.tzinfo is None:
-                return value.date().isoformat()
-            return value.isoformat(sep=" ")
-        case dt.date() | dt.time():
-            return value.isoformat()
-        case _decimal.Decimal():
-            return format(value.normalize(), "f") if value.is_finite() else None
-        case bytes():
-            return value.decode("utf-8", errors="replace").strip()
-        case str():
-            return value.strip()
-        case _:
-            return str(value).strip()
-
-
-def _read_excel(path: Path, sheet: str | None) -> tuple[list[Any], list[list[str]]]:
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise DataFileError(
-            f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})",
-            fix="open it in Excel or LibreOffice and save it again as .xlsx, or export CSV",
-        ) from None
-    try:
-        if sheet is None:
-            ws = book.worksheets[0]
-        elif sheet in book.sheetnames:
-            ws = book[sheet]
-        else:
-            raise DataFileError(
-                f"{path}: no sheet named '{sheet}' (sheets: {', '.join(book.sheetnames)})",
-                fix="pass one of those names with --sheet (or read.sheet in the mapping)",
-            )
-        grid = [[cell_text(v) or "" for v in row] for row in ws.iter_rows(values_only=True)]
-    finally:
-        book.close()
-    while grid and not any(grid[-1]):
-        grid.pop()
-    if not grid:
-        raise DataFileError(f"{path}: the sheet is empty", fix="put a header and data in it")
-    width = max(len(r) for r in grid)
-    grid = [r + [""] * (width - len(r)) for r in grid]
-    return grid[0], grid[1:]
-
-
-def _read_parquet(path: Path) -> tuple[list[Any], list[list[str]]]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowException, OSError, ValueError) as exc:
-        raise DataFileError(
-            f"{path}: not a readable Parquet file ({exc})",
-            fix="write the file again (e.g. pandas DataFrame.to_parquet) or export CSV",
-        ) from None
-    columns = [[cell_text(v) or "" for v in col.to_pylist()] for col in table.columns]
-    rows = [list(r) for r in zip(*columns, strict=True)] if columns else []
-    return list(table.column_names), rows

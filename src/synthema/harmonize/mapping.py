@@ -338,8 +338,11 @@ class SiteMapping:
                                    fix="keep only 'from:'")
             return
         if col.target not in dictionary:
-            close = difflib.get_close_matches(col.target, dictionary.columns, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "see synthema dictionary show"
+            labels = {v.label.lower(): v.name for v in dictionary.variables if v.label}
+            close = difflib.get_close_matches(col.target, dictionary.columns, n=1) or [
+                labels[m] for m in difflib.get_close_matches(col.target.lower(), labels, n=1)]
+            hint = (f"did you mean '{close[0]}'?" if close
+                    else f"see synthema dictionary show {dictionary.name}")
             raise MappingError(f"{where}: '{col.target}' is not a column of dictionary "
                                f"'{dictionary.name}'", fix=f"correct the target name ({hint})")
         var = dictionary[col.target]
@@ -392,10 +395,12 @@ def builtin_mappings() -> tuple[str, ...]:
     return tuple(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml")))
 
 
-def load_mapping(name_or_path: str | Path) -> SiteMapping:
-    """Load a mapping YAML by path, or a built-in mapping by name."""
+def load_mapping(name_or_path: str | Path | Mapping[str, Any] | SiteMapping) -> SiteMapping:
+    """Load a mapping YAML by path, or a built-in mapping by name (a dict is parsed as is)."""
     if isinstance(name_or_path, SiteMapping):
         return name_or_path
+    if isinstance(name_or_path, Mapping):
+        return SiteMapping.from_mapping(name_or_path)
     path = Path(name_or_path)
     if not path.exists():
         builtin = Path(str(resources.files("synthema.harmonize") / "data" / f"{name_or_path}.yaml"))

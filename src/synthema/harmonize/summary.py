@@ -9,8 +9,10 @@ mapped value and rows breaking a clinical rule are listed too. The CLI prints
 >>> s = HarmonizeSummary(file="x.csv", rows_in=3, rows_out=3, columns=(
 ...     ColumnReport("hb", "Hb_mmol", "mmol/L -> g/dL (x 1.6114)", present=3, carried=2,
 ...                  dropped={"out of range": 1}, examples={"out of range": ((4, "99"),)}),))
->>> s.dropped_total, s.lines()[1]
-(1, 'hb <- Hb_mmol: mmol/L -> g/dL (x 1.6114); 2 of 3 values carried; dropped: 1 out of range (row 4: 99)')
+>>> s.dropped_total
+1
+>>> print(s.lines()[1])
+hb <- Hb_mmol: mmol/L -> g/dL (x 1.6114); 2 of 3 values carried; dropped: 1 out of range (row 4: 99)
 """
 
 from __future__ import annotations
@@ -66,6 +68,13 @@ class ColumnReport:
         return "; ".join(parts)
 
 
+def _is_plain(c: ColumnReport) -> bool:
+    """Copied or recoded, nothing repaired, dropped or declared missing."""
+    conv = c.conversion or "copied"
+    recoded = conv == "copied" or conv == "patient id" or conv.endswith(" codes")
+    return recoded and not (c.repaired or c.dropped or c.declared_missing)
+
+
 @dataclass(frozen=True)
 class HarmonizeSummary:
     """Everything a harmonisation did to a file, for the user and for ``--strict``."""
@@ -81,6 +90,7 @@ class HarmonizeSummary:
     missing_ids: tuple[int, ...] = ()
     duplicate_ids: tuple[tuple[int, str], ...] = ()
     rule_violations: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    read: str = ""
 
     @property
     def dropped_total(self) -> int:
@@ -94,7 +104,8 @@ class HarmonizeSummary:
 
     def lines(self) -> list[str]:
         """The summary as plain text lines (also used in error messages and logs)."""
-        out = [f"{self.file}: {self.rows_in} rows read, {self.rows_out} rows written"]
+        how = f" [{self.read}]" if self.read else ""
+        out = [f"{self.file}: {self.rows_in} rows read{how}, {self.rows_out} rows written"]
         out += [c.line() for c in self.columns]
         if self.empty_rows:
             out.append(f"rows with no mapped value (not written): {len(self.empty_rows)}"
@@ -119,10 +130,18 @@ class HarmonizeSummary:
         out.append(f"values dropped in all: {self.dropped_total}")
         return out
 
-    def table_rows(self) -> list[dict[str, str]]:
-        """One row per column (then per file-level finding) for a printed table."""
+    def table_rows(self, *, details: bool = True) -> list[dict[str, str]]:
+        """One row per column (then per file-level finding) for a printed table.
+
+        Without ``details``, columns copied or recoded with every value carried are folded
+        into one line, so the table shows only what a reviewer must look at: unit and date
+        conversions, repairs, drops, missing variables and rule violations.
+        """
         rows = []
+        plain = [c for c in self.columns if _is_plain(c)]
         for c in self.columns:
+            if not details and _is_plain(c):
+                continue
             rows.append({
                 "variable": c.target,
                 "source": c.source,
@@ -133,6 +152,11 @@ class HarmonizeSummary:
                     f"{n} {r}{_examples_text(c.examples.get(r, ()))}" for r, n in c.dropped.items()
                 ),
             })
+        if not details and plain:
+            carried = sum(c.carried for c in plain)
+            rows.append({"variable": f"{len(plain)} more columns", "source": "",
+                         "conversion": "copied or recoded", "carried": f"{carried} values",
+                         "repaired": "", "dropped": "none (--details lists them)"})
         for name in self.missing_variables:
             rows.append({"variable": name, "source": "-", "conversion": "not in mapping",
                          "carried": "0/0", "repaired": "", "dropped": "all missing"})
@@ -147,6 +171,7 @@ class HarmonizeSummary:
         """A JSON-ready form of the summary."""
         return {
             "file": self.file,
+            "read": self.read,
             "rows_in": self.rows_in,
             "rows_out": self.rows_out,
             "dropped_total": self.dropped_total,

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -554,10 +555,25 @@ def builtin_path(name: str) -> Path:
 
 
 def load_dictionary(name_or_path: str | Path) -> Dictionary:
-    """Load a built-in dictionary by name (``aml``, ``scd``) or a YAML file by path."""
+    """Load a built-in dictionary by name (``aml``, ``scd``) or a YAML file by path.
+
+    Built-in dictionaries are parsed once per process (they are frozen, so sharing is safe);
+    files are read every time, so an edited file is seen at once.
+    """
     if isinstance(name_or_path, Dictionary):
         return name_or_path
     text_name = str(name_or_path)
+    if text_name in BUILTIN:
+        return _load_builtin(text_name)
+    return _load_path(text_name)
+
+
+@functools.cache
+def _load_builtin(name: str) -> Dictionary:
+    return _load_path(str(builtin_path(name)))
+
+
+def _load_path(text_name: str) -> Dictionary:
     if text_name in BUILTIN:
         path = builtin_path(text_name)
     else:

@@ -1,0 +1,101 @@
+"""Typed tabular files (Excel workbooks, Parquet tables) read as the text a CSV would hold.
+
+Spreadsheets and Parquet files store typed cells; synthema reads every file as text so that
+one set of checks and conversions applies to all formats. :func:`cell_text` renders a
+typed cell: integral floats as ``1`` (not ``1.0``), dates as ISO ``YYYY-MM-DD``, booleans
+as ``true``/``false``, missing as None.
+
+>>> [cell_text(v) for v in (1.0, 2.5, True, dt.datetime(2020, 1, 2), None, float("nan"))]
+['1', '2.5', 'true', '2020-01-02', None, None]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal as _decimal
+import math
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from synthema.errors import DataFileError
+
+
+def cell_text(value: Any) -> str | None:
+    """Render a typed spreadsheet/Parquet cell as the text a CSV export would hold."""
+    match value:
+        case None:
+            return None
+        case bool():
+            return "true" if value else "false"
+        case int():
+            return str(value)
+        case float():
+            if math.isnan(value):
+                return None
+            return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+        case dt.datetime():
+            if value.time() == dt.time(0) and value.tzinfo is None:
+                return value.date().isoformat()
+            return value.isoformat(sep=" ")
+        case dt.date() | dt.time():
+            return value.isoformat()
+        case _decimal.Decimal():
+            return format(value.normalize(), "f") if value.is_finite() else None
+        case bytes():
+            return value.decode("utf-8", errors="replace").strip()
+        case str():
+            return value.strip()
+        case _:
+            return str(value).strip()
+
+
+def read_excel(path: Path, sheet: str | None) -> tuple[list[Any], list[list[str]]]:
+    """Header and rows (text) of a sheet; the first sheet when ``sheet`` is None."""
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise DataFileError(
+            f"{path}: not a readable .xlsx workbook ({type(exc).__name__}: {exc})",
+            fix="open it in Excel or LibreOffice and save it again as .xlsx, or export CSV",
+        ) from None
+    try:
+        if sheet is None:
+            ws = book.worksheets[0]
+        elif sheet in book.sheetnames:
+            ws = book[sheet]
+        else:
+            raise DataFileError(
+                f"{path}: no sheet named '{sheet}' (sheets: {', '.join(book.sheetnames)})",
+                fix="pass one of those names with --sheet (or read.sheet in the mapping)",
+            )
+        grid = [[cell_text(v) or "" for v in row] for row in ws.iter_rows(values_only=True)]
+    finally:
+        book.close()
+    while grid and not any(grid[-1]):
+        grid.pop()
+    if not grid:
+        raise DataFileError(f"{path}: the sheet is empty", fix="put a header and data in it")
+    width = max(len(r) for r in grid)
+    grid = [r + [""] * (width - len(r)) for r in grid]
+    return grid[0], grid[1:]
+
+
+def read_parquet(path: Path) -> tuple[list[Any], list[list[str]]]:
+    """Header and rows (text) of a Parquet file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise DataFileError(
+            f"{path}: not a readable Parquet file ({exc})",
+            fix="write the file again (e.g. pandas DataFrame.to_parquet) or export CSV",
+        ) from None
+    columns = [[cell_text(v) or "" for v in col.to_pylist()] for col in table.columns]
+    rows = [list(r) for r in zip(*columns, strict=True)] if columns else []
+    return list(table.column_names), rows

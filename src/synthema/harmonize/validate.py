@@ -1,0 +1,299 @@
+"""Validating a file in the dictionary's own format: every problem, with its row and fix.
+
+:func:`validate_frame` checks columns (unknown, missing), cells (type, range, category,
+required), patient ids (missing, repeated) and clinical rules. Rules are evaluated on the
+parsed values only: a cell with a problem counts as missing there, so a rule never fails
+because of a typo it cannot see. Row numbers are spreadsheet rows (header = row 1).
+
+>>> import pandas as pd
+>>> from synthema.schema import Dictionary
+>>> d = Dictionary.from_mapping({"name": "ex", "version": 1, "patient_id": "pid",
+...     "variables": [{"name": "age", "type": "integer", "min": 18, "max": 100}]})
+>>> raw = pd.DataFrame({"pid": ["A", "A"], "age": ["17", "x"]}, dtype="string")
+>>> r = validate_frame(raw, d, file="x.csv")
+>>> [(p.row, p.kind) for p in r.problems]
+[(2, 'range'), (3, 'duplicate_id'), (3, 'type')]
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthema.errors import ValidationFailed
+from synthema.harmonize.io import DEFAULT_MISSING, describe_read, read_table
+from synthema.schema.dictionary import Dictionary, Variable, VariableType, load_dictionary
+from synthema.schema.values import empty_column, format_column, parse_column
+
+KINDS = ("unknown_column", "missing_column", "missing_id", "duplicate_id", "type", "range",
+         "category", "required", "rule")
+_SHOWN_CATEGORIES = 8
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding. ``row`` is the spreadsheet row (None for a whole column)."""
+
+    file: str
+    row: int | None
+    column: str | None
+    kind: str
+    value: str | None
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        where = ", ".join(x for x in (
+            f"row {self.row}" if self.row is not None else "",
+            f"column {self.column}" if self.column else "") if x)
+        return f"{self.file}: {where}: {self.message}" if where else f"{self.file}: {self.message}"
+
+
+@dataclass(frozen=True)
+class ProblemGroup:
+    """Problems of one kind in one column: a count, the first rows and values, one fix."""
+
+    kind: str
+    column: str | None
+    count: int
+    rows: tuple[int, ...]
+    values: tuple[str, ...]
+    message: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """All problems found in one file, and the typed frame of its valid cells."""
+
+    file: str
+    rows: int
+    problems: tuple[Problem, ...]
+    data: pd.DataFrame
+    read: str = field(default="", compare=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.problems
+
+    def counts(self) -> dict[tuple[str, str | None], int]:
+        """Number of problems per (kind, column)."""
+        return dict(Counter((p.kind, p.column) for p in self.problems))
+
+    def counts_by_kind(self) -> dict[str, int]:
+        """Number of problems per kind, in the order of :data:`KINDS`."""
+        found = Counter(p.kind for p in self.problems)
+        return {k: found[k] for k in KINDS if found[k]}
+
+    def groups(self, max_rows: int = 5) -> list[ProblemGroup]:
+        """Problems grouped by (kind, column) with the first ``max_rows`` rows of each."""
+        grouped: dict[tuple[str, str | None], list[Problem]] = {}
+        for p in self.problems:
+            grouped.setdefault((p.kind, p.column), []).append(p)
+        out = []
+        for (kind, column), items in sorted(
+            grouped.items(), key=lambda kv: (KINDS.index(kv[0][0]), str(kv[0][1]))
+        ):
+            first = items[:max_rows]
+            out.append(ProblemGroup(
+                kind=kind, column=column, count=len(items),
+                rows=tuple(p.row for p in first if p.row is not None),
+                values=tuple(p.value for p in first if p.value is not None),
+                message=items[0].message, fix=items[0].fix,
+            ))
+        return out
+
+    def totals_line(self) -> str:
+        """One line: the file, its size, the problems per kind and how it was read."""
+        how = f" [{self.read}]" if self.read else ""
+        if self.ok:
+            return f"{self.file}: {self.rows} rows, no problems{how}"
+        kinds = ", ".join(f"{n} {k}" for k, n in self.counts_by_kind().items())
+        return f"{self.file}: {self.rows} rows, {len(self.problems)} problems ({kinds}){how}"
+
+    def to_frame(self) -> pd.DataFrame:
+        """The problems as a frame (one row each)."""
+        cols = ["file", "row", "column", "kind", "value", "message", "fix"]
+        return pd.DataFrame([[getattr(p, c) for c in cols] for p in self.problems], columns=cols)
+
+    def raise_for_problems(self) -> None:
+        """Raise :class:`ValidationFailed` listing the first problem, when there are any."""
+        if self.problems:
+            first = self.problems[0]
+            raise ValidationFailed(f"{self.totals_line()}; first: {first}", fix=first.fix,
+                                   problems=list(self.problems))
+
+
+# -- messages -----------------------------------------------------------------------------------
+def _allowed(var: Variable) -> str:
+    cats = list(var.categories)
+    shown = ", ".join(cats[:_SHOWN_CATEGORIES])
+    return shown + (f", ... ({len(cats)} in all)" if len(cats) > _SHOWN_CATEGORIES else "")
+
+
+def _type_problem(var: Variable, value: str) -> tuple[str, str]:
+    match var.type:
+        case VariableType.INTEGER:
+            return f"'{value}' is not a whole number", "write a whole number, or leave it empty"
+        case VariableType.CONTINUOUS | VariableType.DURATION:
+            what = "whole number" if var.is_whole_number else "number"
+            return (f"'{value}' is not a {what}",
+                    f"write a {what} (decimal point or comma), or leave it empty")
+        case VariableType.DATE:
+            return (f"'{value}' is not a date in YYYY-MM-DD form",
+                    "write YYYY-MM-DD, or harmonise the file with a mapping giving date_format")
+        case VariableType.BOOLEAN:
+            return f"'{value}' is not true/false", "write 1/0, true/false or yes/no"
+        case _:
+            return f"'{value}' cannot be read as {var.type.value}", "correct the value"
+
+
+def _range_problem(var: Variable, value: Any) -> tuple[str, str]:
+    unit = f" {var.unit}" if var.unit else ""
+    low = var.min is not None and value < (
+        pd.Timestamp(var.min) if var.type is VariableType.DATE else var.min)
+    bound = var.min if low else var.max
+    bound_text = bound.isoformat() if hasattr(bound, "isoformat") else f"{bound:g}"
+    shown = value.date().isoformat() if hasattr(value, "date") else f"{value:g}"
+    side = "below the minimum" if low else "above the maximum"
+    fix = (f"check the value and its unit (the dictionary expects{unit}); correct it or "
+           "leave it empty" if unit else "correct the value or leave it empty")
+    return f"{shown} is {side} {bound_text}{unit}", fix
+
+
+def _category_problem(var: Variable, value: str) -> tuple[str, str]:
+    fold = {c.lower(): c for c in var.categories}
+    fix = (f"write '{fold[value.lower()]}' (categories are case-sensitive)"
+           if value.lower() in fold
+           else "use an allowed value, or map the site's codes with a mapping file")
+    return f"'{value}' is not a category of {var.name} (allowed: {_allowed(var)})", fix
+
+
+# -- validation ---------------------------------------------------------------------------------
+def validate_frame(
+    raw: pd.DataFrame,
+    dictionary: Dictionary | str | Path,
+    *,
+    file: str = "<data>",
+    missing_values: Iterable[str] = DEFAULT_MISSING,
+) -> ValidationReport:
+    """Check a frame of text cells against ``dictionary``; never raises for bad data."""
+    dictionary = load_dictionary(dictionary)
+    raw = raw.rename(columns=str)
+    problems: list[Problem] = []
+    add = problems.append
+    missing = list(frozenset(missing_values) | {""})
+    index = raw.index
+    rows = np.arange(len(raw)) + 2
+    columns = [str(c) for c in raw.columns]
+    for col in columns:
+        if col not in dictionary.columns:
+            close = difflib.get_close_matches(col, dictionary.columns, n=1) or [
+                c for c in dictionary.columns if c.lower() == col.lower()]
+            fix = (f"rename it to '{close[0]}'" if close else
+                   "remove it, or harmonise the file with a mapping that maps or drops it")
+            add(Problem(file, None, col, "unknown_column", None,
+                        f"column '{col}' is not in dictionary '{dictionary.name}'", fix))
+    typed: dict[str, pd.Series] = {}
+    for name in dictionary.columns:
+        if name in columns:
+            continue
+        required = name == dictionary.patient_id or (
+            name in dictionary and dictionary[name].required)
+        add(Problem(file, None, name, "missing_column", None, f"column '{name}' is missing",
+                    f"add the column and fill it ('{name}' is required)" if required
+                    else "add the column (empty cells are allowed)"))
+    text = {c: _clean(raw[c], missing) for c in columns if c in dictionary.columns}
+    pid = dictionary.patient_id
+    if pid:
+        ids = text.get(pid, pd.Series(pd.NA, index=index, dtype="string"))
+        typed[pid] = ids
+        if pid in text:
+            for i in np.flatnonzero(ids.isna().to_numpy(dtype=bool)):
+                add(Problem(file, int(rows[i]), pid, "missing_id", None, "the patient id is empty",
+                            "give every row its patient id"))
+            first_row: dict[str, int] = {}
+            for i, value in enumerate(ids.tolist()):
+                if value is pd.NA or value is None:
+                    continue
+                if value in first_row:
+                    add(Problem(file, int(rows[i]), pid, "duplicate_id", value,
+                                f"patient id '{value}' is already used in row {first_row[value]}",
+                                "keep one row per patient (merge or remove the repeat)"))
+                else:
+                    first_row[value] = int(rows[i])
+    for var in dictionary.variables:
+        if var.name not in text:
+            typed[var.name] = empty_column(var, index)
+            continue
+        typed[var.name] = _check_column(text[var.name], var, rows, file, add)
+    data = pd.DataFrame(typed, index=index)[list(dictionary.columns)]
+    _check_rules(data, dictionary, rows, file, add)
+    order = {k: i for i, k in enumerate(KINDS)}
+    problems.sort(key=lambda p: (p.row is not None, p.row or 0, order[p.kind]))
+    return ValidationReport(file=file, rows=len(raw), problems=tuple(problems), data=data,
+                            read=describe_read(raw.attrs))
+
+
+def _clean(cells: pd.Series, missing: list[str]) -> pd.Series:
+    text = cells.astype("string").str.strip()
+    return text.mask(text.isin(missing))
+
+
+def _check_column(text: pd.Series, var: Variable, rows: np.ndarray, file: str, add) -> pd.Series:
+    parsed = parse_column(text, var)
+    values = parsed.values
+    for i in np.flatnonzero(parsed.bad_type.to_numpy(dtype=bool)):
+        msg, fix = _type_problem(var, text.iloc[i])
+        add(Problem(file, int(rows[i]), var.name, "type", text.iloc[i], msg, fix))
+    for i in np.flatnonzero(parsed.bad_category.to_numpy(dtype=bool)):
+        msg, fix = _category_problem(var, text.iloc[i])
+        add(Problem(file, int(rows[i]), var.name, "category", text.iloc[i], msg, fix))
+    bad_range = parsed.bad_range.to_numpy(dtype=bool)
+    for i in np.flatnonzero(bad_range):
+        msg, fix = _range_problem(var, values.iloc[i])
+        add(Problem(file, int(rows[i]), var.name, "range", text.iloc[i], msg, fix))
+    if var.required:
+        for i in np.flatnonzero(text.isna().to_numpy(dtype=bool)):
+            add(Problem(file, int(rows[i]), var.name, "required", None,
+                        f"'{var.name}' is required but empty", "fill in a value"))
+    return values.mask(pd.Series(bad_range, index=values.index))
+
+
+def _check_rules(data: pd.DataFrame, dictionary: Dictionary, rows: np.ndarray, file: str,
+                 add) -> None:
+    if not dictionary.rules or data.empty:
+        return
+    verdicts = dictionary.evaluate_rules(data)
+    shown: dict[str, pd.Series] = {}
+    for rule in dictionary.rules:
+        broken = np.flatnonzero((~verdicts[rule.name]).fillna(False).to_numpy(dtype=bool))
+        if not len(broken):
+            continue
+        for col in rule.columns:
+            if col not in shown:
+                text = format_column(data[col], dictionary[col])
+                shown[col] = text.mask(text == "", "missing")
+        why = f" ({rule.description})" if rule.description else ""
+        fix = f"correct one of {', '.join(rule.columns)}{why}"
+        for i in broken:
+            values = ", ".join(f"{c}={shown[c].iloc[i]}" for c in rule.columns)
+            add(Problem(file, int(rows[i]), rule.name, "rule", values,
+                        f"rule '{rule.name}' ({rule.expr}) does not hold: {values}", fix))
+
+
+def validate_file(
+    path: str | Path, dictionary: Dictionary | str | Path, **read_options: Any
+) -> ValidationReport:
+    """Read ``path`` (options as :func:`synthema.harmonize.io.read_table`) and validate it."""
+    raw = read_table(path, **read_options)
+    missing = read_options.get("missing_values", DEFAULT_MISSING)
+    return validate_frame(raw, dictionary, file=str(path), missing_values=missing)
