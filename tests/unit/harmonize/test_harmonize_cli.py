@@ -160,12 +160,12 @@ def test_harmonize_folds_plain_columns_unless_details(tmp_path, export, dictiona
     short = _run("harmonize", "-m", map_path, "-o", tmp_path / "a.csv",
                  "--report", tmp_path / "summary.json")
     full = _run("harmonize", "-m", map_path, "-o", tmp_path / "b.csv", "--details")
-    # Assert: the short table shows the conversion and folds the 12 copied columns
+    # Assert: the short table shows the conversion and folds the 13 copied columns (patient id included)
     assert short.exit_code == 0, short.output
     assert full.exit_code == 0, full.output
-    assert "mmol/L -> g/dL" in short.output and "12 more columns" in short.output
+    assert "mmol/L -> g/dL" in short.output and "13 more columns" in short.output
     assert "more columns" not in full.output and "os_status" in full.output
     import json
 
     report = json.loads((tmp_path / "summary.json").read_text())
-    assert report["dropped_total"] == 0 and len(report["columns"]) == 13
+    assert report["dropped_total"] == 0 and len(report["columns"]) == 14
