@@ -79,8 +79,15 @@ def dictionary_show(
         else:
             rng = ""
         req = " *" if v.required else ""
-        table.add_row(v.name + req, v.type.value, v.unit or "", rng, v.group,
-                      str(v.omop_concept_id or ""), v.label)
+        table.add_row(
+            v.name + req,
+            v.type.value,
+            v.unit or "",
+            rng,
+            v.group,
+            str(v.omop_concept_id or ""),
+            v.label,
+        )
     console.print(table)
     pid = f"patient id column: {d.patient_id}; " if d.patient_id else ""
     counts = ", ".join(f"{g}: {sum(v.group == g for v in d.variables)}" for g in d.groups)
@@ -143,7 +150,7 @@ def simulate_cmd(
 @_friendly
 def summary_cmd(
     files: Annotated[list[Path], typer.Argument(help="Clean data files (one per site).")],
-    dictionary: Annotated[str, typer.Option(help="Built-in name or YAML path.")],
+    dictionary: Annotated[str, typer.Option("--dictionary", "-d", help="aml, scd or YAML path.")],
 ) -> None:
     """Print a short cohort summary per file: patients, age, sex, missingness, outcomes."""
     from rich.table import Table
@@ -197,10 +204,20 @@ def validate_cmd(
     opts = {"delimiter": delimiter, "encoding": encoding, "sheet": sheet}
     reports = [validate_file(f, d, **opts) for f in files]
     for r in reports:
-        _rows_table(f"{r.file}: problems", [
-            {"kind": g.kind, "column": g.column or "", "count": str(g.count),
-             "rows": ", ".join(map(str, g.rows)) + (" ..." if g.count > len(g.rows) else ""),
-             "first": g.message, "fix": g.fix} for g in r.groups(max_rows_shown)])
+        _rows_table(
+            f"{r.file}: problems",
+            [
+                {
+                    "kind": g.kind,
+                    "column": g.column or "",
+                    "count": str(g.count),
+                    "rows": ", ".join(map(str, g.rows)) + (" ..." if g.count > len(g.rows) else ""),
+                    "first": g.message,
+                    "fix": g.fix,
+                }
+                for g in r.groups(max_rows_shown)
+            ],
+        )
         console.print(r.totals_line(), soft_wrap=True, markup=False)
     bad = sum(len(r.problems) for r in reports)
     console.print(f"{len(reports)} file(s), {bad} problem(s)", soft_wrap=True)
@@ -214,8 +231,9 @@ def harmonize_cmd(
     mapping: Annotated[Path, typer.Option("--mapping", "-m", help="The site's mapping YAML.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv or .parquet.")],
     file: Annotated[Path | None, typer.Argument(help="Site export (default: its file:).")] = None,
-    dictionary: Annotated[str | None, typer.Option("--dictionary", "-d",
-                                                   help="aml, scd or YAML path.")] = None,
+    dictionary: Annotated[
+        str | None, typer.Option("--dictionary", "-d", help="aml, scd or YAML path.")
+    ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Fail rather than drop values.")] = False,
     details: Annotated[bool, typer.Option("--details", help="List every column.")] = False,
     report: Annotated[Path | None, typer.Option(help="Also write the summary as JSON.")] = None,
@@ -239,5 +257,6 @@ def harmonize_cmd(
 
         report.write_text(json.dumps(s.to_dict(), indent=2), encoding="utf-8")
         console.print(f"wrote {report}", markup=False)
-    console.print(f"wrote {out} ({len(result.data)} rows, {result.data.shape[1]} columns)",
-                  markup=False)
+    console.print(
+        f"wrote {out} ({len(result.data)} rows, {result.data.shape[1]} columns)", markup=False
+    )

@@ -160,7 +160,8 @@ def test_harmonize_folds_plain_columns_unless_details(tmp_path, export, dictiona
     short = _run("harmonize", "-m", map_path, "-o", tmp_path / "a.csv",
                  "--report", tmp_path / "summary.json")
     full = _run("harmonize", "-m", map_path, "-o", tmp_path / "b.csv", "--details")
-    # Assert: the short table shows the conversion and folds the 13 copied columns (patient id included)
+    # Assert: the short table shows the conversion and folds the 13 copied columns
+    # (the patient id included)
     assert short.exit_code == 0, short.output
     assert full.exit_code == 0, full.output
     assert "mmol/L -> g/dL" in short.output and "13 more columns" in short.output
