@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from synthema.schema import load_dictionary
-from synthema.schema.eln import MR_GENES, eln2017, eln2022
+from synthema.schema.eln import eln2017, eln2022, icc2022, who2022
 from synthema.schema.values import round_to_dictionary, typed_dtype
 
 
@@ -464,67 +464,6 @@ def _chromosome_flags(k, partner, spare) -> dict[str, np.ndarray]:
     for c in set(spare):
         flags[f"chr_{c}"] |= var & (spare == c)
     return flags
-
-
-# ---- classification ------------------------------------------------------------------------
-WHO_MR_GENES = ("asxl1", "bcor", "ezh2", "sf3b1", "srsf2", "stag2", "u2af1", "zrsr2")
-MR_CYTOGENETICS = ("complex", "minus5_5q", "mono7", "del7q", "mono12_12p", "mono17_17p")
-
-
-def _flag(df: pd.DataFrame, name: str) -> np.ndarray:
-    return df[name].astype("boolean").fillna(False).to_numpy(dtype=bool)
-
-
-def _any(df: pd.DataFrame, names) -> np.ndarray:
-    return np.any([_flag(df, n) for n in names], axis=0)
-
-
-def who2022(df: pd.DataFrame) -> pd.Series:
-    """WHO 2022 class from the observed flags (first match in the listed order)."""
-    conds = [
-        (_flag(df, "t_15_17"), "apl_pml_rara"),
-        (_flag(df, "t_8_21"), "runx1_runx1t1"),
-        (_flag(df, "inv16_t16_16"), "cbfb_myh11"),
-        (_flag(df, "t_6_9"), "dek_nup214"),
-        (_flag(df, "t_9_22"), "bcr_abl1"),
-        (_flag(df, "kmt2a_r"), "kmt2a_r"),
-        (_flag(df, "inv3_t3_3"), "mecom_r"),
-        (_flag(df, "npm1"), "npm1"),
-        (_any(df, ("cebpa_bzip", "cebpa_biallelic")), "cebpa"),
-        (
-            _any(df, WHO_MR_GENES + MR_CYTOGENETICS)
-            | (df["aml_type"].astype("string") == "secondary").fillna(False).to_numpy(bool),
-            "mr",
-        ),
-    ]
-    return pd.Series(
-        np.select([c for c, _ in conds], [v for _, v in conds], "by_differentiation"),
-        index=df.index,
-        dtype="string",
-    )
-
-
-def icc2022(df: pd.DataFrame) -> pd.Series:
-    """ICC 2022 class from the observed flags (first match in the listed order)."""
-    conds = [
-        (_flag(df, "t_15_17"), "apl"),
-        (_flag(df, "t_8_21"), "runx1_runx1t1"),
-        (_flag(df, "inv16_t16_16"), "cbfb_myh11"),
-        (_flag(df, "t_6_9"), "dek_nup214"),
-        (_flag(df, "kmt2a_r"), "kmt2a_r"),
-        (_flag(df, "inv3_t3_3"), "mecom_r"),
-        (_flag(df, "t_9_22"), "bcr_abl1"),
-        (_flag(df, "npm1"), "npm1"),
-        (_flag(df, "cebpa_bzip"), "cebpa_bzip"),
-        (_flag(df, "tp53"), "tp53"),
-        (_any(df, MR_GENES), "mr_gene"),
-        (_any(df, MR_CYTOGENETICS), "mr_cyto"),
-    ]
-    return pd.Series(
-        np.select([c for c, _ in conds], [v for _, v in conds], "nos"),
-        index=df.index,
-        dtype="string",
-    )
 
 
 # ---- clinical course -----------------------------------------------------------------------

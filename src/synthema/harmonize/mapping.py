@@ -46,7 +46,13 @@ from synthema.errors import MappingError
 from synthema.harmonize.convert import FALSE_WORDS, TRUE_WORDS, code_text
 from synthema.harmonize.io import DEFAULT_MISSING, normalize_delimiter
 from synthema.harmonize.units import variable_factor
-from synthema.schema.dictionary import Dictionary, VariableType, load_dictionary
+from synthema.schema.dictionary import (
+    Dictionary,
+    VariableType,
+    check_keys,
+    load_dictionary,
+    read_yaml,
+)
 
 _TOP_KEYS = {
     "dictionary": "name or path of the dictionary the mapping targets",
@@ -97,12 +103,7 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 
 
 def _check_keys(obj: Mapping[str, Any], allowed: Mapping[str, str], where: str, src: str) -> None:
-    for key in obj:
-        if key not in allowed:
-            close = difflib.get_close_matches(str(key), list(allowed), n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "allowed: " + ", ".join(allowed)
-            raise MappingError(f"{src}: unknown key '{key}' in {where}",
-                               fix=f"remove or rename it ({hint})")
+    check_keys(obj, allowed, where, src, error=MappingError)
 
 
 def _code_key(key: Any, where: str, src: str) -> str:
@@ -409,16 +410,7 @@ def load_mapping(name_or_path: str | Path | Mapping[str, Any] | SiteMapping) -> 
                                fix="check the path (built in: "
                                    f"{', '.join(builtin_mappings()) or 'none'})")
         path = builtin
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
-    except UnicodeDecodeError:
-        raise MappingError(f"{path}: not UTF-8 text", fix="save the mapping as UTF-8") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise MappingError(f"{path}:{where} {problem}",
-                           fix="correct the YAML at that position") from None
+    raw = read_yaml(path, loader=_Loader, error=MappingError)
     return SiteMapping.from_mapping(raw, source=str(path), path=path)
 
 

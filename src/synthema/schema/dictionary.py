@@ -43,7 +43,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from synthema.errors import DictionaryError
+from synthema.errors import DictionaryError, SynthemaError
 from synthema.schema.rules import Rule
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -109,15 +109,46 @@ _SURVIVAL_KEYS = {"time": "duration variable", "event": "boolean variable", "lab
 _RULE_KEYS = {"name": "rule name", "expr": "rule expression", "description": "why it holds"}
 
 
-def _check_keys(obj: Mapping[str, Any], allowed: Mapping[str, str], where: str, src: str) -> None:
+def check_keys(
+    obj: Mapping[str, Any],
+    allowed: Mapping[str, str],
+    where: str,
+    src: str,
+    *,
+    error: type[SynthemaError] = DictionaryError,
+) -> None:
+    """Raise ``error`` for the first key of ``obj`` not in ``allowed``, with a did-you-mean.
+
+    Shared by every strict YAML loader (dictionaries, mappings) so they fail alike.
+    """
     for key in obj:
         if key not in allowed:
             close = difflib.get_close_matches(str(key), list(allowed), n=1)
             hint = f"did you mean '{close[0]}'?" if close else "allowed: " + ", ".join(allowed)
-            raise DictionaryError(
+            raise error(
                 f"{src}: unknown key '{key}' in {where}",
                 fix=f"remove or rename it ({hint})",
             )
+
+
+def read_yaml(
+    path: Path,
+    *,
+    loader: type[yaml.SafeLoader] = yaml.SafeLoader,
+    error: type[SynthemaError] = DictionaryError,
+) -> Any:
+    """Parse a UTF-8 YAML file; encoding and syntax errors become ``error`` with the position."""
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - safe
+    except UnicodeDecodeError:
+        raise error(f"{path}: not UTF-8 text", fix="save the file as UTF-8") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise error(
+            f"{path}:{where} {problem}", fix="correct the YAML syntax at that position"
+        ) from None
 
 
 def _as_date(value: Any, where: str, src: str) -> dt.date:
@@ -171,7 +202,7 @@ class Variable:
             )
         name = raw.get("name")
         where = f"variable '{name}'" if name else "a variable"
-        _check_keys(raw, _VARIABLE_KEYS, where, src)
+        check_keys(raw, _VARIABLE_KEYS, where, src)
         if not isinstance(name, str) or not _NAME_RE.match(name):
             raise DictionaryError(
                 f"{src}: variable name {name!r} is not a plain identifier",
@@ -404,7 +435,7 @@ class Dictionary:
             raise DictionaryError(
                 f"{source}: top level is not a mapping", fix="start with 'name:' and 'variables:'"
             )
-        _check_keys(raw, _TOP_KEYS, "the top level", source)
+        check_keys(raw, _TOP_KEYS, "the top level", source)
         for key in ("name", "version", "variables"):
             if raw.get(key) in (None, ""):
                 raise DictionaryError(f"{source}: missing '{key}'", fix=f"add '{key}:'")
@@ -420,7 +451,7 @@ class Dictionary:
                     f"{source}: survival entry {item!r} needs 'time' and 'event'",
                     fix="write {time: os_days, event: os_status}",
                 )
-            _check_keys(item, _SURVIVAL_KEYS, "a survival entry", source)
+            check_keys(item, _SURVIVAL_KEYS, "a survival entry", source)
             survival.append(
                 SurvivalPair(str(item["time"]), str(item["event"]), str(item.get("label", "")))
             )
@@ -429,7 +460,7 @@ class Dictionary:
             if isinstance(item, str):
                 rules.append(Rule.parse(item, name=f"rule_{i}", source=source))
             elif isinstance(item, Mapping) and "expr" in item:
-                _check_keys(item, _RULE_KEYS, f"rule {i}", source)
+                check_keys(item, _RULE_KEYS, f"rule {i}", source)
                 rules.append(
                     Rule.parse(
                         str(item["expr"]),
@@ -583,15 +614,4 @@ def _load_path(text_name: str) -> Dictionary:
                 f"dictionary '{text_name}' is neither built in nor a file",
                 fix=f"use one of {', '.join(BUILTIN)} or the path of a YAML file",
             )
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise DictionaryError(f"{path}: not UTF-8 text", fix="save the file as UTF-8") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise DictionaryError(
-            f"{path}:{where}: {problem}", fix="correct the YAML syntax at that position"
-        ) from None
-    return Dictionary.from_mapping(raw, source=str(path))
+    return Dictionary.from_mapping(read_yaml(path), source=str(path))

@@ -1,4 +1,4 @@
-"""European LeukemiaNet (ELN) genetic risk of AML, derived from karyotype and mutation flags.
+"""AML genetic risk (ELN 2017/2022) and classification (WHO/ICC 2022) from the flags.
 
 Works on any frame with the ``aml`` dictionary's flag columns. A flag that is missing
 (test not done) counts as not present, which is how a site assigns risk from the tests
@@ -137,4 +137,62 @@ def eln2017(df: pd.DataFrame) -> pd.Series:
             (itd_high, "adverse"),
             (_any(df, ELN_2017_ADVERSE_GENES), "adverse"),
         ],
+    )
+
+
+def _secondary(df: pd.DataFrame) -> np.ndarray:
+    if "aml_type" not in df.columns:
+        return np.zeros(len(df), dtype=bool)
+    return (df["aml_type"].astype("string") == "secondary").fillna(False).to_numpy(dtype=bool)
+
+
+WHO_MR_GENES = ("asxl1", "bcor", "ezh2", "sf3b1", "srsf2", "stag2", "u2af1", "zrsr2")
+MR_CYTOGENETICS = ("complex", "minus5_5q", "mono7", "del7q", "mono12_12p", "mono17_17p")
+
+
+def who2022(df: pd.DataFrame) -> pd.Series:
+    """WHO 2022 class from the observed flags (first match in the listed order)."""
+    conds = [
+        (_flag(df, "t_15_17"), "apl_pml_rara"),
+        (_flag(df, "t_8_21"), "runx1_runx1t1"),
+        (_flag(df, "inv16_t16_16"), "cbfb_myh11"),
+        (_flag(df, "t_6_9"), "dek_nup214"),
+        (_flag(df, "t_9_22"), "bcr_abl1"),
+        (_flag(df, "kmt2a_r"), "kmt2a_r"),
+        (_flag(df, "inv3_t3_3"), "mecom_r"),
+        (_flag(df, "npm1"), "npm1"),
+        (_any(df, ("cebpa_bzip", "cebpa_biallelic")), "cebpa"),
+        (
+            _any(df, WHO_MR_GENES + MR_CYTOGENETICS)
+            | _secondary(df),
+            "mr",
+        ),
+    ]
+    return pd.Series(
+        np.select([c for c, _ in conds], [v for _, v in conds], "by_differentiation"),
+        index=df.index,
+        dtype="string",
+    )
+
+
+def icc2022(df: pd.DataFrame) -> pd.Series:
+    """ICC 2022 class from the observed flags (first match in the listed order)."""
+    conds = [
+        (_flag(df, "t_15_17"), "apl"),
+        (_flag(df, "t_8_21"), "runx1_runx1t1"),
+        (_flag(df, "inv16_t16_16"), "cbfb_myh11"),
+        (_flag(df, "t_6_9"), "dek_nup214"),
+        (_flag(df, "kmt2a_r"), "kmt2a_r"),
+        (_flag(df, "inv3_t3_3"), "mecom_r"),
+        (_flag(df, "t_9_22"), "bcr_abl1"),
+        (_flag(df, "npm1"), "npm1"),
+        (_flag(df, "cebpa_bzip"), "cebpa_bzip"),
+        (_flag(df, "tp53"), "tp53"),
+        (_any(df, MR_GENES), "mr_gene"),
+        (_any(df, MR_CYTOGENETICS), "mr_cyto"),
+    ]
+    return pd.Series(
+        np.select([c for c, _ in conds], [v for _, v in conds], "nos"),
+        index=df.index,
+        dtype="string",
     )

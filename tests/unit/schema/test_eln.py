@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from synthema.schema import load_dictionary
-from synthema.schema.eln import eln2017, eln2022
+from synthema.schema.eln import eln2017, eln2022, icc2022, who2022
 
 # (case, flags set, FLT3-ITD allelic ratio, ELN 2022, ELN 2017)
 CASES = [
@@ -108,3 +108,29 @@ def test_dictionary_rules_agree_with_derivation():
     flipped["eln2022"] = flipped["eln2022"].map(swap, na_action="ignore").astype("string")
     broken = pd.concat([r.evaluate(flipped, ordinals=ords) == False for r in rules], axis=1)  # noqa: E712
     assert broken.fillna(False).any(axis=1).sum() >= len(df) - 3
+
+
+@pytest.mark.parametrize(
+    ("flags", "aml_type", "who", "icc"),
+    [
+        ({"t_15_17"}, "de_novo", "apl_pml_rara", "apl"),
+        ({"t_8_21", "kit"}, "de_novo", "runx1_runx1t1", "runx1_runx1t1"),
+        ({"t_9_11", "kmt2a_r"}, "de_novo", "kmt2a_r", "kmt2a_r"),
+        ({"npm1", "asxl1"}, "de_novo", "npm1", "npm1"),
+        ({"cebpa_bzip"}, "de_novo", "cebpa", "cebpa_bzip"),
+        ({"cebpa_biallelic"}, "de_novo", "cebpa", "nos"),  # ICC needs in-frame bZIP
+        ({"tp53", "complex"}, "de_novo", "mr", "tp53"),  # ICC: TP53 before MR
+        ({"runx1"}, "de_novo", "by_differentiation", "mr_gene"),  # RUNX1: MR gene in ICC only
+        ({"srsf2"}, "de_novo", "mr", "mr_gene"),
+        ({"mono7"}, "de_novo", "mr", "mr_cyto"),
+        (set(), "secondary", "mr", "nos"),  # WHO: history of MDS defines AML-MR
+        (set(), "de_novo", "by_differentiation", "nos"),
+    ],
+)
+def test_who_and_icc_2022(flags, aml_type, who, icc):
+    # Setup
+    df = _frame([("", flags, None, None, None)])
+    df["aml_type"] = pd.array([aml_type], dtype="string")
+    # Run / Assert
+    assert who2022(df).iloc[0] == who
+    assert icc2022(df).iloc[0] == icc
