@@ -43,12 +43,41 @@ def _friendly(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except SynthemaError as exc:
-            err_console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
-            if exc.fix:
-                err_console.print(f"[bold]fix:[/] {escape(exc.fix)}", soft_wrap=True)
+            _print_error(exc.message, exc.fix)
+            raise typer.Exit(code=2) from None
+        except OSError as exc:  # unwritable output, missing folder, a directory for a file
+            where = f"{exc.filename}: " if exc.filename else ""
+            _print_error(
+                f"{where}{exc.strerror or exc}",
+                "check the path exists and is writable (and is a file, not a folder)",
+            )
             raise typer.Exit(code=2) from None
 
     return wrapper
+
+
+def _print_error(message: str, fix: str) -> None:
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    if fix:
+        err_console.print(f"[bold]fix:[/] {escape(fix)}", soft_wrap=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        console.print(f"synthema {version('synthema')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = None,
+) -> None:
+    """Harmonise, validate and simulate rare blood disease data (AML, SCD)."""
 
 
 # ---- commands -------------------------------------------------------------------------------
@@ -66,6 +95,11 @@ def dictionary_show(
     from synthema.schema import load_dictionary
 
     d = load_dictionary(dictionary)
+    if group is not None and group not in d.groups:
+        raise SynthemaError(
+            f"dictionary '{d.name}' has no group '{group}'",
+            fix=f"use one of: {', '.join(g or '(none)' for g in d.groups)}",
+        )
     table = Table(title=f"{d.name} v{d.version}: {d.title or d.description}", title_justify="left")
     for col in ("variable", "type", "unit", "range / categories", "group", "OMOP", "label"):
         table.add_column(col, overflow="fold")
@@ -90,7 +124,9 @@ def dictionary_show(
         )
     console.print(table)
     pid = f"patient id column: {d.patient_id}; " if d.patient_id else ""
-    counts = ", ".join(f"{g}: {sum(v.group == g for v in d.variables)}" for g in d.groups)
+    counts = ", ".join(
+        f"{g or 'no group'}: {sum(v.group == g for v in d.variables)}" for g in d.groups
+    )
     console.print(
         f"{len(d)} variables ({counts}); {pid}{len(d.survival)} survival pair(s); "
         f"{len(d.rules)} rules; * = required"
@@ -111,12 +147,18 @@ def dictionary_draft(
     data: Annotated[Path, typer.Argument(help="CSV, TSV, Excel or Parquet file.")],
     out: Annotated[Path, typer.Option("--out", help="Where to write the draft YAML.")],
     name: Annotated[str | None, typer.Option(help="Dictionary name (default: file stem).")] = None,
+    delimiter: Annotated[str | None, typer.Option(help="Field separator (default: found).")] = None,
+    encoding: Annotated[str | None, typer.Option(help="Text encoding (default: UTF-8).")] = None,
+    decimal: Annotated[str | None, typer.Option(help="Decimal mark: '.' or ','.")] = None,
+    sheet: Annotated[str | None, typer.Option(help="Excel sheet (default: the first).")] = None,
 ) -> None:
     """Draft a dictionary from a data file; bounds and categories must then be reviewed."""
     from synthema.harmonize.io import read_table
     from synthema.schema.draft import draft_dictionary
 
-    frame = read_table(data)
+    if out.exists() and out.is_dir():
+        raise SynthemaError(f"--out {out} is a directory", fix="give a file name, e.g. dict.yaml")
+    frame = read_table(data, delimiter=delimiter, encoding=encoding, decimal=decimal, sheet=sheet)
     d, warnings = draft_dictionary(frame, name=name or data.stem)
     header = "".join(f"# REVIEW: {w}\n" for w in warnings)
     out.write_text(header + d.to_yaml(), encoding="utf-8")
@@ -132,17 +174,20 @@ def simulate_cmd(
     out: Annotated[Path, typer.Option(help="Output directory.")],
     sites: Annotated[int, typer.Option(help="Number of hospitals.")] = 3,
     patients: Annotated[int, typer.Option(help="Patients in all sites together.")] = 1000,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same cohort).")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Random seed (same seed, same cohort).")] = 0,
     raw: Annotated[bool, typer.Option("--raw", help="Also write hospital-style exports.")] = False,
 ) -> None:
     """Simulate a multi-site cohort: clean site files, and raw exports with mappings."""
     from synthema.cohorts.simulate import simulate, write_cohort
 
+    disease = disease.lower()
+    if out.exists() and not out.is_dir():
+        raise SynthemaError(f"--out {out} is a file", fix="give a folder for the site files")
     with console.status(f"simulating {patients} {disease.upper()} patients at {sites} sites"):
         cohorts = simulate(disease, sites=sites, patients=patients, seed=seed)
         paths = write_cohort(cohorts, out, disease=disease, raw=raw, seed=seed)
     for c in cohorts:
-        console.print(f"{c.name}: {len(c.data)} patients")
+        console.print(f"{c.name}: {len(c.data)} patient{'s' if len(c.data) != 1 else ''}")
     console.print(f"wrote {len(paths)} files to {out}")
 
 

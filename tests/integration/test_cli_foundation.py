@@ -119,3 +119,46 @@ def test_summary_prints_one_row_per_site(tmp_path):
     assert result.exit_code == 0, result.output
     assert "site_01.csv" in result.output and "site_02.csv" in result.output
     assert "rule violations" in result.output.replace("\n", " ") or "violat" in result.output
+
+
+def test_version_and_usage_errors(tmp_path):
+    assert _run("--version").output.startswith("synthema ")
+    result = _run("dictionary", "show", "aml", "--group", "mutation")
+    assert result.exit_code == 2 and "use one of" in result.output and "mutations" in result.output
+    result = _run("simulate", "--disease", "aml", "--seed", "-1", "--out", str(tmp_path))
+    assert result.exit_code == 2  # Typer's own usage error, no traceback
+
+
+def test_unwritable_output_is_a_clean_error(tmp_path):
+    # Setup: a file where a folder is needed
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    # Run
+    a = _run("simulate", "--disease", "aml", "--patients", "10", "--out", str(blocker))
+    b = _run("simulate", "--disease", "AML", "--patients", "10",
+             "--out", str(blocker / "sub"))
+    # Assert
+    assert a.exit_code == 2 and "is a file" in a.output
+    assert b.exit_code == 2 and "error:" in b.output and "fix:" in b.output
+
+
+def test_draft_leaves_identifiers_out(tmp_path):
+    # Setup: a German-style export with identifiers, a hospital number and a study id
+    data = tmp_path / "export.csv"
+    data.write_text(
+        "Studien_ID;PID;Name;Geburtsdatum;PLZ;Alter;ED;Hb\n"
+        "S-1;100234;Meier;01.02.1950;80331;70;03.04.2020;8,5\n"
+        "S-2;100977;Schulz;11.12.1961;10115;58;07.08.2021;9,1\n"
+    )
+    out = tmp_path / "draft.yaml"
+    # Run
+    result = _run("dictionary", "draft", str(data), "--out", str(out), "--decimal", ",")
+    # Assert
+    assert result.exit_code == 0, result.output
+    d = load_dictionary(out)
+    assert d.patient_id == "studien_id"
+    assert d.names == ("alter", "ed", "hb")
+    assert d["hb"].type.value == "continuous" and d["ed"].type.value == "date"
+    assert "date_format: '%d.%m.%Y'" in result.output
+    for word in ("Meier", "80331", "1950", "100234"):
+        assert word not in out.read_text()

@@ -197,7 +197,7 @@ GENE_RATES: dict[str, dict[str, float]] = {
         "dnmt3a": 0.28,
         "tet2": 0.30,
         "idh2": 0.22,
-        "idh1": 0.08,
+        "idh1": 0.10,
         "flt3_itd": 0.18,
         "nras": 0.16,
         "kras": 0.06,
@@ -236,7 +236,7 @@ GENE_RATES: dict[str, dict[str, float]] = {
     "other": {
         "dnmt3a": 0.18,
         "tet2": 0.14,
-        "idh1": 0.06,
+        "idh1": 0.09,
         "idh2": 0.08,
         "flt3_itd": 0.20,
         "nras": 0.14,

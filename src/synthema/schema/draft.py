@@ -24,7 +24,24 @@ from synthema.schema.dictionary import Dictionary, Variable, VariableType
 from synthema.schema.values import FALSE_WORDS, TRUE_WORDS
 
 MAX_CATEGORIES = 50
+_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y")
 _ID_RE = re.compile(r"(^|_)(patient_?)?(id|pid|mrn|number|nr|no)$", re.IGNORECASE)
+# Study/pseudonymous ids are the patient id a dictionary should name; hospital numbers
+# are direct identifiers and must not travel.
+_STUDY_ID_RE = re.compile(
+    r"(study|studien|studio|inclusion|pseudo|subject|patient_?id|record_?id)", re.IGNORECASE
+)
+# Direct identifiers in the languages of the consortium's exports (EN, DE, FR, IT, ES, NL).
+_IDENTIFIER_RE = re.compile(
+    r"(^|_)(name|names|surname|first_?name|last_?name|given_?name|family_?name|vorname|"
+    r"nachname|nom|prenom|prénom|cognome|nome|nombre|apellidos?|naam|voornaam|"
+    r"birth|dob|birthdate|date_of_birth|geburt\w*|naissance|nascita|nacimiento|geboorte\w*|"
+    r"post_?code|zip|zip_?code|plz|cap|code_postal|postal|address|adresse|indirizzo|"
+    r"street|strasse|rue|via|phone|telefon|telephone|téléphone|mobile|e_?mail|mail|"
+    r"mrn|hospital_?number|ipp|nhs|ssn|social_?security|national_?id|insurance|"
+    r"versicherten\w*|codice_fiscale|nir|bsn)($|_)",
+    re.IGNORECASE,
+)
 
 
 def _identifier(name: str) -> str:
@@ -38,14 +55,14 @@ def _infer(values: pd.Series) -> tuple[VariableType | None, dict]:
     text = values.dropna().astype(str).str.strip()
     text = text[text != ""]
     if text.empty:
-        return VariableType.CATEGORICAL, {"categories": ["REVIEW"]}
+        return None, {"empty": True}
     low = text.str.lower()
     if low.isin(TRUE_WORDS | FALSE_WORDS).all():
         return VariableType.BOOLEAN, {}
-    dates = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
-    if dates.notna().all():
-        return VariableType.DATE, {}
-    nums = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+    for fmt in _DATE_FORMATS:
+        if pd.to_datetime(text, format=fmt, errors="coerce").notna().all():
+            return VariableType.DATE, {"date_format": fmt}
+    nums = pd.to_numeric(text, errors="coerce")
     if nums.notna().all():
         if (nums == nums.round()).all():
             return VariableType.INTEGER, {}
@@ -65,30 +82,46 @@ def draft_dictionary(df: pd.DataFrame, *, name: str) -> tuple[Dictionary, list[s
         "purpose; categories were copied from the data and may expose rare values.",
     ]
     variables: list[Variable] = []
-    patient_id = None
     used: set[str] = set()
+    renamed: list[str] = []
+    idents = {}
     for col in df.columns:
         ident = base = _identifier(str(col))
         k = 2
         while ident in used:
             ident, k = f"{base}_{k}", k + 1
         used.add(ident)
+        idents[col] = ident
         if ident != col:
-            warnings.append(
-                f"column '{col}' is named '{ident}' in the draft: harmonise the file with a "
-                f"mapping (synthema harmonize) before validating it"
-            )
+            renamed.append(f"'{col}' -> {ident}")
+    patient_id, id_col = _choose_patient_id(df, idents)
+    if patient_id:
+        warnings.append(f"'{id_col}' looks like a study patient id: used as patient_id")
+    for col, ident in idents.items():
+        if col == id_col:
+            continue
         values = df[col]
-        present = values.dropna()
-        if patient_id is None and _ID_RE.search(ident) and present.is_unique and len(present):
-            patient_id = ident
-            warnings.append(f"'{col}' looks like a patient id: used as patient_id")
+        if _IDENTIFIER_RE.search(ident) or (
+            _ID_RE.search(ident) and values.dropna().is_unique and values.notna().any()
+        ):
+            warnings.append(
+                f"'{col}' looks like a direct identifier (name, birth date, address, hospital "
+                f"number, ...): left out; it must not be part of a shared dataset"
+            )
             continue
         vtype, extra = _infer(values)
         if vtype is None:
+            why = (
+                "is empty"
+                if extra.get("empty")
+                else f"has over {MAX_CATEGORIES} distinct text values (free text or an identifier?)"
+            )
+            warnings.append(f"'{col}' {why}: left out; add it by hand if it is needed")
+            continue
+        distinct = values.dropna().nunique()
+        if vtype.has_categories and distinct > 20 and distinct > 0.5 * values.notna().sum():
             warnings.append(
-                f"'{col}' has over {MAX_CATEGORIES} distinct text values (free text or an "
-                f"identifier?): left out; add it by hand if it is needed"
+                f"'{col}': mostly distinct text values (an identifier or free text?): left out"
             )
             continue
         if vtype.has_categories:
@@ -98,9 +131,20 @@ def draft_dictionary(df: pd.DataFrame, *, name: str) -> tuple[Dictionary, list[s
             )
         elif vtype.is_numeric or vtype is VariableType.DATE:
             warnings.append(f"'{col}': {vtype.value}; set min/max from clinical knowledge")
+        if extra.get("date_format", "%Y-%m-%d") != "%Y-%m-%d":
+            warnings.append(
+                f"'{col}': dates written as {extra['date_format']}: clean files use YYYY-MM-DD, "
+                f"so harmonise with a mapping that says date_format: '{extra['date_format']}'"
+            )
         cats = tuple(extra.get("categories", ()))
         variables.append(
             Variable(name=ident, type=vtype, categories=cats, decimals=extra.get("decimals"))
+        )
+    if renamed:
+        warnings.append(
+            f"{len(renamed)} column name(s) are not plain identifiers and were renamed in the "
+            f"draft (e.g. {', '.join(renamed[:3])}): harmonise the file with a mapping "
+            f"(synthema harmonize) before validating it"
         )
     dictionary = Dictionary(
         name=name,
@@ -110,3 +154,20 @@ def draft_dictionary(df: pd.DataFrame, *, name: str) -> tuple[Dictionary, list[s
         patient_id=patient_id,
     )
     return dictionary, warnings
+
+
+def _choose_patient_id(df: pd.DataFrame, idents: dict) -> tuple[str | None, str | None]:
+    """The column to name as ``patient_id``: a unique study id, never a hospital number."""
+    candidates = []
+    for col, ident in idents.items():
+        present = df[col].dropna()
+        if not len(present) or not present.is_unique or _IDENTIFIER_RE.search(ident):
+            continue
+        if _STUDY_ID_RE.search(str(col)):
+            candidates.append((0, col, ident))
+        elif _ID_RE.search(ident):
+            candidates.append((1, col, ident))
+    if not candidates:
+        return None, None
+    _, col, ident = min(candidates, key=lambda c: c[0])
+    return ident, col

@@ -85,7 +85,10 @@ def parse_column(raw: pd.Series, var: Variable) -> ParsedColumn:
             values[is_false] = False
             bad_type[:] = present & ~is_true & ~is_false
         case VariableType.INTEGER | VariableType.DURATION | VariableType.CONTINUOUS:
-            num = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+            # Clean files use "." as the decimal point and no thousands separator: a comma
+            # is ambiguous ("1,458" is 1458 in one country and 1.458 in another), so it is
+            # a type problem here; harmonise exports with their own number format instead.
+            num = pd.to_numeric(text.where(~text.str.contains(",", regex=False)), errors="coerce")
             num = num.astype("Float64")
             unparsed = present & num.isna().to_numpy(dtype=bool)
             if var.is_whole_number:

@@ -51,3 +51,11 @@ def test_simulated_frames_round_trip_through_text(name):
     data = simulate(name, sites=2, patients=400, seed=3)[0].data
     again = typed_frame(format_frame(data, d), d)
     pd.testing.assert_frame_equal(again, data)
+
+
+def test_a_comma_in_a_number_is_a_type_problem_not_a_guess():
+    # "1,458" is 1458 in the US and 1.458 in Germany: a clean file must not guess.
+    var = Variable("ldh", VariableType.CONTINUOUS, decimals=0)
+    p = parse_column(pd.Series(["1,458", "8,7", "1458", "8.7"]), var)
+    assert p.bad_type.tolist() == [True, True, False, False]
+    assert p.values.tolist()[2:] == [1458.0, 8.7]
