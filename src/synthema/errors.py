@@ -50,3 +50,14 @@ class ValidationFailed(SynthemaError):
     def __init__(self, message: str, *, fix: str = "", problems: list | None = None) -> None:
         super().__init__(message, fix=fix)
         self.problems = problems or []
+
+
+class BudgetExceededError(SynthemaError):
+    """A privacy charge would take a site's zCDP budget past its ``rho_max``.
+
+    Raised before anything is released or recorded: the refused query costs nothing.
+    """
+
+
+class LedgerError(SynthemaError):
+    """A privacy budget ledger cannot be used: not a ledger, corrupt, locked or mismatched."""

@@ -23,7 +23,7 @@ added, so the edges here depend only on what the dictionary declares: ``min``, `
 ((0.0, 1.0, 2.0, 3.0, 4.0, 5.0), 0)
 >>> age = Variable("age", VariableType.INTEGER, min=18, max=100, cut_points=(65.0,))
 >>> numeric_edges(age, max_bins=4)
-((18.0, 42.0, 65.0, 83.0, 101.0), 0)
+((18.0, 41.0, 65.0, 83.0, 101.0), 0)
 """
 
 from __future__ import annotations
@@ -54,13 +54,10 @@ def grid_decimals(var: Variable) -> int | None:
 
 def uses_log_scale(var: Variable) -> bool:
     """Whether refinement cuts are spaced evenly on a log scale (see the module docstring)."""
-    lo, hi = var.min, var.max
-    return (
-        isinstance(lo, float)
-        and isinstance(hi, float)
-        and lo > 0
-        and hi / lo >= LOG_SCALE_RATIO
-    )
+    if not var.type.is_numeric or var.min is None or var.max is None:
+        return False
+    lo, hi = float(var.min), float(var.max)  # type: ignore[arg-type]
+    return lo > 0 and hi / lo >= LOG_SCALE_RATIO
 
 
 def _bounds(var: Variable) -> tuple[float, float]:
@@ -91,9 +88,7 @@ def _check_max_bins(max_bins: int) -> None:
         raise ValueError(f"max_bins must be a positive integer, got {max_bins!r}")
 
 
-def _allocate(
-    widths: list[float], capacities: list[float], max_bins: int
-) -> list[int]:
+def _allocate(widths: list[float], capacities: list[float], max_bins: int) -> list[int]:
     """Pieces per base bin: D'Hondt on width, bounded by each bin's capacity."""
     pieces = [1] * len(widths)
     while sum(pieces) < max_bins:
@@ -108,18 +103,28 @@ def _allocate(
 
 
 def _split(a: float, b: float, n: int, *, log: bool, decimals: int | None) -> list[float]:
-    """Interior points cutting [a, b) into n even pieces, snapped to the grid."""
-    out = []
-    for j in range(1, n):
-        p = a * (b / a) ** (j / n) if log else a + (b - a) * j / n
-        if decimals is not None:
-            p = round(p, decimals)
-        if a < p < b:
-            out.append(p)
-    return out
+    """Interior edges cutting bin [a, b) into n pieces of even width.
+
+    On a grid, linear pieces hold equal numbers of allowed values (later pieces may hold one
+    more), and log pieces span equal ratios of the bin's allowed values; edges are snapped to
+    the grid.
+    """
+    if decimals is None:
+        points = [a * (b / a) ** (j / n) if log else a + (b - a) * j / n for j in range(1, n)]
+        return [p for p in points if a < p < b]
+    step = 10.0**-decimals
+    n_values = round((b - a) / step)
+    last = b - step
+    if log:
+        points = [round(a * (last / a) ** (j / n), decimals) for j in range(1, n)]
+    else:
+        points = [round(a + step * (j * n_values // n), decimals) for j in range(1, n)]
+    return sorted({p for p in points if a < p < b})
 
 
-def numeric_edges(var: Variable, *, max_bins: int = DEFAULT_MAX_BINS) -> tuple[tuple[float, ...], int | None]:
+def numeric_edges(
+    var: Variable, *, max_bins: int = DEFAULT_MAX_BINS
+) -> tuple[tuple[float, ...], int | None]:
     """Bin edges of a numeric variable and the decimals of its value grid.
 
     Args:

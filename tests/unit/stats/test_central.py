@@ -1,0 +1,142 @@
+"""CentralSource: exact counts with sigma = 0, discrete Gaussian noise and zCDP cost otherwise."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from synthema.stats import CentralSource, Domain, Measurement, StatisticsSource
+
+CLIQUES = [("sex",), ("ecog", "npm1"), ("age", "os_days")]
+
+
+@pytest.fixture(scope="module")
+def source(aml_pooled, aml_dictionary) -> CentralSource:
+    return CentralSource(aml_pooled, aml_dictionary)
+
+
+def test_implements_the_protocol_and_exposes_no_rows(source, aml_domain):
+    # Run
+    public = [n for n in dir(source) if not n.startswith("_")]
+    # Assert
+    assert isinstance(source, StatisticsSource)
+    assert public == ["domain", "measure"]
+    assert source.domain == aml_domain
+    assert "attributes" in repr(source) and str(len(aml_domain)) in repr(source)
+
+
+def test_domain_or_dictionary_give_the_same_source(aml_pooled, aml_dictionary, aml_domain):
+    # Setup
+    from_domain = CentralSource(aml_pooled, aml_domain)
+    from_dictionary = CentralSource(aml_pooled, aml_dictionary, max_bins=16)
+    # Run
+    a = from_domain.measure(CLIQUES, sigma=0, rng=np.random.default_rng(0))
+    b = from_dictionary.measure(CLIQUES, sigma=0, rng=np.random.default_rng(0))
+    # Assert
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x.noisy_counts, y.noisy_counts)
+
+
+def test_sigma_zero_returns_exact_counts_labelled_not_private(source, aml_pooled, aml_domain):
+    # Run
+    measurements = source.measure(CLIQUES, sigma=0, rng=np.random.default_rng(0))
+    # Assert
+    for clique, m in zip(CLIQUES, measurements, strict=True):
+        np.testing.assert_array_equal(m.noisy_counts, source._exact_counts(clique))
+        assert m.clique == clique and m.stddev == 0.0 and m.rho_spent == math.inf
+        assert not m.is_private and m.total == len(aml_pooled)
+        assert m.noisy_counts.shape == (aml_domain.size(clique),)
+
+
+def test_noise_is_integer_with_variance_sigma_squared_and_costs_rho(source):
+    # Setup
+    sigma = 3.0
+    cliques = [("age", "os_days")] * 8  # 8 x 289 cells
+    exact = source._exact_counts(("age", "os_days"))
+    # Run
+    measurements = source.measure(cliques, sigma=sigma, rng=np.random.default_rng(2026))
+    # Assert
+    noise = np.concatenate([m.noisy_counts - exact for m in measurements])
+    assert all(m.noisy_counts.dtype == np.int64 for m in measurements)
+    assert noise.size == 8 * 289 and np.any(noise != 0)
+    assert abs(noise.mean()) < 0.25  # standard error ~ 3 / sqrt(2312) = 0.06
+    assert noise.var() == pytest.approx(sigma**2, rel=0.15)  # standard error ~ 3%
+    for m in measurements:
+        assert m.stddev == sigma and m.is_private
+        assert m.rho_spent == pytest.approx(1 / (2 * sigma**2))
+
+
+def test_same_rng_seed_same_answers(source):
+    # Run
+    a = source.measure(CLIQUES, sigma=2.0, rng=np.random.default_rng(9))
+    b = source.measure(CLIQUES, sigma=2.0, rng=np.random.default_rng(9))
+    # Assert
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x.noisy_counts, y.noisy_counts)
+
+
+def test_measurements_are_read_only(source):
+    # Setup
+    [m] = source.measure([("sex",)], sigma=1.0, rng=np.random.default_rng(0))
+    # Run / Assert
+    with pytest.raises(ValueError, match="read-only"):
+        m.noisy_counts[0] = 0
+    with pytest.raises(AttributeError):
+        m.stddev = 0.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("sigma", [-1.0, math.inf, math.nan, "1", None])
+def test_bad_sigma_is_rejected(source, sigma):
+    # Run / Assert
+    with pytest.raises(ValueError, match="sigma"):
+        source.measure([("sex",)], sigma=sigma, rng=np.random.default_rng(0))
+
+
+def test_bad_rng_and_cliques_are_rejected(source):
+    # Run / Assert
+    with pytest.raises(ValueError, match="Generator"):
+        source.measure([("sex",)], sigma=1.0, rng=np.random.RandomState(0))
+    with pytest.raises(ValueError, match="is a string"):
+        source.measure(["sex"], sigma=1.0, rng=np.random.default_rng(0))
+    with pytest.raises(KeyError, match="sexx"):
+        source.measure([("sexx",)], sigma=1.0, rng=np.random.default_rng(0))
+
+
+def test_duplicate_patient_ids_are_refused_at_construction(aml_pooled, aml_domain):
+    # Setup
+    doubled = aml_pooled.iloc[[0, 1, 2, 1]]
+    # Run / Assert
+    with pytest.raises(Exception, match="more than one row") as info:
+        CentralSource(doubled, aml_domain)
+    assert "one row per patient" in info.value.fix
+
+
+def test_wrong_domain_type_is_refused(aml_pooled):
+    # Run / Assert
+    with pytest.raises(TypeError, match="Domain or a Dictionary"):
+        CentralSource(aml_pooled, "aml")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"clique": "sex", "noisy_counts": np.zeros(3, dtype=int)},
+        {"clique": ("sex",), "noisy_counts": np.zeros(3)},
+        {"clique": ("sex",), "noisy_counts": np.zeros((3, 1), dtype=int)},
+        {"clique": ("sex",), "noisy_counts": np.zeros(3, dtype=int), "stddev": -1.0},
+        {"clique": ("sex",), "noisy_counts": np.zeros(3, dtype=int), "rho_spent": math.nan},
+    ],
+)
+def test_measurement_validates_itself(kwargs):
+    # Setup
+    kwargs = {"stddev": 1.0, "rho_spent": 0.5} | kwargs
+    # Run / Assert
+    with pytest.raises(ValueError):
+        Measurement(**kwargs)
+
+
+def test_domain_is_public_and_matches_the_dictionary(source, aml_dictionary):
+    # Run / Assert
+    assert source.domain == Domain.from_dictionary(aml_dictionary)
