@@ -28,6 +28,11 @@ app = typer.Typer(
 )
 dictionary_app = typer.Typer(help="Show and draft data dictionaries.", no_args_is_help=True)
 app.add_typer(dictionary_app, name="dictionary")
+synth_app = typer.Typer(
+    help="Fit synthetic-data generators (differentially private) and sample from them.",
+    no_args_is_help=True,
+)
+app.add_typer(synth_app, name="synth")
 
 # Tables stay readable when output is piped or captured (Rich would assume 80 columns).
 _WIDTH = None if sys.stdout.isatty() else 140
@@ -242,13 +247,24 @@ def validate_cmd(
     max_rows_shown: Annotated[int, typer.Option(min=1, help="Rows listed per column/kind.")] = 5,
 ) -> None:
     """Check files against a dictionary: exit 0 when clean, 1 when anything is wrong."""
+    from synthema.errors import DataFileError
     from synthema.harmonize.validate import validate_file
     from synthema.schema import load_dictionary
 
     d = load_dictionary(dictionary)
     opts = {"delimiter": delimiter, "encoding": encoding, "sheet": sheet}
-    reports = [validate_file(f, d, **opts) for f in files]
-    for r in reports:
+    reports = []
+    unreadable = []
+    for f in files:
+        try:  # one unreadable file must not hide the results of the others
+            r = validate_file(f, d, **opts)
+        except DataFileError as exc:
+            unreadable.append(f)
+            err_console.print(f"[bold red]error:[/] {escape(exc.message)}", soft_wrap=True)
+            if exc.fix:
+                err_console.print(f"[bold]fix:[/] {escape(exc.fix)}", soft_wrap=True)
+            continue
+        reports.append(r)
         _rows_table(
             f"{r.file}: problems",
             [
@@ -265,7 +281,10 @@ def validate_cmd(
         )
         console.print(r.totals_line(), soft_wrap=True, markup=False)
     bad = sum(len(r.problems) for r in reports)
-    console.print(f"{len(reports)} file(s), {bad} problem(s)", soft_wrap=True)
+    tail = f", {len(unreadable)} unreadable" if unreadable else ""
+    console.print(f"{len(files)} file(s), {bad} problem(s){tail}", soft_wrap=True)
+    if unreadable:
+        raise typer.Exit(code=2)
     if bad:
         raise typer.Exit(code=1)
 
@@ -284,10 +303,19 @@ def harmonize_cmd(
     report: Annotated[Path | None, typer.Option(help="Also write the summary as JSON.")] = None,
 ) -> None:
     """Map a site export onto the dictionary; every dropped value is counted and shown."""
+    from synthema.errors import DataFileError
     from synthema.harmonize import dictionary_for, harmonize_file, load_mapping, write_table
+    from synthema.harmonize.io import check_output_path
     from synthema.schema import load_dictionary
 
+    check_output_path(out)  # refuse a bad output before any work is done
+    if report is not None and report.is_dir():
+        raise DataFileError(f"{report}: is a folder", fix="name a file, e.g. summary.json")
     m = load_mapping(mapping)
+    source = file if file is not None else m.data_path()
+    if source is not None and out.resolve() == Path(source).resolve():
+        raise DataFileError(f"{out}: is the input file; harmonize never overwrites the export",
+                            fix=f"write to another file, e.g. {out.stem}_harmonised{out.suffix}")
     d = load_dictionary(dictionary) if dictionary else dictionary_for(m)
     result = harmonize_file(file, m, dictionary=d, strict=strict)
     s = result.summary
@@ -295,13 +323,199 @@ def harmonize_cmd(
     console.print(lines[0], soft_wrap=True, markup=False)
     _rows_table(f"{s.file} -> {d.name}", s.table_rows(details=details))
     for line in lines[len(s.columns) + 1 :]:
-        console.print(line, soft_wrap=True, markup=False)
+        if line.startswith("warning: "):
+            console.print(f"[bold yellow]warning:[/] {escape(line[9:])}", soft_wrap=True)
+        else:
+            console.print(line, soft_wrap=True, markup=False)
     write_table(result.data, out, dictionary=d)
     if report is not None:
         import json
 
-        report.write_text(json.dumps(s.to_dict(), indent=2), encoding="utf-8")
+        try:
+            report.parent.mkdir(parents=True, exist_ok=True)
+            report.write_text(json.dumps(s.to_dict(), indent=2), encoding="utf-8")
+        except OSError as exc:
+            raise DataFileError(f"{report}: cannot be written ({exc.strerror or exc})",
+                                fix="choose a folder you can write to") from None
         console.print(f"wrote {report}", markup=False)
     console.print(
         f"wrote {out} ({len(result.data)} rows, {result.data.shape[1]} columns)", markup=False
     )
+
+
+# ---- synthetic data -------------------------------------------------------------------------
+
+SYNTH_METHODS = ("mst", "aim", "independent", "copula")
+_SYNTH_FIX = "fit one first: synthema synth fit --dictionary D --epsilon 1 FILE... --out MODEL"
+
+
+def _num(value: Any) -> str:
+    """A privacy parameter as people read it: 1, 0.5, 1e-06, inf."""
+    if value is None:
+        return "-"
+    return f"{float(value):.4g}"
+
+
+def _print_privacy(spent: dict[str, Any], method: str) -> None:
+    """What the model cost: (ε, δ) and ρ, or a NOT PRIVATE label nobody can miss."""
+    eps, delta, rho = (_num(spent.get(k)) for k in ("epsilon", "delta", "rho"))
+    if spent.get("private"):
+        console.print(
+            f"privacy spent: ε = {eps}, δ = {delta} (ρ = {rho} zCDP); method {method}, central "
+            "mode (one trusted site held the pooled files)",
+            soft_wrap=True,
+        )
+        return
+    why = (
+        "copula is a non-private baseline"
+        if method == "copula"
+        else "ε = inf adds no noise to the statistics"
+    )
+    console.print(
+        f"[bold red]NOT PRIVATE[/]: {why} (method {method}, ε = {eps}, ρ = {rho}); the model "
+        "and its samples may reveal real patients: keep them where the real data are",
+        soft_wrap=True,
+    )
+
+
+@synth_app.command("fit")
+@_friendly
+def synth_fit(
+    files: Annotated[list[Path], typer.Argument(help="Clean site files, pooled for the fit.")],
+    dictionary: Annotated[str, typer.Option("--dictionary", "-d", help="aml, scd or YAML path.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to save the fitted model.")],
+    epsilon: Annotated[
+        float | None,
+        typer.Option(help="Privacy budget ε > 0 (smaller: more private); inf: NOT PRIVATE."),
+    ] = None,
+    delta: Annotated[float, typer.Option(help="δ of (ε, δ)-DP, between 0 and 1.")] = 1e-6,
+    method: Annotated[
+        str, typer.Option(help="mst, aim, independent, or copula (not private).")
+    ] = "mst",
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="Random seed (same seed, same model).")
+    ] = None,
+) -> None:
+    """Fit a synthesizer on validated site files pooled at one trusted site; save the model."""
+    import math
+    import time
+
+    import pandas as pd
+
+    from synthema.errors import ValidationFailed
+    from synthema.harmonize.io import read_table
+    from synthema.harmonize.validate import validate_frame
+    from synthema.schema import load_dictionary
+
+    method = method.lower()
+    if method not in SYNTH_METHODS:
+        raise SynthemaError(
+            f"unknown method '{method}'", fix=f"use one of: {', '.join(SYNTH_METHODS)}"
+        )
+    if epsilon is None and method != "copula":
+        raise SynthemaError(
+            "--epsilon is missing",
+            fix="give the privacy budget, e.g. --epsilon 1 (smaller is more private; "
+            "--epsilon inf adds no noise and is NOT PRIVATE)",
+        )
+    if epsilon is not None and (math.isnan(epsilon) or epsilon <= 0):
+        raise SynthemaError(
+            f"--epsilon is {epsilon:g}: it must be greater than 0",
+            fix="use a positive budget such as 1 (or inf for no noise, NOT PRIVATE)",
+        )
+    if not 0 < delta < 1:  # also refuses NaN
+        raise SynthemaError(
+            f"--delta is {delta:g}: it must lie strictly between 0 and 1",
+            fix="use a small δ, below 1/patients, e.g. --delta 1e-6",
+        )
+    if out.is_dir():
+        raise SynthemaError(f"--out {out} is a folder", fix="name the model file, e.g. model.pkl")
+    if any(out.resolve() == f.resolve() for f in files):
+        raise SynthemaError(f"--out {out} is one of the data files", fix="save the model elsewhere")
+
+    d = load_dictionary(dictionary)
+    frames = []
+    for f in files:
+        report = validate_frame(read_table(f), d, file=str(f))
+        if not report.ok:
+            raise ValidationFailed(
+                report.totals_line(),
+                fix=f"run `synthema validate --dictionary {dictionary} {f}` and fix what it "
+                "lists: models are fitted on clean files only",
+                problems=list(report.problems),
+            )
+        frames.append(report.data)
+        console.print(f"{f}: {len(report.data)} patients, no problems", markup=False)
+    data = pd.concat(frames, ignore_index=True)
+
+    from synthema.synth import create_synthesizer
+
+    budget = {} if epsilon is None else {"epsilon": epsilon}
+    synth = create_synthesizer(method, dictionary=d, delta=delta, random_state=seed, **budget)
+    what = f"ε = {_num(epsilon)}" if epsilon is not None else "no privacy budget"
+    start = time.perf_counter()
+    with console.status(f"fitting {method} ({what}) on {len(data)} patients, {len(d)} variables"):
+        synth.fit(data)
+    console.print(
+        f"fitted {method} on {len(data)} patients from {len(files)} file(s), "
+        f"{len(d)} variables, in {time.perf_counter() - start:.1f} s",
+        soft_wrap=True,
+    )
+    _print_privacy(synth.privacy_spent_, method)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    synth.save(out)
+    console.print(f"wrote {out}", markup=False)
+
+
+def _rules_lines(report: Any) -> list[str]:
+    """The sampling report as lines: rows resampled or repaired per clinical rule."""
+    if not report:
+        return []
+    items = report.items() if isinstance(report, dict) else enumerate(report)
+    lines = []
+    for rule, counts in items:
+        if isinstance(counts, dict):
+            parts = [f"{n} {kind}" for kind, n in counts.items() if n]
+            if parts:
+                lines.append(f"  {rule}: {', '.join(parts)}")
+        elif counts:
+            lines.append(f"  {rule}: {counts}")
+    return lines
+
+
+@synth_app.command("sample")
+@_friendly
+def synth_sample(
+    model: Annotated[Path, typer.Argument(help="A model saved by `synthema synth fit`.")],
+    rows: Annotated[int, typer.Option("--rows", "-n", help="Synthetic patients to draw.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv, .tsv or .parquet.")],
+    seed: Annotated[
+        int | None, typer.Option(min=0, help="Random seed (same seed, same rows).")
+    ] = None,
+) -> None:
+    """Draw synthetic patients from a saved model; clinical rules are enforced and reported."""
+    from synthema.harmonize.io import check_output_path, write_table
+
+    if rows < 1:
+        raise SynthemaError(f"--rows is {rows}", fix="ask for at least 1 row, e.g. --rows 1000")
+    check_output_path(out)  # refuse a bad output before any work is done
+    if not model.exists():
+        raise SynthemaError(f"{model}: no such model file", fix=_SYNTH_FIX)
+    if model.is_dir():
+        raise SynthemaError(f"{model}: is a folder, not a model file", fix=_SYNTH_FIX)
+
+    from synthema.synth import load_synthesizer
+
+    synth = load_synthesizer(model)
+    with console.status(f"sampling {rows} rows from {synth.method}"):
+        df = synth.sample(rows, random_state=seed)
+    write_table(df, out, dictionary=synth.dictionary)
+    console.print(f"wrote {out} ({len(df)} rows, {df.shape[1]} columns)", markup=False)
+    _print_privacy(synth.privacy_spent_, synth.method)
+    lines = _rules_lines(synth.sampling_report_)
+    if lines:
+        console.print("clinical rules enforced (rows resampled / repaired per rule):")
+        for line in lines:
+            console.print(line, markup=False, soft_wrap=True)
+    else:
+        console.print("clinical rules: no rule violations to repair")

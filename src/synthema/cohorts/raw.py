@@ -1,7 +1,8 @@
 """Hospital-style raw exports of clean simulated data, each with the mapping that undoes it.
 
-Real site exports differ in language, delimiter, decimal mark, encoding, date format,
-units, codes and missing markers, and they carry direct identifiers. :func:`make_raw_export`
+Real site exports differ in language, delimiter, decimal mark, thousands separator (US
+exports write ``150,000``), encoding, date format, units, codes and missing markers, and
+they carry direct identifiers. :func:`make_raw_export`
 renders a typed clean frame the way one of four site styles (:data:`STYLES`, cycling by
 site number) would, and writes the mapping file that :func:`synthema.harmonize.harmonize`
 needs to get the clean frame back *exactly*: converted values are written with just
@@ -129,6 +130,22 @@ def _number_text(values: pd.Series, var: Variable, factor: float | None) -> pd.S
     raise ValueError(f"no exact text for '{var.name}' in its site unit")  # pragma: no cover
 
 
+def group_thousands(text: str, sep: str = ",") -> str:
+    """``150000`` -> ``150,000``; ``-1234.5`` -> ``-1,234.5`` (numbers below 1000 unchanged).
+
+    >>> [group_thousands(t) for t in ("150000", "-1234.5", "999", "12.75")]
+    ['150,000', '-1,234.5', '999', '12.75']
+    """
+    sign, body = ("-", text[1:]) if text.startswith("-") else ("", text)
+    whole, dot, frac = body.partition(".")
+    if not whole.isdigit() or len(whole) <= 3:
+        return text
+    groups = []
+    while len(whole) > 3:
+        whole, groups = whole[:-3], [whole[-3:], *groups]
+    return sign + sep.join([whole, *groups]) + dot + frac
+
+
 def _codes(var: Variable, style: Style) -> dict[str, str]:
     """Dictionary category -> the site's code for it."""
     cats = list(var.categories)
@@ -198,6 +215,9 @@ def _encode(values: pd.Series, var: Variable, style: Style) -> _Column:
                 entry["unit"] = unit
                 unit_word = unit
             text = _number_text(values, var, factor)
+            if style.thousands:
+                text = text.map(lambda t: group_thousands(t, style.thousands),
+                                na_action="ignore").astype("string")
             if style.decimal == ",":
                 text = text.str.replace(".", ",", regex=False)
             if style.extension == ".xlsx":

@@ -3,9 +3,11 @@
 ``read_table`` reads CSV/TSV/TXT, Excel and Parquet files into text cells with precise
 errors; ``validate_frame``/``validate_file`` list every problem against a dictionary;
 ``harmonize``/``harmonize_file`` apply a site's mapping file and account for every value
-they drop (``docs/harmonize.md``).
+they drop (``docs/harmonize.md``). Their errors (``MappingError``, ``DataFileError``,
+``ValidationFailed``, all from :mod:`synthema.errors`) are importable from here too.
 """
 
+from synthema.errors import DataFileError, MappingError, ValidationFailed
 from synthema.harmonize.io import DEFAULT_MISSING, read_table, write_table
 from synthema.harmonize.mapping import ColumnMapping, SiteMapping, load_mapping
 from synthema.harmonize.result import HarmonizeResult, dictionary_for, harmonize, harmonize_file
@@ -18,10 +20,13 @@ __all__ = [
     "UNITS",
     "ColumnMapping",
     "ColumnReport",
+    "DataFileError",
     "HarmonizeResult",
     "HarmonizeSummary",
+    "MappingError",
     "Problem",
     "SiteMapping",
+    "ValidationFailed",
     "ValidationReport",
     "conversion_factor",
     "dictionary_for",

@@ -16,6 +16,7 @@ is flagged under ``repaired``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,8 @@ _BOOLEAN = {w: True for w in TRUE_WORDS} | {w: False for w in FALSE_WORDS}
 NOT_A_CATEGORY = "not a category"
 UNMAPPED_CODE = "unmapped code"
 NOT_A_NUMBER = "not a number"
+DECIMAL_COMMA = "not a number (decimal comma? set read: decimal: ',')"
+CODE_CASE = "code matched ignoring case"
 NOT_TRUE_FALSE = "not true/false"
 OUT_OF_RANGE = "out of range"
 
@@ -72,12 +75,38 @@ def code_text(value: Any) -> str | None:
     return str(value)
 
 
-def parse_number(text: pd.Series) -> pd.Series:
-    """Numbers from text; a lone decimal comma counts as a decimal point."""
+_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
+def parse_number(text: pd.Series, decimal: str = ".") -> pd.Series:
+    """Numbers from text written with the ``decimal`` mark.
+
+    With ``"."`` (the default) a comma is read only as a thousands separator, and only in
+    the strict pattern ``44,000`` / ``1,234.5``; any other comma (``8,7``) is not a number
+    (see :func:`decimal_comma`). With ``","`` a lone decimal comma counts as a decimal
+    point (thousands dots were removed when the file was read).
+
+    >>> parse_number(pd.Series(["44,000", "1,234.5", "8,7", "8.7"], dtype="string")).tolist()
+    [44000.0, 1234.5, <NA>, 8.7]
+    >>> parse_number(pd.Series(["8,7", "12"], dtype="string"), ",").tolist()
+    [8.7, 12.0]
+    """
     text = text.astype("string")
-    fixed = text.where(text.str.contains(".", regex=False).fillna(True),
-                       text.str.replace(",", ".", regex=False))
+    if decimal == ",":
+        fixed = text.where(text.str.contains(".", regex=False).fillna(True),
+                           text.str.replace(",", ".", regex=False))
+    else:
+        thousands = text.str.match(_THOUSANDS).fillna(False)
+        fixed = text.mask(thousands, text.str.replace(",", "", regex=False))
+        fixed = fixed.mask(fixed.str.contains(",", regex=False).fillna(False))
     return pd.to_numeric(fixed, errors="coerce").astype("Float64")
+
+
+def decimal_comma(text: pd.Series) -> pd.Series:
+    """Cells holding a comma that is not a strict thousands separator (``8,7``, ``1,5,0``)."""
+    text = text.astype("string")
+    comma = text.str.contains(",", regex=False).fillna(False)
+    return comma & ~text.str.match(_THOUSANDS).fillna(False)
 
 
 def finish_numeric(num: pd.Series, var: Variable) -> pd.Series:
@@ -96,6 +125,7 @@ def convert_column(
     codes: Mapping[str, Any] | None = None,
     factor: float | None = None,
     date_format: str | None = None,
+    decimal: str = ".",
 ) -> ColumnOutcome:
     """Turn a column of text cells (NA = missing) into the variable's typed column.
 
@@ -106,19 +136,34 @@ def convert_column(
             "means missing"); cells not in the map pass when already valid.
         factor: multiplier from the source unit to the variable's unit (numbers only).
         date_format: ``strptime`` format of dates (ISO ``%Y-%m-%d`` when None).
+        decimal: the file's decimal mark (:func:`parse_number`).
     """
     index = text.index
     cells = [None if v is None or not v.strip() else v.strip()
              for v in text.astype("string").to_numpy(dtype=object, na_value=None)]
     present = np.array([v is not None for v in cells], dtype=bool)
     declared_missing = np.zeros(len(cells), dtype=bool)
+    case_matched = np.zeros(len(cells), dtype=bool)
     if codes:
-        in_map = np.array([v in codes for v in cells], dtype=bool)
-        cells = [code_text(codes[v]) if v in codes else v for v in cells]
+        folded = _folded_codes(codes)
+        keys: list[str | None] = []
+        for i, v in enumerate(cells):
+            if v is None or v in codes:
+                keys.append(v)
+            elif v.lower() in folded:
+                keys.append(folded[v.lower()])
+                case_matched[i] = True
+            else:
+                keys.append(None)
+        in_map = np.array([k is not None for k in keys], dtype=bool)
+        cells = [code_text(codes[k]) if k is not None else v
+                 for k, v in zip(keys, cells, strict=True)]
         declared_missing = in_map & np.array([v is None for v in cells], dtype=bool)
     bad_reason = UNMAPPED_CODE if codes else None
     valid = np.array([v is not None for v in cells], dtype=bool)
     out = ColumnOutcome(values=text, present=present, declared_missing=declared_missing)
+    if case_matched.any():
+        out.repaired[CODE_CASE] = case_matched
     match var.type:
         case VariableType.CATEGORICAL | VariableType.ORDINAL:
             _categories(out, cells, var, index, bad_reason or NOT_A_CATEGORY)
@@ -128,7 +173,8 @@ def convert_column(
             unknown = np.array([w is None for w in words], dtype=bool)
             out.dropped[bad_reason or NOT_TRUE_FALSE] = valid & unknown
         case VariableType.INTEGER | VariableType.CONTINUOUS | VariableType.DURATION:
-            _numbers(out, pd.Series(cells, index=index, dtype="string"), var, valid, factor)
+            _numbers(out, pd.Series(cells, index=index, dtype="string"), var, valid, factor,
+                     decimal)
         case VariableType.DATE:
             fmt = date_format or "%Y-%m-%d"
             texts = pd.Series(cells, index=index, dtype="string")
@@ -146,6 +192,14 @@ def convert_column(
             out.values = out.values.mask(pd.Series(outside, index=index))
     out.values = out.values.astype(typed_dtype(var))
     return out
+
+
+def _folded_codes(codes: Mapping[str, Any]) -> dict[str, str]:
+    """Lower-cased code -> code, for codes unique ignoring case (``W``/``w`` both: neither)."""
+    folded: dict[str, str | None] = {}
+    for key in codes:
+        folded[key.lower()] = None if key.lower() in folded else key
+    return {k: v for k, v in folded.items() if v is not None}
 
 
 def _categories(
@@ -178,9 +232,15 @@ def _numbers(
     var: Variable,
     valid: np.ndarray,
     factor: float | None,
+    decimal: str,
 ) -> None:
-    num = parse_number(text)
-    out.dropped[NOT_A_NUMBER] = valid & num.isna().to_numpy(dtype=bool)
+    num = parse_number(text, decimal)
+    unread = valid & num.isna().to_numpy(dtype=bool)
+    comma = np.zeros(len(unread), dtype=bool)
+    if decimal != ",":
+        comma = unread & decimal_comma(text).to_numpy(dtype=bool)
+    out.dropped[NOT_A_NUMBER] = unread & ~comma
+    out.dropped[DECIMAL_COMMA] = comma
     if factor is not None and factor != 1.0:
         num = num * factor
         out.values = finish_numeric(num, var)
@@ -192,3 +252,26 @@ def _numbers(
     elif var.decimals is not None:
         out.repaired[f"rounded to {var.decimals} decimals"] = changed
     out.values = finished
+
+
+DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%d-%m-%Y",
+                "%Y%m%d", "%d.%m.%y", "%d/%m/%y", "%m/%d/%y")
+
+
+def guess_date_format(text: pd.Series) -> str | None:
+    """The first common ``strptime`` format that reads every present cell (None: none does).
+
+    >>> guess_date_format(pd.Series(["03.04.2015", "28.02.2019", None], dtype="string"))
+    '%d.%m.%Y'
+    >>> guess_date_format(pd.Series(["12/31/2020"], dtype="string"))
+    '%m/%d/%Y'
+    """
+    cells = text.astype("string").str.strip().dropna()
+    cells = cells[cells != ""]
+    if cells.empty:
+        return None
+    for fmt in DATE_FORMATS:
+        parsed = pd.to_datetime(cells, format=fmt, errors="coerce")
+        if parsed.notna().all():
+            return fmt
+    return None

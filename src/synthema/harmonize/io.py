@@ -47,6 +47,8 @@ _DOT_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
 _SPACE_THOUSANDS = re.compile(r"^[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+(,\d+)?$")
 _COMMA_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _PANDAS_INDEX = re.compile(r"^__index_level_\d+__$")
+_SEP_HINT = re.compile(r'^"?sep=(.)"?[ \t]*$', re.IGNORECASE)
+OUTPUT_FORMATS = (".csv", ".tsv", ".parquet", ".pq")
 
 
 def normalize_delimiter(delimiter: str | None) -> str | None:
@@ -85,8 +87,10 @@ def read_table(
 
     Returns:
         A ``string`` frame; ``attrs`` records ``file``, ``format`` and, for text files,
-        the ``delimiter`` and ``encoding`` used (``detected``: whether it was detected);
-        :func:`describe_read` turns them into words.
+        the ``delimiter`` and ``encoding`` used (``detected``: whether it was detected;
+        ``looks_utf8``: a non-UTF-8 ``encoding`` was given but the bytes are UTF-8 with
+        accents); :func:`describe_read` turns them into words. An Excel ``sep=;`` first
+        line sets the delimiter (unless ``delimiter`` is given) and is skipped.
 
     Raises:
         DataFileError: naming the file, line or row and column, with a fix.
@@ -99,6 +103,10 @@ def read_table(
         case "delimited":
             header, rows, used = _read_delimited(path, delimiter, encoding)
             attrs.update(delimiter=used[0], encoding=used[1], detected=delimiter is None)
+            if used[2]:
+                attrs["looks_utf8"] = True
+                _LOG.info("%s: read as %s but the bytes are UTF-8 with accents; "
+                             "read it as UTF-8 (no encoding option)", path, used[1])
             _LOG.info("%s: %s delimiter, %s", path, _DELIM_NAMES.get(used[0], used[0]), used[1])
         case "excel":
             header, rows = read_excel(path, sheet)
@@ -112,6 +120,24 @@ def read_table(
         frame = frame.apply(lambda col: normalize_decimal(col, decimal))
     frame.attrs.update(attrs)
     return frame
+
+
+def check_output_path(path: str | Path) -> Path:
+    """Refuse an output path :func:`write_table` cannot write, before any work is done.
+
+    Raises:
+        DataFileError: an unsupported extension, or an existing folder.
+    """
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in OUTPUT_FORMATS:
+        raise DataFileError(
+            f"{path}: cannot write '{ext or 'no extension'}' files",
+            fix="name the output .csv, .tsv or .parquet",
+        )
+    if path.is_dir():
+        raise DataFileError(f"{path}: is a folder", fix="name an output file, e.g. out.csv")
+    return path
 
 
 def describe_read(attrs: dict[str, Any]) -> str:
@@ -161,20 +187,19 @@ def write_table(df: pd.DataFrame, path: str | Path, *, dictionary: Any = None) -
     With a ``dictionary`` (:class:`synthema.schema.Dictionary`), CSV cells are formatted
     the way clean files are (booleans 1/0, ISO dates); Parquet keeps the typed columns.
     """
-    path = Path(path)
+    path = check_output_path(path)
     ext = path.suffix.lower()
-    if ext not in (".csv", ".tsv", ".parquet", ".pq"):
-        raise DataFileError(
-            f"{path}: cannot write '{ext or 'no extension'}' files",
-            fix="name the output .csv, .tsv or .parquet",
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if ext in (".parquet", ".pq"):
-        df.to_parquet(path, index=False)
-        return path
-    if dictionary is not None:
-        df = clean_text(df, dictionary)
-    df.to_csv(path, index=False, sep="\t" if ext == ".tsv" else ",", encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if ext in (".parquet", ".pq"):
+            df.to_parquet(path, index=False)
+            return path
+        if dictionary is not None:
+            df = clean_text(df, dictionary)
+        df.to_csv(path, index=False, sep="\t" if ext == ".tsv" else ",", encoding="utf-8")
+    except OSError as exc:
+        raise DataFileError(f"{path}: cannot be written ({exc.strerror or exc})",
+                            fix="choose a folder you can write to") from None
     return path
 
 
@@ -309,30 +334,54 @@ def _sniff(lines: list[str]) -> str | None:
     return choice
 
 
+def _looks_utf8(data: bytes, encoding: str) -> bool:
+    """True when ``data`` was read with a non-UTF-8 ``encoding`` but is UTF-8 with accents."""
+    if encoding.lower().replace("_", "-").startswith("utf") or data.isascii():
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _read_delimited(
     path: Path, delimiter: str | None, encoding: str | None
-) -> tuple[list[str], list[list[str]], tuple[str, str]]:
-    text, used_encoding = _decode(path, path.read_bytes(), encoding)
+) -> tuple[list[str], list[list[str]], tuple[str, str, bool]]:
+    data = path.read_bytes()
+    text, used_encoding = _decode(path, data, encoding)
     if not text.strip():
         raise DataFileError(f"{path}: the file has no header and no data (only blank space)",
                             fix="export the data again")
     delim = normalize_delimiter(delimiter)
-    detected = delim is None
+    first, _, rest = text.partition("\n")
+    hint = _SEP_HINT.match(first.rstrip("\r"))
+    skipped = 0
+    if hint:  # Excel's "sep=;" line: the delimiter, not the header
+        text, skipped = rest, 1
+        delim = delim or hint.group(1)
+        _LOG.info("%s: 'sep=%s' first line: delimiter %r", path, hint.group(1), delim)
+        if not text.strip():
+            raise DataFileError(f"{path}: only a 'sep=' line, no header and no data",
+                                fix="export the data again")
+    detected = delim is None and not hint
     if delim is None:
         head = text.splitlines()[:50]
         delim = _sniff(head) or ("\t" if path.suffix.lower() == ".tsv" else ",")
     delim_name = _DELIM_NAMES.get(delim, repr(delim))
     how = f"{delim_name} delimiter" + (" detected" if detected else "")
+    if hint:
+        how += " (sep= line)"
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     records: list[tuple[int, int, list[str]]] = []
-    end = 0
+    end = skipped
     try:
         for rec in reader:
-            records.append((end + 1, reader.line_num, rec))
-            end = reader.line_num
+            records.append((end + 1, reader.line_num + skipped, rec))
+            end = reader.line_num + skipped
     except csv.Error as exc:
         raise DataFileError(
-            f"{path}: line {reader.line_num + 1}: cannot be read as CSV ({exc})",
+            f"{path}: line {reader.line_num + skipped + 1}: cannot be read as CSV ({exc})",
             fix="check for an unclosed quote or binary content near that line, "
             "or export the file again",
         ) from None
@@ -354,7 +403,7 @@ def _read_delimited(
         rows.append([c.strip() for c in rec])
     if ragged:
         start, stop, found = ragged[0]
-        where = f"line {start}" if start == stop else f"lines {start}-{stop}"
+        where = f"line {start}" if start == stop else f"the row on lines {start}-{stop}"
         more = f"; {len(ragged)} rows in all" if len(ragged) > 1 else ""
         if found > width:
             fix = (f"quote cells that contain the delimiter (or a decimal comma), or pass "
@@ -366,4 +415,5 @@ def _read_delimited(
             f"({how}){more}",
             fix=fix,
         )
-    return [h.strip() for h in header], rows, (delim, used_encoding)
+    looks_utf8 = encoding is not None and _looks_utf8(data, used_encoding)
+    return [h.strip() for h in header], rows, (delim, used_encoding, looks_utf8)

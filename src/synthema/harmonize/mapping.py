@@ -7,6 +7,7 @@ A mapping is a YAML file (format in ``docs/harmonize.md``)::
     file: site_02.csv                    # optional: the data file, relative to this file
     read: {delimiter: ";", decimal: ",", encoding: latin-1, sheet: Export}
     missing_values: ["n.d."]             # cell texts meaning missing (added to the defaults)
+    missing_columns: error               # or allow: mapped columns absent from the file
     drop: [Name, Geburtsdatum, PLZ]      # source columns deliberately not carried
     columns:                             # target variable (or patient id) -> source
       patient_id: {from: Studien_ID}
@@ -45,6 +46,7 @@ import yaml
 from synthema.errors import MappingError
 from synthema.harmonize.convert import FALSE_WORDS, TRUE_WORDS, code_text
 from synthema.harmonize.io import DEFAULT_MISSING, normalize_delimiter
+from synthema.harmonize.summary import plural
 from synthema.harmonize.units import variable_factor
 from synthema.schema.dictionary import (
     Dictionary,
@@ -61,10 +63,13 @@ _TOP_KEYS = {
     "read": "how to read the file: delimiter, decimal, encoding, sheet",
     "missing_values": "cell texts meaning missing",
     "drop": "source columns deliberately not carried",
+    "missing_columns": "error (default) or allow: mapped source columns absent from the file",
     "columns": "target -> {from, unit, factor, codes, date_format}",
 }
 _READ_KEYS = {"delimiter": "field separator", "decimal": "decimal separator",
               "encoding": "text encoding", "sheet": "Excel sheet name"}
+_MISSING_COLUMNS = ("error", "allow")
+_SHOWN_ABSENT = 8
 _COLUMN_KEYS = {"from": "source column", "unit": "source unit", "factor": "multiplier",
                 "codes": "source code -> target value", "date_format": "strptime format"}
 
@@ -196,6 +201,7 @@ class SiteMapping:
     read: dict[str, str] = field(default_factory=dict)
     missing_values: tuple[str, ...] = ()
     drop: tuple[str, ...] = ()
+    missing_columns: str = "error"
     path: Path | None = field(default=None, compare=False)
 
     @classmethod
@@ -238,6 +244,10 @@ class SiteMapping:
         columns = tuple(
             ColumnMapping.from_mapping(str(t), v, src=source) for t, v in raw["columns"].items()
         )
+        missing_columns = raw.get("missing_columns", "error")
+        if missing_columns not in _MISSING_COLUMNS:
+            raise MappingError(f"{source}: missing_columns is {missing_columns!r}",
+                               fix="write missing_columns: allow (or error, the default)")
         both = sorted({c.source for c in columns} & set(lists["drop"]))
         if both:
             raise MappingError(f"{source}: column(s) both mapped and dropped: {', '.join(both)}",
@@ -246,7 +256,8 @@ class SiteMapping:
             dictionary=str(raw["dictionary"]), columns=columns,
             source=str(raw.get("source") or ""),
             file=str(raw["file"]) if raw.get("file") else None, read=read,
-            missing_values=lists["missing_values"], drop=lists["drop"], path=path,
+            missing_values=lists["missing_values"], drop=lists["drop"],
+            missing_columns=missing_columns, path=path,
         )
 
     def to_mapping(self) -> dict[str, Any]:
@@ -262,6 +273,8 @@ class SiteMapping:
             out["missing_values"] = list(self.missing_values)
         if self.drop:
             out["drop"] = list(self.drop)
+        if self.missing_columns != "error":
+            out["missing_columns"] = self.missing_columns
         out["columns"] = {c.target: c.to_mapping() for c in self.columns}
         return out
 
@@ -295,23 +308,73 @@ class SiteMapping:
         for col in self.columns:
             self._check_column(col, dictionary)
 
-    def check_columns(self, columns: Iterable[str], *, file: str) -> None:
-        """Every source column the mapping names must be in the file."""
+    @property
+    def builtin(self) -> bool:
+        """True for a mapping shipped in the package (``harmonize/data``)."""
+        if self.path is None:
+            return False
+        folder = Path(str(resources.files("synthema.harmonize") / "data"))
+        try:
+            return self.path.resolve().parent == folder.resolve()
+        except OSError:
+            return False
+
+    def check_columns(
+        self, columns: Iterable[str], *, file: str, patient_id: str | None = None,
+        note: str = "",
+    ) -> tuple[str, ...]:
+        """Check that the source columns the mapping maps are in the file.
+
+        ``drop:`` columns absent from the file are fine (nothing to drop). Mapped columns
+        absent from the file are an error, unless ``missing_columns: allow`` (then their
+        names are returned, and their targets are left missing); the patient id column
+        must always be there.
+
+        Args:
+            columns: the file's header.
+            file: the file's name, for messages.
+            patient_id: the dictionary's patient id (its source is always required).
+            note: added to the message (e.g. a hint about the file's encoding).
+
+        Raises:
+            MappingError: one line naming at most the first 8 absent columns.
+        """
         have = [str(c) for c in columns]
-        named = [c.source for c in self.columns] + list(self.drop)
-        absent = [c for c in dict.fromkeys(named) if c not in have]
+        absent = [c for c in dict.fromkeys(m.source for m in self.columns) if c not in have]
         if not absent:
-            return
+            return ()
+        sources = {m.source for m in self.columns}
+        present = [m.source for m in self.columns if m.source in have]
+        id_absent = [m.source for m in self.columns
+                     if m.target == patient_id and m.source in absent]
+        if self.missing_columns == "allow" and not id_absent and present:
+            return tuple(absent)
+        if self.missing_columns == "allow" and not present:
+            shown = absent
+            what = f"none of the {len(sources)} mapped source columns is in {file}: "
+        elif self.missing_columns == "allow":
+            shown = id_absent
+            what = f"the patient id column is not in {file}: "
+        else:
+            shown = absent
+            what = f"{plural(len(absent), 'source column')} not in {file}: "
+        lower = {h.lower(): h for h in have}
         hints = []
-        for name in absent:
-            lower = {h.lower(): h for h in have}
+        for name in shown[:_SHOWN_ABSENT]:
             close = [lower[name.lower()]] if name.lower() in lower else \
                 difflib.get_close_matches(name, have, n=1)
             hints.append(f"'{name}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
-        raise MappingError(
-            f"{self.where}: source column(s) not in {file}: {', '.join(hints)}",
-            fix="correct the names under 'from:'/'drop:' to match the file's header",
-        )
+        more = len(shown) - _SHOWN_ABSENT
+        listed = ", ".join(hints) + (f" and {more} more" if more > 0 else "")
+        fix = "correct the names under 'from:' to match the file's header"
+        if self.missing_columns == "error":
+            fix += (", or add 'missing_columns: allow' at the top of the mapping to leave "
+                    "their variables missing")
+        if self.builtin:
+            fix += (f" (a built-in mapping: copy {self.path} next to your data, edit the copy "
+                    "and pass its path to --mapping)")
+        extra = f" ({note})" if note else ""
+        raise MappingError(f"{self.where}: {what}{listed}{extra}", fix=fix)
 
     def _check_dictionary_name(self, dictionary: Dictionary) -> None:
         ref = self.dictionary
@@ -348,7 +411,10 @@ class SiteMapping:
                                f"'{dictionary.name}'", fix=f"correct the target name ({hint})")
         var = dictionary[col.target]
         if col.unit is not None:
-            variable_factor(var, col.unit, column=col.source)
+            try:
+                variable_factor(var, col.unit, column=col.source)
+            except MappingError as exc:
+                raise MappingError(f"{self.where}: {exc.message}", fix=exc.fix) from None
         if col.factor is not None and not var.type.is_numeric:
             raise MappingError(f"{where}: 'factor' given for {var.type.value} variable",
                                fix="remove 'factor:' (it applies to numbers only)")

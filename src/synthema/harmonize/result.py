@@ -11,8 +11,8 @@ an error instead.
 >>> d = Dictionary.from_mapping({"name": "ex", "version": 1, "patient_id": "pid",
 ...     "variables": [{"name": "hb", "type": "continuous", "unit": "g/dL",
 ...                    "quantity": "haemoglobin", "decimals": 1, "min": 2, "max": 20}]})
->>> m = SiteMapping.from_mapping({"dictionary": "ex", "drop": ["Name"], "columns": {
-...     "pid": "ID", "hb": {"from": "Hb", "unit": "mmol/L"}}})
+>>> m = SiteMapping.from_mapping({"dictionary": "ex", "drop": ["Name"],
+...     "read": {"decimal": ","}, "columns": {"pid": "ID", "hb": {"from": "Hb", "unit": "mmol/L"}}})
 >>> raw = pd.DataFrame({"ID": ["A", "B"], "Name": ["X", "Y"], "Hb": ["8,69", "n.d."]},
 ...                    dtype="string")
 >>> r = harmonize(raw, d, m)
@@ -22,6 +22,8 @@ an error instead.
 
 from __future__ import annotations
 
+import codecs
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +32,26 @@ import numpy as np
 import pandas as pd
 
 from synthema.errors import MappingError, ValidationFailed
-from synthema.harmonize.convert import convert_column
+from synthema.harmonize.convert import (
+    DECIMAL_COMMA,
+    NOT_A_CATEGORY,
+    NOT_A_NUMBER,
+    NOT_TRUE_FALSE,
+    OUT_OF_RANGE,
+    UNMAPPED_CODE,
+    ColumnOutcome,
+    convert_column,
+    guess_date_format,
+)
 from synthema.harmonize.io import DEFAULT_MISSING, describe_read, read_table
 from synthema.harmonize.mapping import ColumnMapping, SiteMapping, load_mapping
-from synthema.harmonize.summary import EXAMPLES, ColumnReport, HarmonizeSummary
+from synthema.harmonize.summary import (
+    CODED_MISSING,
+    EXAMPLES,
+    ColumnReport,
+    HarmonizeSummary,
+    plural,
+)
 from synthema.harmonize.units import variable_factor
 from synthema.schema.dictionary import Dictionary, Variable, load_dictionary
 from synthema.schema.values import empty_column
@@ -65,6 +83,36 @@ def _conversion_text(col: ColumnMapping, var: Variable, factor: float | None) ->
 def _examples(mask: np.ndarray, rows: np.ndarray, raw: pd.Series) -> tuple[tuple[int, str], ...]:
     where = np.flatnonzero(mask)[:EXAMPLES]
     return tuple((int(rows[i]), str(raw.iloc[i])) for i in where)
+
+
+def _suggestion(res: ColumnOutcome, col: ColumnMapping, var: Variable, src: pd.Series,
+                keep: np.ndarray) -> str:
+    """The likely fix for a column that lost every value, from its main reason."""
+    counts = {k: int((m & keep).sum()) for k, m in res.dropped.items()}
+    counts = {k: n for k, n in counts.items() if n}
+    # the commonest reason; a decimal comma first, as it explains "not a number" too
+    reason = (DECIMAL_COMMA if DECIMAL_COMMA in counts
+              else max(counts, key=counts.__getitem__) if counts else "")
+    if reason.startswith("not a date"):
+        guess = guess_date_format(src[keep & res.present])
+        now = col.date_format or "%Y-%m-%d (the default)"
+        if guess:
+            return (f"the dates are not {now}; set date_format: \"{guess}\" under "
+                    f"columns: {col.target} (it reads every value)")
+        return f"the dates are not {now}; correct date_format under columns: {col.target}"
+    if reason == DECIMAL_COMMA:
+        return "the numbers use a decimal comma: set read: {decimal: \",\"} in the mapping"
+    if reason == NOT_A_NUMBER:
+        return (f"check that '{col.source}' holds numbers (read: decimal in the mapping, "
+                "or map text values with codes:)")
+    if reason in (UNMAPPED_CODE, NOT_A_CATEGORY, NOT_TRUE_FALSE):
+        allowed = (", ".join(var.categories) if var.categories else "true, false")
+        return (f"map the file's values to {allowed} with codes: under columns: {col.target}")
+    if reason == OUT_OF_RANGE:
+        unit = f" {var.unit}" if var.unit else ""
+        return (f"every value is outside the dictionary's range after conversion: check "
+                f"unit:/factor: (the dictionary expects{unit})")
+    return "check the mapping of this column"
 
 
 def dictionary_for(mapping: SiteMapping) -> Dictionary:
@@ -105,20 +153,26 @@ def harmonize(
     if file == "<data>" and raw.attrs.get("file"):
         file = str(raw.attrs["file"])
     mapping.check(dictionary)
-    mapping.check_columns(raw.columns, file=file)
     if not mapping.columns:
         raise MappingError(f"{mapping.where}: maps no columns", fix="list columns under 'columns:'")
+    notes = _read_notes(raw.attrs, mapping)
+    absent = set(mapping.check_columns(
+        raw.columns, file=file, patient_id=dictionary.patient_id,
+        note="; ".join(notes)))
     missing = list(frozenset(DEFAULT_MISSING) | set(mapping.missing_values))
+    decimal = mapping.read.get("decimal", ".")
     rows = np.arange(len(raw)) + 2
     text = {}
-    for name in dict.fromkeys(c.source for c in mapping.columns):
+    for name in dict.fromkeys(c.source for c in mapping.columns if c.source not in absent):
         cells = raw[name].astype("string").str.strip()
         text[name] = cells.mask(cells.isin(missing))
-    empty = pd.DataFrame(text).isna().all(axis=1).to_numpy(dtype=bool)
+    empty = pd.DataFrame(text, index=raw.index).isna().all(axis=1).to_numpy(dtype=bool)
     keep = ~empty
     out: dict[str, pd.Series] = {}
     reports: list[ColumnReport] = []
     for col in mapping.columns:
+        if col.source in absent:
+            continue
         src = text[col.source]
         if col.target == dictionary.patient_id:
             out[col.target] = src.astype("string")
@@ -130,20 +184,27 @@ def harmonize(
         if col.unit is not None:
             factor = variable_factor(var, col.unit, column=col.source)
         res = convert_column(src, var, codes=col.code_map or None, factor=factor,
-                             date_format=col.date_format)
+                             date_format=col.date_format, decimal=decimal)
         out[col.target] = res.values
         dropped = {k: int((m & keep).sum()) for k, m in res.dropped.items() if (m & keep).any()}
         repaired = {k: int((m & keep).sum()) for k, m in res.repaired.items() if (m & keep).any()}
+        masks = {**res.repaired, **res.dropped, CODED_MISSING: res.declared_missing}
         examples = {k: _examples(m & keep, rows, raw[col.source])
-                    for k, m in {**res.repaired, **res.dropped}.items() if (m & keep).any()}
+                    for k, m in masks.items() if (m & keep).any()}
         present = res.present & ~res.declared_missing & keep
-        reports.append(ColumnReport(
+        carried = int(res.values[keep].notna().sum())
+        report = ColumnReport(
             target=col.target, source=col.source,
             conversion=_conversion_text(col, var, factor),
-            present=int(present.sum()), carried=int(res.values[keep].notna().sum()),
+            present=int(present.sum()), carried=carried,
             declared_missing=int((res.declared_missing & keep).sum()),
             dropped=dropped, repaired=repaired, examples=examples,
-        ))
+        )
+        if report.all_dropped:
+            report = dataclasses.replace(
+                report, suggestion=_suggestion(res, col, var, src, keep))
+            _LOG.info("%s", report.warning())
+        reports.append(report)
     index = raw.index
     frame = {}
     for name in dictionary.columns:
@@ -160,12 +221,17 @@ def harmonize(
         rows_in=len(raw),
         rows_out=len(data),
         columns=tuple(reports),
-        missing_variables=tuple(n for n in dictionary.columns if n not in out),
+        missing_variables=tuple(
+            n for n in dictionary.columns
+            if n not in out and n not in {c.target for c in mapping.columns}),
         ignored_columns=tuple(
             str(c) for c in raw.columns
             if c not in {m.source for m in mapping.columns} and c not in mapping.drop
         ),
-        dropped_columns=tuple(mapping.drop),
+        dropped_columns=tuple(c for c in mapping.drop if c in set(raw.columns)),
+        absent_columns=tuple((c.target, c.source) for c in mapping.columns
+                             if c.source in absent),
+        notes=tuple(notes),
         empty_rows=tuple(int(r) for r in rows[empty]),
         **_id_findings(data, dictionary, kept_rows, mapped=dictionary.patient_id in out),
         rule_violations=_rule_findings(data, dictionary, kept_rows),
@@ -179,12 +245,25 @@ def harmonize(
             for c in summary.columns if c.dropped
         )
         raise ValidationFailed(
-            f"{file}: {summary.dropped_total} values would be dropped ({worst})",
+            f"{file}: {plural(summary.dropped_total, 'value')} would be dropped ({worst})",
             fix="correct those cells or extend the mapping (codes, unit); without --strict "
                 "they are dropped and counted",
             problems=summary.lines(),
         )
     return HarmonizeResult(data=data, summary=summary)
+
+
+def _read_notes(attrs: dict, mapping: SiteMapping) -> list[str]:
+    """File-level warnings about how the file was read (a UTF-8 file read as Latin-1)."""
+    if not attrs.get("looks_utf8"):
+        return []
+    enc = attrs.get("encoding", mapping.read.get("encoding", ""))
+    try:
+        enc = codecs.lookup(enc).name
+    except LookupError:
+        pass
+    return [f"the file was read as {enc} but looks like UTF-8 (accents come out as 'Ã©'); "
+            "remove read: encoding from the mapping"]
 
 
 def _id_findings(

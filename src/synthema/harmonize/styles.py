@@ -1,7 +1,8 @@
 """How hospitals in four countries export data: the styles simulated raw exports follow.
 
 A :class:`Style` fixes what differs between real exports: file type, delimiter, decimal
-mark, encoding, date format, missing marker, boolean words, category codes, the unit each
+mark, thousands separator (US exports write ``150,000``), encoding, date format, missing
+marker, boolean words, category codes, the unit each
 measured ``quantity`` is reported in, column names (a small translation table for common
 clinical variables, a rule for the rest) and the direct identifiers a hospital system
 adds. :mod:`synthema.cohorts.raw` renders clean data in a style; the mapping it writes
@@ -59,6 +60,7 @@ class Style:
     female: tuple[str, ...]
     male: tuple[str, ...]
     unit_always: bool = False
+    thousands: str | None = None
     platelet_unit: str | None = None
     upper_surname: bool = False
     mrn_range: tuple[int, int] = (1_000_000, 9_999_999)
@@ -210,7 +212,8 @@ FRENCH = Style(
 
 US = Style(
     key="us", title="US cancer centre, CSV from the EHR", extension=".csv",
-    read={"delimiter": ","}, date_format="%m/%d/%Y", missing="NA", true_false=("Y", "N"),
+    read={"delimiter": ","}, thousands=",", date_format="%m/%d/%Y",
+    missing="NA", true_false=("Y", "N"),
     units={"cell_count": "10^3/uL", "duration": "months"}, platelet_unit="/uL",
     categories="upper", sex_codes={"F": "FEMALE", "M": "MALE"}, case="upper",
     names={"hb": "HGB", "platelets": "PLT", "diagnosis_date": "DX_DATE",

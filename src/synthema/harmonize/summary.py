@@ -21,6 +21,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 EXAMPLES = 3
+CODED_MISSING = "coded as missing (mapping)"
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 row``, ``2 rows`` (``words`` when the plural is not ``word + 's'``)."""
+    return f"{n} {word if n == 1 else (words or word + 's')}"
 
 
 def _examples_text(examples: tuple[tuple[int, str], ...]) -> str:
@@ -34,6 +40,7 @@ class ColumnReport:
 
     ``present`` counts source cells holding a value (not a missing marker, not a code the
     mapping declares as missing); ``carried`` the values in the harmonised column.
+    ``suggestion`` is the likely fix when every present value was dropped.
     """
 
     target: str
@@ -45,11 +52,33 @@ class ColumnReport:
     dropped: dict[str, int] = field(default_factory=dict)
     repaired: dict[str, int] = field(default_factory=dict)
     examples: dict[str, tuple[tuple[int, str], ...]] = field(default_factory=dict)
+    suggestion: str = ""
 
     @property
     def dropped_total(self) -> int:
         """Values of this column that were dropped, all reasons together."""
         return sum(self.dropped.values())
+
+    @property
+    def all_dropped(self) -> bool:
+        """True when the column held values and none of them reached the output."""
+        return self.present > 0 and self.carried == 0 and self.dropped_total > 0
+
+    def coded_missing_text(self) -> str:
+        """``K coded as missing (mapping)`` with example rows ('' when there are none)."""
+        if not self.declared_missing:
+            return ""
+        return (f"{self.declared_missing} {CODED_MISSING}"
+                + _examples_text(self.examples.get(CODED_MISSING, ())))
+
+    def warning(self) -> str:
+        """The ``warning:`` line of a column that lost every value ('' otherwise)."""
+        if not self.all_dropped:
+            return ""
+        reasons = ", ".join(f"{n} {r}" for r, n in self.dropped.items())
+        fix = f"; {self.suggestion}" if self.suggestion else ""
+        return (f"warning: column {self.target} <- {self.source}: all {self.present} values "
+                f"dropped ({reasons}){fix}")
 
     def line(self) -> str:
         """One line of text describing the column."""
@@ -58,7 +87,7 @@ class ColumnReport:
             f"{self.carried} of {self.present} values carried",
         ]
         if self.declared_missing:
-            parts.append(f"{self.declared_missing} coded as missing")
+            parts.append(self.coded_missing_text())
         for title, counts in (("repaired", self.repaired), ("dropped", self.dropped)):
             if counts:
                 parts.append(f"{title}: " + ", ".join(
@@ -91,6 +120,8 @@ class HarmonizeSummary:
     duplicate_ids: tuple[tuple[int, str], ...] = ()
     rule_violations: dict[str, tuple[int, ...]] = field(default_factory=dict)
     read: str = ""
+    absent_columns: tuple[tuple[str, str], ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def dropped_total(self) -> int:
@@ -101,6 +132,16 @@ class HarmonizeSummary:
     def dropped_by_column(self) -> dict[str, dict[str, int]]:
         """Dropped counts per target column and reason (columns with none left out)."""
         return {c.target: dict(c.dropped) for c in self.columns if c.dropped}
+
+    @property
+    def all_dropped_columns(self) -> tuple[str, ...]:
+        """Target columns whose every present value was dropped."""
+        return tuple(c.target for c in self.columns if c.all_dropped)
+
+    def warnings(self) -> list[str]:
+        """``warning:`` lines: columns that lost every value, and notes on how it was read."""
+        return [c.warning() for c in self.columns if c.all_dropped] + [
+            f"warning: {n}" for n in self.notes]
 
     def lines(self) -> list[str]:
         """The summary as plain text lines (also used in error messages and logs)."""
@@ -116,6 +157,9 @@ class HarmonizeSummary:
         if self.duplicate_ids:
             out.append(f"rows repeating a patient id: {len(self.duplicate_ids)}"
                        + _examples_text(self.duplicate_ids))
+        if self.absent_columns:
+            out.append("mapped columns not in the file (missing_columns: allow; all missing): "
+                       + ", ".join(f"{t} <- {s}" for t, s in self.absent_columns))
         if self.missing_variables:
             out.append("dictionary variables not in the mapping (all missing): "
                        + ", ".join(self.missing_variables))
@@ -125,9 +169,10 @@ class HarmonizeSummary:
         if self.dropped_columns:
             out.append("source columns dropped by the mapping: " + ", ".join(self.dropped_columns))
         for rule, rows in self.rule_violations.items():
-            out.append(f"rule {rule} violated in {len(rows)} rows (kept)"
+            out.append(f"rule {rule} violated in {plural(len(rows), 'row')} (kept)"
                        + _examples_text(tuple((None, str(r)) for r in rows)))
         out.append(f"values dropped in all: {self.dropped_total}")
+        out += self.warnings()
         return out
 
     def table_rows(self, *, details: bool = True) -> list[dict[str, str]]:
@@ -149,7 +194,9 @@ class HarmonizeSummary:
                 "carried": f"{c.carried}/{c.present}",
                 "repaired": "; ".join(f"{n} {r}" for r, n in c.repaired.items()),
                 "dropped": "; ".join(
-                    f"{n} {r}{_examples_text(c.examples.get(r, ()))}" for r, n in c.dropped.items()
+                    [f"{n} {r}{_examples_text(c.examples.get(r, ()))}"
+                     for r, n in c.dropped.items()]
+                    + ([c.coded_missing_text()] if c.declared_missing else [])
                 ),
             })
         if not details and plain:
@@ -157,13 +204,23 @@ class HarmonizeSummary:
             rows.append({"variable": f"{len(plain)} more columns", "source": "",
                          "conversion": "copied or recoded", "carried": f"{carried} values",
                          "repaired": "", "dropped": "none (--details lists them)"})
+        if self.absent_columns and details:
+            for target, source in self.absent_columns:
+                rows.append({"variable": target, "source": source,
+                             "conversion": "not in the file", "carried": "0/0",
+                             "repaired": "", "dropped": "all missing"})
+        elif self.absent_columns:
+            rows.append({"variable": plural(len(self.absent_columns), "mapped column"),
+                         "source": "", "conversion": "not in the file", "carried": "0/0",
+                         "repaired": "", "dropped": "all missing (listed below)"})
         for name in self.missing_variables:
             rows.append({"variable": name, "source": "-", "conversion": "not in mapping",
                          "carried": "0/0", "repaired": "", "dropped": "all missing"})
         for rule, found in self.rule_violations.items():
             rows.append({"variable": f"rule {rule}", "source": "", "conversion": "",
                          "carried": "", "repaired": "",
-                         "dropped": f"{len(found)} rows violate it (kept)"
+                         "dropped": (f"{len(found)} row violates it (kept)" if len(found) == 1
+                                     else f"{len(found)} rows violate it (kept)")
                          + _examples_text(tuple((None, str(r)) for r in found))})
         return rows
 
@@ -180,11 +237,15 @@ class HarmonizeSummary:
                     "target": c.target, "source": c.source, "conversion": c.conversion,
                     "present": c.present, "carried": c.carried,
                     "declared_missing": c.declared_missing, "repaired": dict(c.repaired),
+                    "all_values_dropped": c.all_dropped,
                     "dropped": dict(c.dropped),
                     "examples": {k: [list(e) for e in v] for k, v in c.examples.items()},
                 }
                 for c in self.columns
             ],
+            "all_values_dropped": list(self.all_dropped_columns),
+            "warnings": self.warnings(),
+            "absent_columns": [{"target": t, "source": s} for t, s in self.absent_columns],
             "missing_variables": list(self.missing_variables),
             "ignored_columns": list(self.ignored_columns),
             "dropped_columns": list(self.dropped_columns),

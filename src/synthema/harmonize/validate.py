@@ -29,9 +29,11 @@ import pandas as pd
 
 from synthema.errors import ValidationFailed
 from synthema.harmonize.io import DEFAULT_MISSING, describe_read, read_table
+from synthema.harmonize.summary import plural
 from synthema.schema.dictionary import Dictionary, Variable, VariableType, load_dictionary
 from synthema.schema.values import empty_column, format_column, parse_column
 
+_SHOWN_FIXES = 3
 KINDS = ("unknown_column", "missing_column", "missing_id", "duplicate_id", "type", "range",
          "category", "required", "rule")
 _SHOWN_CATEGORIES = 8
@@ -107,7 +109,7 @@ class ValidationReport:
                 kind=kind, column=column, count=len(items),
                 rows=tuple(p.row for p in first if p.row is not None),
                 values=tuple(p.value for p in first if p.value is not None),
-                message=items[0].message, fix=items[0].fix,
+                message=items[0].message, fix=_group_fix(items),
             ))
         return out
 
@@ -115,9 +117,10 @@ class ValidationReport:
         """One line: the file, its size, the problems per kind and how it was read."""
         how = f" [{self.read}]" if self.read else ""
         if self.ok:
-            return f"{self.file}: {self.rows} rows, no problems{how}"
+            return f"{self.file}: {plural(self.rows, 'row')}, no problems{how}"
         kinds = ", ".join(f"{n} {k}" for k, n in self.counts_by_kind().items())
-        return f"{self.file}: {self.rows} rows, {len(self.problems)} problems ({kinds}){how}"
+        return (f"{self.file}: {plural(self.rows, 'row')}, "
+                f"{plural(len(self.problems), 'problem')} ({kinds}){how}")
 
     def to_frame(self) -> pd.DataFrame:
         """The problems as a frame (one row each)."""
@@ -132,6 +135,18 @@ class ValidationReport:
                                    problems=list(self.problems))
 
 
+def _group_fix(items: list[Problem]) -> str:
+    """One fix for a group: the fix when all agree, else the first few fixes per value."""
+    fixes: dict[str, str | None] = {}
+    for p in items:
+        fixes.setdefault(p.fix, p.value)
+    if len(fixes) == 1:
+        return items[0].fix
+    shown = [f"'{v}': {f}" if v is not None else f for f, v in fixes.items()][:_SHOWN_FIXES]
+    more = "; ..." if len(fixes) > _SHOWN_FIXES else ""
+    return "; ".join(shown) + more
+
+
 # -- messages -----------------------------------------------------------------------------------
 def _allowed(var: Variable) -> str:
     cats = list(var.categories)
@@ -142,11 +157,15 @@ def _allowed(var: Variable) -> str:
 def _type_problem(var: Variable, value: str) -> tuple[str, str]:
     match var.type:
         case VariableType.INTEGER:
+            if "," in value:
+                return _comma_problem(value)
             return f"'{value}' is not a whole number", "write a whole number, or leave it empty"
         case VariableType.CONTINUOUS | VariableType.DURATION:
             what = "whole number" if var.is_whole_number else "number"
+            if "," in value:
+                return _comma_problem(value)
             return (f"'{value}' is not a {what}",
-                    f"write a {what} (decimal point or comma), or leave it empty")
+                    f"write a {what} with '.' as decimal point, or leave it empty")
         case VariableType.DATE:
             return (f"'{value}' is not a date in YYYY-MM-DD form",
                     "write YYYY-MM-DD, or harmonise the file with a mapping giving date_format")
@@ -154,6 +173,14 @@ def _type_problem(var: Variable, value: str) -> tuple[str, str]:
             return f"'{value}' is not true/false", "write 1/0, true/false or yes/no"
         case _:
             return f"'{value}' cannot be read as {var.type.value}", "correct the value"
+
+
+def _comma_problem(value: str) -> tuple[str, str]:
+    """A number written with a comma: decimal comma or thousands separator, it is ambiguous."""
+    return (f"'{value}' is not a plain number: use '.' as decimal point and no thousands "
+            "separator",
+            f"write '{value.replace(',', '')}' or '{value.replace(',', '.')}' as meant, or "
+            "harmonise the export with a mapping giving read: decimal")
 
 
 def _range_problem(var: Variable, value: Any) -> tuple[str, str]:
@@ -170,11 +197,18 @@ def _range_problem(var: Variable, value: Any) -> tuple[str, str]:
 
 
 def _category_problem(var: Variable, value: str) -> tuple[str, str]:
+    """Message and fix for a cell that is not a category: case slip, did-you-mean, or list."""
     fold = {c.lower(): c for c in var.categories}
-    fix = (f"write '{fold[value.lower()]}' (categories are case-sensitive)"
-           if value.lower() in fold
-           else "use an allowed value, or map the site's codes with a mapping file")
-    return f"'{value}' is not a category of {var.name} (allowed: {_allowed(var)})", fix
+    if value.lower() in fold:
+        return (f"'{value}' is not a category of {var.name} (allowed: {_allowed(var)})",
+                f"write '{fold[value.lower()]}' (categories are case-sensitive)")
+    close = difflib.get_close_matches(value.lower(), list(fold), n=1, cutoff=0.75)
+    if close:
+        return (f"'{value}' is not a category of {var.name} (allowed: {_allowed(var)}; "
+                f"did you mean '{fold[close[0]]}'?)",
+                f"write '{fold[close[0]]}' if that is meant, or another allowed value")
+    return (f"'{value}' is not a category of {var.name} (allowed: {_allowed(var)})",
+            f"write one of {_allowed(var)}, or map the site's codes with a mapping file")
 
 
 # -- validation ---------------------------------------------------------------------------------
@@ -194,12 +228,14 @@ def validate_frame(
     index = raw.index
     rows = np.arange(len(raw)) + 2
     columns = [str(c) for c in raw.columns]
+    utf8 = ("the file looks like UTF-8: read it without --encoding; "
+            if raw.attrs.get("looks_utf8") else "")
     for col in columns:
         if col not in dictionary.columns:
             close = difflib.get_close_matches(col, dictionary.columns, n=1) or [
                 c for c in dictionary.columns if c.lower() == col.lower()]
-            fix = (f"rename it to '{close[0]}'" if close else
-                   "remove it, or harmonise the file with a mapping that maps or drops it")
+            fix = utf8 + (f"rename it to '{close[0]}'" if close else
+                          "remove it, or harmonise the file with a mapping that maps or drops it")
             add(Problem(file, None, col, "unknown_column", None,
                         f"column '{col}' is not in dictionary '{dictionary.name}'", fix))
     typed: dict[str, pd.Series] = {}
@@ -230,13 +266,15 @@ def validate_frame(
                                 "keep one row per patient (merge or remove the repeat)"))
                 else:
                     first_row[value] = int(rows[i])
+    bad_cells: dict[str, np.ndarray] = {}
     for var in dictionary.variables:
         if var.name not in text:
             typed[var.name] = empty_column(var, index)
             continue
-        typed[var.name] = _check_column(text[var.name], var, rows, file, add)
+        typed[var.name], bad_cells[var.name] = _check_column(text[var.name], var, rows, file,
+                                                             add)
     data = pd.DataFrame(typed, index=index)[list(dictionary.columns)]
-    _check_rules(data, dictionary, rows, file, add)
+    _check_rules(data, dictionary, rows, file, add, bad_cells)
     order = {k: i for i, k in enumerate(KINDS)}
     problems.sort(key=lambda p: (p.row is not None, p.row or 0, order[p.kind]))
     return ValidationReport(file=file, rows=len(raw), problems=tuple(problems), data=data,
@@ -248,7 +286,10 @@ def _clean(cells: pd.Series, missing: list[str]) -> pd.Series:
     return text.mask(text.isin(missing))
 
 
-def _check_column(text: pd.Series, var: Variable, rows: np.ndarray, file: str, add) -> pd.Series:
+def _check_column(
+    text: pd.Series, var: Variable, rows: np.ndarray, file: str, add
+) -> tuple[pd.Series, np.ndarray]:
+    """The typed column (bad cells missing) and the mask of cells with a problem."""
     parsed = parse_column(text, var)
     values = parsed.values
     for i in np.flatnonzero(parsed.bad_type.to_numpy(dtype=bool)):
@@ -265,17 +306,28 @@ def _check_column(text: pd.Series, var: Variable, rows: np.ndarray, file: str, a
         for i in np.flatnonzero(text.isna().to_numpy(dtype=bool)):
             add(Problem(file, int(rows[i]), var.name, "required", None,
                         f"'{var.name}' is required but empty", "fill in a value"))
-    return values.mask(pd.Series(bad_range, index=values.index))
+    bad = (bad_range | parsed.bad_type.to_numpy(dtype=bool)
+           | parsed.bad_category.to_numpy(dtype=bool))
+    return values.mask(pd.Series(bad_range, index=values.index)), bad
 
 
 def _check_rules(data: pd.DataFrame, dictionary: Dictionary, rows: np.ndarray, file: str,
-                 add) -> None:
+                 add, bad_cells: dict[str, np.ndarray]) -> None:
+    """Rule problems, on rows where every cell the rule reads passed its own checks.
+
+    A cell with a type, range or category problem is already reported; a rule reading it
+    is not applicable on that row (so ``x is not missing`` does not fire a second time).
+    """
     if not dictionary.rules or data.empty:
         return
     verdicts = dictionary.evaluate_rules(data)
     shown: dict[str, pd.Series] = {}
     for rule in dictionary.rules:
-        broken = np.flatnonzero((~verdicts[rule.name]).fillna(False).to_numpy(dtype=bool))
+        broken_mask = (~verdicts[rule.name]).fillna(False).to_numpy(dtype=bool)
+        for col in rule.columns:
+            if col in bad_cells:
+                broken_mask &= ~bad_cells[col]
+        broken = np.flatnonzero(broken_mask)
         if not len(broken):
             continue
         for col in rule.columns:

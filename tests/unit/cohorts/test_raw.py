@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from synthema.cohorts.raw import make_raw_export
+from synthema.cohorts.raw import group_thousands, make_raw_export
 from synthema.errors import DataFileError
 from synthema.harmonize import harmonize, harmonize_file, read_table
 from synthema.schema import Dictionary, load_dictionary
@@ -162,7 +162,8 @@ def test_us_export_reports_platelets_per_microlitre(dictionary):
     clean, export = _export(dictionary, 3)
     col = export.mapping["columns"]["platelets"]
     assert col["unit"] == "/uL"
-    shown = pd.to_numeric(export.data[col["from"]], errors="coerce")
+    assert "decimal" not in export.mapping["read"]  # "." is the default
+    shown = pd.to_numeric(export.data[col["from"]].str.replace(",", ""), errors="coerce")
     assert (shown.dropna() == clean["platelets"].dropna().astype(float) * 1000).all()
 
 
@@ -228,3 +229,26 @@ def test_builtin_dictionaries_round_trip_through_write_cohort(tmp_path, disease)
         result = harmonize_file(None, mapping, dictionary=dictionary)
         pd.testing.assert_frame_equal(result.data, cohort.data.reset_index(drop=True))
         assert result.summary.dropped_total == 0
+
+
+def test_us_export_writes_large_counts_with_thousands_separators(tmp_path, dictionary):
+    # Setup
+    clean, export = _export(dictionary, 3)
+    cells = export.data[export.mapping["columns"]["platelets"]["from"]]
+    shown = cells[cells != "NA"]
+    # Run: through the file and in memory
+    path = export.write(tmp_path, name="us")[0]
+    from_file = harmonize_file(path, tmp_path / "us.mapping.yaml", dictionary=dictionary)
+    in_memory = harmonize(export.data, dictionary, export.mapping)
+    # Assert: 150000 per µL is written 150,000, and read back as 150 x 10^9/L
+    assert shown.str.fullmatch(r"\d{1,3}(,\d{3})+").all()
+    pd.testing.assert_frame_equal(from_file.data, clean)
+    pd.testing.assert_frame_equal(in_memory.data, clean)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("150000", "150,000"), ("1234567", "1,234,567"), ("-1234.5", "-1,234.5"), ("999", "999"),
+    ("1000", "1,000"), ("12.75", "12.75"), ("0.001", "0.001"),
+])
+def test_group_thousands(text, expected):
+    assert group_thousands(text) == expected

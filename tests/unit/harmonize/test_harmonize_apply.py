@@ -9,6 +9,7 @@ import pytest
 
 from synthema.errors import MappingError, ValidationFailed
 from synthema.harmonize import harmonize, harmonize_file
+from synthema.harmonize.convert import parse_number
 from synthema.harmonize.mapping import SiteMapping
 
 MAPPING = {
@@ -136,7 +137,7 @@ def test_rule_violations_are_kept_and_counted(dictionary):
     result = harmonize(raw, dictionary, MAPPING)
     assert result.summary.rule_violations == {"efs_before_os": (2,)}
     assert result.data["efs_days"].tolist() == [500, 30, 700]
-    assert any("rule efs_before_os violated in 1 rows (kept)" in line
+    assert any("rule efs_before_os violated in 1 row (kept)" in line
                for line in result.summary.lines())
 
 
@@ -158,13 +159,24 @@ def test_empty_rows_and_id_problems(dictionary):
 
 
 def test_absent_source_columns_are_a_mapping_error(dictionary):
+    # Setup: a mapped column renamed; a drop: column absent (nothing to drop: no error)
     raw = _raw().rename(columns={"Hb_mmol": "hb_mmol"}).drop(columns=["PLZ"])
+    # Run
     with pytest.raises(MappingError) as err:
         harmonize(raw, dictionary, MAPPING, file="site2.csv")
-    assert "not in site2.csv" in err.value.message
+    # Assert
+    assert "1 source column not in site2.csv" in err.value.message
     assert "'Hb_mmol' (did you mean 'hb_mmol'?)" in err.value.message
-    assert "'PLZ'" in err.value.message
-    assert "header" in err.value.fix
+    assert "PLZ" not in err.value.message
+    assert "header" in err.value.fix and "missing_columns: allow" in err.value.fix
+
+
+def test_absent_drop_columns_are_never_an_error(dictionary):
+    # Run
+    result = harmonize(_raw().drop(columns=["PLZ"]), dictionary, MAPPING)
+    # Assert: only the dropped columns really in the file are listed
+    assert result.summary.dropped_columns == ("Name",)
+    assert result.summary.dropped_total == 0
 
 
 def test_strict_refuses_to_drop(dictionary):
@@ -198,3 +210,208 @@ def test_harmonize_file_reads_with_the_mapping_options(tmp_path, dictionary_file
     assert result.summary.file == str(tmp_path / "export.csv")
     assert result.data["hb"].tolist() == [9.0, pd.NA, 14.0]
     assert result.data["os_days"].tolist() == [380, 91, 730]
+
+
+# -- numbers: thousands separators and decimal commas --------------------------------------------
+DOT = dict(MAPPING, read={"delimiter": ","})  # the decimal mark is "." (the default)
+DECIMAL_COMMA = "not a number (decimal comma? set read: decimal: ',')"
+
+
+@pytest.mark.parametrize(("cell", "expected"), [
+    ("44,000", 44000.0), ("1,458", 1458.0), ("1,234.5", 1234.5), ("-44,000", -44000.0),
+    ("1,234,567", 1234567.0), ("8.7", 8.7), ("8,7", None), ("1,45", None), ("12,3456", None),
+    ("1,2345.5", None), (",5", None), ("44,000,", None),
+])
+def test_parse_number_reads_commas_only_as_strict_thousands(cell, expected):
+    # Run
+    got = parse_number(pd.Series([cell], dtype="string")).iloc[0]
+    # Assert
+    assert (got is pd.NA) if expected is None else got == expected
+
+
+def test_parse_number_with_a_decimal_comma_keeps_the_lone_comma():
+    got = parse_number(pd.Series(["8,7", "12", "0,5"], dtype="string"), ",")
+    assert got.tolist() == [8.7, 12.0, 0.5]
+
+
+def test_thousands_separators_are_read_and_decimal_commas_dropped(dictionary):
+    # Setup: a US-style export (no read: decimal), platelets per µL with thousands commas
+    raw = _raw(Thrombos=["44,000", "150,000", "8,7"], Leukos=["4,500", "12,000", "800"],
+               Hb_mmol=["5.59", "n.d.", "8.69"], OS_Monate=["12.5", "3", "24"])
+    # Run
+    result = harmonize(raw, dictionary, DOT)
+    cols = {c.target: c for c in result.summary.columns}
+    # Assert
+    assert result.data["platelets"].tolist() == [44.0, 150.0, pd.NA]
+    assert result.data["wbc"].tolist() == [4.5, 12.0, 0.8]
+    assert cols["platelets"].dropped == {DECIMAL_COMMA: 1}
+    assert cols["platelets"].examples[DECIMAL_COMMA] == ((4, "8,7"),)
+    assert result.summary.dropped_total == 1
+
+
+def test_dot_thousands_with_a_decimal_comma_still_work(tmp_path, dictionary_file):
+    # Setup: a German file (decimal ",") writing platelets per µL as 150.000
+    raw = _raw(Thrombos=["150.000", "23.500", "1.250,0"])
+    raw.to_csv(tmp_path / "export.csv", sep=";", index=False)
+    m = dict(MAPPING, dictionary="example.yaml", file="export.csv")
+    path = tmp_path / "m.yaml"
+    path.write_text(SiteMapping.from_mapping(m).to_yaml(), encoding="utf-8")
+    # Run
+    result = harmonize_file(None, path)
+    # Assert
+    assert result.data["platelets"].tolist() == [150.0, 24.0, 1.0]
+    assert result.summary.dropped_total == 0
+
+
+# -- what the summary shows --------------------------------------------------------------------
+def test_values_coded_as_missing_show_in_the_table_and_the_lines(dictionary):
+    # Setup: "9" is coded as missing (null) by the mapping
+    raw = _raw(Geschlecht=["2", "9", "1"])
+    # Run
+    summary = harmonize(raw, dictionary, MAPPING).summary
+    table = {r["variable"]: r for r in summary.table_rows(details=False)}
+    # Assert
+    assert table["sex"]["dropped"] == "1 coded as missing (mapping) (row 3: 9)"
+    assert table["sex"]["carried"] == "2/2"
+    assert any("sex <- Geschlecht" in line and "1 coded as missing (mapping)" in line
+               for line in summary.lines())
+    assert summary.dropped_total == 0
+
+
+def test_a_column_losing_every_value_gets_a_warning(dictionary):
+    # Setup: the dates are DD.MM.YYYY but the mapping says ISO
+    m = json.loads(json.dumps(MAPPING))
+    m["columns"]["diagnosis_date"]["date_format"] = "%Y-%m-%d"
+    # Run
+    summary = harmonize(_raw(), dictionary, m).summary
+    # Assert
+    assert summary.all_dropped_columns == ("diagnosis_date",)
+    (warning,) = summary.warnings()
+    assert warning.startswith("warning: column diagnosis_date <- ED: all 3 values dropped")
+    assert "not a date (YYYY-MM-DD)" in warning and 'date_format: "%d.%m.%Y"' in warning
+    assert summary.lines()[-1] == warning
+    report = summary.to_dict()
+    assert report["all_values_dropped"] == ["diagnosis_date"]
+    assert report["warnings"] == [warning]
+
+
+def test_partly_dropped_columns_give_no_warning(dictionary):
+    summary = harmonize(_raw(Hb_mmol=["5,59", "x", "8,69"]), dictionary, MAPPING).summary
+    assert summary.warnings() == [] and summary.all_dropped_columns == ()
+
+
+def test_code_keys_match_ignoring_case_and_are_counted(dictionary):
+    # Run
+    result = harmonize(_raw(Mut_NPM1=["JA", "Nein", "ja"]), dictionary, MAPPING)
+    npm1 = next(c for c in result.summary.columns if c.target == "npm1")
+    # Assert
+    assert result.data["npm1"].tolist() == [True, False, True]
+    assert npm1.repaired == {"code matched ignoring case": 2}
+    assert npm1.dropped == {}
+
+
+def test_codes_differing_only_in_case_are_not_folded(dictionary):
+    # Setup: 'Niedrig' and 'NIEDRIG' are both codes, so 'niedrig' is not resolved by case
+    m = json.loads(json.dumps(MAPPING))
+    m["columns"]["risk"]["codes"] = {"Niedrig": "low", "NIEDRIG": "low", "hoch": "high"}
+    # Run
+    result = harmonize(_raw(Risiko=["niedrig", "HOCH", "NIEDRIG"]), dictionary, m)
+    risk = next(c for c in result.summary.columns if c.target == "risk")
+    # Assert
+    assert result.data["risk"].tolist() == [pd.NA, "high", "low"]
+    assert risk.repaired == {"code matched ignoring case": 1}
+    assert risk.dropped == {"unmapped code": 1}
+
+
+def test_utf8_file_read_as_latin1_is_named_in_the_error_and_warned(tmp_path, dictionary_file):
+    # Setup: a UTF-8 export whose mapping says latin-1
+    raw = _raw().rename(columns={"Hb_mmol": "Hämoglobin"})
+    raw.to_csv(tmp_path / "export.csv", sep=";", index=False, encoding="utf-8")
+    m = json.loads(json.dumps(MAPPING))
+    m |= {"dictionary": "example.yaml", "file": "export.csv",
+          "read": {"delimiter": ";", "decimal": ",", "encoding": "latin-1"}}
+    m["columns"]["hb"]["from"] = "Hämoglobin"
+    path = tmp_path / "m.yaml"
+    path.write_text(SiteMapping.from_mapping(m).to_yaml(), encoding="utf-8")
+    # Run
+    with pytest.raises(MappingError) as err:
+        harmonize_file(None, path)
+    # Assert
+    assert "looks like UTF-8" in err.value.message
+    assert "remove read: encoding" in err.value.message
+    assert "\n" not in err.value.message
+
+
+# -- missing_columns: allow (the built-in reference mapping) ----------------------------------
+def _reference_frame(n_columns: int) -> pd.DataFrame:
+    from synthema.harmonize import load_mapping
+
+    sources = [c.source for c in load_mapping("synthema_aml_reference").columns][:n_columns]
+    raw = pd.DataFrame({s: [pd.NA, pd.NA] for s in sources}, dtype="string")
+    raw["ID"] = ["R1", "R2"]
+    raw["AGE"] = ["61", "74"]
+    raw["SEX"] = ["1", "2"]
+    raw["HB"] = ["9.1", "11.4"]
+    raw["PLT"] = ["45", "120"]
+    return raw
+
+
+def test_reference_mapping_harmonises_a_file_with_some_of_its_columns():
+    # Setup: 20 of the reference layout's 144 columns, none of the 8 it drops
+    raw = _reference_frame(20)
+    # Run
+    result = harmonize(raw, "aml", "synthema_aml_reference", file="partner.csv")
+    s = result.summary
+    # Assert
+    assert result.data["patient_id"].tolist() == ["R1", "R2"]
+    assert result.data["age"].tolist() == [61, 74]
+    assert result.data["sex"].tolist() == ["M", "F"]
+    assert result.data["hb"].tolist() == [9.1, 11.4]
+    assert len(s.columns) == 20 and len(s.absent_columns) == 136 - 20
+    assert ("os_days", "Overall survival") in s.absent_columns
+    assert result.data["os_days"].isna().all()
+    assert "os_days" not in s.missing_variables
+    assert s.dropped_columns == () and s.dropped_total == 0
+    line = next(x for x in s.lines() if x.startswith("mapped columns not in the file"))
+    assert "os_days <- Overall survival" in line
+    folded = [r for r in s.table_rows(details=False) if r["conversion"] == "not in the file"]
+    assert [r["variable"] for r in folded] == ["116 mapped columns"]
+    assert len([r for r in s.table_rows(details=True)
+                if r["conversion"] == "not in the file"]) == 116
+    assert s.to_dict()["absent_columns"][0]["source"] not in raw.columns
+
+
+def test_missing_columns_error_is_one_short_line_with_the_way_out():
+    # Setup: the reference mapping without missing_columns: allow
+    from synthema.harmonize import load_mapping
+
+    as_yaml = load_mapping("synthema_aml_reference").to_mapping()
+    del as_yaml["missing_columns"]
+    # Run
+    with pytest.raises(MappingError) as err:
+        harmonize(_reference_frame(20), "aml", as_yaml, file="partner.csv")
+    # Assert
+    message = err.value.message
+    assert "116 source columns not in partner.csv" in message
+    absent = [c.source for c in load_mapping("synthema_aml_reference").columns][20:]
+    assert f"'{absent[7]}'" in message and f"'{absent[8]}'" not in message
+    assert message.endswith("and 108 more")
+    assert "\n" not in message and len(message) < 400
+    assert "missing_columns: allow" in err.value.fix
+
+
+def test_builtin_mapping_still_needs_the_patient_id_and_says_how_to_copy_it():
+    # Setup
+    raw = _reference_frame(20).drop(columns=["ID"])
+    # Run
+    with pytest.raises(MappingError, match="the patient id column is not in") as err:
+        harmonize(raw, "aml", "synthema_aml_reference", file="partner.csv")
+    # Assert
+    assert "'ID'" in err.value.message
+    assert "copy" in err.value.fix and "synthema_aml_reference.yaml" in err.value.fix
+
+
+def test_no_mapped_column_in_the_file_is_an_error_even_when_allowed():
+    raw = pd.DataFrame({"foo": ["1"], "bar": ["2"]}, dtype="string")
+    with pytest.raises(MappingError, match="none of the 136 mapped source columns"):
+        harmonize(raw, "aml", "synthema_aml_reference", file="partner.csv")

@@ -138,7 +138,7 @@ def test_harmonize_strict_exits_2_and_lists_drops(tmp_path, export, dictionary_f
     # Assert
     assert lenient.exit_code == 0 and "1 not a number (row 4: viel)" in lenient.output
     assert strict.exit_code == 2
-    assert "error:" in strict.output and "1 values would be dropped" in strict.output
+    assert "error:" in strict.output and "1 value would be dropped" in strict.output
     assert not (tmp_path / "b.csv").exists()
 
 
@@ -148,7 +148,7 @@ def test_harmonize_mapping_errors_exit_2(tmp_path, export, dictionary_file):
     map_path.write_text(text)
     result = _run("harmonize", "-m", map_path, "-o", tmp_path / "x.csv", path)
     assert result.exit_code == 2
-    assert "source column(s) not in" in result.output and "did you mean 'Hb_mmol'" in result.output
+    assert "1 source column not in" in result.output and "did you mean 'Hb_mmol'" in result.output
     other = _run("harmonize", "-m", map_path, "-o", tmp_path / "x.csv", "-d", "aml")
     assert other.exit_code == 2 and "not 'aml'" in other.output
 
@@ -170,3 +170,81 @@ def test_harmonize_folds_plain_columns_unless_details(tmp_path, export, dictiona
 
     report = json.loads((tmp_path / "summary.json").read_text())
     assert report["dropped_total"] == 0 and len(report["columns"]) == 14
+
+
+# -- validate goes on past an unreadable file ---------------------------------------------------
+def test_validate_reports_every_readable_file_and_exits_2_for_an_unreadable_one(
+    tmp_path, clean_csv, dictionary_file
+):
+    # Setup: a clean file, an empty one, then a file with one problem
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    lines = clean_csv.read_text().splitlines()
+    lines[1] = lines[1].replace(",F,", ",X,").replace(",M,", ",X,")
+    bad = tmp_path / "b.csv"
+    bad.write_text("\n".join(lines) + "\n")
+    # Run
+    both = _run("validate", "-d", dictionary_file, clean_csv, empty, bad)
+    problems_only = _run("validate", "-d", dictionary_file, clean_csv, bad)
+    # Assert
+    assert both.exit_code == 2
+    assert "site.csv: 40 rows, no problems" in both.output
+    assert "b.csv: 40 rows, 1 problem (1 category)" in both.output
+    assert "error:" in both.output and "empty.csv: the file is empty" in both.output
+    assert "fix:" in both.output
+    assert "3 file(s), 1 problem(s), 1 unreadable" in both.output
+    assert problems_only.exit_code == 1
+
+
+# -- harmonize: outputs refused before any work, warnings ------------------------------------------
+def test_harmonize_refuses_to_overwrite_its_input(tmp_path, export, dictionary_file):
+    # Setup
+    path, map_path = export
+    before = path.read_bytes()
+    # Run
+    result = _run("harmonize", "-m", map_path, "-o", path)
+    named = _run("harmonize", "-m", map_path, path, "-o", path)
+    # Assert
+    assert result.exit_code == 2 and named.exit_code == 2
+    assert "is the input file" in result.output and "export_harmonised.csv" in result.output
+    assert path.read_bytes() == before
+
+
+def test_harmonize_refuses_an_unsupported_output_before_any_work(tmp_path, export, dictionary_file):
+    _, map_path = export
+    result = _run("harmonize", "-m", map_path, "-o", tmp_path / "x.xlsx")
+    assert result.exit_code == 2
+    assert "cannot write '.xlsx' files" in result.output and ".csv" in result.output
+    assert "rows read" not in result.output
+
+
+def test_harmonize_report_folder_is_created(tmp_path, export, dictionary_file):
+    _, map_path = export
+    result = _run("harmonize", "-m", map_path, "-o", tmp_path / "a.csv",
+                  "--report", tmp_path / "new" / "r.json")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "new" / "r.json").is_file()
+
+
+def test_harmonize_warns_when_a_column_loses_every_value(tmp_path, export, dictionary_file):
+    # Setup: the dates are ISO but the mapping now says DD.MM.YYYY
+    _, map_path = export
+    text = map_path.read_text().replace("  diagnosis_date: diagnosis_date\n",
+                                        "  diagnosis_date: {from: diagnosis_date, "
+                                        "date_format: '%d.%m.%Y'}\n")
+    assert "%d.%m.%Y" in text
+    map_path.write_text(text)
+    # Run
+    lenient = _run("harmonize", "-m", map_path, "-o", tmp_path / "a.csv",
+                   "--report", tmp_path / "r.json")
+    strict = _run("harmonize", "-m", map_path, "-o", tmp_path / "b.csv", "--strict")
+    # Assert
+    assert lenient.exit_code == 0, lenient.output
+    assert "warning: column diagnosis_date <- diagnosis_date: all 40 values dropped" in (
+        lenient.output)
+    assert 'date_format: "%Y-%m-%d"' in lenient.output
+    import json
+
+    assert json.loads((tmp_path / "r.json").read_text())["all_values_dropped"] == [
+        "diagnosis_date"]
+    assert strict.exit_code == 2

@@ -272,3 +272,43 @@ def test_write_table_csv_and_parquet_round_trip(tmp_path, dictionary, clean):
 def test_write_table_refuses_unknown_extension(tmp_path, clean):
     with pytest.raises(DataFileError, match="cannot write '.json'"):
         write_table(clean, tmp_path / "c.json")
+
+
+# -- Excel's sep= line, UTF-8 read as Latin-1, unwritable outputs -------------------------------
+def test_excel_sep_line_sets_the_delimiter_and_is_skipped(tmp_path):
+    # Setup: Excel's delimiter hint above the header; decimal commas would fool detection
+    path = _write(tmp_path, "a.csv", "sep=;\r\nid;hb;plt\r\nP1;8,7;150\r\nP2;9,1;90\r\n")
+    # Run
+    df = read_table(path)
+    # Assert
+    assert list(df.columns) == ["id", "hb", "plt"]
+    assert df["hb"].tolist() == ["8,7", "9,1"]
+    assert df.attrs["delimiter"] == ";"
+
+
+def test_sep_line_counts_in_the_line_numbers(tmp_path):
+    path = _write(tmp_path, "a.csv", "sep=;\nid;hb;x\nP1;8;1\nP2;9\n")
+    with pytest.raises(DataFileError, match="line 4 has 2 fields, expected 3"):
+        read_table(path)
+
+
+def test_utf8_file_read_as_latin1_is_flagged(tmp_path):
+    # Setup
+    path = _write(tmp_path, "a.csv", "id;Hémoglobine\nP1;8\n")
+    ascii_path = _write(tmp_path, "b.csv", "id;hb\nP1;8\n")
+    # Run
+    wrong = read_table(path, encoding="latin-1")
+    right = read_table(path)
+    plain = read_table(ascii_path, encoding="latin-1")
+    # Assert
+    assert "HÃ©moglobine" in wrong.columns and wrong.attrs["looks_utf8"] is True
+    assert "looks_utf8" not in right.attrs and "looks_utf8" not in plain.attrs
+
+
+def test_write_table_turns_os_errors_into_a_message(tmp_path, clean):
+    # Setup: the output's folder would have to be created inside a file
+    (tmp_path / "file.txt").write_text("x")
+    # Run / Assert
+    with pytest.raises(DataFileError, match="cannot be written") as err:
+        write_table(clean, tmp_path / "file.txt" / "out.csv")
+    assert "folder" in err.value.fix

@@ -18,6 +18,7 @@ BRIEF = textwrap.dedent(
     read: {delimiter: ";", decimal: ",", encoding: latin-1, sheet: Export}
     missing_values: ["", "NA", "n.d."]
     drop: [Name, Geburtsdatum, PLZ]
+    missing_columns: allow
     columns:
       patient_id: {from: Studien_ID}
       hb: {from: Hb_mmol, unit: mmol/L}
@@ -44,6 +45,7 @@ def test_the_documented_format_loads(tmp_path, dictionary):
     # Assert
     assert m.read == {"delimiter": ";", "decimal": ",", "encoding": "latin-1", "sheet": "Export"}
     assert m.drop == ("Name", "Geburtsdatum", "PLZ")
+    assert m.missing_columns == "allow"
     cols = {c.target: c for c in m.columns}
     assert cols["hb"].unit == "mmol/L" and cols["wbc"].factor == 0.001
     assert cols["age"].source == "Alter"
@@ -83,6 +85,8 @@ def test_mapping_round_trips_through_yaml(tmp_path):
      "correct"),
     ("dictionary: example\ncolumns: {sex: {from: S, codes: {null: M}}}\n", "is not text",
      "quote"),
+    ("dictionary: example\nmissing_columns: skip\ncolumns: {hb: Hb}\n",
+     "missing_columns is 'skip'", "allow"),
 ])
 def test_malformed_mappings(tmp_path, text, match, fix):
     with pytest.raises(MappingError, match=match) as err:
@@ -136,3 +140,25 @@ def test_unknown_mapping_name():
 def test_builtin_mappings_fit_their_dictionary(name):
     m = load_mapping(name)
     m.check(dictionary_for(m))
+
+
+def test_missing_columns_defaults_to_error():
+    m = SiteMapping.from_mapping({"dictionary": "example", "columns": {"hb": "Hb"}})
+    assert m.missing_columns == "error" and "missing_columns" not in m.to_mapping()
+
+
+def test_unit_errors_name_the_mapping_file(tmp_path, dictionary):
+    # Setup
+    path = _write(tmp_path, "dictionary: example\ncolumns: {hb: {from: Hb_mmol, unit: mg/mL}}\n")
+    # Run
+    with pytest.raises(MappingError) as err:
+        load_mapping(path).check(dictionary)
+    # Assert
+    assert err.value.message.startswith(f"{path}: column 'Hb_mmol': unknown haemoglobin unit")
+    assert "factor" in err.value.fix
+
+
+def test_builtin_mapping_is_known_as_built_in(tmp_path):
+    assert load_mapping("synthema_aml_reference").builtin
+    assert load_mapping("synthema_aml_reference").missing_columns == "allow"
+    assert not load_mapping(_write(tmp_path, BRIEF)).builtin

@@ -138,9 +138,96 @@ def test_validate_file_rows_match_file_lines(tmp_path, dictionary, clean):
     _set(text, 4, "blasts", "110")
     path = tmp_path / "site.csv"
     text.to_csv(path, sep=";", index=False)
-    # Run
-    report = validate_file(path, dictionary, delimiter=";")
+    # Run (the decimal commas are declared, as a mapping's read: decimal would)
+    report = validate_file(path, dictionary, delimiter=";", decimal=",")
     # Assert
     assert [(p.row, p.kind, p.column) for p in report.problems] == [(4, "range", "blasts")]
     assert path.read_text().splitlines()[3].split(";")[9] == "110"
     assert report.data["hb"].notna().sum() == clean.head(5)["hb"].notna().sum()
+
+
+def test_numbers_with_a_comma_are_type_problems_with_a_specific_fix(dictionary, clean):
+    # Setup: a decimal comma and a thousands separator in a clean file
+    text = _text(clean, dictionary)
+    _set(text, 2, "creatinine", "8,7")
+    _set(text, 3, "platelets", "1,458")
+    # Run
+    report = validate_frame(text, dictionary)
+    found = {p.row: p for p in report.problems}
+    # Assert
+    assert [(p.row, p.kind) for p in report.problems] == [(2, "type"), (3, "type")]
+    assert found[2].message == ("'8,7' is not a plain number: use '.' as decimal point and "
+                                "no thousands separator")
+    assert "'87' or '8.7'" in found[2].fix and "read: decimal" in found[2].fix
+    assert "'1458' or '1.458'" in found[3].fix
+
+
+# -- a bad cell is reported once; category fixes are specific -----------------------------------
+ELN = {
+    "name": "eln", "version": 1, "patient_id": "pid",
+    "variables": [
+        {"name": "apl", "type": "boolean"},
+        {"name": "eln2022", "type": "ordinal",
+         "categories": ["favorable", "intermediate", "adverse"]},
+        {"name": "age", "type": "integer", "min": 18, "max": 100},
+    ],
+    "rules": [{"name": "eln2022_present", "expr": "not apl => eln2022 is not missing"},
+              {"name": "age_known", "expr": "age is not missing"}],
+}
+
+
+def test_a_bad_cell_is_not_reported_again_by_a_rule_reading_it():
+    # Setup: row 2 misspells the category, row 3 has an unreadable age, row 4 has an age
+    # out of range; row 5 really lacks its ELN risk
+    from synthema.schema import Dictionary
+
+    d = Dictionary.from_mapping(ELN)
+    raw = pd.DataFrame({"pid": ["A", "B", "C", "D"], "apl": ["0", "0", "0", "0"],
+                        "eln2022": ["favourable", "adverse", "adverse", None],
+                        "age": ["60", "6x", "170", "50"]}, dtype="string")
+    # Run
+    report = validate_frame(raw, d, file="f.csv")
+    got = [(p.row, p.kind, p.column) for p in report.problems]
+    # Assert
+    assert got == [(2, "category", "eln2022"), (3, "type", "age"), (4, "range", "age"),
+                   (5, "rule", "eln2022_present")]
+    first = report.problems[0]
+    assert "did you mean 'favorable'?" in first.message
+    assert first.fix.startswith("write 'favorable'")
+
+
+def test_category_fix_is_specific_per_value(dictionary, clean):
+    # Setup: a case slip and a value that is nothing like a category, in one column
+    text = _text(clean, dictionary)
+    _set(text, 2, "sex", "f")
+    _set(text, 3, "sex", "X")
+    # Run
+    report = validate_frame(text, dictionary)
+    by_row = {p.row: p for p in report.problems}
+    (group,) = report.groups()
+    # Assert
+    assert by_row[2].fix == "write 'F' (categories are case-sensitive)"
+    assert "write 'F'" not in by_row[3].fix and "F, M" in by_row[3].fix
+    assert "did you mean" not in by_row[3].message
+    assert group.fix.startswith("'f': write 'F'") and "'X': write one of F, M" in group.fix
+
+
+def test_one_problem_is_singular(dictionary, clean):
+    text = _text(clean.head(1), dictionary)
+    _set(text, 2, "sex", "X")
+    report = validate_frame(text, dictionary, file="f.csv")
+    assert report.totals_line() == "f.csv: 1 row, 1 problem (1 category)"
+
+
+def test_utf8_file_read_as_latin1_says_so_for_unknown_columns(tmp_path, dictionary, clean):
+    # Setup: a UTF-8 file with an accented column name, read as latin-1
+    text = _text(clean.head(3), dictionary)
+    text["Hémoglobine"] = "8"
+    path = tmp_path / "site.csv"
+    text.to_csv(path, index=False, encoding="utf-8")
+    # Run
+    report = validate_file(path, dictionary, encoding="latin-1")
+    # Assert
+    (unknown,) = [p for p in report.problems if p.kind == "unknown_column"]
+    assert unknown.column == "HÃ©moglobine"
+    assert unknown.fix.startswith("the file looks like UTF-8: read it without --encoding")
