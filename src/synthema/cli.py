@@ -519,3 +519,37 @@ def synth_sample(
             console.print(line, markup=False, soft_wrap=True)
     else:
         console.print("clinical rules: no rule violations to repair")
+
+
+@app.command("anonymize")
+@_friendly
+def anonymize_cmd(
+    file: Annotated[Path, typer.Argument(help="Input table: .csv, .tsv, .xlsx or .parquet.")],
+    policy: Annotated[str, typer.Option(help="Policy YAML path, or a built-in: aml, scd.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv, .tsv, .parquet.")],
+    report: Annotated[Path, typer.Option(help="Folder for anonymization.json/.html.")],
+) -> None:
+    """Remove identifiers, pseudonymise, generalise to k/l/t and report risk and utility."""
+    from synthema.anonymize.cli import run_anonymize
+
+    for line in run_anonymize(file, policy=policy, out=out, report_dir=report):
+        console.print(line, markup=False, soft_wrap=True)
+
+
+@app.command("evaluate")
+@_friendly
+def evaluate_cmd(
+    dictionary: Annotated[str, typer.Option("--dictionary", "-d", help="aml, scd or YAML path.")],
+    real: Annotated[Path, typer.Option(help="Real rows the generator was trained on.")],
+    synthetic: Annotated[Path, typer.Option(help="Synthetic rows to evaluate.")],
+    out: Annotated[Path, typer.Option(help="Folder for report.json and report.html.")],
+    holdout: Annotated[Path | None, typer.Option(help="Real rows never used for training.")] = None,
+    target: Annotated[str | None, typer.Option(help="Classification target (default: cr).")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of samples, splits and models.")] = 0,
+) -> None:
+    """Score synthetic data: fidelity, utility, privacy attacks, clinical rules (JSON + HTML)."""
+    from synthema.evaluate.command import run_evaluate
+
+    folder = run_evaluate(dictionary=dictionary, real=real, holdout=holdout, synthetic=synthetic,
+                          out=out, progress=True, target=target, random_state=seed)
+    console.print(f"wrote {folder / 'report.json'} and {folder / 'report.html'}", markup=False)

@@ -1,0 +1,188 @@
+"""Generalisation hierarchies: each quasi-identifier value rendered at every level.
+
+Level 0 is the value as given; each higher level is coarser and the last is ``*`` (unless
+the policy says ``top: false``). Levels nest (every level-``i`` class lies inside one
+level-``i+1`` class), which makes the privacy models monotone over the lattice and lets the
+search prune. Missing values stay a category of their own until the ``*`` level.
+
+>>> import pandas as pd
+>>> from synthema.anonymize.policy import HierarchySpec
+>>> h = build_hierarchy(pd.Series([34, 37, 71]), HierarchySpec("age", "interval", bands=(5, 10)))
+>>> [list(level) for level in h.labels]
+[['34', '37', '71'], ['30-34', '35-39', '70-74'], ['30-39', '30-39', '70-79'], ['*', '*', '*']]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from synthema.anonymize.policy import AnonymizationError, HierarchySpec
+
+TOP = "*"
+
+
+@dataclass(frozen=True)
+class Hierarchy:
+    """One quasi-identifier's labels and integer codes at every level.
+
+    ``labels[i]`` holds each record's text at level ``i`` (None for missing); ``codes[i]``
+    the matching integer codes; ``cost[i]`` each record's non-uniform entropy loss in bits,
+    ``log2(n(generalised value) / n(original value))``. ``lo``/``hi`` bound the levels the
+    search may choose.
+    """
+
+    column: str
+    labels: tuple[np.ndarray, ...]
+    codes: tuple[np.ndarray, ...]
+    cost: tuple[np.ndarray, ...]
+    lo: int
+    hi: int
+
+    @property
+    def height(self) -> int:
+        """Index of the highest level (0 for a hierarchy with only the original values)."""
+        return len(self.labels) - 1
+
+
+def _codes(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    codes, uniques = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=False)
+    counts = np.bincount(codes, minlength=len(uniques))
+    return codes.astype(np.int64), counts
+
+
+def _text(values: pd.Series) -> np.ndarray:
+    text = values.astype("string")
+    return np.array([None if pd.isna(v) else str(v) for v in text], dtype=object)
+
+
+def _interval_levels(values: pd.Series, spec: HierarchySpec) -> list[np.ndarray]:
+    num = pd.to_numeric(values.astype("string"), errors="coerce").astype("float64")
+    bad = num.isna() & values.notna() & (values.astype("string").str.strip() != "")
+    if bad.any():
+        example = values[bad].iloc[0]
+        raise AnonymizationError(f"column '{spec.column}': {example!r} is not a number",
+                                 fix="clean the column or use type: groups or suppress")
+    for small, big in zip(spec.bands, spec.bands[1:], strict=False):
+        if big % small:
+            raise AnonymizationError(
+                f"quasi_identifiers.{spec.column}.bands {list(spec.bands)} do not nest",
+                fix="make each band width a multiple of the one before, e.g. [5, 10, 20]")
+    arr = num.to_numpy()
+    whole = bool(np.all(np.isnan(arr) | (arr == np.round(arr))))
+    levels = []
+    for width in spec.bands:
+        lo = spec.origin + np.floor((arr - spec.origin) / width) * width
+        if whole and float(width).is_integer():
+            text = [None if np.isnan(a) else f"{a:g}-{a + width - 1:g}" for a in lo]
+        else:
+            text = [None if np.isnan(a) else f"[{a:g}, {a + width:g})" for a in lo]
+        levels.append(np.array(text, dtype=object))
+    return levels
+
+
+def _date_levels(values: pd.Series, spec: HierarchySpec, fmt: str) -> list[np.ndarray]:
+    days = parse_dates(values, spec.column, fmt)
+    levels = []
+    for gran in spec.levels:
+        levels.append(np.array([None if pd.isna(d) else date_label(d, gran) for d in days],
+                               dtype=object))
+    return levels
+
+
+def date_label(day: pd.Timestamp, granularity: str) -> str:
+    """A date at ``granularity``: ``2017-02``, ``2017-Q1``, ``2017`` or ``2010-2019``.
+
+    >>> date_label(pd.Timestamp("2017-02-28"), "quarter")
+    '2017-Q1'
+    """
+    match granularity:
+        case "month":
+            return f"{day.year:04d}-{day.month:02d}"
+        case "quarter":
+            return f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}"
+        case "year":
+            return f"{day.year:04d}"
+        case "decade":
+            start = day.year // 10 * 10
+            return f"{start}-{start + 9}"
+        case _:
+            raise ValueError(f"unknown granularity {granularity!r}")
+
+
+def parse_dates(values: pd.Series, column: str, fmt: str) -> pd.Series:
+    """Parse a date column (already typed, or text in ``fmt``); unparseable cells raise."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    text = values.astype("string").str.strip()
+    days = pd.to_datetime(text, format=fmt, errors="coerce")
+    bad = days.isna() & text.notna() & (text != "")
+    if bad.any():
+        raise AnonymizationError(
+            f"column '{column}': {text[bad].iloc[0]!r} is not a date in format {fmt}",
+            fix="set dates.format in the policy (e.g. '%d.%m.%Y') or clean the column")
+    return days
+
+
+def _truncate_levels(text: np.ndarray) -> list[np.ndarray]:
+    longest = max((len(v) for v in text if v is not None), default=0)
+    levels = []
+    for cut in range(1, longest):
+        levels.append(np.array([
+            None if v is None else v[: max(len(v) - cut, 0)] + TOP * min(cut, len(v))
+            for v in text], dtype=object))
+    return levels
+
+
+def _group_levels(text: np.ndarray, spec: HierarchySpec) -> list[np.ndarray]:
+    levels, current = [], text
+    for depth, mapping in enumerate(spec.levels, start=1):
+        missing = sorted({v for v in current if v is not None and v not in mapping})
+        if missing:
+            raise AnonymizationError(
+                f"quasi_identifiers.{spec.column}.levels[{depth - 1}] has no group for "
+                f"{', '.join(map(repr, missing[:5]))}",
+                fix="add every value to the mapping of that level")
+        current = np.array([None if v is None else mapping[v] for v in current], dtype=object)
+        levels.append(current)
+    return levels
+
+
+def build_hierarchy(values: pd.Series, spec: HierarchySpec, *,
+                    date_format: str = "ISO8601") -> Hierarchy:
+    """Render ``values`` at every level of ``spec`` and precompute codes and NUE costs."""
+    values = values.reset_index(drop=True)
+    match spec.type:
+        case "interval":
+            base = _text(values)
+            upper = _interval_levels(values, spec)
+        case "date":
+            days = parse_dates(values, spec.column, date_format)
+            base = np.array([None if pd.isna(d) else d.strftime("%Y-%m-%d") for d in days],
+                            dtype=object)
+            upper = _date_levels(days, spec, date_format)
+        case "truncate":
+            base = _text(values)
+            upper = _truncate_levels(base)
+        case "groups":
+            base = _text(values)
+            upper = _group_levels(base, spec)
+        case "suppress":
+            base, upper = _text(values), []
+        case _:
+            raise ValueError(f"unknown hierarchy type {spec.type!r}")
+    labels = [base, *upper]
+    if spec.top:
+        labels.append(np.full(len(values), TOP, dtype=object))
+    coded = [_codes(level) for level in labels]
+    base_count = coded[0][1][coded[0][0]]
+    cost = tuple(np.log2(counts[codes] / base_count) for codes, counts in coded)
+    hi = len(labels) - 1 if spec.max_level is None else min(spec.max_level, len(labels) - 1)
+    if spec.min_level > hi:
+        raise AnonymizationError(
+            f"quasi_identifiers.{spec.column}: min_level {spec.min_level} is above the "
+            f"highest level {hi}", fix=f"use min_level between 0 and {hi}")
+    return Hierarchy(column=spec.column, labels=tuple(labels),
+                     codes=tuple(c for c, _ in coded), cost=cost, lo=spec.min_level, hi=hi)

@@ -1,0 +1,297 @@
+"""Anonymisation policies: one strict YAML file says what leaves the site and how.
+
+A policy names the purpose (the columns it needs; everything else is dropped), the direct
+identifiers, the pseudonym key, how dates are handled, the quasi-identifiers with their
+generalisation hierarchies, the sensitive attributes and the privacy models (k, l, t, maximum
+suppression). docs/anonymize.md documents every key. Unknown keys fail with a did-you-mean,
+like dictionaries and mappings do.
+
+>>> p = Policy.from_mapping({"name": "x", "purpose": {"keep": ["a"]}, "models": {"k": 3}})
+>>> p.models.k, p.models.max_suppression, p.dates.method
+(3, 0.0, 'keep')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from synthema.errors import SynthemaError
+from synthema.schema.dictionary import check_keys, read_yaml
+
+DATA_DIR = Path(__file__).parent / "data"
+BUILTIN_POLICIES: tuple[str, ...] = ("aml", "scd")
+DATE_METHODS = ("keep", "shift", "relative", "generalize")
+GRANULARITIES = ("month", "quarter", "year", "decade")
+L_VARIANTS = ("distinct", "entropy")
+METRICS = ("nue", "height")
+
+_TOP_KEYS = {
+    "name": "policy name", "description": "free text",
+    "purpose": "{description, keep}: the columns the declared purpose needs",
+    "pseudonym": "{column, key_env, key_file, prefix, length}",
+    "identifiers": "{columns, detect, keep_free_text}",
+    "dates": "{method, columns, max_shift_days, anchor, granularity, format}",
+    "quasi_identifiers": "column -> hierarchy",
+    "sensitive": "column -> {order}",
+    "models": "{k, l, l_variant, t, max_suppression}",
+    "search": "{metric, max_nodes}", "risk": "{threshold, population}",
+}
+_PURPOSE_KEYS = {"description": "why the data is released", "keep": "columns the purpose needs"}
+_PSEUDO_KEYS = {"column": "patient id column", "key_env": "environment variable with the key",
+                "key_file": "file holding the key", "prefix": "pseudonym prefix",
+                "length": "hex characters kept"}
+_IDENT_KEYS = {"columns": "direct identifier columns", "detect": "match identifier headers",
+               "keep_free_text": "free-text columns explicitly kept"}
+_DATE_KEYS = {"method": "|".join(DATE_METHODS), "columns": "date columns",
+              "max_shift_days": "largest shift", "anchor": "date column days count from",
+              "granularity": "|".join(GRANULARITIES), "format": "date format of the input"}
+_HIER_KEYS = {"type": "interval|date|truncate|groups|suppress", "bands": "interval widths",
+              "levels": "date granularities or group mappings", "min_level": "lowest level",
+              "max_level": "highest level", "top": "add a '*' level", "origin": "band origin"}
+_SENS_KEYS = {"order": "ordered values (ordinal t-closeness distance)"}
+_MODEL_KEYS = {"k": "k-anonymity", "l": "l-diversity", "l_variant": "|".join(L_VARIANTS),
+               "t": "t-closeness", "max_suppression": "largest share of suppressed records"}
+_SEARCH_KEYS = {"metric": "|".join(METRICS), "max_nodes": "largest lattice searched"}
+_RISK_KEYS = {"threshold": "per-record risk threshold", "population": "population file"}
+
+
+class AnonymizationError(SynthemaError):
+    """A policy is malformed, does not fit the data, or its privacy models cannot be met."""
+
+
+def _fail(src: str, message: str, fix: str) -> AnonymizationError:
+    return AnonymizationError(f"{src}: {message}", fix=fix)
+
+
+def _section(raw: Any, key: str, allowed: dict[str, str], src: str) -> dict[str, Any]:
+    value = raw.get(key) or {}
+    if not isinstance(value, dict):
+        raise _fail(src, f"'{key}' must be a mapping", f"write {key}: followed by indented keys")
+    check_keys(value, allowed, key, src, error=AnonymizationError)
+    return value
+
+
+def _names(value: Any, where: str, src: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(src, f"{where} must be a list of column names", f"write {where}: [a, b]")
+    return tuple(value)
+
+
+def _number(value: Any, where: str, src: str, *, lo: float, hi: float, integer: bool) -> Any:
+    ok = isinstance(value, int) if integer else isinstance(value, int | float)
+    if isinstance(value, bool) or not ok or not lo <= value <= hi:
+        kind = "an integer" if integer else "a number"
+        raise _fail(src, f"{where} is {value!r}", f"use {kind} between {lo:g} and {hi:g}")
+    return value
+
+
+def _choice(value: Any, choices: tuple[str, ...], where: str, src: str) -> str:
+    if value not in choices:
+        raise _fail(src, f"{where} is {value!r}", f"use one of {', '.join(choices)}")
+    return value
+
+
+@dataclass(frozen=True)
+class HierarchySpec:
+    """How one quasi-identifier is generalised; see :mod:`synthema.anonymize.hierarchy`."""
+
+    column: str
+    type: str
+    bands: tuple[float, ...] = ()
+    levels: tuple[Any, ...] = ()
+    min_level: int = 0
+    max_level: int | None = None
+    top: bool = True
+    origin: float = 0.0
+
+
+@dataclass(frozen=True)
+class Models:
+    """The privacy models every released equivalence class must satisfy."""
+
+    k: int = 1
+    l: int | None = None  # noqa: E741 - the model's name
+    l_variant: str = "distinct"
+    t: float | None = None
+    max_suppression: float = 0.0
+
+
+@dataclass(frozen=True)
+class DatePolicy:
+    """What happens to date columns that are not quasi-identifiers."""
+
+    method: str = "keep"
+    columns: tuple[str, ...] = ()
+    max_shift_days: int = 180
+    anchor: str | None = None
+    granularity: str = "month"
+    format: str = "ISO8601"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A parsed anonymisation policy (see docs/anonymize.md for the YAML)."""
+
+    name: str
+    keep: tuple[str, ...] = ()
+    purpose: str = ""
+    pseudonym_column: str | None = None
+    key_env: str | None = "SYNTHEMA_PSEUDONYM_KEY"
+    key_file: str | None = None
+    prefix: str = "P"
+    length: int = 16
+    identifiers: tuple[str, ...] = ()
+    detect_identifiers: bool = True
+    keep_free_text: tuple[str, ...] = ()
+    dates: DatePolicy = field(default_factory=DatePolicy)
+    quasi_identifiers: tuple[HierarchySpec, ...] = ()
+    sensitive: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    models: Models = field(default_factory=Models)
+    metric: str = "nue"
+    max_nodes: int = 100_000
+    threshold: float = 0.09
+    population: str | None = None
+    source: str = "<policy>"
+
+    @classmethod
+    def from_mapping(cls, raw: Any, *, source: str = "<policy>") -> Policy:
+        """Validate a parsed YAML mapping; every problem names the key and how to fix it."""
+        src = source
+        if not isinstance(raw, dict):
+            raise _fail(src, "a policy must be a mapping", "start the file with name: ...")
+        check_keys(raw, _TOP_KEYS, "the policy", src, error=AnonymizationError)
+        purpose = _section(raw, "purpose", _PURPOSE_KEYS, src)
+        pseudo = _section(raw, "pseudonym", _PSEUDO_KEYS, src)
+        ident = _section(raw, "identifiers", _IDENT_KEYS, src)
+        models = _models(_section(raw, "models", _MODEL_KEYS, src), src)
+        search = _section(raw, "search", _SEARCH_KEYS, src)
+        risk = _section(raw, "risk", _RISK_KEYS, src)
+        qis = raw.get("quasi_identifiers") or {}
+        sens = raw.get("sensitive") or {}
+        if not isinstance(qis, dict) or not isinstance(sens, dict):
+            raise _fail(src, "quasi_identifiers and sensitive must map column names",
+                        "write quasi_identifiers: {age: {type: interval, bands: [5, 10]}}")
+        sensitive = {}
+        for col, spec in sens.items():
+            spec = spec or {}
+            check_keys(spec, _SENS_KEYS, f"sensitive.{col}", src, error=AnonymizationError)
+            order = spec.get("order")
+            sensitive[str(col)] = tuple(str(v) for v in order) if order else None
+        if models.l is not None or models.t is not None:
+            if not sensitive:
+                raise _fail(src, "models.l or models.t given without sensitive attributes",
+                            "list the sensitive columns under sensitive:")
+        return cls(
+            name=str(raw.get("name") or Path(src).stem),
+            keep=_names(purpose.get("keep"), "purpose.keep", src),
+            purpose=str(purpose.get("description") or ""),
+            pseudonym_column=pseudo.get("column"),
+            key_env=pseudo.get("key_env", "SYNTHEMA_PSEUDONYM_KEY"),
+            key_file=pseudo.get("key_file"),
+            prefix=str(pseudo.get("prefix", "P")),
+            length=_number(pseudo.get("length", 16), "pseudonym.length", src,
+                           lo=8, hi=64, integer=True),
+            identifiers=_names(ident.get("columns"), "identifiers.columns", src),
+            detect_identifiers=bool(ident.get("detect", True)),
+            keep_free_text=_names(ident.get("keep_free_text"), "identifiers.keep_free_text", src),
+            dates=_dates(_section(raw, "dates", _DATE_KEYS, src), src),
+            quasi_identifiers=tuple(_hierarchy(str(c), s, src) for c, s in qis.items()),
+            sensitive=sensitive,
+            models=models,
+            metric=_choice(search.get("metric", "nue"), METRICS, "search.metric", src),
+            max_nodes=_number(search.get("max_nodes", 100_000), "search.max_nodes", src,
+                              lo=1, hi=10**7, integer=True),
+            threshold=_number(risk.get("threshold", 0.09), "risk.threshold", src,
+                              lo=0, hi=1, integer=False),
+            population=risk.get("population"),
+            source=src,
+        )
+
+
+def _models(raw: dict[str, Any], src: str) -> Models:
+    k = _number(raw.get("k", 1), "models.k", src, lo=1, hi=10**6, integer=True)
+    lval = raw.get("l")
+    if lval is not None:
+        lval = _number(lval, "models.l", src, lo=1, hi=10**6, integer=True)
+    t = raw.get("t")
+    if t is not None:
+        t = _number(t, "models.t", src, lo=0, hi=1, integer=False)
+    return Models(
+        k=k, l=lval, t=t,
+        l_variant=_choice(raw.get("l_variant", "distinct"), L_VARIANTS, "models.l_variant", src),
+        max_suppression=_number(raw.get("max_suppression", 0.0), "models.max_suppression", src,
+                                lo=0, hi=1, integer=False),
+    )
+
+
+def _dates(raw: dict[str, Any], src: str) -> DatePolicy:
+    method = _choice(raw.get("method", "keep"), DATE_METHODS, "dates.method", src)
+    if method == "relative" and not raw.get("anchor"):
+        raise _fail(src, "dates.method relative needs dates.anchor",
+                    "name the date days are counted from, e.g. anchor: diagnosis_date")
+    return DatePolicy(
+        method=method,
+        columns=_names(raw.get("columns"), "dates.columns", src),
+        max_shift_days=_number(raw.get("max_shift_days", 180), "dates.max_shift_days", src,
+                               lo=1, hi=36500, integer=True),
+        anchor=raw.get("anchor"),
+        granularity=_choice(raw.get("granularity", "month"), GRANULARITIES,
+                            "dates.granularity", src),
+        format=str(raw.get("format", "ISO8601")),
+    )
+
+
+def _hierarchy(column: str, spec: Any, src: str) -> HierarchySpec:
+    where = f"quasi_identifiers.{column}"
+    if not isinstance(spec, dict):
+        raise _fail(src, f"{where} must be a mapping", "write {type: suppress} or similar")
+    check_keys(spec, _HIER_KEYS, where, src, error=AnonymizationError)
+    kind = _choice(spec.get("type"), ("interval", "date", "truncate", "groups", "suppress"),
+                   f"{where}.type", src)
+    bands = tuple(float(b) for b in spec.get("bands") or ())
+    levels = tuple(spec.get("levels") or ())
+    if kind == "interval" and (not bands or any(b <= 0 for b in bands)):
+        raise _fail(src, f"{where}: interval needs positive bands",
+                    "write bands: [5, 10, 20] (widths, growing)")
+    if kind == "date" and not all(v in GRANULARITIES for v in levels):
+        raise _fail(src, f"{where}.levels is {list(levels)}",
+                    f"use granularities among {', '.join(GRANULARITIES)}")
+    if kind == "groups" and (not levels or not all(isinstance(v, dict) for v in levels)):
+        raise _fail(src, f"{where}: groups needs levels, each a value -> group mapping",
+                    "write levels: [{DE: EU-West, FR: EU-West}, {EU-West: Europe}]")
+    max_level = spec.get("max_level")
+    return HierarchySpec(
+        column=column, type=kind, bands=bands,
+        levels=tuple({str(a): str(b) for a, b in v.items()} if isinstance(v, dict) else v
+                     for v in levels),
+        min_level=_number(spec.get("min_level", 0), f"{where}.min_level", src,
+                          lo=0, hi=100, integer=True),
+        max_level=None if max_level is None else _number(
+            max_level, f"{where}.max_level", src, lo=0, hi=100, integer=True),
+        top=bool(spec.get("top", True)),
+        origin=float(spec.get("origin", 0.0)),
+    )
+
+
+def load_policy(name_or_path: str | Path) -> Policy:
+    """Load a built-in policy (``aml``, ``scd``) or a policy YAML file.
+
+    Raises:
+        AnonymizationError: unknown name, missing file, bad YAML or a bad key.
+    """
+    text = str(name_or_path)
+    if text in BUILTIN_POLICIES:
+        path = DATA_DIR / f"{text}.yaml"
+    else:
+        path = Path(text)
+        if not path.is_file():
+            raise AnonymizationError(
+                f"{path}: no such policy file",
+                fix=f"give a policy YAML path or a built-in name ({', '.join(BUILTIN_POLICIES)})",
+            )
+    raw = read_yaml(path, error=AnonymizationError)
+    return Policy.from_mapping(raw, source=str(path))

@@ -1,0 +1,162 @@
+"""End to end: the release meets the declared models (checked by brute force), respects the
+suppression limit, and carries no identifier value anywhere."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthema.anonymize import AnonymizationError, Models, Policy, anonymize, load_policy
+from synthema.anonymize.report import render_html
+
+ORDER = ["favorable", "intermediate", "adverse"]
+
+
+def _policy(**models) -> Policy:
+    base = load_policy("aml")
+    return dataclasses.replace(base, models=Models(**models))
+
+
+@pytest.mark.parametrize(
+    "models, check",
+    [
+        ({"k": 5, "max_suppression": 0.05}, {"k": 5}),
+        ({"k": 3, "l": 2, "max_suppression": 0.1}, {"k": 3, "l": 2}),
+        ({"k": 2, "l": 2, "l_variant": "entropy", "max_suppression": 0.1},
+         {"k": 2, "entropy_l": 2}),
+        ({"k": 2, "t": 0.2, "max_suppression": 0.1}, {"k": 2, "t": 0.2, "order": ORDER}),
+    ],
+)
+def test_release_meets_declared_models(raw_aml, models, check, key, checker):
+    # Setup
+    policy = _policy(**models)
+    # Run
+    result = anonymize(raw_aml, policy, key=key)
+    # Assert: an independent brute-force checker finds no violating class
+    qis = [h.column for h in policy.quasi_identifiers]
+    assert checker(result.data, raw_aml, qis, "eln2022", **check) == []
+    suppressed = len(raw_aml) - len(result.data)
+    assert suppressed <= models["max_suppression"] * len(raw_aml)
+    assert result.report["information_loss"]["suppressed_records"] == suppressed
+    assert result.report["achieved"]["k"] >= models["k"]
+
+
+def test_checker_catches_a_violation(raw_aml, checker):
+    # the original table is not 5-anonymous: the checker must say so
+    assert checker(raw_aml, raw_aml, ["age", "sex", "diagnosis_date"], "eln2022", k=5)
+
+
+def test_unreachable_models_raise_with_a_fix(raw_aml, key):
+    policy = _policy(k=len(raw_aml) + 1, max_suppression=0.5)
+    with pytest.raises(AnonymizationError) as err:
+        anonymize(raw_aml, policy, key=key)
+    assert "50.0%" in err.value.message and "max_suppression" in err.value.fix
+
+
+def test_suppression_limit_zero_is_respected(raw_aml, key, checker):
+    result = anonymize(raw_aml, _policy(k=5, max_suppression=0.0), key=key)
+    assert len(result.data) == len(raw_aml)
+    assert checker(result.data, raw_aml, ["age", "sex", "diagnosis_date"], "eln2022",
+                        k=5) == []
+
+
+def test_no_identifier_value_anywhere_in_output(raw_aml, key, identifiers):
+    # Setup: every direct identifier value, the original patient ids and the key
+    secrets = set()
+    for col in [*identifiers, "patient_id"]:
+        secrets |= {str(v) for v in raw_aml[col].dropna()}
+    # Run
+    result = anonymize(raw_aml, load_policy("aml"), key=key)
+    # Assert: scan every cell, the headers and the whole report
+    cells = {str(v) for col in result.data for v in result.data[col].dropna()}
+    assert not cells & secrets
+    assert not set(result.data.columns) & set(identifiers)
+    text = json.dumps(result.report, default=str) + render_html(result.report)
+    assert key.decode() not in text
+    assert not [s for s in secrets if len(s) >= 5 and s in text]
+    assert set(identifiers) <= set(result.report["removed"])
+
+
+def test_minimisation_keeps_only_purpose_columns(raw_aml, key):
+    policy = load_policy("aml")
+    result = anonymize(raw_aml, policy, key=key)
+    wanted = {"patient_id", "age", "sex", "diagnosis_date", "eln2022", *policy.keep}
+    assert set(result.data.columns) == wanted
+    assert result.report["removed"]["npm1"] == "not needed for the purpose"
+
+
+def test_free_text_dropped_unless_kept(raw_aml, key):
+    df = raw_aml.assign(note=[f"patient {i} feels better on day {i % 7}" for i in
+                              range(len(raw_aml))])
+    policy = dataclasses.replace(load_policy("aml"), keep=(*load_policy("aml").keep, "note"))
+    assert "note" not in anonymize(df, policy, key=key).data
+    kept = dataclasses.replace(policy, keep_free_text=("note",))
+    assert "note" in anonymize(df, kept, key=key).data
+
+
+def test_identifier_released_ungeneralised_is_refused(raw_aml, key):
+    policy = dataclasses.replace(load_policy("aml"), keep=("PLZ",))
+    with pytest.raises(AnonymizationError, match="direct identifier"):
+        anonymize(raw_aml, policy, key=key)
+
+
+def test_unknown_column_suggests_a_name(raw_aml, key):
+    policy = dataclasses.replace(load_policy("aml"), keep=("eln2021",))
+    with pytest.raises(AnonymizationError) as err:
+        anonymize(raw_aml, policy, key=key)
+    assert "eln2022" in err.value.fix
+
+
+def test_search_result_is_the_least_loss_feasible_node(raw_aml):
+    # Setup: every lattice node scored by plain pandas, independently of search()
+    from synthema.anonymize.hierarchy import build_hierarchy
+    from synthema.anonymize.search import search
+
+    policy = load_policy("aml")
+    hs = [build_hierarchy(raw_aml[s.column], s) for s in policy.quasi_identifiers]
+    n, k, budget = len(raw_aml), 5, 0.05
+    base = [pd.Series(h.labels[0]).fillna("<NA>") for h in hs]
+    feasible = {}
+    for node in itertools.product(*[range(h.lo, h.hi + 1) for h in hs]):
+        cols = [pd.Series(h.labels[lv]).fillna("<NA>") for h, lv in zip(hs, node, strict=True)]
+        key = pd.Series(list(zip(*cols, strict=True)))
+        size = key.map(key.value_counts())
+        gone = (size < k).to_numpy()
+        if gone.sum() > budget * n:
+            continue
+        bits = 0.0
+        for b, g in zip(base, cols, strict=True):
+            own = b.map(b.value_counts()).to_numpy()
+            gen = g.map(g.value_counts()).to_numpy()
+            bits += np.log2(gen / own)[~gone].sum() + np.log2(n / own)[gone].sum()
+        feasible[node] = bits
+    # Run
+    best = search(hs, [], Models(k=k, max_suppression=budget), n=n)
+    # Assert: same minimum, and the bound pruned part of the lattice
+    assert best.nue_bits == pytest.approx(min(feasible.values()))
+    assert feasible[best.node] == pytest.approx(best.nue_bits)
+    assert best.nodes_evaluated < best.nodes_total
+
+
+def test_report_has_risk_loss_and_utility(raw_aml, key):
+    rep = anonymize(raw_aml, load_policy("aml"), key=key).report
+    assert rep["risk"]["after"]["prosecutor"]["highest"] <= 1 / 5
+    assert rep["risk"]["before"]["prosecutor"]["highest"] == 1.0
+    assert rep["risk"]["after"]["population_estimated"] is True
+    assert 0 <= rep["information_loss"]["non_uniform_entropy"] <= 1
+    assert set(rep["utility"]["tvd"]) == set(rep["columns_out"]) - {"patient_id"}
+    assert '<section id="anonymization">' in render_html(rep)
+
+
+def test_population_table_lowers_journalist_risk(raw_aml, key):
+    population = pd.concat([raw_aml] * 3, ignore_index=True)
+    rep = anonymize(raw_aml, load_policy("aml"), key=key, population=population).report
+    after = rep["risk"]["after"]
+    assert after["population_estimated"] is False
+    assert after["journalist"]["highest"] == pytest.approx(
+        after["prosecutor"]["highest"] / 3, abs=1e-6)
