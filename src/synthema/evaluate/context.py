@@ -1,0 +1,210 @@
+"""What every metric may need besides the two frames: the dictionary, the holdout, settings.
+
+The context also memoises work several metrics share (encodings, nearest neighbours, one
+discriminator or survival fit), keyed by the *identity* of the frames it was computed on, so
+computing a metric on another synthetic frame with the same context never reuses stale work.
+
+>>> from synthema.schema import Dictionary
+>>> d = Dictionary.from_mapping({"name": "x", "version": 1, "variables": [
+...     {"name": "cr", "type": "boolean"}, {"name": "age", "type": "integer", "min": 0, "max": 9}]})
+>>> EvaluationContext(d).resolve_target()
+'cr'
+"""
+
+from __future__ import annotations
+
+import functools
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from synthema.evaluate.encoding import MixedEncoder
+from synthema.evaluate.metric import IncomputableMetricError
+from synthema.schema import Dictionary, VariableType
+
+T = TypeVar("T")
+
+#: targets preferred for the classification utility test when ``target`` is not given
+PREFERRED_TARGETS = ("cr",)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A cell the loader found impossible (0-based row of the synthetic frame)."""
+
+    row: int
+    column: str
+    kind: str
+
+
+@dataclass(eq=False)
+class EvaluationContext:
+    """Settings and shared, memoised work for one evaluation.
+
+    Args:
+        dictionary: the common data dictionary all frames follow.
+        holdout: real rows *not* used to train the generator (privacy control set, test set
+            for train-on-synthetic / test-on-real). Metrics that need it fail without it.
+        target: classification target for the utility test (boolean or categorical); default:
+            a variable named ``cr`` (complete remission), else the first survival event, else
+            the first boolean variable.
+        random_state: seed of every sample, split and model.
+        n_attacks: records attacked by each Anonymeter-style attack (and its control).
+        max_rows: rows per side used by the discriminator.
+        kway: order of the k-way marginals; ``max_subsets`` of them are drawn at random.
+        secrets: columns the attribute-inference attack tries to guess (default: the target and
+            the survival events, at most five).
+        problems: impossible cells the loader found in the synthetic file (already set to
+            missing in the typed frame).
+    """
+
+    dictionary: Dictionary
+    holdout: pd.DataFrame | None = None
+    target: str | None = None
+    random_state: int = 0
+    n_attacks: int = 2000
+    max_rows: int = 5000
+    kway: int = 3
+    max_subsets: int = 500
+    secrets: Sequence[str] | None = None
+    problems: Sequence[Problem] = ()
+    _memo: dict[Any, tuple[tuple[Any, ...], Any]] = field(default_factory=dict, repr=False)
+
+    # -- memo -----------------------------------------------------------------------------------
+    def memo(self, key: Any, frames: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """``compute()`` once per ``key`` and identical ``frames`` (compared with ``is``)."""
+        hit = self._memo.get(key)
+        if hit is not None and len(hit[0]) == len(frames):
+            if all(a is b for a, b in zip(hit[0], frames, strict=True)):
+                return hit[1]
+        value = compute()
+        self._memo[key] = (frames, value)
+        return value
+
+    def rng(self, salt: str) -> np.random.Generator:
+        """A generator seeded by ``random_state`` and a fixed salt (stable across runs)."""
+        return np.random.default_rng([self.random_state, zlib.crc32(salt.encode())])
+
+    # -- shared work ----------------------------------------------------------------------------
+    @functools.cached_property
+    def names(self) -> tuple[str, ...]:
+        """The variables evaluated (patient id excluded)."""
+        return self.dictionary.names
+
+    @functools.cached_property
+    def domain(self):
+        """The public discretisation (:class:`synthema.stats.Domain`) for binned distances."""
+        from synthema.stats import Domain
+
+        return Domain.from_dictionary(self.dictionary)
+
+    def encoder(self, real: pd.DataFrame) -> MixedEncoder:
+        """The mixed-type encoder (bounds the dictionary lacks come from ``real``)."""
+        return self.memo("encoder", (real,), lambda: MixedEncoder.from_dictionary(
+            self.dictionary, fallback=real))
+
+    def encode(self, df: pd.DataFrame, real: pd.DataFrame) -> np.ndarray:
+        """Mixed-type matrix of ``df`` (memoised per frame)."""
+        enc = self.encoder(real)
+        return self.memo(("encode", id(df)), (df, enc), lambda: enc.transform(df))
+
+    def codes(self, df: pd.DataFrame) -> np.ndarray:
+        """Domain codes (rows x variables) of ``df``, memoised per frame."""
+        return self.memo(("codes", id(df)), (df,),
+                         lambda: self.domain.encode(df[list(self.names)]).codes)
+
+    def require_holdout(self, why: str) -> pd.DataFrame:
+        """The holdout, or an error saying which metric needs it."""
+        if self.holdout is None or len(self.holdout) == 0:
+            raise IncomputableMetricError(
+                f"{why} needs real holdout rows not used for training",
+                fix="pass --holdout (a real test set the generator never saw)",
+            )
+        return self.holdout
+
+    def privacy_pair(self, real: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Training and holdout samples of equal size (the larger one is subsampled).
+
+        Equal sizes make "closer to training than to holdout" a fair coin for a generator that
+        does not copy, and let singling-out queries match equally often in both.
+        """
+        holdout = self.require_holdout("this privacy attack")
+
+        def split() -> tuple[pd.DataFrame, pd.DataFrame]:
+            n = min(len(real), len(holdout))
+            rng = self.rng("privacy-pair")
+
+            def take(df: pd.DataFrame) -> pd.DataFrame:
+                if len(df) == n:
+                    return df
+                return df.iloc[np.sort(rng.choice(len(df), size=n, replace=False))]
+
+            return take(real), take(holdout)
+
+        return self.memo("privacy-pair", (real, holdout), split)
+
+    # -- targets --------------------------------------------------------------------------------
+    def resolve_target(self) -> str:
+        """The classification target (see the class docstring)."""
+        d = self.dictionary
+        if self.target is not None:
+            if self.target not in d:
+                raise IncomputableMetricError(
+                    f"target '{self.target}' is not a variable of dictionary '{d.name}'",
+                    fix="pass --target with a boolean or categorical variable",
+                )
+            if d[self.target].type not in (VariableType.BOOLEAN, VariableType.CATEGORICAL,
+                                           VariableType.ORDINAL):
+                raise IncomputableMetricError(
+                    f"target '{self.target}' is {d[self.target].type.value}",
+                    fix="pass --target with a boolean or categorical variable",
+                )
+            return self.target
+        for name in PREFERRED_TARGETS:
+            if name in d and d[name].type is VariableType.BOOLEAN:
+                return name
+        if d.survival:
+            return d.survival[0].event
+        for v in d.variables:
+            if v.type is VariableType.BOOLEAN:
+                return v.name
+        raise IncomputableMetricError(
+            f"dictionary '{d.name}' has no boolean variable to predict",
+            fix="pass --target with a categorical variable",
+        )
+
+    def linked_columns(self, columns: Sequence[str]) -> set[str]:
+        """Columns that share a clinical rule with any of ``columns``.
+
+        Rules tie them together by definition (``cr == induction_response in [...]``), so a
+        model fed them would predict the target from its definition, not from the patient.
+        """
+        cols = set(columns)
+        out = set()
+        for rule in self.dictionary.rules:
+            if cols & set(rule.columns):
+                out |= set(rule.columns)
+        return out
+
+    def resolve_secrets(self) -> list[str]:
+        """Columns for the attribute-inference attack."""
+        if self.secrets is not None:
+            unknown = [s for s in self.secrets if s not in self.dictionary]
+            if unknown:
+                raise IncomputableMetricError(
+                    f"secret column(s) {', '.join(unknown)} not in the dictionary",
+                    fix="name dictionary variables as secrets",
+                )
+            return list(self.secrets)
+        out: list[str] = []
+        try:
+            out.append(self.resolve_target())
+        except IncomputableMetricError:
+            pass
+        out += [p.event for p in self.dictionary.survival]
+        return list(dict.fromkeys(out))[:5] or [self.dictionary.names[-1]]
+

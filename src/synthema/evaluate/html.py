@@ -1,0 +1,281 @@
+"""``report.html``: the report as one self-contained page (plotly.js inlined, no network).
+
+Figures are plain Plotly JSON built here from ``report.to_dict()`` (no Python figure objects,
+so a 150-column report renders in well under a second); the page's script draws them.
+Every string from the data (column names, rule expressions, errors) is HTML-escaped by Jinja2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from markupsafe import Markup, escape
+
+from synthema.evaluate.template import TEMPLATE
+
+REAL, SYN, HOLD = "#2f6db5", "#e07b28", "#7a8794"
+_N_MARGINALS = 12
+_GROUP_COLORS = {"low": "#1b7f3b", "intermediate": "#b26a00", "high": "#b3261e"}
+
+
+def _fmt(v: Any) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.4g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.2e}"
+    return str(v)
+
+
+def _fmt_score(v: Any) -> str:
+    return "—" if v is None else f"{100 * v:.0f}"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, numeric: Sequence[int] = ()
+          ) -> Markup:
+    """An escaped HTML table."""
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(
+            f"<td class=\"num\">{escape(_fmt(c))}</td>" if i in numeric else
+            f"<td>{escape(_fmt(c))}</td>" for i, c in enumerate(r)) + "</tr>"
+        for r in rows)
+    return Markup(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
+def _layout(title: str, **extra: Any) -> dict:
+    return {"title": {"text": title, "font": {"size": 13}, "x": 0.01, "xanchor": "left",
+                      "y": 0.98, "yanchor": "top"},
+            "margin": {"l": 50, "r": 10, "t": 58, "b": 60},
+            "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom",
+                       "font": {"size": 11}}} | extra
+
+
+def _marginal_fig(name: str, m: dict) -> dict:
+    return {"data": [
+        {"type": "bar", "name": "real", "x": m["labels"], "y": m["real"],
+         "marker": {"color": REAL}},
+        {"type": "bar", "name": "synthetic", "x": m["labels"], "y": m["synthetic"],
+         "marker": {"color": SYN}}],
+        "layout": _layout(name, barmode="group", yaxis={"title": {"text": "share"}})}
+
+
+def _line(name: str, x: list, y: list, color: str, dash: str = "solid") -> dict:
+    return {"type": "scatter", "mode": "lines", "name": name, "x": x, "y": y,
+            "line": {"color": color, "dash": dash, "shape": "hv", "width": 2}}
+
+
+def _km_figs(metrics: dict) -> dict:
+    figs: dict[str, dict] = {}
+    km = metrics.get("km_distance", {}).get("details", {})
+    groups = {p["event"]: p for p in
+              metrics.get("km_risk_group_distance", {}).get("details", {}).get("pairs", [])}
+    for i, pair in enumerate(km.get("pairs", [])):
+        grid = pair["grid"]
+        figs[f"km-{i}"] = {"data": [_line("real", grid, pair["curves"]["real"], REAL),
+                                    _line("synthetic", grid, pair["curves"]["synthetic"], SYN)],
+                           "layout": _layout(f"{pair['label']}: sup distance "
+                                             f"{_fmt(pair['km_distance'])}",
+                                             xaxis={"title": {"text": pair["time"]}},
+                                             yaxis={"title": {"text": "survival"},
+                                                    "range": [0, 1.02]})}
+        rg = groups.get(pair["event"])
+        if rg:
+            data = []
+            for gname, g in rg["groups"].items():
+                color = _GROUP_COLORS.get(gname, HOLD)
+                data.append(_line(f"{gname} real", grid, g["curves"]["real"], color))
+                data.append(_line(f"{gname} synthetic", grid, g["curves"]["synthetic"], color,
+                                  "dot"))
+            figs[f"km-groups-{i}"] = {"data": data, "layout": _layout(
+                f"{pair['label']} by risk group (dotted: synthetic)",
+                xaxis={"title": {"text": pair["time"]}},
+                yaxis={"title": {"text": "survival"}, "range": [0, 1.02]})}
+    return figs
+
+
+def _hist_fig(title: str, h: dict, xlabel: str) -> dict:
+    edges = h["edges"]
+    mids = [(a + b) / 2 for a, b in zip(edges, edges[1:], strict=False)]
+    return {"data": [
+        {"type": "bar", "name": "synthetic → training", "x": mids, "y": h["synthetic"],
+         "marker": {"color": SYN}, "opacity": 0.75},
+        {"type": "bar", "name": "holdout → training (baseline)", "x": mids, "y": h["holdout"],
+         "marker": {"color": HOLD}, "opacity": 0.75}],
+        "layout": _layout(title, barmode="overlay", bargap=0.02,
+                          xaxis={"title": {"text": xlabel}}, yaxis={"title": {"text": "share"}})}
+
+
+def _risk_fig(metrics: dict) -> dict | None:
+    names, values, lo, hi = [], [], [], []
+
+    def add(label: str, r: dict) -> None:
+        if r.get("risk") is None:
+            return
+        names.append(label)
+        values.append(r["risk"])
+        lo.append(r["risk"] - (r["risk_ci"][0] or 0.0))
+        hi.append((r["risk_ci"][1] or 0.0) - r["risk"])
+
+    for key, label in (("singling_out_risk", "singling out"), ("linkability_risk", "linkability")):
+        d = metrics.get(key, {}).get("details", {})
+        if d:
+            add(label, d)
+    for secret, r in metrics.get("inference_risk", {}).get("details", {}).get(
+            "secrets", {}).items():
+        add(f"inference: {secret}", r)
+    if not names:
+        return None
+    return {"data": [{"type": "bar", "x": names, "y": values, "marker": {"color": SYN},
+                      "error_y": {"type": "data", "symmetric": False, "array": hi,
+                                  "arrayminus": lo, "color": "#333"}}],
+            "layout": _layout("Anonymeter risks (95 % CI)", yaxis={
+                "title": {"text": "risk"}, "range": [0, 1]}, showlegend=False)}
+
+
+def _heatmap(details: dict) -> dict:
+    cols = details["columns"]
+    return {"data": [{"type": "heatmap", "z": details["difference"], "x": cols, "y": cols,
+                      "zmin": -1, "zmax": 1, "colorscale": "RdBu", "reversescale": True,
+                      "colorbar": {"title": {"text": "Δ"}}}],
+            "layout": _layout("", margin={"l": 110, "r": 10, "t": 10, "b": 110},
+                              xaxis={"tickfont": {"size": 8}},
+                              yaxis={"tickfont": {"size": 8}, "autorange": "reversed"})}
+
+
+def _json(obj: Any) -> Markup:
+    text = json.dumps(obj, allow_nan=False, separators=(",", ":"))
+    return Markup(text.replace("</", "<\\/").replace("<!--", "<\\!--"))
+
+
+def render_html(report_dict: dict, *, version: str = "") -> str:
+    """The page for a ``report.to_dict()`` result."""
+    import jinja2
+    from plotly.offline import get_plotlyjs
+
+    metrics = report_dict["metrics"]
+    md = lambda name: metrics.get(name, {}).get("details", {})  # noqa: E731
+    figures: dict[str, dict] = {}
+    # scorecard
+    by_group: dict[str, list] = {}
+    for m in metrics.values():
+        good, ok = m.get("thresholds", {}).get("pass"), m.get("thresholds", {}).get("warn")
+        sign = "≥" if m.get("goal") == "maximize" else "≤"
+        by_group.setdefault(m["group"], []).append({
+            "name": m["name"], "value": m["value"], "unit": m.get("unit", ""),
+            "pass_if": f"{sign} {_fmt(good)}", "warn_if": f"{sign} {_fmt(ok)}",
+            "score": m["score"], "status": m["status"], "description": m.get("description", ""),
+            "error": m.get("error")})
+    totals = {s: sum(m["status"] == s for m in metrics.values())
+              for s in ("pass", "warn", "fail", "error")}
+    # fidelity
+    cd = md("column_distance")
+    marginals = cd.get("marginals", {})
+    worst = sorted(cd.get("columns", []), key=lambda r: -(r["distance"] or 0))[:_N_MARGINALS]
+    marginal_figs = []
+    for i, row in enumerate(worst):
+        figures[f"marg-{i}"] = _marginal_fig(f"{row['column']} ({row['metric']} "
+                                             f"{_fmt(row['distance'])})", marginals[row["column"]])
+        marginal_figs.append(f"marg-{i}")
+    corr = md("correlation_difference")
+    if corr.get("difference"):
+        figures["heatmap"] = _heatmap(corr)
+    fidelity_tables = []
+    if corr.get("worst_pairs"):
+        fidelity_tables.append(("Most changed associations", table(
+            ["column A", "column B", "real", "synthetic"],
+            [[*p["columns"], p["real"], p["synthetic"]] for p in corr["worst_pairs"][:10]],
+            numeric=(2, 3))))
+    pw = md("pairwise_tvd")
+    if pw.get("worst_pairs"):
+        fidelity_tables.append(("Pairs with the largest contingency TVD", table(
+            ["column A", "column B", "TVD"],
+            [[*p["columns"], p["tvd"]] for p in pw["worst_pairs"][:10]], numeric=(2,))))
+    # utility
+    utility_tables = []
+    cls = md("classification_auroc_gap")
+    ci = md("cindex_gap")
+    rows = []
+    if cls:
+        rows.append([f"classification: {cls['target']}", "AUROC", cls["trtr_auroc"],
+                     cls["tstr_auroc"]])
+    for p in ci.get("pairs", []):
+        rows.append([f"survival: {p['time']} / {p['event']}", "Harrell's C", p["trtr_cindex"],
+                     p["tstr_cindex"]])
+    if rows:
+        utility_tables.append(table(["task", "measure", "train real → test holdout",
+                                     "train synthetic → test holdout"], rows, numeric=(2, 3)))
+    logrank_rows = [[f"{p['time']} / {p['event']}", p["logrank_chi2"], p["logrank_p"]]
+                    for p in md("logrank_p").get("pairs", [])]
+    if logrank_rows:
+        utility_tables.append(Markup("<h3>Log-rank test, real vs synthetic</h3>") + table(
+            ["survival pair", "χ²", "p-value"], logrank_rows, numeric=(1, 2)))
+    km = _km_figs(metrics)
+    figures |= km
+    # privacy
+    privacy_figs = []
+    for key, title, xlabel in (("dcr_share", "Distance to closest training record", "distance"),
+                               ("nndr_risk", "Nearest-neighbour distance ratio", "ratio")):
+        h = md(key).get("histogram")
+        if h:
+            figures[f"hist-{key}"] = _hist_fig(title, h, xlabel)
+            privacy_figs.append(f"hist-{key}")
+    risk = _risk_fig(metrics)
+    if risk:
+        figures["risks"] = risk
+        privacy_figs.append("risks")
+    privacy_tables = []
+    rows = []
+    for key, label in (("singling_out_risk", "singling out"), ("linkability_risk", "linkability")):
+        r = md(key)
+        if r.get("n_attacks"):
+            rows.append([label, r["n_attacks"], r["attack_rate"], r["control_rate"],
+                         r["baseline_rate"], r["risk"], f"{_fmt(r['risk_ci'][0])}–"
+                         f"{_fmt(r['risk_ci'][1])}"])
+    for secret, r in md("inference_risk").get("secrets", {}).items():
+        rows.append([f"inference: {secret}", r["n_attacks"], r["attack_rate"],
+                     r["control_rate"], r["baseline_rate"], r["risk"],
+                     f"{_fmt(r['risk_ci'][0])}–{_fmt(r['risk_ci'][1])}"])
+    if rows:
+        privacy_tables.append(table(["attack", "attacks", "attack rate", "control rate",
+                                     "baseline rate", "risk", "95 % CI"], rows,
+                                    numeric=(1, 2, 3, 4, 5, 6)))
+    # clinical
+    clinical_tables = []
+    rules = md("rule_violations").get("rules", [])
+    broken = [r for r in rules if r["violations"] or r["real_violations"]]
+    if rules:
+        clinical_tables.append(Markup("<h3>Rule violations</h3>") + (table(
+            ["rule", "expression", "synthetic violations", "synthetic rate", "real violations"],
+            [[r["rule"], r["expr"], r["violations"], r["rate"], r["real_violations"]]
+             for r in sorted(broken, key=lambda r: -r["violations"])],
+            numeric=(2, 3, 4)) if broken else Markup(
+                f"<p>All {len(rules)} rules hold on every synthetic row.</p>")))
+    iv = md("impossible_values")
+    if iv.get("columns"):
+        clinical_tables.append(Markup("<h3>Impossible values</h3>") + table(
+            ["column", "rows"], sorted(iv["columns"].items(), key=lambda kv: -kv[1]),
+            numeric=(1,)))
+    dup = metrics.get("real_duplicates", {})
+    if dup.get("details"):
+        d = dup["details"]
+        clinical_tables.append(Markup("<h3>Copies of real patients</h3>") + table(
+            ["synthetic rows equal to a training row", "share", "holdout share (baseline)",
+             "duplicates within synthetic"],
+            [[d["rows"], dup["value"], d.get("holdout_share"),
+              d["synthetic_internal_duplicates"]]], numeric=(0, 1, 2, 3)))
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    page = env.from_string(TEMPLATE).render(
+        meta=report_dict["meta"], score=report_dict["score"], groups=report_dict["groups"],
+        totals=totals, scorecard=list(by_group.items()), fmt=_fmt, fmt_score=_fmt_score,
+        created=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), version=version,
+        marginal_columns=list(marginals), worst_columns=worst, marginal_figs=marginal_figs,
+        has_heatmap="heatmap" in figures, fidelity_tables=fidelity_tables,
+        utility_tables=utility_tables, km_figs=list(km), privacy_figs=privacy_figs,
+        privacy_tables=privacy_tables, clinical_tables=clinical_tables,
+        plotly_js=Markup(get_plotlyjs()), figures_json=_json(figures),
+        marginals_json=_json(marginals))
+    return page
