@@ -1,0 +1,378 @@
+"""Clinical rules at sampling time: no synthetic row ever breaks a dictionary rule.
+
+A marginal model knows the rules only through the marginals it was fitted to, and values
+drawn uniformly within bins can break comparisons the bins cannot see (``efs_days <= os_days``
+when both fall in the same bin). :func:`enforce_rules` draws rows and then, for rows that break a
+rule (False under :meth:`synthema.schema.Dictionary.evaluate_rules`; NA is *not applicable*,
+never a violation), tries in order:
+
+1. **redraw**: draw the numeric and date values of the broken rules' columns again within
+   their bins (codes, hence every modelled marginal, unchanged), up to :data:`REDRAW_TRIES`
+   times;
+2. **resample**: replace the row by a fresh model row that breaks nothing, for at most
+   :data:`RESAMPLE_ROUNDS` rounds (fewer when under :data:`MIN_ACCEPTANCE` of fresh rows are
+   valid: repairing is then the better use of time);
+3. **repair**: a rule-aware local search (min-conflicts with WalkSAT noise, weighted by the
+   model's conditionals; see :meth:`RuleEnforcer.repair_sweep`), up to :data:`REPAIR_SWEEPS`
+   sweeps;
+4. **reject**: drop rows still broken; their places are filled with copies of random valid
+   rows, so the output has exactly ``n`` rows (counted as ``rows_duplicated``).
+
+The output never violates a rule (checked once more at the end). The report (the
+synthesizer's ``sampling_report_``) counts, per rule, the drawn rows that broke it when first
+drawn and what then happened to them; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from synthema.errors import SynthemaError
+from synthema.schema import Dictionary, Rule, VariableType
+from synthema.stats import Domain
+
+_LOG = logging.getLogger(__name__)
+
+Draw = Callable[[int, np.random.Generator], np.ndarray]
+ConditionalLogp = Callable[[str, np.ndarray], np.ndarray]
+
+REDRAW_TRIES = 4
+RESAMPLE_ROUNDS = 2
+REPAIR_SWEEPS = 16
+WALK_NOISE = 0.1
+NA_PENALTY = 0.5
+MIN_ACCEPTANCE = 0.2
+OUTCOMES = ("redrawn", "resampled", "repaired", "rejected")
+
+
+@dataclass
+class _Tally:
+    """Per-rule counters, turned into ``sampling_report_`` at the end."""
+
+    rules: tuple[str, ...]
+    violated: np.ndarray = field(init=False)
+    outcome: dict[str, np.ndarray] = field(init=False)
+    rows: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.violated = np.zeros(len(self.rules), dtype=np.int64)
+        self.outcome = {k: np.zeros(len(self.rules), dtype=np.int64) for k in OUTCOMES}
+        self.rows = {"drawn": 0, **{k: 0 for k in OUTCOMES}, "duplicated": 0}
+
+    def add(self, kind: str, first: np.ndarray) -> None:
+        """Count rows (their first-draw violations ``first``, rows x rules) under ``kind``."""
+        if len(first):
+            self.outcome[kind] += first.sum(axis=0)
+            self.rows[kind] += len(first)
+
+    def report(self, n: int) -> dict:
+        per_rule = {
+            name: {"violated": int(self.violated[i])}
+            | {k: int(self.outcome[k][i]) for k in OUTCOMES}
+            for i, name in enumerate(self.rules)
+        }
+        return {
+            "rows": n,
+            "rows_drawn": self.rows["drawn"],
+            "rows_redrawn": self.rows["redrawn"],
+            "rows_resampled": self.rows["resampled"],
+            "rows_repaired": self.rows["repaired"],
+            "rows_rejected": self.rows["rejected"],
+            "rows_duplicated": self.rows["duplicated"],
+            "violations_in_output": 0,
+            "rules": per_rule,
+        }
+
+
+def _copy_rows(
+    dst: pd.DataFrame, rows: np.ndarray, src: pd.DataFrame, src_rows: np.ndarray
+) -> None:
+    """dst.iloc[rows] = src.iloc[src_rows], column by column (keeps the typed dtypes)."""
+    for column in dst.columns:
+        dst.loc[dst.index[rows], column] = src[column].iloc[src_rows].array
+
+
+class RuleEnforcer:
+    """Evaluates rules on synthetic rows and fixes the rows that break them.
+
+    Args:
+        draw: ``draw(n, rng)`` returns n rows of codes from the model (domain order).
+        conditional_logp: ``f(name, codes)`` returns log P(name = v | rest of the row).
+        domain: the discretised domain (decodes codes into typed values).
+        dictionary: the rules and their column types.
+    """
+
+    def __init__(
+        self,
+        draw: Draw,
+        conditional_logp: ConditionalLogp,
+        *,
+        domain: Domain,
+        dictionary: Dictionary,
+    ) -> None:
+        self.draw = draw
+        self.conditional_logp = conditional_logp
+        self.domain = domain
+        self.dictionary = dictionary
+        self.rules: tuple[Rule, ...] = dictionary.rules
+        self.ordinals = dictionary.ordinals
+        self.index = {a: j for j, a in enumerate(domain.names)}
+        self.binned = {
+            v.name for v in dictionary.variables if v.type.is_numeric or v.type is VariableType.DATE
+        }
+        self.by_column: dict[str, list[int]] = {}
+        for i, rule in enumerate(self.rules):
+            for c in rule.columns:
+                self.by_column.setdefault(c, []).append(i)
+        # rules whose columns include a binned (numeric or date) one, and the rules that share
+        # a column with each rule (whose truth can change when that rule's columns change)
+        self.binned_rules = [
+            i for i, rule in enumerate(self.rules) if set(rule.columns) & self.binned
+        ]
+        self.related = {
+            i: sorted({q for c in rule.columns for q in self.by_column[c]})
+            for i, rule in enumerate(self.rules)
+        }
+
+    # -- evaluation ---------------------------------------------------------------------------
+    def violations(self, frame: pd.DataFrame, rules: list[int] | None = None) -> np.ndarray:
+        """Bool matrix (rows x rules): True where a rule is False (NA is not a violation)."""
+        rules = list(range(len(self.rules))) if rules is None else rules
+        out = np.zeros((len(frame), len(rules)), dtype=bool)
+        for j, i in enumerate(rules):
+            res = self.rules[i].evaluate(frame, ordinals=self.ordinals)
+            out[:, j] = res.eq(False).fillna(False).to_numpy(dtype=bool)
+        return out
+
+    def status(self, frame: pd.DataFrame, rules: list[int]) -> list[np.ndarray]:
+        """Per rule, an int8 vector per row: 1 holds, 0 broken, 2 not applicable (NA)."""
+        out = []
+        for i in rules:
+            res = self.rules[i].evaluate(frame, ordinals=self.ordinals)
+            holds = res.fillna(False).to_numpy(dtype=bool)
+            na = res.isna().to_numpy(dtype=bool)
+            out.append(np.where(na, 2, np.where(holds, 1, 0)).astype(np.int8))
+        return out
+
+    def decode(self, codes: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+        return self.domain.decode(codes, rng=rng)
+
+    # -- step 1: redraw values within bins ----------------------------------------------------
+    def redraw(
+        self, codes: np.ndarray, frame: pd.DataFrame, bad: np.ndarray, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Redraw binned values of broken rules' columns (same codes); returns new violations."""
+        for _ in range(REDRAW_TRIES):
+            rows = np.flatnonzero(bad[:, self.binned_rules].any(axis=1))
+            if not len(rows):
+                break
+            for i in self.binned_rules:
+                hit = rows[bad[rows, i]]
+                if not len(hit):
+                    continue
+                cols = [c for c in self.rules[i].columns if c in self.binned]
+                sub = self.domain.project(cols).decode(
+                    codes[np.ix_(hit, [self.index[c] for c in cols])], rng=rng
+                )
+                for c in cols:
+                    frame.loc[frame.index[hit], c] = sub[c].array
+            touched = sorted({q for i in self.binned_rules for q in self.related[i]})
+            bad[np.ix_(rows, touched)] = self.violations(frame.iloc[rows], touched)
+        return bad
+
+    def fresh(self, m: int, rng: np.random.Generator, tally: _Tally):
+        """m new rows: codes, values, violations after redraw, and first-draw violations."""
+        codes = self.draw(m, rng)
+        frame = self.decode(codes, rng)
+        bad = self.violations(frame)
+        first = bad.copy()
+        tally.rows["drawn"] += m
+        tally.violated += first.sum(axis=0)
+        bad = self.redraw(codes, frame, bad, rng)
+        return codes, frame, bad, first
+
+    # -- step 3: rule-aware local search ------------------------------------------------------
+    def repair_sweep(
+        self, codes: np.ndarray, frame: pd.DataFrame, bad: np.ndarray, rng: np.random.Generator
+    ) -> None:
+        """One min-conflicts move per broken row, weighted by the model's conditionals.
+
+        Each broken row picks one of its broken rules at random. Every code of every column
+        of that rule is a candidate move; a move's cost is the change in the number of broken
+        rules of the row (only rules on the moved column can change). Among the cheapest moves
+        (keeping the row as it is costs 0, so rows never get worse) one is drawn with
+        probability proportional to P(row after move) / P(row now) under the model; a few
+        rows take a random move instead (WalkSAT noise), which lets them leave plateaus.
+        """
+        rows = np.flatnonzero(bad.any(axis=1))
+        if not len(rows):
+            return
+        picked = [self.rules[int(rng.choice(np.flatnonzero(bad[r])))] for r in rows]
+        per_column: dict[str, list[int]] = {}
+        for pos, rule in enumerate(picked):
+            for c in rule.columns:
+                per_column.setdefault(c, []).append(pos)
+        needed = sorted({c for rule in self.rules for c in rule.columns})
+        blocks, take, sizes = [], [], []
+        for column in sorted(per_column):
+            pos = np.array(per_column[column])
+            r = rows[pos]
+            k = self.domain[column].size
+            j = self.index[column]
+            logp = self.conditional_logp(column, codes[r])
+            now = logp[np.arange(len(r)), codes[r, j]]
+            ratio = logp - np.where(np.isfinite(now), now, -50.0)[:, None]
+            ratio = np.clip(np.nan_to_num(ratio, nan=-50.0, neginf=-50.0), -50.0, 50.0)
+            rules_c = self.by_column[column]
+            cand = np.tile(np.arange(k), len(r))
+            current = np.repeat(codes[r, j], k) == cand
+            blocks.append((column, pos, k, cand, ratio.ravel(), current, rules_c))
+            take.append(np.repeat(r, k))
+            sizes.append(len(cand))
+        offsets = np.cumsum([0, *sizes])
+        big = frame.iloc[np.concatenate(take)][needed].reset_index(drop=True)
+        for b, (column, _pos, _k, cand, _ratio, current, _rules) in enumerate(blocks):
+            lo, hi = offsets[b], offsets[b + 1]
+            values = self.domain.project([column]).decode(cand[:, None], rng=rng)[column]
+            new = values.to_numpy(dtype=object)
+            new[current] = big[column].iloc[lo:hi].to_numpy(dtype=object)[current]
+            big.iloc[lo:hi, big.columns.get_loc(column)] = pd.array(new, dtype=values.dtype)
+        # each rule is evaluated only on the candidate rows of the columns it mentions
+        ranges: dict[int, list[np.ndarray]] = {}
+        for b, block in enumerate(blocks):
+            for q in block[6]:
+                ranges.setdefault(q, []).append(np.arange(offsets[b], offsets[b + 1]))
+        status: dict[int, np.ndarray] = {}
+        for q, parts in ranges.items():
+            idx = np.concatenate(parts)
+            full = np.full(len(big), 1, dtype=np.int8)
+            cols = list(self.rules[q].columns)
+            full[idx] = self.status(big[cols].iloc[idx], [q])[0]
+            status[q] = full
+        broken = {q: st == 0 for q, st in status.items()}
+        pos_all, cost_all, logw_all, block_all, cand_all = [], [], [], [], []
+        for b, (_column, pos, k, _cand, ratio, current, rules_c) in enumerate(blocks):
+            lo, hi = offsets[b], offsets[b + 1]
+            # cost = broken rules + NA_PENALTY x rules made not applicable (a missing value
+            # dodges a rule without satisfying it), relative to the row as it is now
+            after = sum(
+                (status[q][lo:hi] == 0) + NA_PENALTY * (status[q][lo:hi] == 2) for q in rules_c
+            ).reshape(-1, k)
+            now = after[current.reshape(-1, k)]
+            pos_all.append(np.repeat(pos, k))
+            cost_all.append((after - now[:, None]).ravel())
+            logw_all.append(ratio)
+            block_all.append(np.full(hi - lo, b))
+            cand_all.append(np.arange(lo, hi))
+        pos_v = np.concatenate(pos_all)
+        cost = np.concatenate(cost_all)
+        logw = np.concatenate(logw_all)
+        best = np.full(len(rows), np.inf)
+        np.minimum.at(best, pos_v, cost)
+        noisy = rng.random(len(rows)) < WALK_NOISE
+        allowed = (cost <= best[pos_v] + 1e-9) | noisy[pos_v]
+        key = np.where(allowed, logw + rng.gumbel(size=len(logw)), -np.inf)
+        order = np.lexsort((-key, pos_v))
+        _, first = np.unique(pos_v[order], return_index=True)
+        chosen = order[first]
+        block_v = np.concatenate(block_all)[chosen]
+        row_in_big = np.concatenate(cand_all)[chosen]
+        for b, (column, *_rest) in enumerate(blocks):
+            sel = block_v == b
+            if not sel.any():
+                continue
+            r = rows[pos_v[chosen][sel]]
+            where = row_in_big[sel]
+            codes[r, self.index[column]] = blocks[b][3][where - offsets[b]]
+            frame.loc[frame.index[r], column] = big[column].iloc[where].array
+            for q in blocks[b][6]:  # the rules on the moved column, as evaluated in ``big``
+                bad[r, q] = broken[q][where]
+
+    @staticmethod
+    def _replace(codes, frame, bad, first, take, c2, f2, first2, ok, tally) -> None:
+        """Put fresh valid rows ``ok`` in the places ``take`` of broken ones."""
+        tally.add("resampled", first[take])
+        fixed2 = first2[ok].any(axis=1)
+        tally.add("redrawn", first2[ok][fixed2])
+        codes[take] = c2[ok]
+        _copy_rows(frame, take, f2, ok)
+        bad[take] = False
+        first[take] = first2[ok]
+
+    # -- the whole procedure ------------------------------------------------------------------
+    def sample(self, n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
+        tally = _Tally(tuple(r.name for r in self.rules))
+        codes, frame, bad, first = self.fresh(n, rng, tally)
+        redrawn = first.any(axis=1) & ~bad.any(axis=1)
+        tally.add("redrawn", first[redrawn])
+        for _ in range(RESAMPLE_ROUNDS):
+            slots = np.flatnonzero(bad.any(axis=1))
+            if not len(slots):
+                break
+            m = max(2 * len(slots), 16)
+            c2, f2, b2, first2 = self.fresh(m, rng, tally)
+            valid = np.flatnonzero(~b2.any(axis=1))
+            ok = valid[: len(slots)]
+            if len(ok):
+                self._replace(codes, frame, bad, first, slots[: len(ok)], c2, f2, first2, ok, tally)
+            if len(valid) < MIN_ACCEPTANCE * m:
+                break  # the model rarely draws valid rows: repairing is the better use of time
+        slots = np.flatnonzero(bad.any(axis=1))
+        if len(slots):
+            before = first[slots]
+            for _ in range(REPAIR_SWEEPS):
+                if not bad.any():
+                    break
+                self.repair_sweep(codes, frame, bad, rng)
+                _LOG.debug("repair sweep: %d row(s) still break a rule", int(bad.any(axis=1).sum()))
+            still = bad[slots].any(axis=1)
+            tally.add("repaired", before[~still])
+            rejected = slots[still]
+            if len(rejected):
+                tally.add("rejected", before[still])
+                valid = np.flatnonzero(~bad.any(axis=1))
+                if not len(valid):
+                    raise SynthemaError(
+                        "no synthetic row satisfies the dictionary rules",
+                        fix="check that the rules can hold together, or fit with more budget",
+                    )
+                donors = rng.choice(valid, size=len(rejected))
+                codes[rejected] = codes[donors]
+                _copy_rows(frame, rejected, frame.copy(), donors)
+                tally.rows["duplicated"] += len(rejected)
+                _LOG.warning(
+                    "%d synthetic row(s) still broke a rule after repair; replaced by copies "
+                    "of valid rows (see sampling_report_)",
+                    len(rejected),
+                )
+        frame = frame.reset_index(drop=True)
+        final = self.violations(frame)
+        if final.any():  # defensive: never hand out a violating row
+            raise SynthemaError(
+                f"internal error: {int(final.any(axis=1).sum())} synthetic row(s) break a rule",
+                fix="report this as a bug in synthema.synth.constraints",
+            )
+        return frame, tally.report(n)
+
+
+def enforce_rules(
+    draw: Draw,
+    conditional_logp: ConditionalLogp,
+    *,
+    domain: Domain,
+    dictionary: Dictionary,
+    n: int,
+    rng: np.random.Generator,
+) -> tuple[pd.DataFrame, dict]:
+    """``n`` decoded rows from ``draw`` that satisfy every rule of ``dictionary``, and a report.
+
+    Raises:
+        SynthemaError: not a single drawn row could be made valid.
+    """
+    enforcer = RuleEnforcer(draw, conditional_logp, domain=domain, dictionary=dictionary)
+    return enforcer.sample(n, rng)

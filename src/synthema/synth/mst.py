@@ -1,0 +1,228 @@
+"""MST: noisy one-way marginals plus a maximum spanning tree of noisy two-way marginals.
+
+McKenna, Miklau, Sheldon, "Winning the NIST Contest: A scalable and general approach to
+differentially private synthetic data", JPC 2021 (reference code: Private-PGM
+``mechanisms/mst.py``). The budget ρ = cdp_rho(ε, δ) is split in three equal parts:
+
+1. **one-way**: every attribute's marginal (its *missing* code included), ρ/3;
+2. **selection**: candidate pairs are measured *through the source* with ρ/3 and scored on the
+   server by how far each noisy pair is from the product of the noisy one-way estimates
+   (:func:`~synthema.synth.selection.fit_error`); Kruskal's algorithm then builds the maximum
+   spanning tree on those scores. The reference scores exact pairs and privatises each tree
+   edge with the exponential mechanism; synthema never lets selection see exact data (the same
+   code must run on a federation, where nobody has them), and choosing from noisy answers is
+   free post-processing, so the tree is the deterministic best one on the noisy scores;
+3. **measurement**: the selected cliques, ρ/3.
+
+Before the tree, the structure is seeded with what the dictionary declares (public, no budget):
+each survival pair (time, event) and the columns of every short rule (at most 3 columns); then
+each survival pair is joined with covariates into (time, event, X) triples —
+``survival_covariates`` names them, or ``"auto"`` picks the ones most associated with the pair
+by the noisy selection scores. The tree connects these parts; a clique that would close a
+cycle is kept only while the junction tree's largest node stays within ``max_clique_cells``.
+The model is fitted with mbi (:mod:`synthema.synth._mbi`); ``required`` variables are never
+missing in it (a structural zero).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+
+from synthema.schema import Dictionary
+from synthema.stats import Domain, StatisticsSource
+from synthema.synth import selection
+from synthema.synth.base import PrivacyBudget
+from synthema.synth.pgm import (
+    PGMSynthesizer,
+    estimated_total,
+    fit_model,
+    is_count,
+    is_covariates,
+    is_positive_int,
+    is_tolerance,
+    one_way_probabilities,
+    required_zeros,
+)
+
+_LOG = logging.getLogger(__name__)
+
+
+def public_structure(
+    domain: Domain,
+    dictionary: Dictionary,
+    scores: dict,
+    *,
+    covariates: str | Sequence[str] | None,
+    n_covariates: int,
+    max_clique_cells: int,
+) -> selection.Structure:
+    """Cliques fixed before the data-driven tree: survival pairs, short rules, survival triples.
+
+    ``"auto"`` covariates are the attributes most associated with the pair by noisy score,
+    outside the survival time's own dictionary group (for AML the *outcome* group: competing
+    outcomes such as remission or relapse are tied to survival by rules and the tree, while
+    KM curves by risk group need the baseline covariates).
+    """
+    from synthema.synth import _mbi  # JAX starts only when a model is estimated
+
+    def largest(cliques: list[tuple[str, ...]]) -> int:
+        return _mbi.largest_node(domain, cliques)
+
+    structure = selection.Structure(domain.names)
+    pairs = selection.survival_columns(dictionary, domain)
+    for time, event in pairs:
+        structure.add((time, event))
+    for clique in selection.rule_cliques(dictionary, domain, max_cells=max_clique_cells):
+        structure.add(clique, largest_node=largest, max_cells=max_clique_cells)
+    survival_names = {c for p in pairs for c in p}
+    for time, event in pairs:
+        if covariates == "auto":
+            group = dictionary[time].group
+            same = {v.name for v in dictionary.variables if group and v.group == group}
+            chosen = selection.survival_covariates(
+                (time, event), scores, k=n_covariates, exclude=survival_names | same
+            )
+        else:
+            chosen = [c for c in (covariates or ()) if c in domain]
+        for x in chosen:
+            clique = (time, event, x)
+            if domain.size(clique) <= max_clique_cells:
+                structure.add(clique, largest_node=largest, max_cells=max_clique_cells)
+    return structure
+
+
+class MSTSynthesizer(PGMSynthesizer):
+    """Differentially private MST synthesizer over the dictionary's public domain.
+
+    Args:
+        dictionary: a :class:`~synthema.schema.Dictionary`, or a built-in name or YAML path.
+        epsilon: ε of (ε, δ)-DP (``inf``: exact counts, not private).
+        delta: δ of (ε, δ)-DP.
+        random_state: seed for noise, candidate choice and default sampling.
+        iters: most mbi mirror-descent iterations.
+        tol: stop the estimation early once the loss improves by less than this (relative)
+            per block of 50 iterations (noisy fits plateau long before ``iters``).
+        max_candidates: most candidate pairs measured for selection.
+        survival_covariates: attributes joined with every survival (time, event) pair as
+            (time, event, X) cliques; ``"auto"`` picks ``n_covariates`` per pair from the noisy
+            selection scores; ``None`` or ``()`` adds none.
+        n_covariates: how many covariates ``"auto"`` picks per survival pair.
+        max_clique_cells: largest clique (in cells) the public structure may add.
+    """
+
+    method = "mst"
+    private = True
+    label = "differentially private (MST)"
+    _parameter_constraints = {
+        "iters": is_positive_int,
+        "tol": is_tolerance,
+        "max_candidates": is_positive_int,
+        "survival_covariates": is_covariates,
+        "n_covariates": is_count,
+        "max_clique_cells": is_positive_int,
+    }
+
+    def __init__(
+        self,
+        *,
+        dictionary,
+        epsilon: float = 1.0,
+        delta: float = 1e-6,
+        random_state: int | None = None,
+        iters: int = 3000,
+        tol: float = 2e-3,
+        max_candidates: int = 1000,
+        survival_covariates: str | Sequence[str] | None = "auto",
+        n_covariates: int = 3,
+        max_clique_cells: int = 50_000,
+    ) -> None:
+        super().__init__(
+            dictionary=dictionary, epsilon=epsilon, delta=delta, random_state=random_state
+        )
+        self.iters = iters
+        self.tol = tol
+        self.max_candidates = max_candidates
+        self.survival_covariates = survival_covariates
+        self.n_covariates = n_covariates
+        self.max_clique_cells = max_clique_cells
+
+    def _fit(
+        self,
+        source: StatisticsSource,
+        domain: Domain,
+        dictionary: Dictionary,
+        budget: PrivacyBudget,
+        rng: np.random.Generator,
+    ) -> None:
+        share = budget.rho / 3
+        names = domain.names
+        ones = budget.measure(
+            source,
+            [(a,) for a in names],
+            sigma=budget.sigma(share, len(names)),
+            rng=rng,
+            label="mst: one-way marginals",
+        )
+        probabilities = one_way_probabilities(ones, domain)
+        total = estimated_total(ones)
+        structure, _ = self.select(source, domain, dictionary, budget, rng, probabilities, total)
+        cliques = list(structure.cliques)
+        _LOG.info("MST selected %d cliques", len(cliques))
+        measured = budget.measure(
+            source,
+            cliques,
+            sigma=budget.sigma(share, len(cliques)) if cliques else 0.0,
+            rng=rng,
+            label=f"mst: {len(cliques)} selected marginals",
+        )
+        self.model_ = fit_model(
+            domain,
+            ones + measured,
+            iters=self.iters,
+            tol=self.tol,
+            zeros=required_zeros(domain, dictionary),
+        )
+        self.cliques_ = cliques
+        _LOG.info("MST modelled %d cliques over %d attributes", len(cliques), len(names))
+
+    def select(
+        self,
+        source: StatisticsSource,
+        domain: Domain,
+        dictionary: Dictionary,
+        budget: PrivacyBudget,
+        rng: np.random.Generator,
+        probabilities: dict[str, np.ndarray],
+        total: float,
+    ) -> tuple[selection.Structure, dict]:
+        """Measure candidate pairs with a third of ρ and build the structure from the answers."""
+        candidates = selection.candidate_pairs(
+            domain, dictionary, max_candidates=self.max_candidates, rng=rng
+        )
+        answers = budget.measure(
+            source,
+            candidates,
+            sigma=budget.sigma(budget.rho / 3, len(candidates)) if candidates else 0.0,
+            rng=rng,
+            label=f"mst: selection over {len(candidates)} candidate pairs",
+        )
+        _LOG.info("MST measured %d candidate pairs", len(answers))
+        scores = {
+            m.clique: selection.fit_error(
+                m, selection.independent_estimate(m.clique, probabilities, total), domain
+            )
+            for m in answers
+        }
+        structure = public_structure(
+            domain,
+            dictionary,
+            scores,
+            covariates=self.survival_covariates,
+            n_covariates=self.n_covariates,
+            max_clique_cells=self.max_clique_cells,
+        )
+        selection.spanning_edges(scores, structure)
+        return structure, scores

@@ -1,0 +1,183 @@
+"""Shared parts of the marginal-based synthesizers (MST, AIM, independent marginals).
+
+Their learned state is a :class:`~synthema.synth.model.GraphicalModel`; sampling, repair
+and persistence work on it the same way. This module also holds the small numerical steps
+they share: clipping noisy one-way marginals into distributions, the noisy estimate of the
+number of patients, and fitting a model to measurements with mbi.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from synthema.schema import Dictionary
+from synthema.stats import Domain, Measurement
+from synthema.synth.base import BaseSynthesizer
+from synthema.synth.model import GraphicalModel
+
+
+def is_positive_int(value: object) -> bool:
+    """Parameter check: an int >= 1 (not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def is_count(value: object) -> bool:
+    """Parameter check: an int >= 0 (not a bool)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def is_tolerance(value: object) -> bool:
+    """Parameter check: a real number >= 0."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+
+
+def is_covariates(value: object) -> bool:
+    """Parameter check: ``"auto"``, None, or a sequence of attribute names."""
+    if value == "auto" or value is None:
+        return True
+    return (
+        isinstance(value, Sequence)
+        and not isinstance(value, str)
+        and all(isinstance(v, str) for v in value)
+    )
+
+
+def one_way_probabilities(
+    measurements: Sequence[Measurement], domain: Domain
+) -> dict[str, np.ndarray]:
+    """Each attribute's distribution from its noisy one-way marginal (negatives clipped to 0).
+
+    An attribute whose noisy counts are all <= 0 gets a uniform distribution.
+    """
+    out = {}
+    for m in measurements:
+        if len(m.clique) != 1:
+            continue
+        counts = np.clip(m.noisy_counts.astype(np.float64), 0, None)
+        total = counts.sum()
+        out[m.clique[0]] = counts / total if total > 0 else np.full(counts.size, 1 / counts.size)
+    for name in domain.names:
+        out.setdefault(name, np.full(domain[name].size, 1 / domain[name].size))
+    return out
+
+
+def estimated_total(measurements: Sequence[Measurement]) -> float:
+    """Inverse-variance weighted mean of the marginals' sums: a noisy number of patients.
+
+    >>> from synthema.stats import Measurement
+    >>> estimated_total([Measurement(("a",), np.array([3, 7]), 1.0, 0.5)])
+    10.0
+    """
+    if not measurements:
+        raise ValueError("no measurements to estimate the number of patients from")
+    exact = [m.total for m in measurements if m.stddev == 0]
+    if exact:
+        return float(exact[0])
+    sums = np.array([m.total for m in measurements], dtype=np.float64)
+    var = np.array([m.stddev**2 * m.noisy_counts.size for m in measurements])
+    return max(1.0, float(np.average(sums, weights=1 / var)))
+
+
+def required_zeros(domain: Domain, dictionary: Dictionary) -> dict[tuple[str, ...], np.ndarray]:
+    """Structural zeros from the dictionary: a ``required`` variable is never missing.
+
+    Returned as one-way log-potentials (0 everywhere, -inf on the *missing* code), added to a
+    fitted model so that it never draws a missing value where the dictionary forbids one.
+    """
+    out = {}
+    for var in dictionary.variables:
+        if var.required and var.name in domain:
+            attr = domain[var.name]
+            table = np.zeros(attr.size)
+            table[attr.missing_code] = -np.inf
+            out[(var.name,)] = table
+    return out
+
+
+def add_potentials(
+    sizes: dict[str, int],
+    potentials: Mapping[tuple[str, ...], np.ndarray],
+    extra: Mapping[tuple[str, ...], np.ndarray],
+) -> dict[tuple[str, ...], np.ndarray]:
+    """``potentials`` with ``extra`` one-way log-potentials added (merged into a clique)."""
+    out = {c: np.array(t, dtype=np.float64) for c, t in potentials.items()}
+    for (name,), table in extra.items():
+        home = next((c for c in out if name in c), None)
+        if home is None:
+            out[(name,)] = np.array(table, dtype=np.float64)
+            continue
+        shape = [sizes[a] if a == name else 1 for a in home]
+        out[home] = out[home] + np.reshape(table, shape)
+    return out
+
+
+def fit_model(
+    domain: Domain,
+    measurements: Sequence[Measurement],
+    *,
+    iters: int,
+    tol: float = 0.0,
+    zeros: Mapping[tuple[str, ...], np.ndarray] | None = None,
+) -> GraphicalModel:
+    """Estimate a graphical model from measurements with mbi and return it as numpy arrays.
+
+    ``zeros`` (see :func:`required_zeros`) are added after estimation.
+    """
+    from synthema.synth import _mbi  # JAX starts only when a model is estimated
+
+    fitted = _mbi.estimate(domain, measurements, iters=iters, tol=tol)
+    nodes, edges = _mbi.junction_tree_of(domain, fitted.cliques)
+    sizes = dict(zip(domain.names, domain.shape, strict=True))
+    potentials = add_potentials(sizes, fitted.potentials, zeros or {})
+    return GraphicalModel(sizes, potentials, nodes, edges)
+
+
+def quick_model(
+    domain: Domain, measurements: Sequence[Measurement], cliques: Sequence[tuple[str, ...]]
+) -> GraphicalModel:
+    """A fast model of the measurements (local IPF on the junction tree, no mbi run).
+
+    Each clique's target is the inverse-variance average of its noisy answers, clipped at
+    zero and normalised. Used between AIM rounds, where the model only guides selection.
+    """
+    from synthema.synth import _mbi
+
+    sums: dict[tuple[str, ...], np.ndarray] = {}
+    weights: dict[tuple[str, ...], float] = {}
+    for m in measurements:
+        counts = np.clip(m.noisy_counts.astype(np.float64), 0, None)
+        if counts.sum() <= 0:
+            continue
+        shape = tuple(domain[a].size for a in m.clique)
+        w = 1.0 / max(m.stddev, 1e-6) ** 2
+        sums[m.clique] = sums.get(m.clique, 0) + w * (counts / counts.sum()).reshape(shape)
+        weights[m.clique] = weights.get(m.clique, 0.0) + w
+    targets = {c: sums[c] / weights[c] for c in sums}
+    nodes, edges = _mbi.junction_tree_of(domain, list(cliques) + [(a,) for a in domain.names])
+    sizes = dict(zip(domain.names, domain.shape, strict=True))
+    return GraphicalModel.from_marginals(sizes, nodes, edges, targets)
+
+
+class PGMSynthesizer(BaseSynthesizer):
+    """A synthesizer whose learned state is a graphical model (``model_``).
+
+    Fitted attributes: ``model_`` (:class:`~synthema.synth.model.GraphicalModel`),
+    ``cliques_`` (the marginals measured beyond the one-way ones), ``domain_``,
+    ``dictionary_``, ``privacy_spent_``.
+    """
+
+    def _draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return self.model_.sample(n, rng=rng)
+
+    def _conditional_logp(self, name: str, codes: np.ndarray) -> np.ndarray:
+        return self.model_.conditional_logp(name, codes)
+
+    def _state(self) -> tuple[dict, dict[str, np.ndarray]]:
+        meta, arrays = self.model_.to_arrays()
+        return {"model": meta, "cliques": [list(c) for c in self.cliques_]}, arrays
+
+    def _set_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
+        self.model_ = GraphicalModel.from_arrays(meta["model"], arrays)
+        self.cliques_ = [tuple(c) for c in meta["cliques"]]

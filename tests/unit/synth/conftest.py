@@ -1,0 +1,108 @@
+"""Shared fixtures: a projected AML dictionary, 2,000 simulated patients, fitted synthesizers.
+
+Fitting compiles an mbi program per model structure (seconds), so fitted synthesizers are
+cached for the session: tests that only read a fitted model share it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthema.cohorts.simulate import simulate
+from synthema.schema import Dictionary, load_dictionary
+from synthema.synth import BaseSynthesizer, create_synthesizer
+
+# survival pair, ELN 2022, age, NPM1/FLT3-ITD, remission and relapse (rules), and columns
+# that are mostly missing (flt3_itd_ar, relapse_days, cux1, pten)
+COLUMNS = [
+    "age",
+    "sex",
+    "eln2022",
+    "ecog",
+    "wbc",
+    "hb",
+    "platelets",
+    "ldh",
+    "pb_blasts",
+    "induction_intensity",
+    "induction_response",
+    "cr",
+    "cr_days",
+    "relapse",
+    "relapse_days",
+    "os_days",
+    "os_status",
+    "efs_days",
+    "efs_status",
+    "npm1",
+    "flt3_itd",
+    "flt3_itd_ar",
+    "tp53",
+    "dnmt3a",
+    "asxl1",
+    "cux1",
+    "pten",
+]
+PATIENTS = 2000
+METHODS = ("mst", "aim", "independent", "copula")
+DELTA = 1e-6
+
+
+@pytest.fixture(scope="session")
+def aml_full() -> Dictionary:
+    return load_dictionary("aml")
+
+
+@pytest.fixture(scope="session")
+def small_dictionary(aml_full) -> Dictionary:
+    return aml_full.project(COLUMNS)
+
+
+@pytest.fixture(scope="session")
+def aml_data(small_dictionary) -> pd.DataFrame:
+    sites = simulate("aml", sites=3, patients=PATIENTS, seed=7)
+    df = pd.concat([s.data for s in sites], ignore_index=True)
+    return df[list(small_dictionary.columns)]
+
+
+_CACHE: dict[tuple, BaseSynthesizer] = {}
+
+
+@pytest.fixture(scope="session")
+def fitted(small_dictionary, aml_data):
+    """``fitted(method, epsilon, **params)``: a synthesizer fitted once per session."""
+
+    def get(method: str, epsilon: float, **params) -> BaseSynthesizer:
+        key = (method, epsilon, tuple(sorted(params.items())))
+        if key not in _CACHE:
+            synth = create_synthesizer(
+                method,
+                dictionary=small_dictionary,
+                epsilon=epsilon,
+                delta=DELTA,
+                random_state=0,
+                **params,
+            )
+            _CACHE[key] = synth.fit(aml_data)
+        return _CACHE[key]
+
+    return get
+
+
+def _tvd(a: np.ndarray, b: np.ndarray) -> float:
+    a = np.asarray(a, dtype=float).ravel()
+    b = np.asarray(b, dtype=float).ravel()
+    return 0.5 * float(np.abs(a / a.sum() - b / b.sum()).sum())
+
+
+@pytest.fixture(scope="session")
+def tvd():
+    """Total variation distance between two count (or probability) vectors."""
+    return _tvd
+
+
+@pytest.fixture(scope="session")
+def delta() -> float:
+    return DELTA

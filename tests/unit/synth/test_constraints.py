@@ -1,0 +1,155 @@
+"""Rules at sampling: outputs never break a rule; what it took is counted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from synthema.cohorts.simulate import simulate
+from synthema.errors import SynthemaError
+from synthema.schema import Dictionary
+from synthema.stats import Domain
+from synthema.synth import constraints, create_synthesizer
+from synthema.synth.constraints import enforce_rules
+from synthema.synth.model import GraphicalModel
+
+
+def _violations(dictionary, frame) -> int:
+    return int(dictionary.evaluate_rules(frame).eq(False).fillna(False).to_numpy().sum())
+
+
+def test_full_aml_dictionary_sample_has_no_violation(aml_full):
+    # Setup: independent marginals break many of the 83 AML rules when first drawn
+    data = pd.concat([s.data for s in simulate("aml", sites=2, patients=400, seed=3)])
+    synth = create_synthesizer("independent", dictionary=aml_full, epsilon=1.0, random_state=0)
+    synth.fit(data)
+
+    # Run
+    out = synth.sample(120, random_state=0)
+
+    # Assert
+    report = synth.sampling_report_
+    assert len(out) == 120 and _violations(aml_full, out) == 0
+    assert report["rows_drawn"] >= 120
+    assert sum(r["violated"] for r in report["rules"].values()) > 0
+    fixed = report["rows_redrawn"] + report["rows_resampled"] + report["rows_repaired"]
+    assert fixed + report["rows_rejected"] > 0
+    assert report["rows_duplicated"] == report["rows_rejected"]
+    for counts in report["rules"].values():
+        handled = counts["redrawn"] + counts["resampled"] + counts["repaired"] + counts["rejected"]
+        assert handled <= counts["violated"]
+
+
+@pytest.fixture()
+def toy():
+    d = Dictionary.from_mapping(
+        {
+            "name": "toy",
+            "version": 1,
+            "variables": [
+                {"name": "a", "type": "integer", "min": 0, "max": 99, "cut_points": [50]},
+                {"name": "b", "type": "integer", "min": 0, "max": 99, "cut_points": [50]},
+                {"name": "flag", "type": "boolean"},
+            ],
+            "rules": [
+                {"name": "a_le_b", "expr": "a <= b"},
+                {"name": "flag_needs_a", "expr": "flag => a is not missing"},
+            ],
+        }
+    )
+    domain = Domain.from_dictionary(d, max_bins=2)
+    model = GraphicalModel.independent(
+        {"a": np.array([1.0, 0, 0.2]), "b": np.array([1.0, 0, 0]), "flag": np.array([1, 1, 0.0])}
+    )
+    return d, domain, model
+
+
+def test_same_bin_comparisons_are_fixed_by_redrawing_values(toy):
+    # Setup: a and b always in bin [0, 50): half the draws break a <= b
+    d, domain, model = toy
+
+    # Run
+    out, report = enforce_rules(
+        lambda n, rng: model.sample(n, rng=rng),
+        model.conditional_logp,
+        domain=domain,
+        dictionary=d,
+        n=500,
+        rng=np.random.default_rng(0),
+    )
+
+    # Assert
+    assert _violations(d, out) == 0 and len(out) == 500
+    assert report["rules"]["a_le_b"]["violated"] > 100
+    assert report["rules"]["a_le_b"]["redrawn"] > 100
+    assert report["rules"]["flag_needs_a"]["violated"] > 0
+
+
+def test_repair_redraws_a_column_from_the_model(toy, monkeypatch):
+    # Setup: no resampling rounds, so broken rows must be repaired
+    d, domain, model = toy
+    monkeypatch.setattr(constraints, "RESAMPLE_ROUNDS", 0)
+
+    # Run
+    out, report = enforce_rules(
+        lambda n, rng: model.sample(n, rng=rng),
+        model.conditional_logp,
+        domain=domain,
+        dictionary=d,
+        n=300,
+        rng=np.random.default_rng(1),
+    )
+
+    # Assert: flag=true with a missing is fixed by changing a or flag
+    assert _violations(d, out) == 0
+    assert report["rules"]["flag_needs_a"]["repaired"] > 0
+    assert report["rows_rejected"] == 0
+
+
+def test_rows_that_cannot_be_fixed_are_rejected_and_counted(toy, monkeypatch):
+    # Setup: neither resampling nor repair allowed
+    d, domain, model = toy
+    monkeypatch.setattr(constraints, "RESAMPLE_ROUNDS", 0)
+    monkeypatch.setattr(constraints, "REPAIR_SWEEPS", 0)
+
+    # Run
+    out, report = enforce_rules(
+        lambda n, rng: model.sample(n, rng=rng),
+        model.conditional_logp,
+        domain=domain,
+        dictionary=d,
+        n=300,
+        rng=np.random.default_rng(2),
+    )
+
+    # Assert
+    assert _violations(d, out) == 0 and len(out) == 300
+    assert report["rows_rejected"] > 0
+    assert report["rows_duplicated"] == report["rows_rejected"]
+    assert report["rules"]["flag_needs_a"]["rejected"] > 0
+
+
+def test_contradictory_rules_raise(toy):
+    # Setup
+    d = Dictionary.from_mapping(
+        {
+            "name": "impossible",
+            "version": 1,
+            "variables": [{"name": "flag", "type": "boolean", "required": True}],
+            "rules": ["flag", "not flag"],
+        }
+    )
+    domain = Domain.from_dictionary(d)
+    model = GraphicalModel.independent({"flag": np.array([1.0, 1.0, 0.0])})
+
+    # Run / Assert
+    with pytest.raises(SynthemaError, match="no synthetic row satisfies"):
+        enforce_rules(
+            lambda n, rng: model.sample(n, rng=rng),
+            model.conditional_logp,
+            domain=domain,
+            dictionary=d,
+            n=20,
+            rng=np.random.default_rng(0),
+        )

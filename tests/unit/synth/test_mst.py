@@ -1,0 +1,139 @@
+"""MST: fidelity without noise, survival by risk group, missingness, noise, noisy selection."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from lifelines import KaplanMeierFitter
+
+from synthema.stats import CentralSource, partial_counts
+from synthema.synth import create_synthesizer
+
+GRID = np.linspace(0, 3000, 301)
+
+
+class SpySource:
+    """A StatisticsSource that records every question (and is not a CentralSource)."""
+
+    def __init__(self, inner: CentralSource) -> None:
+        self.inner = inner
+        self.calls: list[tuple[int, float, float]] = []
+
+    @property
+    def domain(self):
+        return self.inner.domain
+
+    def measure(self, cliques, *, sigma, rng):
+        out = self.inner.measure(cliques, sigma=sigma, rng=rng)
+        self.calls.append((len(out), sigma, sum(m.rho_spent for m in out)))
+        return out
+
+
+def _km_gap(real, synth, group: str) -> float:
+    def curve(df):
+        keep = (df["eln2022"] == group) & df["os_days"].notna() & df["os_status"].notna()
+        km = KaplanMeierFitter().fit(
+            df.loc[keep, "os_days"].astype(float), df.loc[keep, "os_status"].astype(bool)
+        )
+        return km.survival_function_at_times(GRID).to_numpy()
+
+    return float(np.abs(curve(real) - curve(synth)).max())
+
+
+def test_without_noise_the_model_reproduces_the_measured_marginals(fitted, aml_data, tvd):
+    # Setup
+    synth = fitted("mst", math.inf)
+    domain = synth.domain_
+    codes = domain.encode(aml_data).codes
+
+    # Run
+    one = [tvd(partial_counts(codes, (a,), domain), synth.model_.marginal((a,))) for a in domain]
+    many = [tvd(partial_counts(codes, c, domain), synth.model_.marginal(c)) for c in synth.cliques_]
+
+    # Assert
+    assert len(synth.cliques_) >= len(domain) // 2
+    assert np.mean(one) < 0.01 and max(one) < 0.03
+    assert np.mean(many) < 0.01 and max(many) < 0.05
+
+
+def test_survival_pairs_are_modelled_with_covariates(fitted):
+    # Run
+    cliques = fitted("mst", math.inf).cliques_
+
+    # Assert: (time, event) pairs live together, joined with covariates
+    for time, event in [("os_days", "os_status"), ("efs_days", "efs_status")]:
+        joint = [c for c in cliques if time in c and event in c]
+        assert joint and any(len(c) == 3 for c in joint)
+    assert ("os_days", "os_status", "eln2022") in cliques
+
+
+@pytest.mark.parametrize("group", ["favorable", "intermediate", "adverse"])
+def test_km_curves_by_eln_risk_match_without_noise(group, fitted, aml_data):
+    # Run
+    synth = fitted("mst", math.inf).sample(len(aml_data), random_state=3)
+
+    # Assert
+    assert _km_gap(aml_data, synth, group) <= 0.1
+
+
+@pytest.mark.parametrize("group", ["favorable", "intermediate", "adverse"])
+def test_km_curves_by_eln_risk_stay_close_at_epsilon_4(group, fitted, aml_data):
+    # Run
+    synth = fitted("mst", 4.0).sample(len(aml_data), random_state=3)
+
+    # Assert
+    assert _km_gap(aml_data, synth, group) <= 0.2
+
+
+def test_missingness_per_column_is_reproduced(fitted, aml_data, small_dictionary):
+    # Setup
+    names = list(small_dictionary.names)
+
+    # Run
+    synth = fitted("mst", math.inf).sample(4000, random_state=8)
+
+    # Assert
+    real_rate = aml_data[names].isna().mean()
+    gap = (real_rate - synth[names].isna().mean()).abs()
+    assert real_rate.max() > 0.5  # the projection keeps mostly-missing columns
+    assert gap.max() <= 0.05, gap.sort_values().tail(3).to_dict()
+
+
+def test_more_noise_at_small_epsilon(fitted, aml_data, tvd):
+    # Setup
+    def error(eps: float) -> float:
+        synth = fitted("mst", eps)
+        domain = synth.domain_
+        codes = domain.encode(aml_data).codes
+        pairs = [c for c in synth.cliques_ if len(c) == 2]
+        cliques = [(a,) for a in domain] + pairs
+        return float(
+            np.mean(
+                [tvd(partial_counts(codes, c, domain), synth.model_.marginal(c)) for c in cliques]
+            )
+        )
+
+    # Run
+    low, high = error(4.0), error(0.5)
+
+    # Assert
+    assert high > low
+
+
+def test_selection_uses_noisy_answers_only(small_dictionary, aml_data, fitted):
+    # Setup
+    spy = SpySource(CentralSource(aml_data, small_dictionary))
+    synth = create_synthesizer("mst", dictionary=small_dictionary, epsilon=4.0, random_state=0)
+
+    # Run
+    synth.fit(spy)
+
+    # Assert: three batches (one-way, candidates, selected), all noisy, all accounted
+    assert len(spy.calls) == 3
+    assert all(sigma > 0 for _, sigma, _ in spy.calls)
+    assert spy.calls[1][0] == len(small_dictionary) * (len(small_dictionary) - 1) // 2
+    assert sum(rho for *_, rho in spy.calls) == pytest.approx(synth.privacy_spent_["rho"])
+    reference = fitted("mst", 4.0)  # the same seed through a CentralSource: the same model
+    assert synth.cliques_ == reference.cliques_
