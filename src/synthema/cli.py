@@ -356,21 +356,21 @@ def _num(value: Any) -> str:
     return f"{float(value):.4g}"
 
 
-def _print_privacy(spent: dict[str, Any], method: str) -> None:
+def _print_privacy(synth: Any) -> None:
     """What the model cost: (ε, δ) and ρ, or a NOT PRIVATE label nobody can miss."""
+    spent, method = synth.privacy_spent_, synth.method
     eps, delta, rho = (_num(spent.get(k)) for k in ("epsilon", "delta", "rho"))
-    if spent.get("private"):
+    if spent.get("private") and synth.private:  # a non-private class is never labelled private
         console.print(
             f"privacy spent: ε = {eps}, δ = {delta} (ρ = {rho} zCDP); method {method}, central "
             "mode (one trusted site held the pooled files)",
             soft_wrap=True,
         )
         return
-    why = (
-        "copula is a non-private baseline"
-        if method == "copula"
-        else "ε = inf adds no noise to the statistics"
-    )
+    if not synth.private:
+        why, eps, rho = f"{method} is a non-private baseline", "inf", "inf"
+    else:
+        why = "ε = inf adds no noise to the statistics"
     console.print(
         f"[bold red]NOT PRIVATE[/]: {why} (method {method}, ε = {eps}, ρ = {rho}); the model "
         "and its samples may reveal real patients: keep them where the real data are",
@@ -429,7 +429,7 @@ def synth_fit(
             fix="use a small δ, below 1/patients, e.g. --delta 1e-6",
         )
     if out.is_dir():
-        raise SynthemaError(f"--out {out} is a folder", fix="name the model file, e.g. model.pkl")
+        raise SynthemaError(f"--out {out} is a folder", fix="name the model file, e.g. model.synth")
     if any(out.resolve() == f.resolve() for f in files):
         raise SynthemaError(f"--out {out} is one of the data files", fix="save the model elsewhere")
 
@@ -461,26 +461,45 @@ def synth_fit(
         f"{len(d)} variables, in {time.perf_counter() - start:.1f} s",
         soft_wrap=True,
     )
-    _print_privacy(synth.privacy_spent_, method)
+    _print_privacy(synth)
     out.parent.mkdir(parents=True, exist_ok=True)
     synth.save(out)
     console.print(f"wrote {out}", markup=False)
 
 
-def _rules_lines(report: Any) -> list[str]:
-    """The sampling report as lines: rows resampled or repaired per clinical rule."""
-    if not report:
-        return []
-    items = report.items() if isinstance(report, dict) else enumerate(report)
-    lines = []
-    for rule, counts in items:
-        if isinstance(counts, dict):
-            parts = [f"{n} {kind}" for kind, n in counts.items() if n]
-            if parts:
-                lines.append(f"  {rule}: {', '.join(parts)}")
-        elif counts:
-            lines.append(f"  {rule}: {counts}")
-    return lines
+def _rules_report(report: Any, max_rules: int) -> None:
+    """Print what rule enforcement took: rows redrawn/resampled/repaired per rule, or nothing."""
+    rules = (report or {}).get("rules", {})
+    broken = {name: c for name, c in rules.items() if c.get("violated")}
+    if not broken:
+        console.print("clinical rules: no rule violations to repair")
+        return
+    outcomes = ("redrawn", "resampled", "repaired", "rejected")
+    console.print(
+        f"clinical rules: {len(broken)} of {len(rules)} rules were broken by some of the "
+        f"{report.get('rows_drawn', 0)} rows drawn; all {report.get('rows', 0)} rows written "
+        "satisfy every rule",
+        soft_wrap=True,
+    )
+    order = sorted(broken.items(), key=lambda kv: -kv[1]["violated"])
+    _rows_table(
+        "rows per rule",
+        [
+            {"rule": name, "violated": str(c["violated"])}
+            | {k: str(c.get(k, 0) or "") for k in outcomes}
+            for name, c in order[:max_rules]
+        ],
+    )
+    if len(order) > max_rules:
+        console.print(f"... and {len(order) - max_rules} more rule(s) (--max-rules-shown)")
+    console.print(
+        "violated: rows drawn that broke the rule; how the rows written were fixed: redrawn "
+        "(values redrawn within their bins), resampled (row drawn again), repaired (a value "
+        "redrawn from the model), rejected (replaced by a copy of a valid row)",
+        soft_wrap=True,
+    )
+    totals = ", ".join(f"{report.get(f'rows_{k}', 0)} {k}" for k in outcomes)
+    console.print(f"rows written: {totals}", markup=False)
 
 
 @synth_app.command("sample")
@@ -492,6 +511,7 @@ def synth_sample(
     seed: Annotated[
         int | None, typer.Option(min=0, help="Random seed (same seed, same rows).")
     ] = None,
+    max_rules_shown: Annotated[int, typer.Option(min=1, help="Rules listed in the report.")] = 15,
 ) -> None:
     """Draw synthetic patients from a saved model; clinical rules are enforced and reported."""
     from synthema.harmonize.io import check_output_path, write_table
@@ -509,16 +529,10 @@ def synth_sample(
     synth = load_synthesizer(model)
     with console.status(f"sampling {rows} rows from {synth.method}"):
         df = synth.sample(rows, random_state=seed)
-    write_table(df, out, dictionary=synth.dictionary)
+    write_table(df, out, dictionary=synth.dictionary_)
     console.print(f"wrote {out} ({len(df)} rows, {df.shape[1]} columns)", markup=False)
-    _print_privacy(synth.privacy_spent_, synth.method)
-    lines = _rules_lines(synth.sampling_report_)
-    if lines:
-        console.print("clinical rules enforced (rows resampled / repaired per rule):")
-        for line in lines:
-            console.print(line, markup=False, soft_wrap=True)
-    else:
-        console.print("clinical rules: no rule violations to repair")
+    _print_privacy(synth)
+    _rules_report(synth.sampling_report_, max_rules_shown)
 
 
 @app.command("anonymize")
