@@ -283,7 +283,7 @@ class BaseSynthesizer:
         budget: PrivacyBudget,
         rng: np.random.Generator,
     ) -> None:
-        raise NotImplementedError
+        raise NotImplementedError  # abstract: each synthesizer implements it
 
     # -- sample -------------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -330,11 +330,11 @@ class BaseSynthesizer:
 
     def _draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """``n`` rows of codes (columns in ``domain_`` order) from the fitted model."""
-        raise NotImplementedError
+        raise NotImplementedError  # abstract: each synthesizer implements it
 
     def _conditional_logp(self, name: str, codes: np.ndarray) -> np.ndarray:
         """log P(name = v | the other codes of each row), shape (rows, size); for repair."""
-        raise NotImplementedError
+        raise NotImplementedError  # abstract: each synthesizer implements it
 
     # -- persistence --------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -350,7 +350,7 @@ class BaseSynthesizer:
 
     def _state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """(JSON-able metadata, named arrays) of the learned model."""
-        raise NotImplementedError
+        raise NotImplementedError  # abstract: each synthesizer implements it
 
     def _set_state(self, meta: dict, arrays: dict[str, np.ndarray]) -> None:
-        raise NotImplementedError
+        raise NotImplementedError  # abstract: each synthesizer implements it
