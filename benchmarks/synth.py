@@ -331,15 +331,18 @@ def targets(result: dict) -> list[dict]:
                     "met": False,
                 }
             )
-        peaks = [r["peak_rss_mb"] for r in runs if r["method"] == method and "peak_rss_mb" in r]
-        if peaks:
-            worst = max(peaks)
-            largest = max(r["rows"] for r in runs if r["method"] == method and "peak_rss_mb" in r)
+        peaks: dict[int, float] = {}  # rows -> the largest peak of any run of that size
+        for r in runs:
+            if r["method"] == method and "peak_rss_mb" in r:
+                peaks[r["rows"]] = max(peaks.get(r["rows"], 0.0), r["peak_rss_mb"])
+        if peaks:  # judged on every run
+            worst = max(peaks.values())
+            by_size = ", ".join(f"{n // 1000}k: {mb / 1024:.2f}" for n, mb in sorted(peaks.items()))
             out.append(
                 {
                     "method": method,
-                    "target": f"peak memory ≤ 2 GB (largest run: {largest:,} rows)",
-                    "value": f"{worst / 1024:.2f} GB",
+                    "target": "peak memory ≤ 2 GB (every size measured)",
+                    "value": f"{worst / 1024:.2f} GB (GB by rows: {by_size})",
                     "met": worst / 1024 <= TARGETS["peak_rss_gb"],
                 }
             )
@@ -488,12 +491,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", nargs="+", type=int, help="override the speed sizes")
     parser.add_argument("--out", type=Path, help="result JSON (default results/synth.json)")
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite docs/benchmarks.md from the result JSON; run nothing",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.child:
         config = json.loads(args.child)
         _say(json.dumps(run_child(config)))
+        return 0
+
+    if args.report_only:
+        source = args.out or RESULTS / "synth.json"
+        result = json.loads(source.read_text(encoding="utf-8"))
+        result["target_results"] = targets(result)
+        source.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        write_doc(markdown(result))
+        _say(f"updated {DOC} from {source}")
         return 0
 
     grid = dict(QUICK if args.quick else FULL)
