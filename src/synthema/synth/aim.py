@@ -155,12 +155,8 @@ class AIMSynthesizer(PGMSynthesizer):
 
         names = domain.names
         rho = budget.rho
-        ones = budget.measure(
-            source,
-            [(a,) for a in names],
-            sigma=budget.sigma(rho / 5, len(names)),
-            rng=rng,
-            label="aim: one-way marginals",
+        ones = budget.measure_one_way(
+            source, names, rho=rho / 5, rng=rng, label="aim: one-way marginals"
         )
         probabilities = one_way_probabilities(ones, domain)
         total = estimated_total(ones)

@@ -91,6 +91,20 @@ class PrivacyBudget:
             raise ValueError(f"count must be >= 1, got {count}")
         return sigma_for_rho(rho * self.SAFETY / count)
 
+    def measure_one_way(
+        self,
+        source: StatisticsSource,
+        names: Sequence[str],
+        *,
+        rho: float,
+        rng: np.random.Generator,
+        label: str,
+    ) -> list[Measurement]:
+        """Measure the 1-way marginal of every attribute in ``names``, together costing ``rho``."""
+        return self.measure(
+            source, [(a,) for a in names], sigma=self.sigma(rho, len(names)), rng=rng, label=label
+        )
+
     def measure(
         self,
         source: StatisticsSource,

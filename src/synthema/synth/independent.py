@@ -54,12 +54,8 @@ class IndependentSynthesizer(PGMSynthesizer):
         rng: np.random.Generator,
     ) -> None:
         names = domain.names
-        ones = budget.measure(
-            source,
-            [(a,) for a in names],
-            sigma=budget.sigma(budget.rho, len(names)),
-            rng=rng,
-            label="independent: one-way marginals",
+        ones = budget.measure_one_way(
+            source, names, rho=budget.rho, rng=rng, label="independent: one-way marginals"
         )
         probabilities = one_way_probabilities(ones, domain)
         for (name,), zeros in required_zeros(domain, dictionary).items():

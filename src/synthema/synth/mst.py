@@ -159,12 +159,8 @@ class MSTSynthesizer(PGMSynthesizer):
     ) -> None:
         share = budget.rho / 3
         names = domain.names
-        ones = budget.measure(
-            source,
-            [(a,) for a in names],
-            sigma=budget.sigma(share, len(names)),
-            rng=rng,
-            label="mst: one-way marginals",
+        ones = budget.measure_one_way(
+            source, names, rho=share, rng=rng, label="mst: one-way marginals"
         )
         probabilities = one_way_probabilities(ones, domain)
         total = estimated_total(ones)
