@@ -567,3 +567,10 @@ def evaluate_cmd(
     folder = run_evaluate(dictionary=dictionary, real=real, holdout=holdout, synthetic=synthetic,
                           out=out, progress=True, target=target, random_state=seed)
     console.print(f"wrote {folder / 'report.json'} and {folder / 'report.html'}", markup=False)
+
+
+# Registered last: these modules import helpers defined above.
+from synthema.cli_federate import budget_app, federate_app  # noqa: E402
+
+app.add_typer(federate_app, name="federate")
+app.add_typer(budget_app, name="budget")

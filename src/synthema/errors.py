@@ -61,3 +61,11 @@ class BudgetExceededError(SynthemaError):
 
 class LedgerError(SynthemaError):
     """A privacy budget ledger cannot be used: not a ledger, corrupt, locked or mismatched."""
+
+
+class FederationError(SynthemaError):
+    """A federated run cannot go on: a site refused, too few sites answered, or setup failed."""
+
+
+class InsufficientNoiseError(FederationError):
+    """Fewer sites contributed noise than the accounting assumed: the answer is not released."""

@@ -1,0 +1,594 @@
+"""Local deployment: one ``flower-superlink`` and one ``flower-supernode`` per site on 127.0.0.1.
+
+``synthema federate up`` calls :func:`up`, ``fit`` calls :func:`run_fit`, ``down`` calls
+:func:`down`. Everything lives in one work folder::
+
+    WORKDIR/
+      federation.json        what is running: PIDs, ports, sites, TLS/auth (read by fit/down)
+      certs/ ca.crt server.pem server.key      a fresh CA and server certificate (TLS)
+      keys/  site_01 site_01.pub ...           one EC P-384 key pair per SuperNode (auth)
+      ledgers/site_01.sqlite ...               each site's budget ledger (its own disk, really)
+      home/                                    FLWR_HOME of the CLI, SuperLink and each SuperNode
+      logs/                                    one log per process and per fit
+      app/pyproject.toml                       the Flower app shipped by `flwr run`
+
+TLS and SuperNode authentication are on unless ``insecure=True``: the SuperLink presents a
+certificate (SAN IP:127.0.0.1, DNS:localhost) signed by the fresh CA, only the public keys
+registered with ``flwr supernode register`` may connect, and registrations persist in the
+SuperLink's SQLite state. docs/federation.md shows the same steps across hosts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from synthema.errors import FederationError
+
+CONNECTION = "synthema"
+DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".parquet")
+FLWR_ENV = {
+    "FLWR_TELEMETRY_ENABLED": "0",
+    "FLWR_DISABLE_UPDATE_CHECK": "1",
+    "FLWR_DISABLE_RUNTIME_DEPENDENCY_INSTALLATION": "1",
+}
+
+
+@dataclass
+class SiteProcess:
+    """One SuperNode: the site's name, files, port and process."""
+
+    name: str
+    data: str
+    ledger: str
+    port: int
+    pid: int
+    key: str = ""
+
+
+@dataclass
+class Deployment:
+    """What ``federate up`` started (saved as ``federation.json``)."""
+
+    workdir: str
+    port: int
+    secure: bool
+    superlink_pid: int
+    sites: list[SiteProcess] = field(default_factory=list)
+    started_at: str = ""
+
+    @property
+    def cli_home(self) -> Path:
+        return Path(self.workdir) / "home" / "cli"
+
+    def save(self) -> None:
+        path = Path(self.workdir) / "federation.json"
+        path.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, workdir: str | Path) -> Deployment:
+        path = Path(workdir) / "federation.json"
+        if not path.is_file():
+            raise FederationError(
+                f"{path}: no federation is running from this folder",
+                fix="start one with `synthema federate up --sites N --data DIR` "
+                "(or pass the --workdir it used)",
+            )
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw["sites"] = [SiteProcess(**s) for s in raw.get("sites", [])]
+        return cls(**raw)
+
+
+def _executable(name: str) -> str:
+    """A Flower command from this Python's environment (or PATH)."""
+    local = Path(sys.executable).parent / name
+    if local.exists():
+        return str(local)
+    found = shutil.which(name)
+    if not found:
+        raise FederationError(
+            f"'{name}' is not installed",
+            fix="install synthema with its dependencies (flwr==1.41.0): pip install -e .",
+        )
+    return found
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(FLWR_ENV)
+    env["FLWR_HOME"] = str(home)
+    # the SuperLink and SuperNodes start flower-superexec / flwr-clientapp from PATH
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    home.mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs (and is not a zombie)."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+        return state != "Z"
+    except OSError:
+        return True
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_port(port: int, pid: int, log: Path, timeout: float = 60.0) -> None:
+    end = time.time() + timeout
+    while time.time() < end:
+        if not alive(pid):
+            raise FederationError(
+                f"the SuperLink exited at start: {_tail(log)}", fix=f"read {log}"
+            )
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.3)
+    raise FederationError(
+        f"the SuperLink did not open port {port} in {timeout:g} s", fix=f"read {log}"
+    )
+
+
+def _tail(log: Path, lines: int = 3) -> str:
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+    except OSError:
+        return "(no log)"
+    return " | ".join(line.strip() for line in text[-lines:]) or "(empty log)"
+
+
+# -- certificates and keys ------------------------------------------------------------------
+
+
+def make_certificates(folder: Path, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> None:
+    """A fresh CA (ca.crt) and a server certificate (server.pem, server.key) for ``hosts``."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    folder.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now(dt.UTC)
+
+    def name(cn: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    ca_key = ec.generate_private_key(ec.SECP384R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("synthema federation CA"))
+        .issuer_name(name("synthema federation CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP384R1())
+    alt: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            alt.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            alt.append(x509.DNSName(host))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name("localhost"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    (folder / "ca.crt").write_bytes(ca.public_bytes(pem))
+    (folder / "server.pem").write_bytes(cert.public_bytes(pem))
+    key_bytes = key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    (folder / "server.key").write_bytes(key_bytes)
+    os.chmod(folder / "server.key", 0o600)
+
+
+def make_node_key(path: Path, comment: str) -> Path:
+    """An EC P-384 key pair in OpenSSH format (Flower refuses ed25519); returns the .pub path."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP384R1())
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    )
+    path.write_bytes(private)
+    os.chmod(path, 0o600)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    pub = path.with_name(path.name + ".pub")
+    pub.write_bytes(public + f" {comment}\n".encode())
+    return pub
+
+
+# -- up / down ------------------------------------------------------------------------------
+
+
+def site_files(data: Path, n_sites: int) -> list[Path]:
+    """The first ``n_sites`` data files of ``data`` (sorted by name), one per site."""
+    if not data.is_dir():
+        raise FederationError(
+            f"--data {data} is not a folder",
+            fix="give a folder with one harmonised file per site (e.g. site_01.csv ...)",
+        )
+    files = sorted(p for p in data.iterdir() if p.suffix.lower() in DATA_SUFFIXES)
+    if len(files) < n_sites:
+        raise FederationError(
+            f"{data} holds {len(files)} data file(s), {n_sites} sites need one each",
+            fix="put one harmonised file per site in the folder, or lower --sites",
+        )
+    return files[:n_sites]
+
+
+def _connection_config(dep: Deployment) -> None:
+    lines = ["[superlink]", f'default = "{CONNECTION}"', "", f"[superlink.{CONNECTION}]"]
+    lines.append(f'address = "127.0.0.1:{dep.port}"')
+    if dep.secure:
+        lines.append(f'root-certificates = "{Path(dep.workdir).resolve() / "certs" / "ca.crt"}"')
+    else:
+        lines.append("insecure = true")
+    dep.cli_home.mkdir(parents=True, exist_ok=True)
+    (dep.cli_home / "config.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _flwr(dep: Deployment, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [_executable("flwr"), *args],
+        env=_env(dep.cli_home),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def start_supernode(
+    dep: Deployment, site: SiteProcess, node_config: str, *, register: bool = True
+) -> SiteProcess:
+    """Start (registering its key first, when auth is on) one SuperNode; returns it with PID."""
+    work = Path(dep.workdir).resolve()
+    cmd = [
+        _executable("flower-supernode"),
+        "--superlink",
+        f"127.0.0.1:{dep.port}",
+        "--port",
+        str(site.port),
+        "--node-config",
+        node_config,
+    ]
+    if dep.secure:
+        cmd += ["--root-certificates", str(work / "certs" / "ca.crt")]
+        if site.key:
+            cmd += ["--auth-supernode-private-key", site.key]
+        if register and site.key:
+            done = _flwr(dep, "supernode", "register", site.key + ".pub", CONNECTION, "--name",
+                         site.name)  # fmt: skip
+            if done.returncode != 0:
+                raise FederationError(
+                    f"registering SuperNode {site.name} failed: "
+                    f"{(done.stdout + done.stderr).strip()[-300:]}",
+                    fix="check that the SuperLink runs with --enable-supernode-auth",
+                )
+    else:
+        cmd.append("--insecure")
+    log = work / "logs" / f"{site.name}.log"
+    with log.open("ab") as fh:
+        proc = subprocess.Popen(
+            cmd,
+            env=_env(work / "home" / site.name),
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    site.pid = proc.pid
+    return site
+
+
+def node_config(site: SiteProcess, *, epsilon_max: float, delta: float, extra: str = "") -> str:
+    """The ``--node-config`` string of one SuperNode (paths quoted as TOML strings)."""
+    parts = [
+        f'site-name="{site.name}"',
+        f'data="{site.data}"',
+        f'ledger="{site.ledger}"',
+        f"epsilon-max={float(epsilon_max)!r}",
+        f"delta={float(delta)!r}",
+    ]
+    return " ".join(parts + ([extra] if extra else []))
+
+
+def up(
+    n_sites: int,
+    data: Path,
+    workdir: Path,
+    *,
+    insecure: bool = False,
+    port: int = 9100,
+    epsilon_max: float = 4.0,
+    delta: float = 1e-6,
+    extra_node_config: str = "",
+    wait: float = 60.0,
+) -> Deployment:
+    """Start the SuperLink and ``n_sites`` SuperNodes; return the saved deployment.
+
+    Raises:
+        FederationError: a federation already runs from ``workdir``, a port is taken, too few
+            data files, or a process failed to start (its log is named).
+    """
+    from synthema.federation.protocol import check_sites
+
+    check_sites(n_sites, 1 if n_sites > 2 else 0)
+    workdir = workdir.resolve()
+    state = workdir / "federation.json"
+    if state.is_file():
+        old = Deployment.load(workdir)
+        if alive(old.superlink_pid) or any(alive(s.pid) for s in old.sites):
+            raise FederationError(
+                f"a federation started from {workdir} is still running",
+                fix=f"stop it first: synthema federate down --workdir {workdir}",
+            )
+    files = site_files(data, n_sites)
+    ports = [port + i for i in range(n_sites + 1)]
+    taken = [p for p in ports if not _port_free(p)]
+    if taken:
+        raise FederationError(
+            f"port(s) {', '.join(map(str, taken))} on 127.0.0.1 are in use",
+            fix="stop what uses them (synthema federate down) or pick another --port",
+        )
+    for sub in ("logs", "ledgers", "home"):
+        (workdir / sub).mkdir(parents=True, exist_ok=True)
+    dep = Deployment(
+        workdir=str(workdir),
+        port=port,
+        secure=not insecure,
+        superlink_pid=0,
+        started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )
+    cmd = [_executable("flower-superlink"), "--port", str(port)]
+    if dep.secure:
+        make_certificates(workdir / "certs")
+        cmd += [
+            "--ssl-ca-certfile", str(workdir / "certs" / "ca.crt"),
+            "--ssl-certfile", str(workdir / "certs" / "server.pem"),
+            "--ssl-keyfile", str(workdir / "certs" / "server.key"),
+            "--enable-supernode-auth",
+            "--database", str(workdir / "superlink.db"),
+        ]  # fmt: skip
+    else:
+        cmd.append("--insecure")
+    log = workdir / "logs" / "superlink.log"
+    with log.open("ab") as fh:
+        proc = subprocess.Popen(
+            cmd,
+            env=_env(workdir / "home" / "superlink"),
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    dep.superlink_pid = proc.pid
+    dep.save()
+    _wait_port(port, proc.pid, log)
+    _connection_config(dep)
+    try:
+        for i, path in enumerate(files, 1):
+            name = f"site_{i:02d}"
+            site = SiteProcess(
+                name=name,
+                data=str(path.resolve()),
+                ledger=str(workdir / "ledgers" / f"{name}.sqlite"),
+                port=port + i,
+                pid=0,
+            )
+            if dep.secure:
+                make_node_key(workdir / "keys" / name, name)
+                site.key = str(workdir / "keys" / name)
+            config = node_config(
+                site, epsilon_max=epsilon_max, delta=delta, extra=extra_node_config
+            )
+            dep.sites.append(start_supernode(dep, site, config))
+            dep.save()
+        wait_online(dep, n_sites, timeout=wait)
+    except BaseException:
+        down(workdir)
+        raise
+    return dep
+
+
+def online_nodes(dep: Deployment) -> list[dict]:
+    """The SuperLink's list of SuperNodes with status ``online``."""
+    done = _flwr(dep, "supernode", "ls", CONNECTION, "--format", "json")
+    try:
+        nodes = json.loads(done.stdout).get("nodes", [])
+    except (ValueError, AttributeError):
+        return []
+    return [n for n in nodes if n.get("status") == "online"]
+
+
+def wait_online(dep: Deployment, n: int, timeout: float = 60.0) -> None:
+    """Wait until ``n`` SuperNodes are online; name the ones that died."""
+    end = time.time() + timeout
+    while time.time() < end:
+        dead = [s for s in dep.sites if not alive(s.pid)]
+        if dead:
+            logs = Path(dep.workdir) / "logs"
+            raise FederationError(
+                f"SuperNode {dead[0].name} exited: {_tail(logs / (dead[0].name + '.log'))}",
+                fix=f"read {logs / (dead[0].name + '.log')}",
+            )
+        if len(online_nodes(dep)) >= n:
+            return
+        time.sleep(1.0)
+    raise FederationError(
+        f"fewer than {n} SuperNodes came online within {timeout:g} s",
+        fix=f"read the logs in {Path(dep.workdir) / 'logs'}",
+    )
+
+
+def stop(pid: int, *, grace: float = 10.0) -> bool:
+    """SIGTERM a process group, SIGKILL after ``grace`` seconds; True if it was running."""
+    if pid <= 0 or not alive(pid):
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    end = time.time() + grace
+    while time.time() < end and alive(pid):
+        time.sleep(0.2)
+    if alive(pid):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:  # reap our own child, if it is one
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    return True
+
+
+def down(workdir: Path) -> list[str]:
+    """Stop every process ``up`` started (SuperNodes first), by PID; returns what was stopped."""
+    dep = Deployment.load(workdir)
+    stopped = [s.name for s in dep.sites if stop(s.pid)]
+    if stop(dep.superlink_pid):
+        stopped.append("superlink")
+    (Path(dep.workdir) / "federation.json").unlink(missing_ok=True)
+    return stopped
+
+
+# -- fit ------------------------------------------------------------------------------------
+
+
+def app_dir(workdir: Path) -> Path:
+    """The Flower app folder ``flwr run`` ships (the package's app/pyproject.toml)."""
+    target = workdir / "app"
+    target.mkdir(parents=True, exist_ok=True)
+    source = resources.files("synthema.federation") / "app" / "pyproject.toml"
+    (target / "pyproject.toml").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    return target
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value))
+
+
+def run_fit(
+    workdir: Path,
+    *,
+    out: Path,
+    dictionary: str = "aml",
+    method: str = "mst",
+    epsilon: float = 1.0,
+    delta: float = 1e-6,
+    seed: int | None = None,
+    dropouts: int = 1,
+    timeout: float = 120.0,
+    synth_options: dict | None = None,
+    transcript: Path | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> dict:
+    """Run one federated fit on the running deployment; returns the ServerApp's summary.
+
+    Raises:
+        FederationError: no deployment, ``flwr run`` failed, or the ServerApp reported an error
+            (its message and fix are passed on).
+    """
+    workdir = workdir.resolve()
+    dep = Deployment.load(workdir)
+    out = out.resolve()
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    result = workdir / "logs" / f"fit-{stamp}.json"
+    path = Path(dictionary)
+    if path.suffix.lower() in {".yaml", ".yml"} and path.is_file():
+        dictionary = str(path.resolve())
+    config = {
+        "dictionary": dictionary,
+        "method": method,
+        "epsilon": str(epsilon),
+        "delta": float(delta),
+        "seed": -1 if seed is None else int(seed),
+        "n-sites": len(dep.sites),
+        "dropouts": int(dropouts),
+        "timeout": float(timeout),
+        "synth-options": json.dumps(synth_options or {}),
+        "model-path": str(out),
+        "result-path": str(result),
+        "transcript": str(transcript.resolve()) if transcript else "",
+    }
+    run_config = " ".join(f"{k}={_toml(v)}" for k, v in config.items())
+    cmd = [_executable("flwr"), "run", str(app_dir(workdir)), CONNECTION, "--stream",
+           "--run-config", run_config]  # fmt: skip
+    log = workdir / "logs" / f"fit-{stamp}.log"
+    with log.open("w", encoding="utf-8") as fh:
+        proc = subprocess.Popen(
+            cmd,
+            env=_env(dep.cli_home),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            fh.write(line)
+            if on_line is not None:
+                on_line(line.rstrip("\n"))
+        rc = proc.wait()
+    if not result.is_file():
+        raise FederationError(
+            f"the federated fit ended without a result (flwr run exit status {rc}): {_tail(log)}",
+            fix=f"read {log}; check the SuperNodes with `flwr supernode ls` and their logs",
+        )
+    summary = json.loads(result.read_text(encoding="utf-8"))
+    summary["log"] = str(log)
+    if not summary.get("ok"):
+        raise FederationError(summary.get("error", "the federated fit failed"),
+                              fix=summary.get("fix", f"read {log}"))  # fmt: skip
+    return summary

@@ -1,0 +1,258 @@
+"""What crosses the wire between the server and the sites, and the arithmetic both sides check.
+
+This module imports no Flower: it is the federation's contract, shared by the ServerApp, the
+ClientApp and their tests.
+
+**A query** (:class:`Query`) asks every site for the marginals of a list of cliques over the
+public domain. Each site answers with one integer vector: its exact counts of every clique,
+concatenated, plus a vector of discrete Gaussian noise with standard deviation
+``share_sigma`` per cell. The vectors are summed under SecAgg+, so the server sees only
+
+    Σ_sites counts + Σ_sites noise.
+
+**Noise split.** The central mechanism adds N_Z(0, σ²) per cell. With n sites of which up to t
+may drop out, each site adds a share of variance σ²/(n − t), so any n − t surviving shares
+carry at least σ² together (:func:`share_sigma`). A sum of discrete Gaussians is not a
+discrete Gaussian: it is accounted with the distributed discrete Gaussian bound of Kairouz,
+Liu and Steinke (ICML 2021), :func:`synthema.privacy.analysis.distributed_dgauss_rho`, with
+n − t shares, sensitivity √K for K marginals and dimension d = total cells. The share is
+raised a little, where needed, until that bound is at most the central cost K/(2σ²), so the
+synthesizer's budget plan holds unchanged in both modes.
+
+**Exact secure sums.** SecAgg+ clips every entry to ±``CLIPPING_RANGE`` and quantises with
+quantization_range = 2·``CLIPPING_RANGE``: integers within range pass unchanged. The masked sum
+lives modulo ``MODULUS`` = 2³², so at most :data:`MAX_SITES` sites fit without wrap-around.
+A site whose vector leaves the range refuses (Flower would clip it silently).
+
+>>> q = Query("q-1", (("sex",), ("sex", "age")), share_sigma=12.5, n_sites=3,
+...           min_contributors=2, fingerprint="abc", label="test")
+>>> Query.from_config(q.to_config()) == q
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from synthema.errors import FederationError
+from synthema.privacy.analysis import distributed_dgauss_rho, gaussian_rho
+
+if TYPE_CHECKING:
+    from synthema.stats.domain import Domain
+
+CLIPPING_RANGE = 2**24
+"""Largest |entry| a site may send; Flower clips silently beyond it, so sites refuse instead."""
+QUANTIZATION_RANGE = 2 * CLIPPING_RANGE
+"""With quantization_range = 2·clipping_range, Flower's quantiser leaves integers unchanged."""
+MODULUS = 2**32
+"""SecAgg+ masks live modulo 2³² (Flower's default modulus range)."""
+MAX_SITES = MODULUS // QUANTIZATION_RANGE - 1
+"""Most sites whose shifted vectors (each in [0, 2C]) sum below the modulus."""
+MIN_SHARE_SIGMA = 0.5
+"""[KLS21]'s bound needs every share's σ ≥ 1/2."""
+REFUSAL = "SYNTHEMA-SITE-REFUSED"
+"""Marker in a site's error text: the site said no (budget, bad query), it did not crash."""
+
+
+def domain_fingerprint(domain: Domain) -> str:
+    """SHA-256 of the public domain (attributes, categories, bin edges): sites and server must
+    agree on it, or the same vector position would mean different cells."""
+    from synthema.synth.persist import domain_to_json
+
+    text = json.dumps(domain_to_json(domain), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_sites(n_sites: int, dropouts: int) -> tuple[int, int]:
+    """Check a federation plan: n sites (3..MAX_SITES), t dropouts tolerated (0 <= t <= n - 2).
+
+    >>> check_sites(3, 1)
+    (3, 1)
+    """
+    for name, value in (("n_sites", n_sites), ("dropouts", dropouts)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise FederationError(f"{name} must be a whole number, got {value!r}")
+    if not 3 <= n_sites <= MAX_SITES:
+        raise FederationError(
+            f"a federation needs 3 to {MAX_SITES} sites, got {n_sites}",
+            fix="SecAgg+ needs at least 3 sites (with 2, each could subtract its own vector "
+            "from the sum); fit centrally at one trusted site instead",
+        )
+    if not 0 <= dropouts <= n_sites - 2:
+        raise FederationError(
+            f"dropouts={dropouts} with {n_sites} sites: it must lie between 0 and {n_sites - 2}",
+            fix="at least 2 sites must survive for SecAgg+ to unmask the sum",
+        )
+    return n_sites, dropouts
+
+
+def share_sigma(sigma: float, *, n_cliques: int, dimension: int, contributors: int) -> float:
+    """The noise scale each site adds so that any ``contributors`` shares cost at most the
+    central ``n_cliques / (2 sigma**2)`` under the distributed discrete Gaussian bound.
+
+    Starts from σ/√m (m = contributors: their variances add up to σ²), at least 1/2, and raises
+    it by bisection only as far as the bound's τ·d term requires (for large σ it is 0).
+
+    >>> s = share_sigma(10.0, n_cliques=4, dimension=50, contributors=2)
+    >>> round(s, 6) == round(10 / math.sqrt(2), 6)
+    True
+    >>> share_sigma(1.0, n_cliques=1, dimension=1000, contributors=2) > 1 / math.sqrt(2)
+    True
+    """
+    if not sigma > 0 or not math.isfinite(sigma):
+        raise ValueError(f"sigma must be finite and > 0, got {sigma!r}")
+    target = n_cliques * gaussian_rho(1.0, sigma)
+
+    def cost(s: float) -> float:
+        return distributed_dgauss_rho(
+            math.sqrt(n_cliques), s, contributors, dimension=dimension
+        )
+
+    low = max(sigma / math.sqrt(contributors), MIN_SHARE_SIGMA)
+    while contributors * low * low < sigma * sigma:
+        low = math.nextafter(low, math.inf)
+    if cost(low) <= target:
+        return low
+    high = low * 2
+    while cost(high) > target:
+        high *= 2
+    for _ in range(80):
+        mid = (low + high) / 2
+        if cost(mid) <= target:
+            high = mid
+        else:
+            low = mid
+    return high
+
+
+@dataclass(frozen=True)
+class Query:
+    """One batch of marginal queries, as every site receives it.
+
+    Args:
+        query_id: unique id; a site answers an id once (its ledger charges it once).
+        cliques: attribute names per marginal, counts concatenated in this order.
+        share_sigma: noise scale each site adds (0: exact counts, only for sites that allow it).
+        n_sites: sites asked.
+        min_contributors: n − t, the fewest noise shares the accounting assumes.
+        fingerprint: :func:`domain_fingerprint` of the server's domain.
+        label: what is asked, for the site's ledger.
+    """
+
+    query_id: str
+    cliques: tuple[tuple[str, ...], ...]
+    share_sigma: float
+    n_sites: int
+    min_contributors: int
+    fingerprint: str
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "cliques", tuple(tuple(c) for c in self.cliques))
+        if not self.query_id:
+            raise FederationError("a query needs a non-empty query_id")
+        if not self.cliques:
+            raise FederationError(f"query {self.query_id}: no cliques")
+        if not (self.share_sigma == 0 or self.share_sigma >= MIN_SHARE_SIGMA):
+            raise FederationError(
+                f"query {self.query_id}: share_sigma={self.share_sigma!r} is below "
+                f"{MIN_SHARE_SIGMA} (the distributed discrete Gaussian bound needs it)"
+            )
+        if not 1 <= self.min_contributors <= self.n_sites:
+            raise FederationError(
+                f"query {self.query_id}: min_contributors={self.min_contributors} must lie "
+                f"between 1 and n_sites={self.n_sites}"
+            )
+
+    @property
+    def exact(self) -> bool:
+        """True when no noise is asked for (tests and non-private baselines only)."""
+        return self.share_sigma == 0
+
+    def dimension(self, domain: Domain) -> int:
+        """Length of the answer vector: the cells of every clique."""
+        return sum(domain.size(c) for c in self.cliques)
+
+    def rho(self, domain: Domain) -> float:
+        """ρ one release of the summed answer costs each site ([KLS21] with n − t shares)."""
+        if self.exact:
+            return math.inf
+        return distributed_dgauss_rho(
+            math.sqrt(len(self.cliques)),
+            self.share_sigma,
+            self.min_contributors,
+            dimension=self.dimension(domain),
+        )
+
+    def local_rho(self) -> float:
+        """ρ of one site's answer if aggregation were compromised (its own noise only)."""
+        if self.exact:
+            return math.inf
+        return gaussian_rho(math.sqrt(len(self.cliques)), self.share_sigma)
+
+    def to_config(self) -> dict[str, str | int | float]:
+        """Flat values a Flower ConfigRecord can carry."""
+        return {
+            "synthema.query-id": self.query_id,
+            "synthema.cliques": json.dumps([list(c) for c in self.cliques]),
+            "synthema.share-sigma": float(self.share_sigma),
+            "synthema.n-sites": int(self.n_sites),
+            "synthema.min-contributors": int(self.min_contributors),
+            "synthema.fingerprint": self.fingerprint,
+            "synthema.label": self.label,
+        }
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> Query:
+        """Inverse of :meth:`to_config`.
+
+        Raises:
+            FederationError: a key is missing or malformed.
+        """
+        try:
+            return cls(
+                query_id=str(config["synthema.query-id"]),
+                cliques=tuple(tuple(c) for c in json.loads(str(config["synthema.cliques"]))),
+                share_sigma=float(config["synthema.share-sigma"]),
+                n_sites=int(config["synthema.n-sites"]),
+                min_contributors=int(config["synthema.min-contributors"]),
+                fingerprint=str(config["synthema.fingerprint"]),
+                label=str(config.get("synthema.label", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FederationError(
+                f"malformed query from the server ({type(exc).__name__}: {exc})",
+                fix="run the same synthema version on the server and every site",
+            ) from exc
+
+
+def split_answer(
+    vector: np.ndarray, cliques: Sequence[tuple[str, ...]], domain: Domain
+) -> list[np.ndarray]:
+    """Cut a concatenated answer back into one count vector per clique."""
+    sizes = [domain.size(c) for c in cliques]
+    if vector.shape != (sum(sizes),):
+        raise FederationError(
+            f"the summed answer has {vector.size} cells, the query {sum(sizes)}",
+            fix="every site must use the server's dictionary (domain fingerprints differ)",
+        )
+    bounds = np.cumsum([0, *sizes])
+    return [vector[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def check_range(vector: np.ndarray, site: str) -> None:
+    """Refuse a vector SecAgg+ would clip (silently, in Flower) instead of summing exactly."""
+    if vector.size and int(np.abs(vector).max()) > CLIPPING_RANGE:
+        raise FederationError(
+            f"{REFUSAL}: site {site!r}: an answer entry is {int(np.abs(vector).max())}, beyond "
+            f"the secure-aggregation range ±{CLIPPING_RANGE}",
+            fix="split the site's table (counts above 16.7 million per cell cannot be summed "
+            "exactly with 32-bit masks)",
+        )

@@ -1,0 +1,300 @@
+"""One hospital's side of a federated fit: its data, its budget, its answers.
+
+A :class:`Site` is configured by the hospital, not by the server (Flower's *node config*, given
+to ``flower-supernode --node-config``; see docs/federation.md):
+
+============================ =============================================================
+``site-name``                the name in the site's ledger and in every message it sends
+``data``                     the site's harmonised, validated table (CSV, TSV, xlsx, parquet)
+``ledger``                   the SQLite budget ledger on the site's disk (created if missing)
+``epsilon-max``, ``delta``   the site's budget as (ε, δ)-DP; or ``rho-max`` in zCDP
+``allow-exact-counts``       answer ``share_sigma = 0`` queries (tests only; default false)
+``dictionary``               the site's dictionary (default: the one the run names)
+``transcript``               a folder where the site keeps a copy of every vector it released
+============================ =============================================================
+
+What the site enforces itself, whatever the server asks: the query refers to the site's own
+public domain (fingerprints match), the noise share is at least 1/2 (or exact counts were
+allowed by the site), the ρ of the release — computed by the site from the query, not taken
+from the server — is charged to the site's ledger **before** the answer is returned, a query
+id is answered once, and every entry fits SecAgg+'s range. Any refusal raises a
+:class:`~synthema.errors.FederationError` whose text starts with
+:data:`~synthema.federation.protocol.REFUSAL` and names the site.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+import math
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from synthema.errors import FederationError, SynthemaError
+from synthema.federation.protocol import REFUSAL, Query, check_range, domain_fingerprint
+from synthema.privacy.analysis import cdp_epsilon, cdp_rho
+from synthema.privacy.ledger import BudgetLedger
+from synthema.privacy.mechanisms import add_discrete_gaussian
+from synthema.schema import Dictionary, load_dictionary
+from synthema.stats.domain import Domain
+from synthema.stats.marginals import check_clique, partial_counts
+
+_LOG = logging.getLogger(__name__)
+
+NODE_CONFIG_KEYS = (
+    "site-name",
+    "data",
+    "ledger",
+    "epsilon-max",
+    "delta",
+    "rho-max",
+    "allow-exact-counts",
+    "dictionary",
+    "transcript",
+)
+
+
+def _flag(value: object, key: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "1", "yes"}:
+        return True
+    if text in {"false", "0", "no", ""}:
+        return False
+    raise FederationError(f"node config {key}={value!r} is not true or false")
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """A site's own settings (see the module docstring for the node-config keys)."""
+
+    name: str
+    data: Path
+    ledger: Path
+    rho_max: float
+    delta: float = 1e-6
+    allow_exact: bool = False
+    dictionary: str | None = None
+    transcript: Path | None = None
+
+    @classmethod
+    def from_node_config(cls, config: Mapping) -> SiteConfig:
+        """Read and check a Flower node config.
+
+        Raises:
+            FederationError: a required key is missing, a key is misspelt, or a value is bad.
+        """
+        config = dict(config)
+        for key in config:
+            if key not in NODE_CONFIG_KEYS:
+                close = difflib.get_close_matches(key, NODE_CONFIG_KEYS, n=1)
+                if close:
+                    raise FederationError(
+                        f"node config has '{key}': did you mean '{close[0]}'?",
+                        fix="rename it in --node-config; known keys: "
+                        + ", ".join(NODE_CONFIG_KEYS),
+                    )
+        name = str(config.get("site-name", "")).strip()
+        if not name:
+            raise FederationError(
+                "node config lacks site-name",
+                fix='start the SuperNode with --node-config "site-name=\'hospital-a\' ..."',
+            )
+        for key in ("data", "ledger"):
+            if not str(config.get(key, "")).strip():
+                raise FederationError(
+                    f"site {name!r}: node config lacks '{key}'",
+                    fix=f"add {key}=\"/path/...\" to the SuperNode's --node-config",
+                )
+        delta = float(config.get("delta", 1e-6))
+        if not 0 < delta < 1:
+            raise FederationError(f"site {name!r}: delta={delta!r} must lie in (0, 1)")
+        has_eps, has_rho = "epsilon-max" in config, "rho-max" in config
+        if has_eps == has_rho:
+            raise FederationError(
+                f"site {name!r}: give the budget as exactly one of epsilon-max or rho-max",
+                fix="e.g. --node-config \"... epsilon-max=4.0 delta=1e-6\"",
+            )
+        if has_eps:
+            epsilon = float(config["epsilon-max"])
+            if not epsilon > 0 or math.isinf(epsilon):
+                raise FederationError(f"site {name!r}: epsilon-max={epsilon!r} must be finite, > 0")
+            rho_max = cdp_rho(epsilon, delta)
+        else:
+            rho_max = float(config["rho-max"])
+            if not rho_max > 0 or math.isinf(rho_max):
+                raise FederationError(f"site {name!r}: rho-max={rho_max!r} must be finite, > 0")
+        transcript = str(config.get("transcript", "")).strip()
+        dictionary = str(config.get("dictionary", "")).strip()
+        return cls(
+            name=name,
+            data=Path(str(config["data"])),
+            ledger=Path(str(config["ledger"])),
+            rho_max=rho_max,
+            delta=delta,
+            allow_exact=_flag(config.get("allow-exact-counts", False), "allow-exact-counts"),
+            dictionary=dictionary or None,
+            transcript=Path(transcript) if transcript else None,
+        )
+
+
+class Site:
+    """A site that answers federated queries from its own table, within its own budget.
+
+    Args:
+        config: the site's :class:`SiteConfig`.
+        dictionary: the run's dictionary (name or YAML path), used unless the site names its own.
+    """
+
+    def __init__(self, config: SiteConfig, dictionary: str | Path | Dictionary) -> None:
+        self.config = config
+        self.dictionary = load_dictionary(config.dictionary or dictionary)
+        self.domain = Domain.from_dictionary(self.dictionary)
+        self.fingerprint = domain_fingerprint(self.domain)
+        self._codes: np.ndarray | None = None
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def _refuse(self, message: str, fix: str = "") -> FederationError:
+        return FederationError(f"{REFUSAL}: site {self.name!r}: {message}", fix=fix)
+
+    def ledger(self) -> BudgetLedger:
+        """Open (or create) the site's ledger with the budget from its config."""
+        self.config.ledger.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return BudgetLedger(self.config.ledger, rho_max=self.config.rho_max, site=self.name)
+        except SynthemaError as exc:
+            raise self._refuse(exc.message, exc.fix) from exc
+
+    def codes(self) -> np.ndarray:
+        """The site's table, validated against the dictionary and encoded (read once)."""
+        if self._codes is None:
+            from synthema.harmonize.io import read_table
+            from synthema.harmonize.validate import validate_frame
+
+            path = self.config.data
+            try:
+                report = validate_frame(read_table(path), self.dictionary, file=str(path))
+            except SynthemaError as exc:
+                raise self._refuse(exc.message, exc.fix) from exc
+            if not report.ok:
+                raise self._refuse(
+                    f"{path} fails validation: {report.totals_line()}; first: {report.problems[0]}",
+                    fix=f"run `synthema validate --dictionary {self.dictionary.name} {path}` "
+                    "at the site and fix what it lists",
+                )
+            self._codes = self.domain.encode(report.data).codes
+        return self._codes
+
+    def hello(self, *, fingerprint: str, planned_rho: float) -> dict[str, str | float | bool]:
+        """The site's answer to "will you take part in a fit that may spend ``planned_rho``?".
+
+        Checks the domain, reads the data (validation errors surface now, before any query)
+        and compares the plan with what is left in the ledger. Sends nothing data-dependent.
+        """
+        accepts, reason = True, ""
+        if fingerprint != self.fingerprint:
+            accepts = False
+            reason = (
+                f"site {self.name!r} uses dictionary {self.dictionary.name!r} "
+                f"(version {self.dictionary.version}) whose domain differs from the server's"
+            )
+        self.codes()
+        with self.ledger() as ledger:
+            spent, rho_max, remaining = ledger.spent, ledger.rho_max, ledger.remaining
+            if accepts and math.isinf(planned_rho) and not self.config.allow_exact:
+                accepts = False
+                reason = (
+                    f"site {self.name!r} does not release exact counts (a fit without noise); "
+                    "set allow-exact-counts=true in its node config for tests only"
+                )
+            elif accepts and math.isfinite(planned_rho) and planned_rho > remaining:
+                accepts = False
+                reason = (
+                    f"site {self.name!r} has rho={remaining:.6g} left of its budget "
+                    f"rho_max={rho_max:.6g} (epsilon={cdp_epsilon(rho_max, self.config.delta):.3g}"
+                    f" at delta={self.config.delta:g}); this fit may spend rho={planned_rho:.6g}"
+                )
+        return {
+            "site": self.name,
+            "accepts": accepts,
+            "reason": reason,
+            "rho-max": rho_max,
+            "rho-spent": spent,
+            "allow-exact": self.config.allow_exact,
+        }
+
+    def answer(self, query: Query) -> tuple[np.ndarray, float]:
+        """Counts of every clique plus this site's noise share, charged before it is returned.
+
+        Returns:
+            ``(vector, rho)``: the int64 answer and the ρ charged to the site's ledger for it
+            (``inf`` for an allowed exact answer, which the ledger cannot hold and skips).
+
+        Raises:
+            FederationError: the site refuses (text starts with ``REFUSAL``, names the site).
+        """
+        if query.fingerprint != self.fingerprint:
+            raise self._refuse(
+                "the query's domain differs from the site's dictionary "
+                f"{self.dictionary.name!r} version {self.dictionary.version}",
+                fix="use the same dictionary (and synthema version) on the server and every site",
+            )
+        try:
+            cliques = [check_clique(c, self.domain) for c in query.cliques]
+        except (KeyError, ValueError) as exc:
+            raise self._refuse(f"bad clique in query {query.query_id}: {exc}") from exc
+        if query.exact and not self.config.allow_exact:
+            raise self._refuse(
+                f"query {query.query_id} asks for exact counts (no noise)",
+                fix="exact answers are for tests: set allow-exact-counts=true in a test site's "
+                "node config, never at a hospital",
+            )
+        codes = self.codes()
+        rho = query.rho(self.domain)
+        if not query.exact:
+            label = (
+                f"{query.label or 'query'}: {len(cliques)} marginal(s), "
+                f"{query.dimension(self.domain)} cells, share sigma={query.share_sigma:.6g}, "
+                f"assumes >= {query.min_contributors} of {query.n_sites} sites add noise; "
+                f"local-only rho={query.local_rho():.6g}"
+            )
+            with self.ledger() as ledger:
+                try:
+                    charge = ledger.charge(rho, query_id=query.query_id, label=label)
+                except SynthemaError as exc:
+                    raise self._refuse(exc.message, exc.fix) from exc
+            if charge.replayed:
+                raise self._refuse(
+                    f"query {query.query_id} was answered before; a second answer would be a "
+                    "second release under the same charge",
+                    fix="the server must send every query with a fresh id",
+                )
+        counts = np.concatenate([partial_counts(codes, c, self.domain) for c in cliques])
+        if query.exact:
+            vector = counts
+        else:
+            rng = np.random.default_rng(secrets.randbits(128))
+            vector = add_discrete_gaussian(counts, sigma=query.share_sigma, rng=rng)
+        check_range(vector, self.name)
+        self._keep(query, vector, rho)
+        return vector, rho
+
+    def _keep(self, query: Query, vector: np.ndarray, rho: float) -> None:
+        """Keep a copy of what left the site, when the site asked for a transcript."""
+        folder = self.config.transcript
+        if folder is None:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / f"{query.query_id}.npy", vector)
+        with (folder / "released.jsonl").open("a", encoding="utf-8") as fh:
+            record = {"query_id": query.query_id, "cells": int(vector.size), "rho": rho}
+            fh.write(json.dumps(record) + "\n")

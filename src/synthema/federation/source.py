@@ -1,0 +1,198 @@
+"""Federated answers: the same statistics seam as ``CentralSource``, answered by many sites.
+
+:class:`FederatedSource` implements :class:`~synthema.stats.StatisticsSource`. Each
+``measure`` call becomes one :class:`~synthema.federation.protocol.Query`, sent to every site
+through a :class:`SecureSum` (in production, one Flower SecAgg+ round: see
+:mod:`synthema.federation.server_app`). What comes back is only the integer sum of the sites'
+noisy answers; it is cut into one :class:`~synthema.stats.Measurement` per clique.
+
+Release rules (checked here, on the server, before a synthesizer sees anything):
+
+- a site that *refused* (budget, domain, bad query) stops the fit with its own message;
+- fewer contributors than ``n_sites - dropouts`` means less noise than accounted: the sum is
+  discarded and :class:`~synthema.errors.InsufficientNoiseError` raised;
+- each measurement reports ``rho_spent`` = the per-site charge / K, which is never more than
+  the central cost 1/(2σ²) the synthesizer planned (see :func:`protocol.share_sigma`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from synthema.errors import FederationError, InsufficientNoiseError
+from synthema.federation.protocol import (
+    REFUSAL,
+    Query,
+    check_sites,
+    domain_fingerprint,
+    share_sigma,
+    split_answer,
+)
+from synthema.stats._api import Clique, Measurement
+from synthema.stats.central import check_sigma
+from synthema.stats.domain import Domain
+from synthema.stats.marginals import check_clique
+
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass
+class SiteFailure:
+    """A site that did not contribute to a round: who (when known) and Flower's reason."""
+
+    site: str
+    reason: str
+
+    @property
+    def refused(self) -> bool:
+        """True when the site said no on purpose (budget, domain), not when it crashed."""
+        return REFUSAL in self.reason
+
+
+@dataclass
+class SumResult:
+    """What the server learns from one secure-sum round."""
+
+    vector: np.ndarray | None
+    contributors: list[str]
+    failures: list[SiteFailure] = field(default_factory=list)
+    charges: dict[str, float] = field(default_factory=dict)
+    bytes_received: int = 0
+
+
+class SecureSum(Protocol):
+    """Sums one integer vector per site without revealing any single one to the caller."""
+
+    def secure_sum(self, query: Query, dimension: int) -> SumResult: ...
+
+
+class FederatedSource:
+    """Noisy marginals summed across sites: a StatisticsSource for federated fits.
+
+    Args:
+        domain: the public domain (every site must have the same fingerprint).
+        transport: the secure sum (Flower SecAgg+ in production).
+        n_sites: sites in the federation.
+        dropouts: sites that may drop out of a round while the release still carries at least
+            the central noise (default 1). Each site adds variance σ²/(n − t).
+    """
+
+    def __init__(
+        self, domain: Domain, transport: SecureSum, *, n_sites: int, dropouts: int = 1
+    ) -> None:
+        self._domain = domain
+        self.transport = transport
+        self.n_sites, self.dropouts = check_sites(n_sites, dropouts)
+        self.fingerprint = domain_fingerprint(domain)
+        self._run = uuid.uuid4().hex[:12]
+        self.rounds: list[dict] = []
+
+    def __repr__(self) -> str:
+        return f"FederatedSource(<{len(self._domain)} attributes>, n_sites={self.n_sites})"
+
+    @property
+    def domain(self) -> Domain:
+        return self._domain
+
+    @property
+    def min_contributors(self) -> int:
+        return self.n_sites - self.dropouts
+
+    def measure(
+        self, cliques: Sequence[Clique], *, sigma: float, rng: np.random.Generator
+    ) -> list[Measurement]:
+        """Noisy marginals over ``cliques``: one secure-sum round over all sites.
+
+        ``rng`` is not used for noise (each site draws its own from the operating system's
+        randomness); it is accepted for the seam's signature.
+
+        Raises:
+            FederationError: a site refused (message names the site), or no sum came back.
+            InsufficientNoiseError: fewer than n − t sites contributed noise.
+        """
+        sigma = check_sigma(sigma)
+        if isinstance(cliques, str):
+            raise ValueError("cliques must be a sequence of tuples of attribute names")
+        checked = tuple(check_clique(c, self._domain) for c in cliques)
+        if not checked:
+            return []
+        dimension = sum(self._domain.size(c) for c in checked)
+        m = self.min_contributors
+        share = (
+            0.0
+            if sigma == 0
+            else share_sigma(sigma, n_cliques=len(checked), dimension=dimension, contributors=m)
+        )
+        index = len(self.rounds) + 1
+        query = Query(
+            query_id=f"{self._run}-{index:04d}",
+            cliques=checked,
+            share_sigma=share,
+            n_sites=self.n_sites,
+            min_contributors=m,
+            fingerprint=self.fingerprint,
+            label=f"round {index}: " + ", ".join("×".join(c) for c in checked[:3])
+            + (f" and {len(checked) - 3} more" if len(checked) > 3 else ""),
+        )
+        start = time.perf_counter()
+        result = self.transport.secure_sum(query, dimension)
+        seconds = time.perf_counter() - start
+        record = {
+            "round": index,
+            "query_id": query.query_id,
+            "marginals": len(checked),
+            "cells": dimension,
+            "sigma": sigma,
+            "share_sigma": share,
+            "contributors": sorted(result.contributors),
+            "failures": [{"site": f.site, "reason": f.reason} for f in result.failures],
+            "rho_per_site": query.rho(self._domain) if share else math.inf,
+            "charges": dict(result.charges),
+            "seconds": round(seconds, 3),
+            "bytes_received": result.bytes_received,
+        }
+        self.rounds.append(record)
+        refused = [f for f in result.failures if f.refused]
+        if refused:
+            first = refused[0]
+            text = first.reason.split(REFUSAL + ": ", 1)[-1]
+            raise FederationError(
+                f"round {index} stopped: {text}"
+                + (f" (and {len(refused) - 1} more site(s) refused)" if len(refused) > 1 else ""),
+                fix="nothing was released to the synthesizer; the site's operator decides "
+                "(raise its budget with `synthema budget set`, or leave it out of the run)",
+            )
+        n = len(result.contributors)
+        if result.vector is None or n < m:
+            raise InsufficientNoiseError(
+                f"round {index}: only {n} of {self.n_sites} sites contributed "
+                f"({', '.join(sorted(result.contributors)) or 'none'}); the accounting assumes "
+                f"at least {m}, so the sum carries less noise than planned and is discarded"
+                + (f"; failures: {result.failures[0].reason[:200]}" if result.failures else ""),
+                fix="restart the missing SuperNodes and run again (the sites' ledgers keep "
+                "what they charged: an answer that may have left a site is never refunded)",
+            )
+        if n < self.n_sites:
+            _LOG.warning(
+                "round %d: %d of %d sites contributed (%s dropped); the noise still meets the "
+                "accounted sigma", index, n, self.n_sites, self.n_sites - n,
+            )
+        vector = np.asarray(result.vector, dtype=np.int64)
+        parts = split_answer(vector, checked, self._domain)
+        if share == 0:
+            return [Measurement(c, p, stddev=0.0, rho_spent=math.inf) for c, p in zip(
+                checked, parts, strict=True)]
+        stddev = share * math.sqrt(n)
+        each = query.rho(self._domain) / len(checked)
+        return [
+            Measurement(c, p, stddev=stddev, rho_spent=each)
+            for c, p in zip(checked, parts, strict=True)
+        ]
