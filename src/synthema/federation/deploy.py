@@ -326,8 +326,17 @@ def start_supernode(
     return site
 
 
-def node_config(site: SiteProcess, *, epsilon_max: float, delta: float, extra: str = "") -> str:
+def node_config(
+    site: SiteProcess,
+    *,
+    epsilon_max: float,
+    delta: float,
+    extra: str = "",
+    transcript: Path | None = None,
+) -> str:
     """The ``--node-config`` string of one SuperNode (paths quoted as TOML strings)."""
+    if transcript is not None:
+        extra = f'{extra} transcript="{transcript}"'.strip()
     parts = [
         f'site-name="{site.name}"',
         f'data="{site.data}"',
@@ -348,6 +357,7 @@ def up(
     epsilon_max: float = 4.0,
     delta: float = 1e-6,
     extra_node_config: str = "",
+    site_transcripts: bool = False,
     wait: float = 60.0,
 ) -> Deployment:
     """Start the SuperLink and ``n_sites`` SuperNodes; return the saved deployment.
@@ -425,7 +435,11 @@ def up(
                 make_node_key(workdir / "keys" / name, name)
                 site.key = str(workdir / "keys" / name)
             config = node_config(
-                site, epsilon_max=epsilon_max, delta=delta, extra=extra_node_config
+                site,
+                epsilon_max=epsilon_max,
+                delta=delta,
+                extra=extra_node_config,
+                transcript=workdir / "transcripts" / name if site_transcripts else None,
             )
             dep.sites.append(start_supernode(dep, site, config))
             dep.save()

@@ -84,6 +84,7 @@ class RecordingGrid:
         self.grid = grid
         self.transcript = transcript
         self.tag = "hello"
+        self.calls = 0  # send_and_receive calls since the tag was set (SecAgg+ stage + 1)
         self.replies: list[Message] = []
         self.bytes_received = 0
         if transcript is not None:
@@ -96,6 +97,7 @@ class RecordingGrid:
         self, messages: Iterable[Message], *, timeout: float | None = None
     ) -> list[Message]:
         """Push, then pull replies every POLL_SECONDS until all arrived or ``timeout``."""
+        self.calls += 1
         ids = set(self.grid.push_messages(list(messages)))
         end = time.time() + (timeout if timeout is not None else 0.0)
         out: list[Message] = []
@@ -112,7 +114,8 @@ class RecordingGrid:
 
     def _record(self, msg: Message, index: int) -> None:
         node = msg.metadata.src_node_id
-        entry: dict = {"tag": self.tag, "node": node, "error": None, "keys": [], "bytes": 0}
+        entry: dict = {"tag": self.tag, "stage": self.calls, "node": node, "error": None,
+                       "keys": [], "bytes": 0}
         if msg.has_error():
             entry["error"] = msg.error.reason
         else:
@@ -132,7 +135,7 @@ class RecordingGrid:
     def _save_arrays(self, msg: Message, node: int) -> None:
         from flwr.common import bytes_to_ndarray
 
-        stem = f"{self.tag}-n{node}"
+        stem = f"{self.tag}-s{self.calls}-n{node}"
         for key, record in msg.content.array_records.items():
             for name, array in record.items():
                 np.save(self.transcript / f"{stem}-array-{key}-{name}.npy", array.numpy())
@@ -207,6 +210,7 @@ class FlowerSecureSum:
             context=context, config=ServerConfig(num_rounds=1), strategy=self.strategy
         )
         self.sites: dict[int, str] = {}
+        self.dropped: dict[int, str] = {}
         self.hello_replies: dict[str, dict] = {}
         self.round = 0
 
@@ -247,7 +251,7 @@ class FlowerSecureSum:
             Message(content=content, dst_node_id=n, message_type=MessageTypeLegacy.GET_PROPERTIES)
             for n in nodes
         ]
-        self.grid.tag = "hello"
+        self.grid.tag, self.grid.calls = "hello", 0
         replies = self.grid.send_and_receive(messages, timeout=self.timeout)
         answered: dict[str, dict] = {}
         problems: list[str] = []
@@ -290,8 +294,7 @@ class FlowerSecureSum:
     def secure_sum(self, query: Query, dimension: int) -> SumResult:
         """One SecAgg+ round over the participating sites."""
         self.round += 1
-        tag = f"r{self.round:03d}"
-        self.grid.tag = tag
+        self.grid.tag, self.grid.calls = f"r{self.round:03d}", 0
         run_id = self.context.run_id
         self.strategy.proxies = [
             GridClientProxy(node, self.grid, run_id) for node in sorted(self.sites)
@@ -306,6 +309,10 @@ class FlowerSecureSum:
             ndarrays_to_parameters([np.zeros(1)]), keep_input=True
         )
         n = len(self.strategy.proxies)
+        if n < 3:  # SecAgg+ needs 3 or more; the source refuses a sum from fewer than n - t
+            return SumResult(vector=None, contributors=[], failures=[
+                SiteFailure(name, "dropped out in an earlier round")
+                for name in sorted(self.dropped.values())])  # fmt: skip
         threshold = max(2, n - max(self.dropouts, 1))
         workflow = SecAggPlusWorkflow(
             num_shares=n,
@@ -328,6 +335,12 @@ class FlowerSecureSum:
             if "rho" in fitres.metrics:
                 charges[name] = float(fitres.metrics["rho"])
         failures = self._failures(new_replies, contributors)
+        for failure in failures:
+            if not failure.refused:  # a crashed or silent site is not asked again in this fit
+                for node, name in list(self.sites.items()):
+                    if name == failure.site:
+                        self.dropped[node] = self.sites.pop(node)
+                        _LOG.warning("site %s dropped out: %s", name, failure.reason)
         vector = None
         if results:
             mean = parameters_to_ndarrays(results[0][1].parameters)[0]

@@ -167,12 +167,27 @@ class Site:
         return FederationError(f"{REFUSAL}: site {self.name!r}: {message}", fix=fix)
 
     def ledger(self) -> BudgetLedger:
-        """Open (or create) the site's ledger with the budget from its config."""
+        """Open the site's ledger, creating it with the budget from the node config.
+
+        Once the ledger exists its own budget applies: a privacy officer changes it with
+        ``synthema budget set`` (recorded with a reason), not by editing the node config.
+        """
         self.config.ledger.parent.mkdir(parents=True, exist_ok=True)
+        exists = self.config.ledger.exists()
         try:
-            return BudgetLedger(self.config.ledger, rho_max=self.config.rho_max, site=self.name)
+            ledger = BudgetLedger(
+                self.config.ledger,
+                rho_max=None if exists else self.config.rho_max,
+                site=self.name,
+            )
         except SynthemaError as exc:
             raise self._refuse(exc.message, exc.fix) from exc
+        if exists and ledger.rho_max != self.config.rho_max:
+            _LOG.warning(
+                "site %s: the ledger's budget rho_max=%.6g applies (node config says %.6g)",
+                self.name, ledger.rho_max, self.config.rho_max,
+            )
+        return ledger
 
     def codes(self) -> np.ndarray:
         """The site's table, validated against the dictionary and encoded (read once)."""
