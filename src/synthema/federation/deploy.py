@@ -525,14 +525,6 @@ def app_dir(workdir: Path) -> Path:
     return target
 
 
-def _toml(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return json.dumps(str(value))
-
-
 def run_fit(
     workdir: Path,
     *,
@@ -571,14 +563,18 @@ def run_fit(
         "n-sites": len(dep.sites),
         "dropouts": int(dropouts),
         "timeout": float(timeout),
-        "synth-options": json.dumps(synth_options or {}),
+        "synth-options": json.dumps(synth_options or {}, separators=(",", ":")),
         "model-path": str(out),
         "result-path": str(result),
         "transcript": str(transcript.resolve()) if transcript else "",
     }
-    run_config = " ".join(f"{k}={_toml(v)}" for k, v in config.items())
+    # a TOML file, not "k=v" pairs: Flower's pair parser breaks on quotes inside values
+    import tomli_w
+
+    run_config = workdir / "logs" / f"fit-{stamp}.toml"
+    run_config.write_text(tomli_w.dumps(config), encoding="utf-8")
     cmd = [_executable("flwr"), "run", str(app_dir(workdir)), CONNECTION, "--stream",
-           "--run-config", run_config]  # fmt: skip
+           "--run-config", str(run_config)]  # fmt: skip
     log = workdir / "logs" / f"fit-{stamp}.log"
     with log.open("w", encoding="utf-8") as fh:
         proc = subprocess.Popen(
