@@ -362,8 +362,8 @@ def _print_privacy(synth: Any) -> None:
     eps, delta, rho = (_num(spent.get(k)) for k in ("epsilon", "delta", "rho"))
     if spent.get("private") and synth.private:  # a non-private class is never labelled private
         console.print(
-            f"privacy spent: ε = {eps}, δ = {delta} (ρ = {rho} zCDP); method {method}, central "
-            "mode (one trusted site held the pooled files)",
+            f"privacy spent: ε = {eps}, δ = {delta} (ρ = {rho} zCDP); method {method}, "
+            + spent.get("mode", "central mode (one trusted site held the pooled files)"),
             soft_wrap=True,
         )
         return
@@ -542,11 +542,13 @@ def anonymize_cmd(
     policy: Annotated[str, typer.Option(help="Policy YAML path, or a built-in: aml, scd.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv, .tsv, .parquet.")],
     report: Annotated[Path, typer.Option(help="Folder for anonymization.json/.html.")],
+    mapping: Annotated[Path | None, typer.Option(
+        "--mapping", "-m", help="FILE is a raw site export: its mapping YAML.")] = None,
 ) -> None:
     """Remove identifiers, pseudonymise, generalise to k/l/t and report risk and utility."""
     from synthema.anonymize.cli import run_anonymize
 
-    for line in run_anonymize(file, policy=policy, out=out, report_dir=report):
+    for line in run_anonymize(file, policy=policy, out=out, report_dir=report, mapping=mapping):
         console.print(line, markup=False, soft_wrap=True)
 
 

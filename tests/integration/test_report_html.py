@@ -1,4 +1,5 @@
-"""report.html opens in headless Chromium without script errors, draws its plots, needs no network.
+"""report.html and anonymization.html open in headless Chromium without script errors, draw
+their plots, need no network.
 
 Chromium is skipped locally when absent but required in CI (the CI environment variable is set
 there and Debian's ``chromium`` package is installed).
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from synthema.cohorts.simulate import simulate
+from synthema.anonymize.cli import run_anonymize
+from synthema.cohorts.simulate import simulate, write_cohort
 from synthema.evaluate.command import run_evaluate
 from synthema.schema import format_frame, load_dictionary
 
@@ -43,6 +45,19 @@ def report_html(tmp_path_factory) -> Path:
     out = run_evaluate(dictionary="aml", real=paths["train"], holdout=paths["holdout"],
                        synthetic=paths["syn"], out=folder / "report", progress=False)
     return out / "report.html"
+
+
+@pytest.fixture(scope="module")
+def anonymization_html(tmp_path_factory) -> Path:
+    """The report of ``synthema anonymize --mapping`` on a raw (German-style) site export."""
+    folder = tmp_path_factory.mktemp("anon")
+    write_cohort(simulate("aml", sites=1, patients=400, seed=4), folder, disease="aml", raw=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SYNTHEMA_PSEUDONYM_KEY", "integration-test-key-0123456789")
+        run_anonymize(folder / "raw" / "site_01.csv", policy="aml", out=folder / "anon.csv",
+                      report_dir=folder / "report",
+                      mapping=folder / "raw" / "site_01.mapping.yaml")
+    return folder / "report" / "anonymization.html"
 
 
 def _chromium(binary: str, html: Path, tmp: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -95,3 +110,31 @@ def test_report_scripts_run_and_draw_every_plot(chromium, report_html, tmp_path)
     assert '<div id="js-errors"></div>' in dom
     plots = dom.count('class="plot')
     assert plots >= 10 and dom.count('class="main-svg"') >= plots
+
+
+def test_anonymization_report_renders_to_a_non_blank_screenshot(chromium, anonymization_html,
+                                                                tmp_path):
+    # Setup
+    png = tmp_path / "anonymization.png"
+    # Run
+    res = _chromium(chromium, anonymization_html, tmp_path, f"--screenshot={png}")
+    # Assert
+    assert png.exists(), res.stderr[-2000:]
+    colours, spread = _png_pixels(png)
+    assert colours > 50 and spread > 10
+    assert "Uncaught" not in res.stderr, res.stderr[-2000:]
+
+
+def test_anonymization_report_scripts_run_and_draw_every_plot(chromium, anonymization_html,
+                                                              tmp_path):
+    # Run: the DOM after the page's scripts ran
+    res = _chromium(chromium, anonymization_html, tmp_path, "--virtual-time-budget=10000",
+                    "--dump-dom")
+    dom = res.stdout
+    # Assert: no script error, the scorecard's badges, both plots drawn by plotly
+    assert "Uncaught" not in res.stderr, res.stderr[-2000:]
+    assert '<div id="js-errors"></div>' in dom
+    assert '<section id="anonymization">' in dom and '<span class="badge pass">' in dom
+    for fig in ("risk-fig", "utility-fig"):
+        assert f'<div class="plot js-plotly-plot" id="{fig}">' in dom
+    assert dom.count('class="main-svg"') >= 2

@@ -25,19 +25,42 @@ from synthema.anonymize.policy import AnonymizationError, DatePolicy, Policy
 
 MIN_KEY_BYTES = 16
 
-# Header words that mark a direct identifier in the languages sites export in.
-_IDENTIFIER_HEADERS = re.compile(
-    r"(^|[^a-z])("
-    r"name|surname|first ?name|last ?name|given ?name|nom|pr[ée]nom|cognome|nome|vorname|"
-    r"mrn|pid|ipp|n ?cartella|hospital ?(number|no|id)|medical ?record|patient ?number|"
-    r"dob|birth|geburtsdatum|date de naissance|data_nascita|naissance|"
-    r"zip|plz|post ?code|postal|code postal|cap|address|adresse|indirizzo|anschrift|street|"
-    r"phone|telephone|t[ée]l[ée]phone|telefon|mobile|fax|e-?mail|mail|"
-    r"ssn|nir|insee|national ?id|social ?security|insurance ?(number|no)|"
-    r"codice ?fiscale|versichertennummer|passport"
-    r")([^a-z]|$)",
-    re.IGNORECASE,
-)
+# Header words that mark a direct identifier, by kind, in the languages sites export in.
+_ROLE_WORDS = {
+    "name": r"name|surname|first ?name|last ?name|given ?name|nom|pr[ée]nom|cognome|nome|"
+            r"vorname|nachname",
+    "hospital_number": r"mrn|pid|ipp|n ?cartella|hospital ?(number|no|id)|medical ?record|"
+                       r"patient ?number",
+    "birth_date": r"dob|birth|geburtsdatum|date de naissance|data ?(di )?nascita|naissance",
+    "postcode": r"zip|plz|post ?code|postal|code postal|cap",
+    "address": r"address|adresse|indirizzo|anschrift|street|stra(ss|ß)e",
+    "contact": r"phone|telephone|t[ée]l[ée]phone|telefon|mobile|fax|e-?mail|mail",
+    "national_id": r"ssn|nir|insee|national ?id|social ?security|insurance ?(number|no)|"
+                   r"codice ?fiscale|versichertennummer|passport",
+}
+# whole words only: no letter (accented ones included) right before or after
+_ROLE_PATTERNS = {role: re.compile(rf"(?<![^\W\d])({words})(?![^\W\d])", re.IGNORECASE)
+                  for role, words in _ROLE_WORDS.items()}
+
+
+def identifier_role(header: str) -> str | None:
+    """The kind of direct identifier a header names (None: not an identifier header).
+
+    Kinds are the roles a policy's ``raw:`` section decides on (name, hospital_number,
+    birth_date, postcode, address, contact, national_id).
+
+    >>> [identifier_role(h) for h in ("Prénom", "n_cartella", "DOB", "PLZ", "E-Mail", "hb")]
+    ['name', 'hospital_number', 'birth_date', 'postcode', 'contact', None]
+    >>> identifier_role("data_nascita"), identifier_role("PATIENT_NAME"), identifier_role("Name2")
+    ('birth_date', 'name', 'name')
+    >>> identifier_role("Splénomégalie") is None  # 'nom' inside a word
+    True
+    """
+    text = str(header).replace("_", " ")
+    for role, pattern in _ROLE_PATTERNS.items():
+        if pattern.search(text):
+            return role
+    return None
 
 
 def detect_identifiers(columns: list[str]) -> list[str]:
@@ -46,7 +69,7 @@ def detect_identifiers(columns: list[str]) -> list[str]:
     >>> detect_identifiers(["Name", "PID", "Alter", "E-Mail", "hb", "Code postal"])
     ['Name', 'PID', 'E-Mail', 'Code postal']
     """
-    return [c for c in columns if _IDENTIFIER_HEADERS.search(str(c).replace("_", " "))]
+    return [c for c in columns if identifier_role(c) is not None]
 
 
 def looks_free_text(values: pd.Series) -> bool:
@@ -106,10 +129,14 @@ def pseudonym(value: str, key: bytes, *, prefix: str = "P", length: int = 16) ->
     return f"{prefix}-{digest}" if prefix else digest
 
 
-def pseudonymize(values: pd.Series, key: bytes, *, prefix: str = "P",
-                 length: int = 16) -> pd.Series:
-    """Replace every identifier by its keyed pseudonym (missing stays missing)."""
-    mapping = {v: pseudonym(str(v), key, prefix=prefix, length=length)
+def pseudonymize(values: pd.Series, key: bytes, *, prefix: str = "P", length: int = 16,
+                 namespace: str = "") -> pd.Series:
+    """Replace every identifier by its keyed pseudonym (missing stays missing).
+
+    ``namespace`` is prepended to each value before hashing, so identifiers of different
+    kinds (a hospital number, a study id) that happen to be equal get different pseudonyms.
+    """
+    mapping = {v: pseudonym(namespace + str(v), key, prefix=prefix, length=length)
                for v in values.dropna().unique()}
     return values.map(mapping).astype("string")
 

@@ -4,14 +4,21 @@ Order of steps: check the policy fits the columns; remove direct identifiers and
 keep only what the purpose needs (minimisation); transform dates; pseudonymise the patient
 id; generalise the quasi-identifiers at the least-loss lattice node that meets the privacy
 models, suppressing the failing classes; measure what was achieved, the re-identification
-risk before and after, information loss and utility.
+risk before and after, information loss and utility (:mod:`synthema.anonymize.utility`).
+
+Identifier columns carried from a raw site export (:mod:`synthema.anonymize.raw`) arrive
+with their kind (``identifiers={"hospital_number": "hospital_number", ...}``); the policy's
+``raw:`` section says whether each is removed, replaced by a keyed pseudonym or released as
+one more quasi-identifier.
 """
 
 from __future__ import annotations
 
 import difflib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,10 +33,14 @@ from synthema.anonymize.deidentify import (
 )
 from synthema.anonymize.hierarchy import Hierarchy, build_hierarchy
 from synthema.anonymize.models import SensitiveCodes, achieved
-from synthema.anonymize.policy import AnonymizationError, Policy
-from synthema.anonymize.report import utility
+from synthema.anonymize.policy import AnonymizationError, HierarchySpec, Policy
 from synthema.anonymize.risk import class_keys, risk_measures
 from synthema.anonymize.search import search
+from synthema.anonymize.utility import utility_check
+from synthema.schema import Dictionary, load_dictionary
+
+#: pseudonym prefix of identifiers pseudonymised under ``raw:`` (hospital numbers: H-...)
+RAW_PREFIX = {"hospital_number": "H", "national_id": "N"}
 
 _LOG = logging.getLogger(__name__)
 
@@ -51,9 +62,12 @@ def _require(df: pd.DataFrame, names: list[str], where: str) -> None:
                                      fix=f"fix the policy ({hint})")
 
 
-def _identifiers(df: pd.DataFrame, policy: Policy) -> dict[str, str]:
+def _identifiers(df: pd.DataFrame, policy: Policy,
+                 roles: Mapping[str, str]) -> dict[str, str]:
     """Direct identifier columns to remove, with the reason for each."""
-    found = {c: "direct identifier (declared)" for c in policy.identifiers}
+    found = {c: f"direct identifier ({role.replace('_', ' ')}, raw export)"
+             for c, role in roles.items() if policy.raw_action(role) == "remove"}
+    found |= {c: "direct identifier (declared)" for c in policy.identifiers if c not in found}
     if policy.detect_identifiers:
         for c in detect_identifiers([str(c) for c in df.columns]):
             found.setdefault(c, "direct identifier (header)")
@@ -62,6 +76,8 @@ def _identifiers(df: pd.DataFrame, policy: Policy) -> dict[str, str]:
     for col in list(found):
         if col == policy.pseudonym_column:
             del found[col]
+        elif col in roles and policy.raw_action(roles[col]) == "pseudonym":
+            del found[col]  # leaves as a keyed pseudonym, as raw: says
         elif col in qis and qis[col].min_level >= 1:
             del found[col]  # released only generalised (e.g. a truncated postcode)
         elif col in qis or col in released:
@@ -71,6 +87,45 @@ def _identifiers(df: pd.DataFrame, policy: Policy) -> dict[str, str]:
                 fix="remove it from purpose.keep/sensitive, give it min_level >= 1, or list "
                     "the real identifiers under identifiers.columns with detect: false")
     return found
+
+
+def _raw_plan(policy: Policy, roles: Mapping[str, str], columns: list[str]
+              ) -> tuple[Policy, dict[str, str]]:
+    """The policy with the raw export's quasi-identifiers added, and the columns to pseudonymise.
+
+    Returns:
+        ``(policy, pseudonyms)``; ``pseudonyms`` maps a column to its kind.
+    """
+    clash = sorted(set(roles) & (set(policy.keep) | set(policy.sensitive)
+                                 | {h.column for h in policy.quasi_identifiers}))
+    if clash:
+        raise AnonymizationError(
+            f"{policy.source}: raw identifier column(s) {', '.join(clash)} are also named by "
+            "the policy", fix="decide on them under raw: only")
+    unknown = sorted(set(roles) - set(columns))
+    if unknown:
+        raise ValueError(f"identifier columns {unknown} are not in the input")
+    extra, pseudonyms = [], {}
+    for col, role in roles.items():
+        action = policy.raw_action(role)
+        if isinstance(action, HierarchySpec):
+            extra.append(replace(action, column=col))
+        elif action == "pseudonym":
+            pseudonyms[col] = role
+    if extra:
+        policy = replace(policy, quasi_identifiers=(*policy.quasi_identifiers, *extra))
+    return policy, pseudonyms
+
+
+def _dictionary(policy: Policy) -> Dictionary | None:
+    """The policy's data dictionary (a path is relative to the policy file)."""
+    if policy.dictionary is None:
+        return None
+    ref = policy.dictionary
+    if ref.endswith((".yaml", ".yml")) and not Path(ref).is_absolute() \
+            and policy.source != "<policy>":
+        ref = str(Path(policy.source).parent / ref)
+    return load_dictionary(ref)
 
 
 def _sensitive(df: pd.DataFrame, policy: Policy) -> list[SensitiveCodes]:
@@ -111,7 +166,8 @@ def _population_keys(population: pd.DataFrame | None, df: pd.DataFrame, policy: 
 
 
 def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
-              population: pd.DataFrame | None = None) -> AnonymizationResult:
+              population: pd.DataFrame | None = None, dictionary: Dictionary | None = None,
+              identifiers: Mapping[str, str] | None = None) -> AnonymizationResult:
     """Anonymise ``df`` as ``policy`` says.
 
     Args:
@@ -120,26 +176,36 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
         key: pseudonym key; read from the policy's key file or environment when None.
         population: identification table for journalist and marketer risk; the sample
             stands in for it when None (and the report says so).
+        dictionary: the data dictionary ``df`` follows (default: the policy's
+            ``dictionary:``); it types the utility check and supplies its survival pairs.
+        identifiers: identifier columns carried from a raw export, each with its kind
+            (:data:`synthema.anonymize.policy.RAW_ROLES`), handled as ``policy.raw`` says.
 
     Raises:
         AnonymizationError: the policy does not fit the data or cannot be met.
     """
     df = df.reset_index(drop=True)
+    roles = dict(identifiers or {})
+    policy, raw_pseudonyms = _raw_plan(policy, roles, [str(c) for c in df.columns])
+    if dictionary is None:
+        dictionary = _dictionary(policy)
     qi_cols = [h.column for h in policy.quasi_identifiers]
     extra = [policy.pseudonym_column] if policy.pseudonym_column else []
     anchor = [policy.dates.anchor] if policy.dates.method == "relative" else []
     _require(df, [*policy.keep, *qi_cols, *policy.sensitive, *extra,
                   *policy.dates.columns, *anchor], policy.source)
-    removed = _identifiers(df, policy)
+    removed = _identifiers(df, policy, roles)
     for col in policy.keep:
         if col not in policy.keep_free_text and col not in qi_cols and looks_free_text(df[col]):
             removed[col] = "free text (list under identifiers.keep_free_text to keep)"
-    wanted = set(extra) | set(qi_cols) | set(policy.sensitive) | set(policy.keep)
+    wanted = (set(extra) | set(qi_cols) | set(policy.sensitive) | set(policy.keep)
+              | set(raw_pseudonyms))
     out_cols = [c for c in df.columns if c in wanted and c not in removed]
     for col in df.columns:
         if col not in out_cols:
             removed.setdefault(str(col), "not needed for the purpose")
-    needs_key = bool(policy.pseudonym_column) or policy.dates.method == "shift"
+    needs_key = (bool(policy.pseudonym_column) or policy.dates.method == "shift"
+                 or bool(raw_pseudonyms))
     secret = read_key(policy, key=key) if needs_key else None
     ids = df[policy.pseudonym_column] if policy.pseudonym_column else None
     dated = [c for c in policy.dates.columns if c in out_cols]
@@ -151,6 +217,9 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
     if policy.pseudonym_column:
         work[policy.pseudonym_column] = pseudonymize(
             work[policy.pseudonym_column], secret, prefix=policy.prefix, length=policy.length)
+    for col, role in raw_pseudonyms.items():
+        work[col] = pseudonymize(work[col], secret, prefix=RAW_PREFIX.get(role, "X"),
+                                 length=policy.length, namespace=f"{role}:")
 
     n = len(work)
     hierarchies: list[Hierarchy] = [
@@ -183,6 +252,9 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
         "dates": date_log,
         "pseudonym": {"column": policy.pseudonym_column, "method": "HMAC-SHA256, keyed"}
         if policy.pseudonym_column else None,
+        "raw_pseudonyms": {c: f"{role.replace('_', ' ')}: HMAC-SHA256 of '{role}:' + value, "
+                              f"keyed, prefix {RAW_PREFIX.get(role, 'X')}"
+                           for c, role in raw_pseudonyms.items()},
         "models": {"k": m.k, "l": m.l, "l_variant": m.l_variant, "t": m.t,
                    "max_suppression": m.max_suppression},
         "achieved": achieved(classes.astype(np.int64), kept_sens).as_dict(),
@@ -206,8 +278,12 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
             "after": risk_measures(after_keys, population=pop_after,
                                    threshold=policy.threshold),
         },
-        "utility": utility(generalised, released,
-                           [c for c in released.columns if c != policy.pseudonym_column]),
+        "utility": utility_check(
+            generalised, keep_rows, dictionary=dictionary,
+            generalised={s.column: s.type for s in policy.quasi_identifiers},
+            changed=[*date_log, *anchor], exact=work,
+            columns=[c for c in released.columns
+                     if c != policy.pseudonym_column and c not in raw_pseudonyms]),
     }
     _LOG.info("anonymised %d -> %d records at node %s", n, report["records_out"], found.node)
     return AnonymizationResult(data=released, report=report)

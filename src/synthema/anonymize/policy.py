@@ -3,12 +3,15 @@
 A policy names the purpose (the columns it needs; everything else is dropped), the direct
 identifiers, the pseudonym key, how dates are handled, the quasi-identifiers with their
 generalisation hierarchies, the sensitive attributes and the privacy models (k, l, t, maximum
-suppression). docs/anonymize.md documents every key. Unknown keys fail with a did-you-mean,
-like dictionaries and mappings do.
+suppression); optionally the data dictionary the data follow and what happens to each kind
+of identifier a raw site export carries (``raw:``). docs/anonymize.md documents every key.
+Unknown keys fail with a did-you-mean, like dictionaries and mappings do.
 
 >>> p = Policy.from_mapping({"name": "x", "purpose": {"keep": ["a"]}, "models": {"k": 3}})
 >>> p.models.k, p.models.max_suppression, p.dates.method
 (3, 0.0, 'keep')
+>>> p.raw_action("hospital_number"), p.raw_action("birth_date")
+('remove', 'remove')
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ DATE_METHODS = ("keep", "shift", "relative", "generalize")
 GRANULARITIES = ("month", "quarter", "year", "decade")
 L_VARIANTS = ("distinct", "entropy")
 METRICS = ("nue", "height")
+#: kinds of direct identifier a raw export carries (:func:`identifier_role` in deidentify)
+RAW_ROLES = ("name", "hospital_number", "birth_date", "postcode", "address", "contact",
+             "national_id", "other")
+_RAW_PSEUDONYM = ("hospital_number", "national_id")
+_RAW_HIERARCHY = {"birth_date": ("date",), "postcode": ("truncate", "groups", "suppress")}
 
 _TOP_KEYS = {
     "name": "policy name", "description": "free text",
@@ -37,6 +45,8 @@ _TOP_KEYS = {
     "sensitive": "column -> {order}",
     "models": "{k, l, l_variant, t, max_suppression}",
     "search": "{metric, max_nodes}", "risk": "{threshold, population}",
+    "dictionary": "data dictionary the input follows (name or path): types for the utility check",
+    "raw": "role -> remove | pseudonym | hierarchy: identifiers of a raw export (--mapping)",
 }
 _PURPOSE_KEYS = {"description": "why the data is released", "keep": "columns the purpose needs"}
 _PSEUDO_KEYS = {"column": "patient id column", "key_env": "environment variable with the key",
@@ -55,6 +65,9 @@ _MODEL_KEYS = {"k": "k-anonymity", "l": "l-diversity", "l_variant": "|".join(L_V
                "t": "t-closeness", "max_suppression": "largest share of suppressed records"}
 _SEARCH_KEYS = {"metric": "|".join(METRICS), "max_nodes": "largest lattice searched"}
 _RISK_KEYS = {"threshold": "per-record risk threshold", "population": "population file"}
+_RAW_KEYS = {role: "remove" + (" | pseudonym" if role in _RAW_PSEUDONYM else "")
+             + (" | {type: ...} hierarchy" if role in _RAW_HIERARCHY else "")
+             for role in RAW_ROLES}
 
 
 class AnonymizationError(SynthemaError):
@@ -155,7 +168,13 @@ class Policy:
     max_nodes: int = 100_000
     threshold: float = 0.09
     population: str | None = None
+    dictionary: str | None = None
+    raw: dict[str, str | HierarchySpec] = field(default_factory=dict)
     source: str = "<policy>"
+
+    def raw_action(self, role: str) -> str | HierarchySpec:
+        """What happens to a raw export's identifier of kind ``role`` (default: removed)."""
+        return self.raw.get(role, "remove")
 
     @classmethod
     def from_mapping(cls, raw: Any, *, source: str = "<policy>") -> Policy:
@@ -170,6 +189,7 @@ class Policy:
         models = _models(_section(raw, "models", _MODEL_KEYS, src), src)
         search = _section(raw, "search", _SEARCH_KEYS, src)
         risk = _section(raw, "risk", _RISK_KEYS, src)
+        raw_section = _section(raw, "raw", _RAW_KEYS, src)
         qis = raw.get("quasi_identifiers") or {}
         sens = raw.get("sensitive") or {}
         if not isinstance(qis, dict) or not isinstance(sens, dict):
@@ -208,6 +228,8 @@ class Policy:
             threshold=_number(risk.get("threshold", 0.09), "risk.threshold", src,
                               lo=0, hi=1, integer=False),
             population=risk.get("population"),
+            dictionary=None if raw.get("dictionary") is None else str(raw["dictionary"]),
+            raw={role: _raw_action(role, value, src) for role, value in raw_section.items()},
             source=src,
         )
 
@@ -245,8 +267,8 @@ def _dates(raw: dict[str, Any], src: str) -> DatePolicy:
     )
 
 
-def _hierarchy(column: str, spec: Any, src: str) -> HierarchySpec:
-    where = f"quasi_identifiers.{column}"
+def _hierarchy(column: str, spec: Any, src: str, *, where: str = "") -> HierarchySpec:
+    where = where or f"quasi_identifiers.{column}"
     if not isinstance(spec, dict):
         raise _fail(src, f"{where} must be a mapping", "write {type: suppress} or similar")
     check_keys(spec, _HIER_KEYS, where, src, error=AnonymizationError)
@@ -275,6 +297,25 @@ def _hierarchy(column: str, spec: Any, src: str) -> HierarchySpec:
         top=bool(spec.get("top", True)),
         origin=float(spec.get("origin", 0.0)),
     )
+
+
+def _raw_action(role: str, value: Any, src: str) -> str | HierarchySpec:
+    """``remove``, ``pseudonym`` (numbers) or a hierarchy (birth date, postcode)."""
+    where = f"raw.{role}"
+    if isinstance(value, dict):
+        kinds = _RAW_HIERARCHY.get(role)
+        if kinds is None:
+            raise _fail(src, f"{where} cannot be a quasi-identifier",
+                        "write remove" + (" or pseudonym" if role in _RAW_PSEUDONYM else ""))
+        spec = _hierarchy(role, value, src, where=where)
+        if spec.type not in kinds:
+            raise _fail(src, f"{where}.type is {spec.type!r}", f"use one of {', '.join(kinds)}")
+        if spec.min_level < 1:
+            raise _fail(src, f"{where}: a direct identifier never leaves ungeneralised",
+                        "set min_level: 1 or higher")
+        return spec
+    allowed = ("remove", "pseudonym") if role in _RAW_PSEUDONYM else ("remove",)
+    return _choice(value, allowed, where, src)
 
 
 def load_policy(name_or_path: str | Path) -> Policy:

@@ -1,110 +1,251 @@
-"""Utility measures and the anonymisation report (JSON and a self-contained HTML section).
+"""The anonymisation report: ``anonymization.json`` and ``anonymization.html``.
 
-Utility is checked column by column as the total variation distance (TVD, half the L1
-distance between value shares) between the input and the release on each released column.
-Quasi-identifiers are compared at the level they were released at, so their TVD measures
-what suppression changed; numbers with more than 20 distinct values are compared in 10
-equal-width bins over the input's range.
+The page is built from the same parts as the evaluation report (:mod:`synthema.evaluate.page`:
+style, header, tiles, scorecard table with pass / warn / fail badges, plotly.js inlined). The
+scorecard puts every figure a privacy officer signs off in one table:
 
->>> tvd(pd.Series(["a", "a", "b", "b"]), pd.Series(["a", "a", "a", "b"]))
-0.25
+- privacy models: achieved k, l and t against the policy's (pass when met, else fail), and
+  the suppression rate against ``max_suppression``;
+- re-identification risk: prosecutor, journalist (highest, average) and marketer risk pass
+  at or below the policy's threshold (default 0.09) and warn up to :data:`RISK_WARN` (0.2,
+  one record in five: the usual limit for sharing with a contracted recipient);
+- information loss: shown without a verdict;
+- utility: :mod:`synthema.evaluate` metrics with their own documented thresholds.
+
+>>> rows = scorecard_metrics({"models": {"k": 5, "l": None, "l_variant": "distinct",
+...     "t": None, "max_suppression": 0.05}, "achieved": {"k": 4, "l_distinct": None,
+...     "l_entropy": None, "t": None}, "information_loss": {"suppression_rate": 0.01,
+...     "relative_height": 0.5, "non_uniform_entropy": 0.3, "suppressed_records": 2},
+...     "risk": {"after": {"threshold": 0.09, "prosecutor": {"highest": 0.25, "average": 0.1,
+...     "above_threshold": 0.4}, "journalist": {"highest": 0.25, "average": 0.05,
+...     "above_threshold": 0.4}, "marketer": {"average": 0.05}}}, "utility": {"metrics": []}})
+>>> [(r["name"], r["status"]) for r in rows][:4]  # doctest: +NORMALIZE_WHITESPACE
+[('k-anonymity', 'fail'), ('suppression rate', 'pass'),
+ ('prosecutor risk, highest', 'fail'), ('prosecutor risk, average', 'warn')]
 """
 
 from __future__ import annotations
 
-import html
 import json
+import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
+from markupsafe import Markup
 
-_BINS = 10
-_MAX_EXACT = 20
+from synthema.anonymize.template import TEMPLATE
+from synthema.evaluate.page import fmt, layout, render_page, scorecard, table
 
+RISK_WARN = 0.2
+BEFORE, AFTER = "#7a8794", "#2f6db5"
 
-def tvd(original: pd.Series, released: pd.Series) -> float:
-    """Total variation distance between two columns' value shares (missing is a value)."""
-    a, b = original.reset_index(drop=True), released.reset_index(drop=True)
-    num_a = pd.to_numeric(a.astype("string"), errors="coerce") if not a.empty else a
-    numeric = (not pd.api.types.is_bool_dtype(a) and num_a.notna().sum() == a.notna().sum()
-               and a.notna().any() and a.nunique() > _MAX_EXACT)
-    if numeric:
-        num_b = pd.to_numeric(b.astype("string"), errors="coerce")
-        edges = np.linspace(float(num_a.min()), float(num_a.max()), _BINS + 1)
-        a = pd.cut(num_a.astype("float64"), edges, include_lowest=True).astype("string")
-        b = pd.cut(num_b.astype("float64"), edges, include_lowest=True).astype("string")
-    pa = a.astype("string").fillna("<NA>").value_counts(normalize=True)
-    pb = b.astype("string").fillna("<NA>").value_counts(normalize=True)
-    if pb.empty:
-        return 1.0
-    both = pa.index.union(pb.index)
-    diff = pa.reindex(both, fill_value=0.0) - pb.reindex(both, fill_value=0.0)
-    return round(float(0.5 * diff.abs().sum()), 6)
+def _row(name: str, group: str, value: Any, *, goal: str = "maximize", good: Any = None,
+         warn: Any = None, unit: str = "", description: str = "") -> dict[str, Any]:
+    """One scorecard row; ``status`` from the thresholds (none without them)."""
+    status = ""
+    if good is not None:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            status = "error"
+        elif goal == "minimize":
+            status = "pass" if value <= good else "warn" if value <= warn else "fail"
+        else:
+            status = "pass" if value >= good else "warn" if value >= warn else "fail"
+    return {"name": name, "group": group, "value": value, "unit": unit, "goal": goal,
+            "thresholds": {"pass": good, "warn": warn}, "score": None, "status": status,
+            "description": description, "error": None}
 
 
-def utility(original: pd.DataFrame, released: pd.DataFrame, columns: list[str]) -> dict:
-    """Per-column TVD on ``columns`` and their mean."""
-    per = {c: tvd(original[c], released[c]) for c in columns}
-    mean = round(float(np.mean(list(per.values()))), 6) if per else 0.0
-    return {"tvd": per, "mean_tvd": mean}
+def scorecard_metrics(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The scorecard rows of a report (shaped like ``MetricResult.to_dict()``)."""
+    m, ach, loss = report["models"], report["achieved"], report["information_loss"]
+    model = "privacy model"
+    rows = [_row("k-anonymity", model, ach["k"], good=m["k"], warn=m["k"], unit="records",
+                 description="size of the smallest equivalence class")]
+    if ach.get("l_distinct") is not None:
+        need = m["l"] if m.get("l") is not None and m["l_variant"] == "distinct" else None
+        rows.append(_row("l-diversity (distinct)", model, ach["l_distinct"], good=need,
+                         warn=need, unit="values",
+                         description="fewest distinct sensitive values in a class"))
+        need = m["l"] if m.get("l") is not None and m["l_variant"] == "entropy" else None
+        rows.append(_row("l-diversity (entropy)", model, ach["l_entropy"], good=need,
+                         warn=need, unit="exp(entropy)",
+                         description="least diverse class, exp of its Shannon entropy"))
+    if ach.get("t") is not None:
+        rows.append(_row("t-closeness", model, ach["t"], goal="minimize", good=m.get("t"),
+                         warn=m.get("t"), unit="EMD",
+                         description="largest distance of a class's sensitive values from "
+                                     "the whole input"))
+    rows.append(_row("suppression rate", model, loss["suppression_rate"], goal="minimize",
+                     good=m["max_suppression"], warn=m["max_suppression"], unit="records",
+                     description="share of input records not released"))
+    after = report["risk"]["after"]
+    limit = after["threshold"]
+    warn = max(limit, RISK_WARN)
+    risk = "re-identification risk"
+    for attacker, what in (("prosecutor", "knows the target is in the release"),
+                           ("journalist", "knows the target is in the population")):
+        for stat in ("highest", "average"):
+            rows.append(_row(f"{attacker} risk, {stat}", risk, after[attacker][stat],
+                             goal="minimize", good=limit, warn=warn, unit="probability",
+                             description=f"{stat} per-record risk; the attacker {what}"))
+    rows.append(_row("marketer risk", risk, after["marketer"]["average"], goal="minimize",
+                     good=limit, warn=warn, unit="share",
+                     description="expected share of records re-identified by matching all"))
+    for attacker in ("prosecutor", "journalist"):
+        rows.append(_row(f"records above threshold ({attacker})", risk,
+                         after[attacker]["above_threshold"], goal="minimize", unit="share",
+                         description=f"share of released records with risk above {limit}"))
+    info = "information loss"
+    rows += [
+        _row("generalisation height", info, loss["relative_height"], goal="minimize",
+             unit="of the maximum", description="sum of the levels chosen, relative"),
+        _row("non-uniform entropy", info, loss["non_uniform_entropy"], goal="minimize",
+             unit="normalised", description="information lost by generalisation and "
+                                            "suppression (0 none, 1 all)"),
+        _row("suppressed records", info, loss["suppressed_records"], goal="minimize",
+             unit="records", description="records removed with their failing classes"),
+    ]
+    for u in report["utility"].get("metrics", []):
+        rows.append(u | {"group": "utility"})
+    return rows
 
 
-def write_report(report: dict[str, Any], directory: str | Path) -> list[Path]:
+def write_report(report: dict[str, Any], directory: str | Path, *,
+                 version: str = "") -> list[Path]:
     """Write ``anonymization.json`` and ``anonymization.html`` into ``directory``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     json_path = directory / "anonymization.json"
     json_path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
     html_path = directory / "anonymization.html"
-    html_path.write_text(render_html(report), encoding="utf-8")
+    html_path.write_text(render_html(report, version=version), encoding="utf-8")
     return [json_path, html_path]
 
 
-def _table(rows: list[tuple[Any, ...]], header: tuple[str, ...]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>"
-        for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def _risk_figure(risk: dict[str, Any]) -> dict:
+    labels = ["prosecutor highest", "prosecutor average", "journalist highest",
+              "journalist average", "marketer"]
+
+    def values(r: dict) -> list[float]:
+        return [r["prosecutor"]["highest"], r["prosecutor"]["average"],
+                r["journalist"]["highest"], r["journalist"]["average"], r["marketer"]["average"]]
+
+    threshold = risk["after"]["threshold"]
+    return {"data": [
+        {"type": "bar", "name": "input", "x": labels, "y": values(risk["before"]),
+         "marker": {"color": BEFORE}},
+        {"type": "bar", "name": "release", "x": labels, "y": values(risk["after"]),
+         "marker": {"color": AFTER}},
+        {"type": "scatter", "mode": "lines", "name": f"threshold {threshold}",
+         "x": [labels[0], labels[-1]], "y": [threshold, threshold],
+         "line": {"color": "#b3261e", "dash": "dash", "width": 1.5}}],
+        "layout": layout("Re-identification risk, input vs release", barmode="group",
+                         yaxis={"title": {"text": "risk"}, "range": [0, 1.02]})}
 
 
-def render_html(report: dict[str, Any]) -> str:
-    """A self-contained HTML page with one ``<section id="anonymization">``."""
-    models = report["models"]
-    ach = report["achieved"]
+def _utility_figure(per_column: dict[str, float]) -> dict:
+    names = sorted(per_column, key=lambda c: -per_column[c])
+    top = max([0.05, *(1.1 * v for v in per_column.values())])
+    return {"data": [{"type": "bar", "name": "TVD", "x": names,
+                      "y": [per_column[c] for c in names], "marker": {"color": AFTER}}],
+            "layout": layout("TVD per released column (input through the release's "
+                             "generalisation vs release)",
+                             yaxis={"title": {"text": "TVD"}, "range": [0, top]})}
+
+
+def _utility_tables(util: dict[str, Any]) -> list[tuple[str, Markup]]:
+    metrics = {m["name"]: m for m in util.get("metrics", [])}
+    out = []
+    cols = metrics.get("column_distance", {}).get("details", {}).get("columns", [])
+    if cols:
+        out.append(("Per column", table(
+            ["column", "type", "measure", "distance", "TVD over the evaluation bins"],
+            [[c["column"], c["type"], c["metric"], c["distance"],
+              util.get("tvd", {}).get(c["column"])] for c in cols], numeric=(3, 4))))
+    pairs = metrics.get("pairwise_tvd", {}).get("details", {}).get("worst_pairs", [])
+    if pairs:
+        out.append(("Pairs with the largest contingency TVD", table(
+            ["column A", "column B", "TVD"], [[*p["columns"], p["tvd"]] for p in pairs[:10]],
+            numeric=(2,))))
+    km = metrics.get("km_distance", {}).get("details", {}).get("pairs", [])
+    if km:
+        logrank = {p["event"]: p for p in
+                   metrics.get("logrank_p", {}).get("details", {}).get("pairs", [])}
+        out.append(("Survival (Kaplan–Meier), input vs release", table(
+            ["survival pair", "KM sup distance", "log-rank χ²", "log-rank p"],
+            [[f"{p['time']} / {p['event']}", p["km_distance"],
+              logrank.get(p["event"], {}).get("logrank_chi2"),
+              logrank.get(p["event"], {}).get("logrank_p")] for p in km],
+            numeric=(1, 2, 3))))
+    if util.get("skipped"):
+        out.append(("Columns not compared", table(["column", "why"],
+                                                  list(util["skipped"].items()))))
+    return out
+
+
+def _deid_tables(report: dict[str, Any]) -> list[tuple[str, Markup]]:
+    out = []
+    harm = report.get("harmonization")
+    if harm:
+        rows = [["rows read", harm["rows_in"]], ["rows kept (with at least one mapped value)",
+                                                  harm["rows_out"]],
+                ["values dropped by harmonisation", harm["dropped_total"]],
+                ["values repaired by harmonisation", harm["repaired_total"]],
+                ["rows without a patient id", harm["missing_ids"]],
+                ["rows repeating a patient id", harm["duplicate_ids"]]]
+        out.append((f"Raw export {harm['file']} harmonised with {harm['mapping']}",
+                    table(["", "count"], rows, numeric=(1,))))
+        changed = [[c["column"], c["source"], c["carried"], c["present"],
+                    "; ".join(f"{n} {r}" for r, n in c["dropped"].items()),
+                    "; ".join(f"{n} {r}" for r, n in c["repaired"].items())]
+                   for c in harm["columns"] if c["dropped"] or c["repaired"]]
+        if changed:
+            out.append(("Columns with dropped or repaired values", table(
+                ["column", "source", "carried", "present", "dropped", "repaired"], changed,
+                numeric=(2, 3))))
+    idents = report.get("identifiers")
+    if idents:
+        out.append(("Identifier columns of the raw export", table(
+            ["source column", "kind", "values", "what happened"],
+            [[i["source"], i["role"].replace("_", " "), i["values"], i["action"]]
+             for i in idents], numeric=(2,))))
+    out.append(("Columns removed", table(["column", "reason"], list(report["removed"].items()))))
+    pseudo = dict(report.get("raw_pseudonyms") or {})
+    if report.get("pseudonym"):
+        pseudo = {report["pseudonym"]["column"]: report["pseudonym"]["method"]} | pseudo
+    if pseudo:
+        out.append(("Pseudonyms", table(["column", "method"], list(pseudo.items()))))
+    if report.get("dates"):
+        out.append(("Dates", table(["column", "what happened"], list(report["dates"].items()))))
+    return out
+
+
+def render_html(report: dict[str, Any], *, version: str = "") -> str:
+    """A self-contained page (plotly.js inlined) with ``<section id="anonymization">``."""
+    card, totals = scorecard(scorecard_metrics(report))
+    util = report["utility"]
+    scores = [m["score"] for m in util.get("metrics", []) if m.get("score") is not None]
+    statuses = [m["status"] for m in util.get("metrics", [])]
+    figures = {"risk-fig": _risk_figure(report["risk"])}
+    if util.get("tvd"):
+        figures["utility-fig"] = _utility_figure(util["tvd"])
     risk_rows = []
     for stage in ("before", "after"):
         r = report["risk"][stage]
         for model in ("prosecutor", "journalist"):
             m = r[model]
-            risk_rows.append((stage, model, m["highest"], m["average"], m["above_threshold"]))
-        risk_rows.append((stage, "marketer", "", r["marketer"]["average"], ""))
+            risk_rows.append([stage, model, m["highest"], m["average"], m["above_threshold"]])
+        risk_rows.append([stage, "marketer", None, r["marketer"]["average"], None])
     loss = report["information_loss"]
-    parts = [
-        "<section id=\"anonymization\">",
-        f"<h2>Anonymisation: {html.escape(report['policy'])}</h2>",
-        f"<p>{html.escape(report.get('purpose') or '')}</p>",
-        "<h3>Privacy models</h3>",
-        _table([(name, models.get(name), ach.get(key)) for name, key in
-                (("k", "k"), ("l", "l_distinct"), ("l (entropy)", "l_entropy"), ("t", "t"))],
-               ("model", "required", "achieved")),
-        "<h3>Re-identification risk</h3>",
-        f"<p>{html.escape(report['risk']['after']['population'])}; threshold "
-        f"{report['risk']['after']['threshold']}.</p>",
-        _table(risk_rows, ("data", "attacker", "highest", "average", "share above threshold")),
-        "<h3>Information loss</h3>",
-        _table([(k, v) for k, v in loss.items()], ("measure", "value")),
-        "<h3>Generalisation</h3>",
-        _table([(c, v) for c, v in report["generalisation"].items()], ("column", "level")),
-        "<h3>Utility (TVD, input vs release)</h3>",
-        _table(list(report["utility"]["tvd"].items()), ("column", "TVD")),
-        "<h3>Columns removed</h3>",
-        _table(list(report["removed"].items()), ("column", "reason")),
-        "</section>",
-    ]
-    style = ("body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;"
-             "margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}")
-    return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Anonymisation report"
-            f"</title><style>{style}</style></head><body>{''.join(parts)}</body></html>\n")
+    return render_page(
+        TEMPLATE, figures=figures, version=version, r=report, card=card, totals=totals,
+        risk_warn=fmt(RISK_WARN),
+        utility_score=sum(scores) / len(scores) if scores else None,
+        utility_counts=" · ".join(f"{statuses.count(s)} {s}" for s in ("pass", "warn", "fail")
+                                  if s in statuses) or "not computed",
+        risk_table=table(["data", "attacker", "highest", "average", "share above threshold"],
+                         risk_rows, numeric=(2, 3, 4)),
+        loss_table=table(["measure", "value"], list(loss.items()), numeric=(1,)),
+        generalisation_table=table(["column", "level"], list(report["generalisation"].items())),
+        has_tvd="utility-fig" in figures, utility_tables=_utility_tables(util),
+        deid_tables=_deid_tables(report))

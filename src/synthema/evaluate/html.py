@@ -1,57 +1,25 @@
 """``report.html``: the report as one self-contained page (plotly.js inlined, no network).
 
 Figures are plain Plotly JSON built here from ``report.to_dict()`` (no Python figure objects,
-so a 150-column report renders in well under a second); the page's script draws them.
-Every string from the data (column names, rule expressions, errors) is HTML-escaped by Jinja2.
+so a 150-column report renders in well under a second); the page's script draws them. The
+style, header, scorecard and script are the ones every synthema report shares
+(:mod:`synthema.evaluate.page`). Every string from the data (column names, rule expressions,
+errors) is HTML-escaped by Jinja2.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import math
-from collections.abc import Sequence
-from typing import Any
+from markupsafe import Markup
 
-from markupsafe import Markup, escape
-
+from synthema.evaluate.page import fmt as _fmt
+from synthema.evaluate.page import json_script as _json
+from synthema.evaluate.page import layout as _layout
+from synthema.evaluate.page import render_page, scorecard, table
 from synthema.evaluate.template import TEMPLATE
 
 REAL, SYN, HOLD = "#2f6db5", "#e07b28", "#7a8794"
 _N_MARGINALS = 12
 _GROUP_COLORS = {"low": "#1b7f3b", "intermediate": "#b26a00", "high": "#b3261e"}
-
-
-def _fmt(v: Any) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "—"
-    if isinstance(v, float):
-        return f"{v:.4g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.2e}"
-    return str(v)
-
-
-def _fmt_score(v: Any) -> str:
-    return "—" if v is None else f"{100 * v:.0f}"
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, numeric: Sequence[int] = ()
-          ) -> Markup:
-    """An escaped HTML table."""
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(
-            f"<td class=\"num\">{escape(_fmt(c))}</td>" if i in numeric else
-            f"<td>{escape(_fmt(c))}</td>" for i, c in enumerate(r)) + "</tr>"
-        for r in rows)
-    return Markup(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-
-
-def _layout(title: str, **extra: Any) -> dict:
-    return {"title": {"text": title, "font": {"size": 13}, "x": 0.01, "xanchor": "left",
-                      "y": 0.98, "yanchor": "top"},
-            "margin": {"l": 50, "r": 10, "t": 58, "b": 60},
-            "legend": {"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom",
-                       "font": {"size": 11}}} | extra
 
 
 def _marginal_fig(name: str, m: dict) -> dict:
@@ -146,31 +114,12 @@ def _heatmap(details: dict) -> dict:
                               yaxis={"tickfont": {"size": 8}, "autorange": "reversed"})}
 
 
-def _json(obj: Any) -> Markup:
-    text = json.dumps(obj, allow_nan=False, separators=(",", ":"))
-    return Markup(text.replace("</", "<\\/").replace("<!--", "<\\!--"))
-
-
 def render_html(report_dict: dict, *, version: str = "") -> str:
     """The page for a ``report.to_dict()`` result."""
-    import jinja2
-    from plotly.offline import get_plotlyjs
-
     metrics = report_dict["metrics"]
     md = lambda name: metrics.get(name, {}).get("details", {})  # noqa: E731
     figures: dict[str, dict] = {}
-    # scorecard
-    by_group: dict[str, list] = {}
-    for m in metrics.values():
-        good, ok = m.get("thresholds", {}).get("pass"), m.get("thresholds", {}).get("warn")
-        sign = "≥" if m.get("goal") == "maximize" else "≤"
-        by_group.setdefault(m["group"], []).append({
-            "name": m["name"], "value": m["value"], "unit": m.get("unit", ""),
-            "pass_if": f"{sign} {_fmt(good)}", "warn_if": f"{sign} {_fmt(ok)}",
-            "score": m["score"], "status": m["status"], "description": m.get("description", ""),
-            "error": m.get("error")})
-    totals = {s: sum(m["status"] == s for m in metrics.values())
-              for s in ("pass", "warn", "fail", "error")}
+    card, totals = scorecard(metrics.values())
     # fidelity
     cd = md("column_distance")
     marginals = cd.get("marginals", {})
@@ -267,15 +216,12 @@ def render_html(report_dict: dict, *, version: str = "") -> str:
              "duplicates within synthetic"],
             [[d["rows"], dup["value"], d.get("holdout_share"),
               d["synthetic_internal_duplicates"]]], numeric=(0, 1, 2, 3)))
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    page = env.from_string(TEMPLATE).render(
+    return render_page(
+        TEMPLATE, figures=figures, version=version,
         meta=report_dict["meta"], score=report_dict["score"], groups=report_dict["groups"],
-        totals=totals, scorecard=list(by_group.items()), fmt=_fmt, fmt_score=_fmt_score,
-        created=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), version=version,
+        totals=totals, scorecard=card,
         marginal_columns=list(marginals), worst_columns=worst, marginal_figs=marginal_figs,
         has_heatmap="heatmap" in figures, fidelity_tables=fidelity_tables,
         utility_tables=utility_tables, km_figs=list(km), privacy_figs=privacy_figs,
         privacy_tables=privacy_tables, clinical_tables=clinical_tables,
-        plotly_js=Markup(get_plotlyjs()), figures_json=_json(figures),
         marginals_json=_json(marginals))
-    return page

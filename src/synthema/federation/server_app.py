@@ -97,6 +97,10 @@ def federated_fit(grid: Grid, context: Context, summary: dict) -> None:
             f"round {r['round']}: {r['marginals']} marginals ({r['cells']} cells) summed over "
             f"{len(r['contributors'])}/{n_sites} sites in {r['seconds']:.1f} s"
         )
+    synth.privacy_spent_["mode"] = (
+        f"federated over {n_sites} sites ({', '.join(sorted(sites))}), SecAgg+ sums, "
+        "each site charged its own ledger"
+    )
     path = synth.save(model_path)
     summary.update(
         ok=True,

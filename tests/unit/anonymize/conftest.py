@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -88,3 +90,35 @@ def identifiers() -> list[str]:
 def checker():
     """The independent brute-force model checker."""
     return check_models
+
+
+def leaked(secrets: Iterable[str], text: str) -> list[str]:
+    """The secrets that occur in ``text`` as a whole token (not inside a longer number/word).
+
+    A 5-digit postcode is bound to occur somewhere inside the digits of a long report (a
+    rounded distance, a count), so only whole tokens count: no letter, digit, '_' or '.'
+    right before it, no letter, digit or '_' right after it.
+    """
+    return [s for s in secrets
+            if s in text and re.search(rf"(?<![\w.]){re.escape(s)}(?!\w)", text)]
+
+
+def whole_report(report: dict, html: str) -> str:
+    """The JSON report and the HTML page without the inlined plotly.js library."""
+    import json
+
+    from plotly.offline import get_plotlyjs
+
+    return json.dumps(report, default=str, ensure_ascii=False) + html.replace(get_plotlyjs(), "")
+
+
+@pytest.fixture
+def scan():
+    """``scan(secrets, text)``: the secrets found in ``text`` as whole tokens."""
+    return leaked
+
+
+@pytest.fixture
+def report_text():
+    """``report_text(report, html)``: the JSON report and the page without plotly.js."""
+    return whole_report

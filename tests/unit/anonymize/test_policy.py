@@ -45,3 +45,44 @@ def test_missing_policy_file_names_builtins(tmp_path):
     with pytest.raises(AnonymizationError) as err:
         load_policy(tmp_path / "nope.yaml")
     assert "aml" in err.value.fix
+
+
+def test_raw_section_parses_actions_and_hierarchies():
+    # Run
+    policy = Policy.from_mapping({"name": "x", "dictionary": "aml", "raw": {
+        "hospital_number": "pseudonym", "postcode": {"type": "truncate", "min_level": 2}}})
+    # Assert
+    assert policy.dictionary == "aml"
+    assert policy.raw_action("hospital_number") == "pseudonym"
+    assert policy.raw_action("postcode").type == "truncate"
+    assert policy.raw_action("name") == "remove"  # not listed: removed
+
+
+@pytest.mark.parametrize("name", ["aml", "scd"])
+def test_builtin_policies_pseudonymise_hospital_numbers(name):
+    policy = load_policy(name)
+    assert policy.dictionary == name
+    assert policy.raw_action("hospital_number") == "pseudonym"
+    assert {policy.raw_action(r) for r in ("name", "birth_date", "postcode")} == {"remove"}
+
+
+@pytest.mark.parametrize(
+    "raw, words",
+    [
+        ({"name": "pseudonym"}, "raw.name"),
+        ({"name": {"type": "suppress", "min_level": 1}}, "cannot be a quasi-identifier"),
+        ({"postcode": {"type": "truncate"}}, "never leaves ungeneralised"),
+        ({"birth_date": {"type": "truncate", "min_level": 1}}, "raw.birth_date.type"),
+        ({"hospital_number": "hash"}, "raw.hospital_number"),
+    ],
+)
+def test_bad_raw_actions_raise_with_a_fix(raw, words):
+    with pytest.raises(AnonymizationError) as err:
+        Policy.from_mapping({"name": "x", "raw": raw})
+    assert words in err.value.message and err.value.fix
+
+
+def test_unknown_raw_role_suggests_one():
+    with pytest.raises(AnonymizationError) as err:
+        Policy.from_mapping({"name": "x", "raw": {"postal_code": "remove"}})
+    assert "postal_code" in err.value.message and "postcode" in err.value.fix

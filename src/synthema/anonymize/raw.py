@@ -1,0 +1,183 @@
+"""Anonymising a raw site export: harmonise in memory, carry the identifiers, anonymise.
+
+A raw export (``synthema simulate --raw``, or a hospital's own) has the site's layout and
+codes and carries direct identifiers (name, hospital number, birth date, postcode). With the
+site's mapping file, :func:`anonymize_export` maps the data columns onto the dictionary with
+:func:`synthema.harmonize.harmonize` (every dropped or repaired value counted there), carries
+the mapping's ``drop:`` columns alongside under the name of their kind (``name``,
+``hospital_number``, ``birth_date``, ``postcode``, ...; see
+:func:`synthema.anonymize.deidentify.identifier_role`) and runs
+:func:`synthema.anonymize.anonymize` on the result, which removes, pseudonymises or
+generalises each identifier as the policy's ``raw:`` section says. Nothing is written
+between the steps. The report gains ``harmonization`` (counts only: no cell values, no ids)
+and ``identifiers`` (each source column, its kind, its values and what happened to them).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synthema.anonymize.deidentify import identifier_role
+from synthema.anonymize.pipeline import RAW_PREFIX, AnonymizationResult, anonymize
+from synthema.anonymize.policy import AnonymizationError, HierarchySpec, Policy
+from synthema.harmonize import DEFAULT_MISSING, SiteMapping, harmonize, load_mapping
+from synthema.harmonize.convert import guess_date_format
+from synthema.harmonize.result import dictionary_for
+from synthema.schema import load_dictionary
+
+_LOG = logging.getLogger(__name__)
+NOT_A_DATE = "not a date (set to missing)"
+
+
+def _canonical(headers: list[str], taken: set[str]) -> dict[str, tuple[str, str]]:
+    """Source header -> (column name in the frame, kind); a second name becomes name_2."""
+    out = {}
+    for header in headers:
+        role = identifier_role(header) or "other"
+        name, k = role, 2
+        while name in taken:
+            name, k = f"{role}_{k}", k + 1
+        taken.add(name)
+        out[header] = (name, role)
+    return out
+
+
+def _birth_dates(text: pd.Series, mapping: SiteMapping) -> tuple[pd.Series, int, str | None]:
+    """Parse birth dates in the export's date format; count the cells that are not dates.
+
+    The format is the first that reads every present cell among the mapping's own
+    ``date_format``s (the export writes all its dates alike), ISO, and a guess.
+    """
+    present = text.notna()
+    candidates = [c.date_format for c in mapping.columns if c.date_format] + ["%Y-%m-%d"]
+    guess = guess_date_format(text)
+    candidates += [guess] if guess else []
+    best, best_ok, fmt = None, -1, None
+    for f in dict.fromkeys(candidates):
+        parsed = pd.to_datetime(text, format=f, errors="coerce")
+        ok = int(parsed.notna().sum())
+        if ok > best_ok:
+            best, best_ok, fmt = parsed, ok, f
+        if ok == int(present.sum()):
+            break
+    return best.astype("datetime64[ns]"), int(present.sum()) - best_ok, fmt
+
+
+def _check_dictionary(policy: Policy, target: str) -> None:
+    if policy.dictionary is None:
+        return
+    ref = policy.dictionary
+    name = ref if "/" not in ref and not ref.endswith((".yaml", ".yml")) else None
+    if name is None:
+        path = Path(ref)
+        if not path.is_absolute() and policy.source != "<policy>":
+            path = Path(policy.source).parent / path
+        name = load_dictionary(path).name
+    if name != target:
+        raise AnonymizationError(
+            f"{policy.source}: the policy is for dictionary '{name}' but the mapping maps the "
+            f"export onto '{target}'",
+            fix="use the policy written for this disease (e.g. --policy " + target + ")")
+
+
+def _harmonization(summary, mapping: SiteMapping) -> dict[str, Any]:
+    """Counts of what harmonisation dropped and repaired (no cell values, no ids)."""
+    return {
+        "file": summary.file,
+        "mapping": str(mapping.path) if mapping.path else mapping.where,
+        "rows_in": summary.rows_in,
+        "rows_out": summary.rows_out,
+        "rows_without_values": len(summary.empty_rows),
+        "dropped_total": summary.dropped_total,
+        "repaired_total": sum(sum(c.repaired.values()) for c in summary.columns),
+        "declared_missing_total": sum(c.declared_missing for c in summary.columns),
+        "columns": [{"column": c.target, "source": c.source, "present": c.present,
+                     "carried": c.carried, "dropped": dict(c.dropped),
+                     "repaired": dict(c.repaired), "declared_missing": c.declared_missing}
+                    for c in summary.columns],
+        "all_values_dropped": list(summary.all_dropped_columns),
+        "missing_variables": list(summary.missing_variables),
+        "ignored_columns": list(summary.ignored_columns),
+        "missing_ids": len(summary.missing_ids),
+        "duplicate_ids": len(summary.duplicate_ids),
+        "rule_violations": {k: len(v) for k, v in summary.rule_violations.items()},
+    }
+
+
+def _action_text(action: str | HierarchySpec, role: str, column: str, report: dict) -> str:
+    if isinstance(action, HierarchySpec):
+        level = report["generalisation"].get(column, "?")
+        return f"quasi-identifier '{column}' ({action.type}), released at level {level}"
+    if action == "pseudonym":
+        return (f"replaced by a keyed pseudonym ({RAW_PREFIX.get(role, 'X')}-...) in column "
+                f"'{column}'")
+    return "removed"
+
+
+def anonymize_export(raw: pd.DataFrame, policy: Policy, *, mapping: SiteMapping | str | Path,
+                     key: bytes | None = None, population: pd.DataFrame | None = None,
+                     file: str = "<data>") -> AnonymizationResult:
+    """Harmonise a raw export with ``mapping`` and anonymise it under ``policy``.
+
+    Args:
+        raw: the export's text cells, as :func:`synthema.harmonize.read_table` reads them
+            with the mapping's read options.
+        policy: the anonymisation policy; its ``raw:`` section decides on the identifiers.
+        mapping: the site's mapping (object or YAML path); its ``drop:`` columns are the
+            identifiers carried to de-identification.
+        key, population: as for :func:`synthema.anonymize.anonymize`.
+        file: the export's name, for messages and the report.
+
+    Raises:
+        AnonymizationError: the policy is for another dictionary, or cannot be met.
+        MappingError: the mapping does not fit the export.
+    """
+    mapping = load_mapping(mapping)
+    dictionary = dictionary_for(mapping)
+    _check_dictionary(policy, dictionary.name)
+    raw = raw.reset_index(drop=True)
+    harmonised = harmonize(raw, dictionary, mapping, file=file)
+    summary = harmonised.summary
+    kept = ~np.isin(np.arange(len(raw)) + 2, summary.empty_rows)
+    data = harmonised.data
+    if int(kept.sum()) != len(data):  # pragma: no cover - harmonize keeps exactly these rows
+        raise RuntimeError("harmonised rows do not line up with the export's rows")
+    headers = [c for c in mapping.drop if c in raw.columns]
+    names = _canonical(headers, set(map(str, data.columns)))
+    missing = list(frozenset(DEFAULT_MISSING) | set(mapping.missing_values))
+    carried, roles, idents = {}, {}, []
+    for header, (name, role) in names.items():
+        text = raw[header].astype("string").str.strip()
+        text = text.mask(text.isin(missing) | (text == ""))[kept].reset_index(drop=True)
+        entry = {"source": header, "column": name, "role": role,
+                 "values": int(text.notna().sum())}
+        action = policy.raw_action(role)
+        if role == "birth_date" and isinstance(action, HierarchySpec):
+            values, bad, fmt = _birth_dates(text, mapping)
+            entry |= {"date_format": fmt, "dropped": {NOT_A_DATE: bad} if bad else {}}
+            carried[name] = values
+        else:
+            carried[name] = text
+        roles[name] = role
+        idents.append(entry)
+    frame = pd.concat([data, pd.DataFrame(carried, index=data.index)], axis=1)
+    result = anonymize(frame, policy, key=key, population=population, dictionary=dictionary,
+                       identifiers=roles)
+    report = result.report
+    for entry in idents:
+        entry["action"] = _action_text(policy.raw_action(entry["role"]), entry["role"],
+                                       entry["column"], report)
+    dropped_rows = len(raw) - len(data)
+    lead = {k: report[k] for k in ("policy", "purpose")}
+    report = lead | {"input": {"file": file, "rows": len(raw),
+                               "rows_without_values": dropped_rows},
+                     "harmonization": _harmonization(summary, mapping),
+                     "identifiers": idents} | {k: v for k, v in report.items() if k not in lead}
+    _LOG.info("raw export %s: %d rows, %d harmonised, %d identifier columns", file, len(raw),
+              len(data), len(idents))
+    return AnonymizationResult(data=result.data, report=report)

@@ -1,0 +1,207 @@
+"""Raw site exports: harmonised in memory, identifiers carried to de-identification, nothing of
+them left in the release or the report, every dropped value counted."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from synthema.anonymize import (
+    AnonymizationError,
+    HierarchySpec,
+    anonymize,
+    anonymize_export,
+    load_policy,
+    pseudonym,
+)
+from synthema.anonymize.report import render_html
+from synthema.cli import app
+from synthema.cohorts.simulate import simulate, write_cohort
+from synthema.harmonize import load_mapping, read_table
+from synthema.harmonize.styles import STYLES
+
+SITES = {s.key: i for i, s in enumerate(STYLES, start=1)}  # german 1, french 2, us 3, italian 4
+
+
+@pytest.fixture(scope="session")
+def exports(tmp_path_factory):
+    """Four raw AML exports (German, French, US, Italian style), their mappings, clean data."""
+    folder = tmp_path_factory.mktemp("raw")
+    cohorts = simulate("aml", sites=4, patients=1200, seed=21)
+    write_cohort(cohorts, folder, disease="aml", raw=True, seed=21)
+    out = {}
+    for style, site in SITES.items():
+        mapping = load_mapping(folder / "raw" / f"site_{site:02d}.mapping.yaml")
+        path = mapping.data_path()
+        out[style] = (read_table(path, **mapping.read_options()), mapping, path,
+                      cohorts[site - 1].data)
+    return out
+
+
+def _secrets(raw: pd.DataFrame, mapping) -> set[str]:
+    """Every identifier value of the export: the drop: columns and the study ids."""
+    study = next(c.source for c in mapping.columns if c.target == "patient_id")
+    values = set()
+    for col in [*mapping.drop, study]:
+        values |= {str(v).strip() for v in raw[col].dropna() if str(v).strip()}
+    return values
+
+
+@pytest.mark.parametrize("style", list(SITES))
+def test_no_identifier_of_a_raw_export_anywhere_in_the_output(exports, style, key, scan,
+                                                              report_text):
+    # Setup
+    raw, mapping, path, _ = exports[style]
+    secrets = _secrets(raw, mapping)
+    # Run
+    result = anonymize_export(raw, load_policy("aml"), mapping=mapping, key=key, file=str(path))
+    # Assert: no identifier value in any cell, header, the JSON report or the HTML page
+    cells = {str(v) for col in result.data for v in result.data[col].dropna()}
+    assert not cells & secrets
+    assert not set(result.data.columns) & set(mapping.drop)
+    text = report_text(result.report, render_html(result.report))
+    assert not scan(secrets, text)
+    assert key.decode() not in text
+    # and every identifier column was accounted for, by kind
+    roles = {i["source"]: i["role"] for i in result.report["identifiers"]}
+    assert set(roles) == set(mapping.drop)
+    assert {"name", "hospital_number", "birth_date", "postcode"} == set(roles.values())
+    assert all(i["values"] == result.report["harmonization"]["rows_out"]
+               for i in result.report["identifiers"])
+
+
+@pytest.mark.parametrize("style", ["german", "italian"])
+def test_raw_export_releases_what_the_clean_data_would(exports, style, key):
+    # Setup: the clean data the export was rendered from, hospital number left aside
+    raw, mapping, path, clean = exports[style]
+    policy = load_policy("aml")
+    # Run
+    from_raw = anonymize_export(raw, policy, mapping=mapping, key=key).data
+    from_clean = anonymize(clean, policy, key=key).data
+    # Assert: the in-memory harmonisation lines the rows up exactly
+    assert from_raw.columns.tolist() == [*from_clean.columns, "hospital_number"]
+    pd.testing.assert_frame_equal(from_raw.drop(columns="hospital_number").astype("string"),
+                                  from_clean.astype("string"))
+
+
+def test_hospital_number_becomes_a_keyed_pseudonym(exports, key):
+    # Setup
+    raw, mapping, _, _ = exports["us"]
+    policy = load_policy("aml")
+    # Run
+    one = anonymize_export(raw, policy, mapping=mapping, key=key)
+    again = anonymize_export(raw, policy, mapping=mapping, key=key)
+    other = anonymize_export(raw, policy, mapping=mapping, key=b"another-key-0123456789-xyz")
+    # Assert: H-<HMAC of 'hospital_number:' + MRN>, stable with one key, different with another
+    mrn = raw["MRN"].iloc[0]
+    expected = pseudonym(f"hospital_number:{mrn}", key, prefix="H", length=16)
+    released = set(one.data["hospital_number"])
+    assert expected in released or one.report["information_loss"]["suppressed_records"]
+    assert one.data["hospital_number"].tolist() == again.data["hospital_number"].tolist()
+    assert not released & set(other.data["hospital_number"])
+    assert all(v.startswith("H-") for v in released)
+    assert pseudonym(mrn, key, prefix="H", length=16) not in released  # namespaced
+
+
+def test_dropped_values_and_empty_rows_are_counted(exports, key):
+    # Setup: three ages that are not numbers, one row holding only identifiers
+    raw, mapping, path, _ = exports["german"]
+    bad = raw.copy()
+    bad.loc[[3, 4, 5], "Alter"] = "abc"
+    mapped = [c.source for c in mapping.columns]
+    bad.loc[7, mapped] = ""
+    # Run
+    result = anonymize_export(bad, load_policy("aml"), mapping=mapping, key=key, file="x.csv")
+    # Assert
+    harm = result.report["harmonization"]
+    assert harm["dropped_total"] == 3
+    assert next(c for c in harm["columns"] if c["column"] == "age")["dropped"] == {
+        "not a number": 3}
+    assert harm["rows_in"] == len(raw) and harm["rows_out"] == len(raw) - 1
+    assert harm["rows_without_values"] == 1
+    assert result.report["records_in"] == len(raw) - 1
+    assert all(i["values"] == len(raw) - 1 for i in result.report["identifiers"])
+
+
+def test_postcode_released_as_a_truncated_quasi_identifier(exports, key, checker):
+    # Setup: the policy keeps the first digits of the postcode as one more quasi-identifier
+    raw, mapping, _, _ = exports["german"]
+    base = load_policy("aml")
+    policy = dataclasses.replace(base, raw={**base.raw, "postcode": HierarchySpec(
+        "postcode", "truncate", min_level=3, max_level=4)})
+    # Run
+    result = anonymize_export(raw, policy, mapping=mapping, key=key)
+    # Assert: k-anonymous over all four quasi-identifiers (independent checker), no full code
+    out = result.data
+    assert "postcode" in out and out["postcode"].str.endswith("***").all()
+    assert checker(out, out, ["age", "sex", "diagnosis_date", "postcode"], "eln2022",
+                   k=5, l=2) == []
+    assert not set(out["postcode"]) & set(raw["PLZ"])
+    assert "postcode" in result.report["generalisation"]
+    entry = next(i for i in result.report["identifiers"] if i["role"] == "postcode")
+    assert entry["action"].startswith("quasi-identifier 'postcode' (truncate)")
+
+
+@pytest.mark.parametrize("style, month", [("us", "%m"), ("french", "%m"), ("italian", "%m")])
+def test_birth_date_read_in_the_export_format(exports, key, style, month):
+    # Setup: birth month as a quasi-identifier, k=1 so the lowest level (month) is chosen
+    raw, mapping, _, _ = exports[style]
+    base = load_policy("aml")
+    policy = dataclasses.replace(
+        base, models=dataclasses.replace(base.models, k=1, l=None, max_suppression=0.0),
+        raw={**base.raw, "birth_date": HierarchySpec("birth_date", "date",
+                                                     levels=("month", "year"), min_level=1)})
+    birth = next(c for c in mapping.drop if "birth" in c.lower() or c in ("DOB", "data_nascita")
+                 or "naissance" in c.lower())
+    fmt = {"us": "%m/%d/%Y", "french": "%d/%m/%Y", "italian": "%Y-%m-%d"}[style]
+    expected = pd.to_datetime(raw[birth], format=fmt).dt.strftime("%Y-" + month).tolist()
+    # Run
+    result = anonymize_export(raw, policy, mapping=mapping, key=key)
+    # Assert: months as the export wrote them (a day/month mix-up would move them)
+    assert result.data["birth_date"].tolist() == expected
+    entry = next(i for i in result.report["identifiers"] if i["role"] == "birth_date")
+    assert entry["date_format"] == fmt and entry["dropped"] == {}
+
+
+def test_unreadable_birth_dates_are_counted(exports, key):
+    raw, mapping, _, _ = exports["german"]
+    bad = raw.copy()
+    bad.loc[[0, 1], "Geburtsdatum"] = "31.02.1950"
+    base = load_policy("aml")
+    policy = dataclasses.replace(base, raw={**base.raw, "birth_date": HierarchySpec(
+        "birth_date", "date", levels=("year", "decade"), min_level=1)})
+    result = anonymize_export(bad, policy, mapping=mapping, key=key)
+    entry = next(i for i in result.report["identifiers"] if i["role"] == "birth_date")
+    assert entry["dropped"] == {"not a date (set to missing)": 2}
+
+
+def test_policy_for_another_dictionary_is_refused(exports, key):
+    raw, mapping, _, _ = exports["german"]
+    with pytest.raises(AnonymizationError) as err:
+        anonymize_export(raw, load_policy("scd"), mapping=mapping, key=key)
+    assert "'scd'" in err.value.message and "'aml'" in err.value.message
+
+
+def test_cli_anonymizes_a_raw_export_and_prints_the_risk(exports, tmp_path, monkeypatch, key):
+    # Setup
+    raw, mapping, path, _ = exports["french"]
+    monkeypatch.setenv("SYNTHEMA_PSEUDONYM_KEY", key.decode())
+    out, rep = tmp_path / "anon.csv", tmp_path / "report"
+    # Run
+    res = CliRunner().invoke(app, ["anonymize", "--policy", "aml", "--mapping",
+                                   str(mapping.path), str(path), "--out", str(out),
+                                   "--report", str(rep)])
+    # Assert: k, l, t and the three attacker models on the terminal
+    assert res.exit_code == 0, res.output
+    for words in ("harmonised", "0 values dropped", "achieved k=", " l=", " t=", "prosecutor",
+                  "journalist", "marketer", "IPP (hospital number", "utility"):
+        assert words in res.output
+    released = pd.read_csv(out, dtype=str, keep_default_na=False)
+    cells = {v for col in released for v in released[col]}
+    assert not cells & _secrets(raw, mapping)
+    report = json.loads((rep / "anonymization.json").read_text(encoding="utf-8"))
+    assert report["harmonization"]["rows_in"] == len(raw)

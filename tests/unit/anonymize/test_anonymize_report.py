@@ -1,0 +1,86 @@
+"""The anonymisation report: scorecard verdicts; a page made of the evaluate report's parts."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+
+import pytest
+
+from synthema.anonymize import anonymize, load_policy, write_report
+from synthema.anonymize.report import render_html, scorecard_metrics
+from synthema.evaluate.page import CSS
+
+
+@pytest.fixture(scope="module")
+def report(raw_aml) -> dict:
+    """The report of the built-in AML policy on the test cohort."""
+    return anonymize(raw_aml, load_policy("aml"), key=b"report-test-key-0123456789").report
+
+
+def _status(rows: list[dict], name: str) -> str:
+    return next(r["status"] for r in rows if r["name"] == name)
+
+
+def test_models_pass_when_met_and_fail_when_not(report):
+    # Setup
+    short = copy.deepcopy(report)
+    short["achieved"]["k"] = report["models"]["k"] - 1
+    short["information_loss"]["suppression_rate"] = report["models"]["max_suppression"] + 0.01
+    # Run
+    ok, bad = scorecard_metrics(report), scorecard_metrics(short)
+    # Assert
+    assert _status(ok, "k-anonymity") == "pass" and _status(bad, "k-anonymity") == "fail"
+    assert _status(ok, "l-diversity (distinct)") == "pass"
+    assert _status(ok, "l-diversity (entropy)") == ""  # not required by the policy: no verdict
+    assert _status(bad, "suppression rate") == "fail"
+
+
+@pytest.mark.parametrize("risk, status", [(0.05, "pass"), (0.09, "pass"), (0.15, "warn"),
+                                          (0.2, "warn"), (0.25, "fail")])
+def test_risk_against_threshold_and_warn_limit(report, risk, status):
+    changed = copy.deepcopy(report)
+    changed["risk"]["after"]["prosecutor"]["highest"] = risk
+    assert _status(scorecard_metrics(changed), "prosecutor risk, highest") == status
+
+
+def test_scorecard_groups_and_utility_rows(report):
+    rows = scorecard_metrics(report)
+    groups = list(dict.fromkeys(r["group"] for r in rows))
+    assert groups == ["privacy model", "re-identification risk", "information loss", "utility"]
+    utility = [r for r in rows if r["group"] == "utility"]
+    assert [r["name"] for r in utility] == [m["name"] for m in report["utility"]["metrics"]]
+    assert all(r["thresholds"]["pass"] is not None for r in utility)
+    assert all(r["status"] == "" for r in rows if r["group"] == "information loss")
+
+
+def test_page_is_the_evaluate_report_style(report):
+    # Run
+    page = render_html(report)
+    # Assert: the shared style, the scorecard table with badges, plotly inlined, no network
+    assert CSS in page
+    assert "<th>Pass if</th><th>Warn if</th>" in page
+    badges = re.findall(r'<span class="badge (pass|warn|fail|error)">', page)
+    assert len(badges) == sum(1 for r in scorecard_metrics(report) if r["status"])
+    assert '<section id="anonymization">' in page and 'id="risk"' in page
+    assert "plotly.js v" in page
+    assert not re.search(r"<(script|link|img|iframe)[^>]+(src|href)\s*=", page, flags=re.I)
+    figures = json.loads(re.search(r'<script id="figures" type="application/json">(.*?)'
+                                   r"</script>", page, flags=re.S).group(1))
+    assert set(figures) == {"risk-fig", "utility-fig"}
+    assert all(f'id="{fig}"' in page for fig in figures)
+
+
+def test_page_escapes_text_from_the_data(report):
+    evil = copy.deepcopy(report)
+    evil["removed"]["<script>alert(1)</script>"] = "not needed"
+    page = render_html(evil)
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)" in page
+
+
+def test_write_report_writes_json_and_html(report, tmp_path):
+    paths = write_report(report, tmp_path / "r", version="9.9")
+    assert [p.name for p in paths] == ["anonymization.json", "anonymization.html"]
+    assert json.loads(paths[0].read_text(encoding="utf-8"))["achieved"] == report["achieved"]
+    assert "synthema 9.9" in paths[1].read_text(encoding="utf-8")
