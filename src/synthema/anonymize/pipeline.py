@@ -18,7 +18,6 @@ import difflib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,7 +36,7 @@ from synthema.anonymize.policy import AnonymizationError, HierarchySpec, Policy
 from synthema.anonymize.risk import class_keys, risk_measures
 from synthema.anonymize.search import search
 from synthema.anonymize.utility import utility_check
-from synthema.schema import Dictionary, load_dictionary
+from synthema.schema import Dictionary
 
 #: pseudonym prefix of identifiers pseudonymised under ``raw:`` (hospital numbers: H-...)
 RAW_PREFIX = {"hospital_number": "H", "national_id": "N"}
@@ -117,17 +116,6 @@ def _raw_plan(policy: Policy, roles: Mapping[str, str], columns: list[str]
     return policy, pseudonyms
 
 
-def _dictionary(policy: Policy) -> Dictionary | None:
-    """The policy's data dictionary (a path is relative to the policy file)."""
-    if policy.dictionary is None:
-        return None
-    ref = policy.dictionary
-    if ref.endswith((".yaml", ".yml")) and not Path(ref).is_absolute() \
-            and policy.source != "<policy>":
-        ref = str(Path(policy.source).parent / ref)
-    return load_dictionary(ref)
-
-
 def _sensitive(df: pd.DataFrame, policy: Policy) -> list[SensitiveCodes]:
     out = []
     for col, order in policy.sensitive.items():
@@ -188,7 +176,7 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
     roles = dict(identifiers or {})
     policy, raw_pseudonyms = _raw_plan(policy, roles, [str(c) for c in df.columns])
     if dictionary is None:
-        dictionary = _dictionary(policy)
+        dictionary = policy.data_dictionary()
     qi_cols = [h.column for h in policy.quasi_identifiers]
     extra = [policy.pseudonym_column] if policy.pseudonym_column else []
     anchor = [policy.dates.anchor] if policy.dates.method == "relative" else []

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from synthema.errors import SynthemaError
-from synthema.schema.dictionary import check_keys, read_yaml
+from synthema.schema.dictionary import Dictionary, check_keys, load_dictionary, read_yaml
 
 DATA_DIR = Path(__file__).parent / "data"
 BUILTIN_POLICIES: tuple[str, ...] = ("aml", "scd")
@@ -175,6 +175,16 @@ class Policy:
     def raw_action(self, role: str) -> str | HierarchySpec:
         """What happens to a raw export's identifier of kind ``role`` (default: removed)."""
         return self.raw.get(role, "remove")
+
+    def data_dictionary(self) -> Dictionary | None:
+        """The ``dictionary:`` the data follow (a path is relative to the policy file)."""
+        if self.dictionary is None:
+            return None
+        ref = self.dictionary
+        if ref.endswith((".yaml", ".yml")) and not Path(ref).is_absolute() \
+                and self.source != "<policy>":
+            ref = str(Path(self.source).parent / ref)
+        return load_dictionary(ref)
 
     @classmethod
     def from_mapping(cls, raw: Any, *, source: str = "<policy>") -> Policy:

@@ -28,7 +28,6 @@ from synthema.anonymize.policy import AnonymizationError, HierarchySpec, Policy
 from synthema.harmonize import DEFAULT_MISSING, SiteMapping, harmonize, load_mapping
 from synthema.harmonize.convert import guess_date_format
 from synthema.harmonize.result import dictionary_for
-from synthema.schema import load_dictionary
 
 _LOG = logging.getLogger(__name__)
 NOT_A_DATE = "not a date (set to missing)"
@@ -69,20 +68,13 @@ def _birth_dates(text: pd.Series, mapping: SiteMapping) -> tuple[pd.Series, int,
 
 
 def _check_dictionary(policy: Policy, target: str) -> None:
-    if policy.dictionary is None:
-        return
-    ref = policy.dictionary
-    name = ref if "/" not in ref and not ref.endswith((".yaml", ".yml")) else None
-    if name is None:
-        path = Path(ref)
-        if not path.is_absolute() and policy.source != "<policy>":
-            path = Path(policy.source).parent / path
-        name = load_dictionary(path).name
-    if name != target:
+    """The policy must be written for the dictionary the mapping targets."""
+    declared = policy.data_dictionary()
+    if declared is not None and declared.name != target:
         raise AnonymizationError(
-            f"{policy.source}: the policy is for dictionary '{name}' but the mapping maps the "
-            f"export onto '{target}'",
-            fix="use the policy written for this disease (e.g. --policy " + target + ")")
+            f"{policy.source}: the policy is for dictionary '{declared.name}' but the mapping "
+            f"maps the export onto '{target}'",
+            fix=f"use the policy written for this disease (e.g. --policy {target})")
 
 
 def _harmonization(summary, mapping: SiteMapping) -> dict[str, Any]:

@@ -86,3 +86,16 @@ def test_unknown_raw_role_suggests_one():
     with pytest.raises(AnonymizationError) as err:
         Policy.from_mapping({"name": "x", "raw": {"postal_code": "remove"}})
     assert "postal_code" in err.value.message and "postcode" in err.value.fix
+
+
+def test_dictionary_path_is_relative_to_the_policy(tmp_path):
+    # Setup: a copy of the AML dictionary next to the policy file
+    from synthema.schema import load_dictionary
+
+    (tmp_path / "d.yaml").write_text(load_dictionary("aml").to_yaml(), encoding="utf-8")
+    path = tmp_path / "p.yaml"
+    path.write_text("name: x\ndictionary: d.yaml\n", encoding="utf-8")
+    # Run
+    d = load_policy(path).data_dictionary()
+    # Assert
+    assert d.name == "aml" and Policy(name="y").data_dictionary() is None

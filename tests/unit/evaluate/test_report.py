@@ -131,3 +131,20 @@ def test_every_metric_computes_on_the_scd_dictionary_too():
     # Assert
     assert [r.name for r in report.results if r.error] == []
     assert report.get_details("classification_auroc_gap")["target"] == "death"
+
+
+def test_report_html_is_built_from_the_shared_page(fresh_report):
+    # Setup: the parts anonymization.html uses too
+    from synthema.evaluate.html import render_html
+    from synthema.evaluate.page import CSS, scorecard
+
+    data = fresh_report.to_dict()
+    # Run
+    page = render_html(data, version="test")
+    # Assert: shared style and scorecard, one badge per metric in the metric's status
+    card, totals = scorecard(data["metrics"].values())
+    assert CSS in page and "<th>Pass if</th><th>Warn if</th>" in page
+    assert [g for g, _ in card] == [g for g in GROUPS if g in data["groups"]]
+    badges = re.findall(r'<span class="badge (pass|warn|fail|error)">', page)
+    assert sorted(badges) == sorted(m["status"] for m in data["metrics"].values())
+    assert sum(totals.values()) == len(data["metrics"])
