@@ -317,10 +317,10 @@ def run_child(config: dict) -> dict:
         out["privacy_spent"] = {k: v for k, v in model.privacy_spent_.items()}
         out.update(_score(real, synth))
     scored = {}
-    for seed, path in config.get("federated", {}).items():
+    for key, path in config.get("federated", {}).items():
         model = load_synthesizer(path)
-        synth = model.sample(rows, random_state=int(seed))
-        scored[seed] = _score(real, synth)
+        synth = model.sample(rows, random_state=int(key.split(":")[-1]))
+        scored[key] = _score(real, synth)
     out["federated"] = scored
     return out
 
@@ -403,28 +403,35 @@ def run_sites(n_sites: int, args, load) -> dict:
         dep = deploy.up(n_sites, data, wd, port=port, epsilon_max=SITE_BUDGET_EPSILON, delta=DELTA)
         record["up_s"] = round(time.perf_counter() - t0, 1)
         roots = {dep.superlink_pid: "superlink", **{s.pid: s.name for s in dep.sites}}
-        for seed in args.seeds:
-            fit = {"seed": seed, "load_before": load()}
-            transcript = wd / f"transcript-{seed}"
+        plan = [(t, seed) for t in args.dropouts for seed in args.seeds]
+        for t, seed in plan:
+            fit = {
+                "dropouts": t,
+                "seed": seed,
+                "noise_variance_factor": round(n_sites / (n_sites - t), 4),
+                "load_before": load(),
+            }
+            transcript = wd / f"transcript-t{t}-s{seed}"
             monitor = Monitor(roots, port, os.getpid())
             monitor.start()
             t0 = time.perf_counter()
             try:
                 summary = deploy.run_fit(
                     wd,
-                    out=wd / f"model-{seed}.synth",
+                    out=wd / f"model-t{t}-s{seed}.synth",
                     dictionary=DICTIONARY,
                     method=METHOD,
                     epsilon=EPSILON,
                     delta=DELTA,
                     seed=seed,
+                    dropouts=t,
                     transcript=transcript,
                 )
             except Exception as exc:  # noqa: BLE001 - recorded, the next seed still runs
                 fit.update(status="error", note=f"{type(exc).__name__}: {exc}"[:300])
                 fit["monitor"] = monitor.stop()
                 record["fits"].append(fit)
-                _say(f"  seed {seed}: error: {fit['note']}")
+                _say(f"  t={t} seed {seed}: error: {fit['note']}")
                 continue
             fit["wall_s"] = round(time.perf_counter() - t0, 1)
             fit["monitor"] = monitor.stop()
@@ -465,7 +472,7 @@ def run_sites(n_sites: int, args, load) -> dict:
             fit["estimate_sent_per_site"] = 8 * sum(r["cells"] for r in rounds)
             record["fits"].append(fit)
             _say(
-                f"  seed {seed}: {fit['wall_s']} s (SecAgg+ {fit['secagg_s']} s), "
+                f"  t={t} seed {seed}: {fit['wall_s']} s (SecAgg+ {fit['secagg_s']} s), "
                 f"server received {fit['bytes_received']:,} B, peak total RSS "
                 f"{fit['monitor']['peak_total_rss_mb']} MB"
             )
@@ -473,7 +480,7 @@ def run_sites(n_sites: int, args, load) -> dict:
         if (wd / "federation.json").is_file():
             stopped = deploy.down(wd)
             _say(f"  down: stopped {', '.join(stopped)}")
-    models = {str(f["seed"]): f["model"] for f in record["fits"] if f.get("status") == "ok"}
+    models = {_key(f): f["model"] for f in record["fits"] if f.get("status") == "ok"}
     centrals = []
     for i, seed in enumerate(args.central_seeds):
         config = {
@@ -487,7 +494,7 @@ def run_sites(n_sites: int, args, load) -> dict:
         out.update(seed=seed, load_before=lb, load_after=load())
         if out["status"] == "ok" and i == 0:
             for fit in record["fits"]:
-                fit.update(out["federated"].get(str(fit["seed"]), {}))
+                fit.update(out["federated"].get(_key(fit), {}))
             record["real_rows"] = out["real_rows"]
         out.pop("federated", None)
         centrals.append(out)
@@ -505,10 +512,26 @@ def run_sites(n_sites: int, args, load) -> dict:
     return record
 
 
+def _key(fit: dict) -> str:
+    """``t:seed`` of a federated fit (sampling seed = fit seed)."""
+    return f"{fit.get('dropouts', 1)}:{fit['seed']}"
+
+
 def quality(record: dict) -> dict:
-    """Federated vs central mean TVD across seeds, and the central seed-to-seed spread."""
-    fed = [f for f in record["fits"] if f.get("status") == "ok" and "tvd2_mean" in f]
+    """Per tolerated-dropout count t: federated vs central mean TVD across seeds."""
+    fits = [f for f in record["fits"] if f.get("status") == "ok" and "tvd2_mean" in f]
     cen = [c for c in record["central"] if c.get("status") == "ok"]
+    out: dict = {}
+    for t in sorted({f.get("dropouts", 1) for f in fits}, reverse=True):
+        fed = [f for f in fits if f.get("dropouts", 1) == t]
+        out[f"t={t}"] = _gap(fed, cen) | {
+            "dropouts": t,
+            "noise_variance_factor": round(record["sites"] / (record["sites"] - t), 4),
+        }
+    return out
+
+
+def _gap(fed: list[dict], cen: list[dict]) -> dict:
     out: dict = {}
     for key in ("tvd1_mean", "tvd2_mean"):
         f = [x[key] for x in fed]
@@ -572,6 +595,19 @@ def _rounds_text(run: dict) -> str:
     return f"{total:.0f} ({n_rounds} rounds: {each})"
 
 
+def _dropouts(result: dict) -> list[int]:
+    found = {f.get("dropouts", 1) for r in result["runs"] for f in r["fits"]}
+    return sorted(found, reverse=True)
+
+
+def _fits_text(run: dict) -> str:
+    by_t: dict[int, list[str]] = {}
+    for f in _ok(run):
+        by_t.setdefault(f.get("dropouts", 1), []).append(str(f["seed"]))
+    parts = "; ".join(f"t = {t}: {', '.join(seeds)}" for t, seeds in sorted(by_t.items()))
+    return f"{len(_ok(run))} ({parts})"
+
+
 def _table_rows() -> list[tuple[str, object]]:
     """(label, function of one run -> cell text) for the time/traffic/memory table."""
 
@@ -584,8 +620,8 @@ def _table_rows() -> list[tuple[str, object]]:
             lambda r: f"{r['patients']:,} ({', '.join(map(str, r['patients_per_site']))})",
         ),
         (
-            "federated fits (seeds)",
-            lambda r: f"{len(_ok(r))} ({', '.join(str(f['seed']) for f in _ok(r))})",
+            "federated fits (t: seeds)",
+            _fits_text,
         ),
         ("`deploy.up`: SuperLink + SuperNodes online (s)", lambda r: f"{r.get('up_s', '-')}"),
         (
@@ -665,14 +701,15 @@ def markdown(result: dict) -> str:
         f"`synthema simulate --disease aml --sites N --patients {result['patients']} --seed "
         f"{DATA_SEED}` (clean site files, as the sites read and validate them). Federated: "
         "`deploy.up` (one SuperLink, one SuperNode per site, TLS + SuperNode authentication on "
-        f"127.0.0.1), `deploy.run_fit` with MST, ε = {EPSILON:g}, δ = {DELTA:g}, t = 1 dropout "
-        "tolerated (each site adds σ²/(n − 1)). Central: the same MST, ε, δ and seed on the "
-        "pooled site files, in one process. Both models sample "
+        f"127.0.0.1), `deploy.run_fit` with MST, ε = {EPSILON:g}, δ = {DELTA:g}, tolerating "
+        f"t = {' and '.join(map(str, _dropouts(result)))} dropouts (each site adds σ²/(n − t)); "
+        "per site count, one SuperLink serves every fit. Central: the same MST, ε, δ and seed "
+        "on the pooled site files, in one process. Both models sample "
         f"{result['sample_rows']:,} rows (sampling seed = fit seed); TVD is the mean "
         "total-variation distance to the pooled real data from `benchmarks/synth.py` (all "
         f"1-way marginals; {result['n_pairs']} fixed random pairs for 2-way).",
         "",
-        "### Time, traffic and memory (mean over the seeds)",
+        "### Time, traffic and memory (mean over all federated fits, every t and seed)",
         "",
         "| | " + " | ".join(f"{r['sites']} sites" for r in result["runs"]) + " |",
         "|---|" + "---:|" * len(result["runs"]),
@@ -690,34 +727,52 @@ def markdown(result: dict) -> str:
         "",
         "### Quality gap at ε = 1 (mean 2-way TVD to the pooled real data)",
         "",
-        "| sites | federated, per seed | central, per seed | federated mean | central mean "
-        "| relative gap | central seed-to-seed SD (relative) | target ≤ 1% |",
-        "|---:|---|---|---:|---:|---:|---:|---|",
+        "t is the number of dropouts each round tolerates: every site adds σ²/(n − t), so with "
+        "all n sites answering the summed noise has n/(n − t) times the central variance σ² "
+        "(t = 1 is the default of `synthema federate fit`; t = 0 gives exactly σ², like the "
+        "central fit).",
+        "",
+        "| sites | t | noise variance vs central | federated, per seed | central, per seed "
+        "| federated mean | central mean | relative gap | central seed-to-seed SD (relative) "
+        "| target ≤ 1% |",
+        "|---:|---:|---:|---|---|---:|---:|---:|---:|---|",
     ]
     for r in result["runs"]:
-        q = r.get("quality", {}).get("tvd2_mean")
-        if not q:
-            lines.append(f"| {r['sites']} | - | - | - | - | - | - | not measured |")
-            continue
-        fed = ", ".join(f"{f['seed']}: {f['tvd2_mean']:.4f}" for f in r["fits"] if "tvd2_mean" in f)
         cen_ = ", ".join(
             f"{c['seed']}: {c['tvd2_mean']:.4f}" for c in r["central"] if c.get("status") == "ok"
         )
-        rel_sd = q["central_relative_sd"]
-        met = abs(q["relative_gap"]) <= TARGET_REL_GAP
-        lines.append(
-            f"| {r['sites']} | {fed} | {cen_} | {q['federated_mean']:.4f} | "
-            f"{q['central_mean']:.4f} | {100 * q['relative_gap']:+.1f}% | "
-            f"{q['central_sd']:.4f} ({100 * rel_sd:.1f}%) | " + ("yes" if met else "**no**") + " |"
-            if rel_sd is not None
-            else f"| {r['sites']} | {fed} | {cen_} | - | - | - | - | - |"
-        )
-    one = [(r["sites"], r.get("quality", {}).get("tvd1_mean")) for r in result["runs"]]
+        for q in r.get("quality", {}).values():
+            g = q.get("tvd2_mean")
+            if not g or g.get("central_sd") is None:
+                lines.append(
+                    f"| {r['sites']} | {q.get('dropouts')} | - | - | - | - | - | - | - "
+                    "| not measured |"
+                )
+                continue
+            t = q["dropouts"]
+            fed = ", ".join(
+                f"{f['seed']}: {f['tvd2_mean']:.4f}"
+                for f in r["fits"]
+                if "tvd2_mean" in f and f.get("dropouts", 1) == t
+            )
+            met = abs(g["relative_gap"]) <= TARGET_REL_GAP
+            lines.append(
+                f"| {r['sites']} | {t} | ×{q['noise_variance_factor']:.2f} | {fed} | {cen_} "
+                f"| {g['federated_mean']:.4f} | {g['central_mean']:.4f} "
+                f"| {100 * g['relative_gap']:+.1f}% "
+                f"| {g['central_sd']:.4f} ({100 * g['central_relative_sd']:.1f}%) "
+                f"| {'yes' if met else '**no**'} |"
+            )
+    one = [
+        (r["sites"], q["dropouts"], q.get("tvd1_mean"))
+        for r in result["runs"]
+        for q in r.get("quality", {}).values()
+    ]
     one_text = "; ".join(
-        f"{n} sites: federated {q['federated_mean']:.4f}, central {q['central_mean']:.4f} "
-        f"({100 * q['relative_gap']:+.1f}%)"
-        for n, q in one
-        if q
+        f"{n} sites, t = {t}: federated {g['federated_mean']:.4f}, central "
+        f"{g['central_mean']:.4f} ({100 * g['relative_gap']:+.1f}%)"
+        for n, t, g in one
+        if g
     )
     if one_text:
         lines += ["", f"Mean 1-way TVD: {one_text}."]
@@ -759,6 +814,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sites", nargs="+", type=int, default=[3, 5], help="site counts")
     parser.add_argument("--patients", type=int, default=1500, help="patients in all sites")
     parser.add_argument(
+        "--dropouts",
+        nargs="+",
+        type=int,
+        default=[1, 0],
+        help="t values: 1 = the default (each site adds σ²/(n-1)); 0 = the central noise exactly",
+    )
+    parser.add_argument(
         "--seeds",
         nargs="+",
         type=int,
@@ -794,8 +856,11 @@ def main(argv: list[str] | None = None) -> int:
         for run in result["runs"]:
             run["quality"] = quality(run)
         args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        write_doc(markdown(result))
-        _say(f"updated {DOC} from {args.out}")
+        text = markdown(result)
+        if not args.no_doc:
+            write_doc(text)
+            _say(f"updated {DOC} from {args.out}")
+        _say(text)
         return 0
     if args.central_seeds is None:
         args.central_seeds = list(args.seeds) + [max(args.seeds) + 1, max(args.seeds) + 2]

@@ -196,15 +196,25 @@ class Site:
             from synthema.harmonize.validate import validate_frame
 
             path = self.config.data
+            # Details (paths, row counts, ids, cell values) stay in the site's own log: the
+            # refusal text travels to the server, so it names only the kinds of problem.
             try:
                 report = validate_frame(read_table(path), self.dictionary, file=str(path))
             except SynthemaError as exc:
-                raise self._refuse(exc.message, exc.fix) from exc
-            if not report.ok:
+                _LOG.error("site %s: %s (fix: %s)", self.name, exc.message, exc.fix)
                 raise self._refuse(
-                    f"{path} fails validation: {report.totals_line()}; first: {report.problems[0]}",
-                    fix=f"run `synthema validate --dictionary {self.dictionary.name} {path}` "
-                    "at the site and fix what it lists",
+                    "its data file cannot be read (details in the site's SuperNode log)",
+                    fix="the site operator reads the SuperNode log and fixes the file",
+                ) from exc
+            if not report.ok:
+                _LOG.error("site %s: %s; first: %s", self.name, report.totals_line(),
+                           report.problems[0])  # fmt: skip
+                kinds = ", ".join(f"{k} problems" for k in report.counts_by_kind())
+                raise self._refuse(
+                    f"its data fails validation against dictionary {self.dictionary.name!r} "
+                    f"({kinds}; details in the site's SuperNode log)",
+                    fix="the site operator runs `synthema validate --dictionary "
+                    f"{self.dictionary.name} FILE` at the site and fixes what it lists",
                 )
             self._codes = self.domain.encode(report.data).codes
         return self._codes

@@ -99,8 +99,12 @@ def test_exact_counts_wrong_domain_and_bad_data_are_refused(tmp_path, site_files
     bad = tmp_path / "bad.csv"
     bad.write_text(site_files[0].read_text().replace(",F,", ",female,", 1))
     broken = make_site(tmp_path, bad, small_dictionary, "c")
-    with pytest.raises(FederationError, match="bad.csv fails validation.*first:"):
+    with pytest.raises(FederationError, match="fails validation.*category problems") as info:
         broken.answer(query(broken, (("sex",),), 2.0))
+    # the refusal reaches the server: no path, row count, row number or cell value in it
+    text = str(info.value) + info.value.fix
+    assert "bad.csv" not in text and "female" not in text and "rows" not in text
+    assert not any(ch.isdigit() for ch in str(info.value).split("site 'c'")[1])
 
 
 def test_ledger_budget_changed_by_the_officer_applies(tmp_path, site_files, small_dictionary):
