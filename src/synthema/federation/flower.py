@@ -45,8 +45,8 @@ from synthema.federation.protocol import (
     CLIPPING_RANGE,
     MODULUS,
     QUANTIZATION_RANGE,
-    REFUSAL,
     Query,
+    refusal_text,
 )
 from synthema.federation.source import SiteFailure, SumResult
 
@@ -259,10 +259,7 @@ class FlowerSecureSum:
             node = msg.metadata.src_node_id
             if msg.has_error():
                 text = _reason(msg.error.reason)
-                if REFUSAL in text:
-                    problems.append(text.split(REFUSAL + ": ", 1)[1])
-                else:
-                    problems.append(f"SuperNode {node}: {text}")
+                problems.append(refusal_text(text) or f"SuperNode {node}: {text}")
                 continue
             props = dict(compat.recorddict_to_getpropertiesres(msg.content).properties)
             name = str(props.get("site", f"node-{node}"))

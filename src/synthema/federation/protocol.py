@@ -61,6 +61,19 @@ REFUSAL = "SYNTHEMA-SITE-REFUSED"
 """Marker in a site's error text: the site said no (budget, bad query), it did not crash."""
 
 
+def refusal_text(reason: str) -> str | None:
+    """What a site said when it refused (the text after :data:`REFUSAL`), or None if the
+    reason is not a refusal (a crash, a timeout).
+
+    >>> refusal_text(f"{REFUSAL}: site 'a': over budget")
+    "site 'a': over budget"
+    >>> refusal_text("connection lost") is None
+    True
+    """
+    head, marker, text = reason.partition(REFUSAL + ": ")
+    return text if marker else None
+
+
 def domain_fingerprint(domain: Domain) -> str:
     """SHA-256 of the public domain (attributes, categories, bin edges): sites and server must
     agree on it, or the same vector position would mean different cells."""

@@ -29,10 +29,10 @@ import numpy as np
 
 from synthema.errors import FederationError, InsufficientNoiseError
 from synthema.federation.protocol import (
-    REFUSAL,
     Query,
     check_sites,
     domain_fingerprint,
+    refusal_text,
     share_sigma,
     split_answer,
 )
@@ -54,7 +54,7 @@ class SiteFailure:
     @property
     def refused(self) -> bool:
         """True when the site said no on purpose (budget, domain), not when it crashed."""
-        return REFUSAL in self.reason
+        return refusal_text(self.reason) is not None
 
 
 @dataclass
@@ -142,6 +142,7 @@ class FederatedSource:
             label=f"round {index}: " + ", ".join("×".join(c) for c in checked[:3])
             + (f" and {len(checked) - 3} more" if len(checked) > 3 else ""),
         )
+        rho = query.rho(self._domain)  # per site; inf for exact counts
         start = time.perf_counter()
         result = self.transport.secure_sum(query, dimension)
         seconds = time.perf_counter() - start
@@ -154,7 +155,7 @@ class FederatedSource:
             "share_sigma": share,
             "contributors": sorted(result.contributors),
             "failures": [{"site": f.site, "reason": f.reason} for f in result.failures],
-            "rho_per_site": query.rho(self._domain) if share else math.inf,
+            "rho_per_site": rho,
             "charges": dict(result.charges),
             "seconds": round(seconds, 3),
             "bytes_received": result.bytes_received,
@@ -162,10 +163,8 @@ class FederatedSource:
         self.rounds.append(record)
         refused = [f for f in result.failures if f.refused]
         if refused:
-            first = refused[0]
-            text = first.reason.split(REFUSAL + ": ", 1)[-1]
             raise FederationError(
-                f"round {index} stopped: {text}"
+                f"round {index} stopped: {refusal_text(refused[0].reason)}"
                 + (f" (and {len(refused) - 1} more site(s) refused)" if len(refused) > 1 else ""),
                 fix="nothing was released to the synthesizer; the site's operator decides "
                 "(raise its budget with `synthema budget set`, or leave it out of the run)",
@@ -187,12 +186,8 @@ class FederatedSource:
             )
         vector = np.asarray(result.vector, dtype=np.int64)
         parts = split_answer(vector, checked, self._domain)
-        if share == 0:
-            return [Measurement(c, p, stddev=0.0, rho_spent=math.inf) for c, p in zip(
-                checked, parts, strict=True)]
-        stddev = share * math.sqrt(n)
-        each = query.rho(self._domain) / len(checked)
+        stddev = share * math.sqrt(n)  # 0 for exact counts
         return [
-            Measurement(c, p, stddev=stddev, rho_spent=each)
+            Measurement(c, p, stddev=stddev, rho_spent=rho / len(checked))
             for c, p in zip(checked, parts, strict=True)
         ]
