@@ -126,7 +126,8 @@ class MixedEncoder:
                 case VariableType.CATEGORICAL:
                     codes = pd.Categorical(col.astype("string"), categories=var.categories).codes
                     rows = np.flatnonzero(codes >= 0)
-                    out[rows, sl.start + codes[rows]] = _ONE_HOT
+                    # pandas codes are int8 for few categories: widen before adding the offset
+                    out[rows, sl.start + codes[rows].astype(np.intp)] = _ONE_HOT
                     out[:, sl.stop - 1] = codes < 0
                 case VariableType.ORDINAL:
                     codes = pd.Categorical(col.astype("string"), categories=var.categories).codes

@@ -125,6 +125,10 @@ class RuleEnforcer:
         self.binned = {
             v.name for v in dictionary.variables if v.type.is_numeric or v.type is VariableType.DATE
         }
+        # a required variable is never missing: no repair move may pick its missing code (a
+        # missing value would make every rule on it not applicable and so "fix" the row)
+        self.required = [v.name for v in dictionary.variables if v.required and v.name in domain]
+        self.never = {name: domain[name].missing_code for name in self.required}
         self.by_column: dict[str, list[int]] = {}
         for i, rule in enumerate(self.rules):
             for c in rule.columns:
@@ -218,7 +222,7 @@ class RuleEnforcer:
             for c in rule.columns:
                 per_column.setdefault(c, []).append(pos)
         needed = sorted({c for rule in self.rules for c in rule.columns})
-        blocks, take, sizes = [], [], []
+        blocks, take, sizes, forbidden = [], [], [], []
         for column in sorted(per_column):
             pos = np.array(per_column[column])
             r = rows[pos]
@@ -231,6 +235,7 @@ class RuleEnforcer:
             rules_c = self.by_column[column]
             cand = np.tile(np.arange(k), len(r))
             current = np.repeat(codes[r, j], k) == cand
+            forbidden.append(cand == self.never.get(column, -1))
             blocks.append((column, pos, k, cand, ratio.ravel(), current, rules_c))
             take.append(np.repeat(r, k))
             sizes.append(len(cand))
@@ -272,10 +277,12 @@ class RuleEnforcer:
         pos_v = np.concatenate(pos_all)
         cost = np.concatenate(cost_all)
         logw = np.concatenate(logw_all)
+        never = np.concatenate(forbidden)
+        cost = np.where(never, np.inf, cost)
         best = np.full(len(rows), np.inf)
         np.minimum.at(best, pos_v, cost)
         noisy = rng.random(len(rows)) < WALK_NOISE
-        allowed = (cost <= best[pos_v] + 1e-9) | noisy[pos_v]
+        allowed = ((cost <= best[pos_v] + 1e-9) | noisy[pos_v]) & ~never
         key = np.where(allowed, logw + rng.gumbel(size=len(logw)), -np.inf)
         order = np.lexsort((-key, pos_v))
         _, first = np.unique(pos_v[order], return_index=True)
@@ -352,9 +359,13 @@ class RuleEnforcer:
                 )
         frame = frame.reset_index(drop=True)
         final = self.violations(frame)
-        if final.any():  # defensive: never hand out a violating row
+        empty = frame[self.required].isna().to_numpy().any(axis=1) if self.required else None
+        if final.any() or (empty is not None and empty.any()):
+            # defensive: never hand out a row that breaks a rule or lacks a required value
+            broken = final.any(axis=1) | (empty if empty is not None else False)
             raise SynthemaError(
-                f"internal error: {int(final.any(axis=1).sum())} synthetic row(s) break a rule",
+                f"internal error: {int(broken.sum())} synthetic row(s) break a rule or leave "
+                "a required value empty",
                 fix="report this as a bug in synthema.synth.constraints",
             )
         return frame, tally.report(n)

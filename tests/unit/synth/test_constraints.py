@@ -153,3 +153,45 @@ def test_contradictory_rules_raise(toy):
             n=20,
             rng=np.random.default_rng(0),
         )
+
+
+def test_repair_never_empties_a_required_value(monkeypatch):
+    # Setup: `a` is required; every row's conditionals are flat (a row the model gives no
+    # probability) and every row takes a random move: before the fix a move to `a` missing
+    # made the rule not applicable and so counted as a repair (seen in the AML demo, os_days)
+    d = Dictionary.from_mapping(
+        {
+            "name": "toy_required",
+            "version": 1,
+            "variables": [
+                {"name": "a", "type": "integer", "min": 0, "max": 99, "cut_points": [50],
+                 "required": True},
+                {"name": "b", "type": "integer", "min": 0, "max": 99, "cut_points": [50]},
+            ],
+            "rules": [{"name": "a_le_b", "expr": "a <= b"}],
+        }
+    )
+    domain = Domain.from_dictionary(d, max_bins=2)
+    model = GraphicalModel.independent({"a": np.array([0, 1.0, 0]), "b": np.array([1.0, 0, 0])})
+
+    def flat(name, codes):
+        return np.full((len(codes), domain[name].size), -np.inf)
+
+    monkeypatch.setattr(constraints, "RESAMPLE_ROUNDS", 0)
+    monkeypatch.setattr(constraints, "WALK_NOISE", 1.0)
+    assert domain["a"].missing_code == 2  # the code a flat random move could pick
+
+    # Run: every drawn row has a >= 50 > b, so every row needs a repair
+    out, report = enforce_rules(
+        lambda n, rng: model.sample(n, rng=rng),
+        flat,
+        domain=domain,
+        dictionary=d,
+        n=400,
+        rng=np.random.default_rng(0),
+    )
+
+    # Assert: rows were repaired by moving a or b, never by emptying a
+    assert report["rules"]["a_le_b"]["repaired"] > 0
+    assert int(out["a"].isna().sum()) == 0
+    assert _violations(d, out) == 0
