@@ -13,8 +13,9 @@ never a violation), tries in order:
    :data:`RESAMPLE_ROUNDS` rounds (fewer when under :data:`MIN_ACCEPTANCE` of fresh rows are
    valid: repairing is then the better use of time);
 3. **repair**: a rule-aware local search (min-conflicts with WalkSAT noise, weighted by the
-   model's conditionals; see :meth:`RuleEnforcer.repair_sweep`), up to :data:`REPAIR_SWEEPS`
-   sweeps;
+   model's conditionals; see :meth:`RuleEnforcer.repair_sweep`) over the rules split into
+   clauses (:func:`clauses`), up to :data:`REPAIR_SWEEPS` sweeps; a ``required`` variable is
+   never moved to missing;
 4. **reject**: drop rows still broken; their places are filled with copies of random valid
    rows, so the output has exactly ``n`` rows (counted as ``rows_duplicated``).
 
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -47,6 +48,7 @@ REPAIR_SWEEPS = 16
 WALK_NOISE = 0.1
 NA_PENALTY = 0.5
 MIN_ACCEPTANCE = 0.2
+MAX_CLAUSES = 16  # a rule is split into at most this many clauses for repair
 OUTCOMES = ("redrawn", "resampled", "repaired", "rejected")
 
 
@@ -97,6 +99,25 @@ def _copy_rows(
         dst.loc[dst.index[rows], column] = src[column].iloc[src_rows].array
 
 
+def clauses(tree: tuple) -> list[tuple]:
+    """A rule's tree as a conjunction of smaller trees, for a finer repair cost.
+
+    ``A and B`` gives the clauses of A and of B; ``P or (X and Y)`` (the form of
+    ``not P => X and Y``) gives ``P or X`` and ``P or Y``, while at most
+    :data:`MAX_CLAUSES` come out. Kleene's three-valued logic is distributive, so the rule is
+    True / False / NA exactly when the conjunction of its clauses is. A row that breaks
+    ``not hsct => hsct_days is missing and hsct_status is missing`` then gets one step
+    closer with each value emptied, instead of none until the last.
+    """
+    if tree and tree[0] == "and":
+        return clauses(tree[1]) + clauses(tree[2])
+    if tree and tree[0] == "or":
+        left, right = clauses(tree[1]), clauses(tree[2])
+        if len(left) * len(right) <= MAX_CLAUSES:
+            return [("or", a, b) for a in left for b in right]
+    return [tree]
+
+
 class RuleEnforcer:
     """Evaluates rules on synthetic rows and fixes the rows that break them.
 
@@ -119,7 +140,13 @@ class RuleEnforcer:
         self.conditional_logp = conditional_logp
         self.domain = domain
         self.dictionary = dictionary
-        self.rules: tuple[Rule, ...] = dictionary.rules
+        # repair works on clauses (see :func:`clauses`); reports count the dictionary's rules
+        self.parents: tuple[Rule, ...] = dictionary.rules
+        parts = [(p, replace(rule, tree=tree)) for p, rule in enumerate(self.parents)
+                 for tree in clauses(rule.tree)]  # fmt: skip
+        self.rules: tuple[Rule, ...] = tuple(rule for _, rule in parts)
+        owner = np.array([p for p, _ in parts], dtype=np.intp)
+        self.starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
         self.ordinals = dictionary.ordinals
         self.index = {a: j for j, a in enumerate(domain.names)}
         self.binned = {
@@ -152,6 +179,12 @@ class RuleEnforcer:
             res = self.rules[i].evaluate(frame, ordinals=self.ordinals)
             out[:, j] = res.eq(False).fillna(False).to_numpy(dtype=bool)
         return out
+
+    def per_rule(self, bad: np.ndarray) -> np.ndarray:
+        """Clause violations (rows x clauses) as the dictionary's rule violations."""
+        if not len(self.rules):
+            return bad
+        return np.logical_or.reduceat(bad, self.starts, axis=1)
 
     def status(self, frame: pd.DataFrame, rules: list[int]) -> list[np.ndarray]:
         """Per rule, an int8 vector per row: 1 holds, 0 broken, 2 not applicable (NA)."""
@@ -194,7 +227,7 @@ class RuleEnforcer:
         codes = self.draw(m, rng)
         frame = self.decode(codes, rng)
         bad = self.violations(frame)
-        first = bad.copy()
+        first = self.per_rule(bad)
         tally.rows["drawn"] += m
         tally.violated += first.sum(axis=0)
         bad = self.redraw(codes, frame, bad, rng)
@@ -211,7 +244,9 @@ class RuleEnforcer:
         rules of the row (only rules on the moved column can change). Among the cheapest moves
         (keeping the row as it is costs 0, so rows never get worse) one is drawn with
         probability proportional to P(row after move) / P(row now) under the model; a few
-        rows take a random move instead (WalkSAT noise), which lets them leave plateaus.
+        rows take a random move instead (WalkSAT noise), which lets them leave plateaus. A
+        broken rule made not applicable costs :data:`NA_PENALTY` (a dodge, not a fix); the
+        missing code of a ``required`` variable is never a move.
         """
         rows = np.flatnonzero(bad.any(axis=1))
         if not len(rows):
@@ -263,12 +298,17 @@ class RuleEnforcer:
         pos_all, cost_all, logw_all, block_all, cand_all = [], [], [], [], []
         for b, (_column, pos, k, _cand, ratio, current, rules_c) in enumerate(blocks):
             lo, hi = offsets[b], offsets[b + 1]
-            # cost = broken rules + NA_PENALTY x rules made not applicable (a missing value
-            # dodges a rule without satisfying it), relative to the row as it is now
-            after = sum(
-                (status[q][lo:hi] == 0) + NA_PENALTY * (status[q][lo:hi] == 2) for q in rules_c
-            ).reshape(-1, k)
-            now = after[current.reshape(-1, k)]
+            # cost = broken rules + NA_PENALTY x broken rules made not applicable (a missing
+            # value dodges a rule without satisfying it), relative to the row as it is now; a
+            # rule that holds and becomes not applicable costs nothing (not hsct => hsct_days
+            # missing makes hsct_days <= os_days not applicable, as it should)
+            here = current.reshape(-1, k)
+            after = np.zeros((len(pos), k))
+            for q in rules_c:
+                st = status[q][lo:hi].reshape(-1, k)
+                was_broken = (st[here] == 0)[:, None]
+                after += (st == 0) + NA_PENALTY * ((st == 2) & was_broken)
+            now = after[here]
             pos_all.append(np.repeat(pos, k))
             cost_all.append((after - now[:, None]).ravel())
             logw_all.append(ratio)
@@ -313,7 +353,7 @@ class RuleEnforcer:
 
     # -- the whole procedure ------------------------------------------------------------------
     def sample(self, n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
-        tally = _Tally(tuple(r.name for r in self.rules))
+        tally = _Tally(tuple(r.name for r in self.parents))
         codes, frame, bad, first = self.fresh(n, rng, tally)
         redrawn = first.any(axis=1) & ~bad.any(axis=1)
         tally.add("redrawn", first[redrawn])

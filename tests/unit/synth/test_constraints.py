@@ -195,3 +195,84 @@ def test_repair_never_empties_a_required_value(monkeypatch):
     assert report["rules"]["a_le_b"]["repaired"] > 0
     assert int(out["a"].isna().sum()) == 0
     assert _violations(d, out) == 0
+
+
+def test_clauses_give_the_same_truth_as_the_rule_in_three_valued_logic():
+    # Setup: every combination of true / false / missing for four flags
+    import itertools
+
+    from synthema.schema import Rule
+    from synthema.synth.constraints import clauses
+
+    values = [True, False, None]
+    rows = list(itertools.product(values, repeat=4))
+    frame = pd.DataFrame(rows, columns=["p", "x", "y", "z"]).astype("boolean")
+    exprs = ["not p => x and y and z", "p and (x or y and z)", "(x and y) or (z and p)",
+             "not p => x is missing and y is missing"]  # fmt: skip
+    for expr in exprs:
+        rule = Rule.parse(expr)
+
+        # Run
+        parts = clauses(rule.tree)
+        results = [Rule(expr=expr, tree=t).evaluate(frame) for t in parts]
+        combined = results[0]
+        for r in results[1:]:
+            combined = combined & r
+
+        # Assert: same True / False / NA on every row, and the rule was split
+        assert len(parts) > 1, expr
+        pd.testing.assert_series_equal(combined, rule.evaluate(frame), check_names=False)
+
+
+def test_repair_empties_details_one_at_a_time(monkeypatch):
+    # Setup: every draw has flag false with a and b filled in, which breaks
+    # "not flag => a is missing and b is missing"; flipping flag breaks another rule, and
+    # emptying a or b makes a rule that holds (a <= c, b <= c) not applicable. Before rules
+    # were split into clauses, emptying one value fixed nothing and cost a penalty, so
+    # without random moves no row could be repaired.
+    d = Dictionary.from_mapping(
+        {
+            "name": "toy_details",
+            "version": 1,
+            "variables": [
+                {"name": "flag", "type": "boolean"},
+                {"name": "a", "type": "integer", "min": 0, "max": 99, "cut_points": [50]},
+                {"name": "b", "type": "integer", "min": 0, "max": 99, "cut_points": [50]},
+                {"name": "c", "type": "integer", "min": 0, "max": 99, "cut_points": [50],
+                 "required": True},
+            ],
+            "rules": [
+                {"name": "no_flag_no_details", "expr": "not flag => a is missing and b is missing"},
+                {"name": "a_le_c", "expr": "a <= c"},
+                {"name": "b_le_c", "expr": "b <= c"},
+                {"name": "flag_no_c", "expr": "flag => c < 10"},
+            ],
+        }
+    )
+    domain = Domain.from_dictionary(d, max_bins=2)
+    model = GraphicalModel.independent(
+        {
+            "flag": np.array([1.0, 0.0, 0.0]),  # codes: false, true, missing
+            "a": np.array([1.0, 0.0, 0.01]),
+            "b": np.array([1.0, 0.0, 0.01]),
+            "c": np.array([0.0, 1.0, 0.0]),
+        }
+    )
+    monkeypatch.setattr(constraints, "RESAMPLE_ROUNDS", 0)
+    monkeypatch.setattr(constraints, "WALK_NOISE", 0.0)
+
+    # Run
+    out, report = enforce_rules(
+        lambda n, rng: model.sample(n, rng=rng),
+        model.conditional_logp,
+        domain=domain,
+        dictionary=d,
+        n=200,
+        rng=np.random.default_rng(0),
+    )
+
+    # Assert: every broken row was repaired by emptying a and b, none rejected
+    assert report["rows_rejected"] == 0
+    assert report["rules"]["no_flag_no_details"]["repaired"] > 150
+    assert _violations(d, out) == 0
+    assert out["a"].isna().all() and out["b"].isna().all()
