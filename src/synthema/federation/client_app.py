@@ -33,8 +33,11 @@ class SiteClient(NumPyClient):
 
     def get_properties(self, config):
         site = self._site()
+        n_sites = config.get("n-sites")
         return site.hello(
-            fingerprint=str(config["fingerprint"]), planned_rho=float(config["planned-rho"])
+            fingerprint=str(config["fingerprint"]),
+            planned_rho=float(config["planned-rho"]),
+            n_sites=int(n_sites) if n_sites is not None else None,
         )
 
     def fit(self, parameters, config):

@@ -333,10 +333,13 @@ def node_config(
     delta: float,
     extra: str = "",
     transcript: Path | None = None,
+    consortium_sites: int | None = None,
 ) -> str:
     """The ``--node-config`` string of one SuperNode (paths quoted as TOML strings)."""
     if transcript is not None:
         extra = f'{extra} transcript="{transcript}"'.strip()
+    if consortium_sites is not None:
+        extra = f"{extra} consortium-sites={int(consortium_sites)}".strip()
     parts = [
         f'site-name="{site.name}"',
         f'data="{site.data}"',
@@ -440,6 +443,7 @@ def up(
                 delta=delta,
                 extra=extra_node_config,
                 transcript=workdir / "transcripts" / name if site_transcripts else None,
+                consortium_sites=n_sites,
             )
             dep.sites.append(start_supernode(dep, site, config))
             dep.save()

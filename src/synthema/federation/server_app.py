@@ -86,7 +86,8 @@ def federated_fit(grid: Grid, context: Context, summary: dict) -> None:
     planned = cdp_rho(epsilon, delta) if math.isfinite(epsilon) else math.inf
     _say(f"{len(nodes)} sites connected; asking each to join ({method}, epsilon={epsilon:g})")
     sites = transport.hello(
-        nodes, {"fingerprint": domain_fingerprint(domain), "planned-rho": planned}
+        nodes,
+        {"fingerprint": domain_fingerprint(domain), "planned-rho": planned, "n-sites": n_sites},
     )
     _say("sites joined: " + ", ".join(sorted(sites)))
     source = FederatedSource(domain, transport, n_sites=n_sites, dropouts=dropouts)

@@ -11,13 +11,18 @@ to ``flower-supernode --node-config``; see docs/federation.md):
 ``allow-exact-counts``       answer ``share_sigma = 0`` queries (tests only; default false)
 ``dictionary``               the site's dictionary (default: the one the run names)
 ``transcript``               a folder where the site keeps a copy of every vector it released
+``consortium-sites``         how many sites the site's agreement says take part: a fit or
+                             query claiming another number is refused (default: not checked)
 ============================ =============================================================
 
 What the site enforces itself, whatever the server asks: the query refers to the site's own
 public domain (fingerprints match), the noise share is at least 1/2 (or exact counts were
 allowed by the site), the ρ of the release — computed by the site from the query, not taken
 from the server — is charged to the site's ledger **before** the answer is returned, a query
-id is answered once, and every entry fits SecAgg+'s range. Any refusal raises a
+id is answered once, every entry fits SecAgg+'s range, and (with ``consortium-sites``) the
+number of sites the query's accounting counts on is the one the site signed up for: the
+site's ρ assumes that n − t of the n sites add noise, so a server claiming more sites than
+exist would make each share too small. Any refusal raises a
 :class:`~synthema.errors.FederationError` whose text starts with
 :data:`~synthema.federation.protocol.REFUSAL` and names the site.
 """
@@ -56,6 +61,7 @@ NODE_CONFIG_KEYS = (
     "allow-exact-counts",
     "dictionary",
     "transcript",
+    "consortium-sites",
 )
 
 
@@ -82,6 +88,7 @@ class SiteConfig:
     allow_exact: bool = False
     dictionary: str | None = None
     transcript: Path | None = None
+    consortium_sites: int | None = None
 
     @classmethod
     def from_node_config(cls, config: Mapping) -> SiteConfig:
@@ -132,6 +139,12 @@ class SiteConfig:
                 raise FederationError(f"site {name!r}: rho-max={rho_max!r} must be finite, > 0")
         transcript = str(config.get("transcript", "")).strip()
         dictionary = str(config.get("dictionary", "")).strip()
+        consortium = str(config.get("consortium-sites", "")).strip()
+        if consortium and (not consortium.isdigit() or int(consortium) < 3):
+            raise FederationError(
+                f"site {name!r}: consortium-sites={consortium!r} must be a whole number >= 3",
+                fix="set it to the number of hospitals in the federation, e.g. consortium-sites=3",
+            )
         return cls(
             name=name,
             data=Path(str(config["data"])),
@@ -141,6 +154,7 @@ class SiteConfig:
             allow_exact=_flag(config.get("allow-exact-counts", False), "allow-exact-counts"),
             dictionary=dictionary or None,
             transcript=Path(transcript) if transcript else None,
+            consortium_sites=int(consortium) if consortium else None,
         )
 
 
@@ -219,14 +233,29 @@ class Site:
             self._codes = self.domain.encode(report.data).codes
         return self._codes
 
-    def hello(self, *, fingerprint: str, planned_rho: float) -> dict[str, str | float | bool]:
+    def _wrong_consortium(self, n_sites: int | None) -> str:
+        """Why ``n_sites`` is refused under ``consortium-sites`` ('' when it is fine)."""
+        expected = self.config.consortium_sites
+        if expected is None or n_sites == expected:
+            return ""
+        return (
+            f"the server counts {n_sites} sites in the federation; the site's node config "
+            f"says consortium-sites={expected}"
+        )
+
+    def hello(
+        self, *, fingerprint: str, planned_rho: float, n_sites: int | None = None
+    ) -> dict[str, str | float | bool]:
         """The site's answer to "will you take part in a fit that may spend ``planned_rho``?".
 
-        Checks the domain, reads the data (validation errors surface now, before any query)
-        and compares the plan with what is left in the ledger. Sends nothing data-dependent.
+        Checks the domain and the number of sites (``consortium-sites``), reads the data
+        (validation errors surface now, before any query) and compares the plan with what is
+        left in the ledger. Sends nothing data-dependent.
         """
         accepts, reason = True, ""
-        if fingerprint != self.fingerprint:
+        if self._wrong_consortium(n_sites):
+            accepts, reason = False, f"site {self.name!r}: {self._wrong_consortium(n_sites)}"
+        elif fingerprint != self.fingerprint:
             accepts = False
             reason = (
                 f"site {self.name!r} uses dictionary {self.dictionary.name!r} "
@@ -267,6 +296,11 @@ class Site:
         Raises:
             FederationError: the site refuses (text starts with ``REFUSAL``, names the site).
         """
+        if self._wrong_consortium(query.n_sites):
+            raise self._refuse(
+                f"query {query.query_id}: {self._wrong_consortium(query.n_sites)}",
+                fix="run the fit with --sites equal to the consortium's number of hospitals",
+            )
         if query.fingerprint != self.fingerprint:
             raise self._refuse(
                 "the query's domain differs from the site's dictionary "

@@ -114,3 +114,27 @@ def test_ledger_budget_changed_by_the_officer_applies(tmp_path, site_files, smal
         ledger.set_budget(ledger.spent, reason="officer: no more releases")
     with pytest.raises(FederationError, match="exceed the budget"):
         site.answer(query(site, (("sex",),), 5.0, qid="two"))
+
+
+def test_consortium_size_is_checked_before_anything_is_charged(tmp_path, site_files,
+                                                               small_dictionary):  # fmt: skip
+    # Setup: the site signed up for a 3-site federation; a server claiming 10 sites with
+    # t = 0 would ask for a share of sigma/sqrt(10), too small if only 3 sites exist
+    site = make_site(tmp_path, site_files[0], small_dictionary, "a", **{"consortium-sites": 3})
+    assert site.config.consortium_sites == 3
+    with pytest.raises(FederationError, match="whole number >= 3"):
+        make_site(tmp_path, site_files[0], small_dictionary, "b", **{"consortium-sites": "two"})
+
+    # Run / Assert: the hello and a query with another n are refused, nothing is charged
+    hello = site.hello(fingerprint=site.fingerprint, planned_rho=0.01, n_sites=10)
+    assert not hello["accepts"] and "consortium-sites=3" in hello["reason"]
+    assert "'a'" in hello["reason"]
+    with pytest.raises(FederationError, match="counts 10 sites.*consortium-sites=3"):
+        site.answer(query(site, (("sex",),), 2.0, n=10, m=10))
+    with BudgetLedger(site.config.ledger) as ledger:  # created by the hello, never charged
+        assert ledger.charges() == []
+    # the agreed size is accepted
+    assert site.hello(fingerprint=site.fingerprint, planned_rho=0.01, n_sites=3)["accepts"]
+    site.answer(query(site, (("sex",),), 2.0, n=3, m=2))
+    with BudgetLedger(site.config.ledger) as ledger:
+        assert len(ledger.charges()) == 1
