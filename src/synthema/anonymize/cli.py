@@ -23,10 +23,33 @@ def _risk_lines(risk: dict[str, Any]) -> list[str]:
 
 def _utility_line(util: dict[str, Any]) -> str:
     shown = ", ".join(
-        f"{m['name']} {'—' if m['value'] is None else format(m['value'], '.4g')} ({m['status']})"
+        f"{m['name']} {'—' if m['value'] is None else format(m['value'], '.4g')} ({m['status']}"
+        + (f": {m['error']}" if m.get("error") else "") + ")"
         for m in util.get("metrics", []))
     return "utility (synthema.evaluate, input generalised as released vs release): " + (
         shown or util.get("note", "not computed"))
+
+
+def _models_line(rep: dict[str, Any]) -> str:
+    ach, m = rep["achieved"], rep["models"]
+    need = [f"k={m['k']}"]
+    if m["l"] is not None:
+        need.append(f"{'entropy-' if m['l_variant'] == 'entropy' else ''}l={m['l']}")
+    if m["t"] is not None:
+        need.append(f"t={m['t']}")
+    got = f"achieved k={ach['k']}"
+    if ach["l_distinct"] is not None:
+        got += (f" l={ach['l_distinct']} entropy-l={ach['l_entropy']:.4g} "
+                f"t={ach['t']:.4g}")
+    return f"{got} (required {' '.join(need)})"
+
+
+def _generalisation_line(rep: dict[str, Any]) -> str:
+    loss = rep["information_loss"]
+    levels = "; ".join(f"{c} {v['shows']}, level {v['level']} of {v['highest']}"
+                       for c, v in rep["generalisation_levels"].items())
+    return (f"suppressed {loss['suppressed_records']} records "
+            f"({loss['suppression_rate']:.2%}); generalisation: {levels or 'none'}")
 
 
 def _raw_lines(rep: dict[str, Any]) -> list[str]:
@@ -68,20 +91,16 @@ def run_anonymize(file: Path, *, policy: str, out: Path, report_dir: Path,
     if site is not None:
         result = anonymize_export(df, pol, mapping=site, population=population, file=str(file))
     else:
-        result = anonymize(df, pol, population=population)
+        result = anonymize(df, pol, population=population, file=str(file))
     write_table(result.data, out)
     paths = write_report(result.report, report_dir, version=_version())
     rep = result.report
-    ach = rep["achieved"]
-    loss = rep["information_loss"]
     lines = _raw_lines(rep) if site is not None else []
     return lines + [
         f"wrote {out} ({rep['records_out']} of {rep['records_in']} records, "
         f"{len(rep['columns_out'])} columns)",
-        f"achieved k={ach['k']} l={ach['l_distinct']} entropy-l={ach['l_entropy']} t={ach['t']}"
-        f" (required k={rep['models']['k']} l={rep['models']['l']} t={rep['models']['t']})",
-        f"suppressed {loss['suppressed_records']} records ({loss['suppression_rate']:.2%}); "
-        f"generalisation {rep['generalisation']}",
+        _models_line(rep),
+        _generalisation_line(rep),
         *_risk_lines(rep["risk"]["after"]),
         _utility_line(rep["utility"]),
         "report: " + ", ".join(str(p) for p in paths),

@@ -31,7 +31,8 @@ class Hierarchy:
     ``labels[i]`` holds each record's text at level ``i`` (None for missing); ``codes[i]``
     the matching integer codes; ``cost[i]`` each record's non-uniform entropy loss in bits,
     ``log2(n(generalised value) / n(original value))``. ``lo``/``hi`` bound the levels the
-    search may choose.
+    search may choose; ``names[i]`` says in words what level ``i`` shows (``bands of 10``,
+    ``quarter``, ``* (withheld)``), for the report.
     """
 
     column: str
@@ -40,6 +41,7 @@ class Hierarchy:
     cost: tuple[np.ndarray, ...]
     lo: int
     hi: int
+    names: tuple[str, ...] = ()
 
     @property
     def height(self) -> int:
@@ -58,13 +60,20 @@ def _text(values: pd.Series) -> np.ndarray:
     return np.array([None if pd.isna(v) else str(v) for v in text], dtype=object)
 
 
+def _where(bad: pd.Series, column: str) -> str:
+    """``column 'age', row 8`` (spreadsheet numbering: header row 1) and how many more."""
+    rows = np.flatnonzero(bad.to_numpy(dtype=bool))
+    more = f" and {len(rows) - 1} more" if len(rows) > 1 else ""
+    return f"column '{column}', row {int(rows[0]) + 2}{more}"
+
+
 def _interval_levels(values: pd.Series, spec: HierarchySpec) -> list[np.ndarray]:
     num = pd.to_numeric(values.astype("string"), errors="coerce").astype("float64")
     bad = num.isna() & values.notna() & (values.astype("string").str.strip() != "")
     if bad.any():
         example = values[bad].iloc[0]
-        raise AnonymizationError(f"column '{spec.column}': {example!r} is not a number",
-                                 fix="clean the column or use type: groups or suppress")
+        raise AnonymizationError(f"{_where(bad, spec.column)}: {example!r} is not a number",
+                                 fix="correct the cell(s), or use type: groups or suppress")
     for small, big in zip(spec.bands, spec.bands[1:], strict=False):
         if big % small:
             raise AnonymizationError(
@@ -113,17 +122,21 @@ def date_label(day: pd.Timestamp, granularity: str) -> str:
 
 
 def parse_dates(values: pd.Series, column: str, fmt: str) -> pd.Series:
-    """Parse a date column (already typed, or text in ``fmt``); unparseable cells raise."""
+    """Parse a date column (already typed, or text in ``fmt``); unparseable cells raise.
+
+    The error names the first bad cell's row in spreadsheet numbering (header row 1), which
+    is the file's row when ``values`` has the positions :func:`read_table` gives.
+    """
     if pd.api.types.is_datetime64_any_dtype(values):
         return values
-    text = values.astype("string").str.strip()
+    text = values.astype("string").str.strip().reset_index(drop=True)
     days = pd.to_datetime(text, format=fmt, errors="coerce")
     bad = days.isna() & text.notna() & (text != "")
     if bad.any():
         raise AnonymizationError(
-            f"column '{column}': {text[bad].iloc[0]!r} is not a date in format {fmt}",
-            fix="set dates.format in the policy (e.g. '%d.%m.%Y') or clean the column")
-    return days
+            f"{_where(bad, column)}: {text[bad].iloc[0]!r} is not a date in format {fmt}",
+            fix="correct the cell(s), or set dates.format in the policy (e.g. '%d.%m.%Y')")
+    return days.set_axis(values.index)
 
 
 def _truncate_levels(text: np.ndarray) -> list[np.ndarray]:
@@ -136,23 +149,47 @@ def _truncate_levels(text: np.ndarray) -> list[np.ndarray]:
     return levels
 
 
-def _group_levels(text: np.ndarray, spec: HierarchySpec) -> list[np.ndarray]:
+def _group_levels(text: np.ndarray, spec: HierarchySpec, where: str,
+                  show_values: bool) -> list[np.ndarray]:
     levels, current = [], text
     for depth, mapping in enumerate(spec.levels, start=1):
         missing = sorted({v for v in current if v is not None and v not in mapping})
         if missing:
+            shown = (", ".join(map(repr, missing[:5])) if show_values else
+                     f"{len(missing)} values (not shown: the column is a direct identifier)")
             raise AnonymizationError(
-                f"quasi_identifiers.{spec.column}.levels[{depth - 1}] has no group for "
-                f"{', '.join(map(repr, missing[:5]))}",
+                f"{where}.levels[{depth - 1}] has no group for {shown}",
                 fix="add every value to the mapping of that level")
         current = np.array([None if v is None else mapping[v] for v in current], dtype=object)
         levels.append(current)
     return levels
 
 
-def build_hierarchy(values: pd.Series, spec: HierarchySpec, *,
-                    date_format: str = "ISO8601") -> Hierarchy:
-    """Render ``values`` at every level of ``spec`` and precompute codes and NUE costs."""
+def _level_names(spec: HierarchySpec, levels: int) -> list[str]:
+    """What each level above the original shows, in words."""
+    match spec.type:
+        case "interval":
+            return [f"bands of {w:g}" for w in spec.bands]
+        case "date":
+            return [str(g) for g in spec.levels]
+        case "truncate":
+            return [f"last {c} character{'s' if c > 1 else ''} masked"
+                    for c in range(1, levels + 1)]
+        case "groups":
+            return [f"groups, level {d}" for d in range(1, levels + 1)]
+        case _:
+            return []
+
+
+def build_hierarchy(values: pd.Series, spec: HierarchySpec, *, date_format: str = "ISO8601",
+                    where: str | None = None, show_values: bool = True) -> Hierarchy:
+    """Render ``values`` at every level of ``spec`` and precompute codes and NUE costs.
+
+    ``where`` names the hierarchy's policy key in messages (default
+    ``quasi_identifiers.<column>``); with ``show_values=False`` no message quotes a value
+    (a raw export's postcode is a direct identifier).
+    """
+    where = where or f"quasi_identifiers.{spec.column}"
     values = values.reset_index(drop=True)
     match spec.type:
         case "interval":
@@ -168,21 +205,25 @@ def build_hierarchy(values: pd.Series, spec: HierarchySpec, *,
             upper = _truncate_levels(base)
         case "groups":
             base = _text(values)
-            upper = _group_levels(base, spec)
+            upper = _group_levels(base, spec, where, show_values)
         case "suppress":
             base, upper = _text(values), []
         case _:
             raise ValueError(f"unknown hierarchy type {spec.type!r}")
     labels = [base, *upper]
+    names = ["exact value" if spec.type != "date" else "exact date",
+             *_level_names(spec, len(upper))]
     if spec.top:
         labels.append(np.full(len(values), TOP, dtype=object))
+        names.append(f"{TOP} (withheld)")
     coded = [_codes(level) for level in labels]
     base_count = coded[0][1][coded[0][0]]
     cost = tuple(np.log2(counts[codes] / base_count) for codes, counts in coded)
     hi = len(labels) - 1 if spec.max_level is None else min(spec.max_level, len(labels) - 1)
     if spec.min_level > hi:
         raise AnonymizationError(
-            f"quasi_identifiers.{spec.column}: min_level {spec.min_level} is above the "
-            f"highest level {hi}", fix=f"use min_level between 0 and {hi}")
+            f"{where}: min_level {spec.min_level} is above the highest level {hi}",
+            fix=f"use min_level between 0 and {hi}")
     return Hierarchy(column=spec.column, labels=tuple(labels),
-                     codes=tuple(c for c, _ in coded), cost=cost, lo=spec.min_level, hi=hi)
+                     codes=tuple(c for c, _ in coded), cost=cost, lo=spec.min_level, hi=hi,
+                     names=tuple(names))

@@ -1,10 +1,11 @@
 """The anonymisation pipeline: policy + table in, release + report out.
 
-Order of steps: check the policy fits the columns; remove direct identifiers and free text;
-keep only what the purpose needs (minimisation); transform dates; pseudonymise the patient
-id; generalise the quasi-identifiers at the least-loss lattice node that meets the privacy
-models, suppressing the failing classes; measure what was achieved, the re-identification
-risk before and after, information loss and utility (:mod:`synthema.anonymize.utility`).
+Order of steps: check the policy fits the columns and the input has one row per patient;
+remove direct identifiers and free text; keep only what the purpose needs (minimisation);
+transform dates; pseudonymise the patient id; generalise the quasi-identifiers at the
+least-loss lattice node that meets the privacy models, suppressing the failing classes;
+measure what was achieved, the re-identification risk before and after, information loss
+and utility (:mod:`synthema.anonymize.utility`).
 
 Identifier columns carried from a raw site export (:mod:`synthema.anonymize.raw`) arrive
 with their kind (``identifiers={"hospital_number": "hospital_number", ...}``); the policy's
@@ -16,7 +17,8 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -40,6 +42,8 @@ from synthema.schema import Dictionary
 
 #: pseudonym prefix of identifiers pseudonymised under ``raw:`` (hospital numbers: H-...)
 RAW_PREFIX = {"hospital_number": "H", "national_id": "N"}
+#: why a column the purpose does not need was left out (minimisation)
+NOT_NEEDED = "not needed for the purpose"
 
 _LOG = logging.getLogger(__name__)
 
@@ -52,13 +56,50 @@ class AnonymizationResult:
     report: dict[str, Any]
 
 
-def _require(df: pd.DataFrame, names: list[str], where: str) -> None:
+def _prefix(file: str) -> str:
+    return "" if file == "<data>" else f"{file}: "
+
+
+def _require(df: pd.DataFrame, names: list[str], where: str, *, file: str = "<data>") -> None:
     for name in names:
         if name not in df.columns:
             close = difflib.get_close_matches(name, [str(c) for c in df.columns], n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "check the policy's column names"
-            raise AnonymizationError(f"{where}: column '{name}' is not in the input",
-                                     fix=f"fix the policy ({hint})")
+            if close:
+                fix = f"fix the policy (did you mean '{close[0]}'?)"
+            elif detect_identifiers([str(c) for c in df.columns]):
+                fix = ("this looks like a raw site export (it has identifier columns): give its "
+                       "mapping with --mapping SITE.mapping.yaml, or fix the policy's names")
+            else:
+                fix = "check the policy's column names against the input's header"
+            raise AnonymizationError(
+                f"{_prefix(file)}column '{name}' (named by {where}) is not in the input",
+                fix=fix)
+
+
+def check_one_row_per_patient(ids: pd.Series, *, column: str, file: str = "<data>",
+                              rows: np.ndarray | None = None) -> None:
+    """Refuse a table where two rows carry the same patient id.
+
+    k-anonymity counts rows: a patient with two rows could be half of a class of 4 that
+    looks like 4 people, and both rows would carry the same pseudonym. The message names the
+    rows (``rows``: each row's number in the file; default position + 2, spreadsheet
+    numbering) but never the id.
+
+    Raises:
+        AnonymizationError: a patient id occurs in more than one row.
+    """
+    ids = ids.reset_index(drop=True)
+    repeated = (ids.duplicated(keep=False) & ids.notna()).to_numpy(dtype=bool)
+    if not repeated.any():
+        return
+    numbers = (np.arange(len(ids)) + 2 if rows is None else np.asarray(rows))[repeated]
+    shown = ", ".join(str(int(r)) for r in numbers[:6]) + (", ..." if len(numbers) > 6 else "")
+    n_ids = int(ids[repeated].nunique())
+    raise AnonymizationError(
+        f"{_prefix(file)}{len(numbers)} rows share {n_ids} patient id"
+        f"{'s' if n_ids > 1 else ''} in column '{column}' (rows {shown}; ids not shown)",
+        fix="k-anonymity counts rows, so each patient needs exactly one row: merge or remove "
+            "the repeated rows at the site, then run again")
 
 
 def _identifiers(df: pd.DataFrame, policy: Policy,
@@ -116,7 +157,7 @@ def _raw_plan(policy: Policy, roles: Mapping[str, str], columns: list[str]
     return policy, pseudonyms
 
 
-def _sensitive(df: pd.DataFrame, policy: Policy) -> list[SensitiveCodes]:
+def _sensitive(df: pd.DataFrame, policy: Policy, file: str) -> list[SensitiveCodes]:
     out = []
     for col, order in policy.sensitive.items():
         text = df[col].astype("string").fillna("<NA>").reset_index(drop=True)
@@ -124,8 +165,10 @@ def _sensitive(df: pd.DataFrame, policy: Policy) -> list[SensitiveCodes]:
             unknown = sorted(set(text) - set(order) - {"<NA>"})
             if unknown:
                 raise AnonymizationError(
-                    f"sensitive.{col}.order lacks {', '.join(map(repr, unknown[:5]))}",
-                    fix="list every value of the column under order")
+                    f"{_prefix(file)}column '{col}' holds "
+                    f"{', '.join(map(repr, unknown[:5]))}, not in the policy's "
+                    f"sensitive.{col}.order ({policy.source})",
+                    fix="add the value(s) to the order in the policy, or correct the cells")
             cats = list(order) + (["<NA>"] if (text == "<NA>").any() else [])
             codes = pd.Categorical(text, categories=cats).codes.astype(np.int64)
         else:
@@ -142,20 +185,39 @@ def _population_keys(population: pd.DataFrame | None, df: pd.DataFrame, policy: 
     if population is None:
         return None
     cols = [h.column for h in policy.quasi_identifiers]
-    _require(population, cols, "risk.population")
+    absent = [c for c in cols if c not in population.columns]
+    if absent:
+        raise AnonymizationError(
+            f"population table {policy.population or ''} (risk.population): quasi-identifier "
+            f"column(s) {', '.join(absent)} missing",
+            fix="give the population table every quasi-identifier column, named as in the "
+                "input")
     levels = node or (0,) * len(cols)
     both = pd.concat([df[cols].astype("string"), population[cols].astype("string")],
                      ignore_index=True)
     labels = {}
     for spec, level in zip(policy.quasi_identifiers, levels, strict=True):
-        h = build_hierarchy(both[spec.column], spec, date_format=policy.dates.format)
+        h = build_hierarchy(both[spec.column], spec, date_format=policy.dates.format,
+                            show_values=False)
         labels[spec.column] = h.labels[level][len(df):]
     return class_keys(pd.DataFrame(labels, columns=cols))
 
 
+@contextmanager
+def _in_file(file: str) -> Iterator[None]:
+    """Prefix the input's name to the messages of data errors raised inside."""
+    try:
+        yield
+    except AnonymizationError as exc:
+        if file == "<data>":
+            raise
+        raise AnonymizationError(f"{file}: {exc.message}", fix=exc.fix) from None
+
+
 def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
               population: pd.DataFrame | None = None, dictionary: Dictionary | None = None,
-              identifiers: Mapping[str, str] | None = None) -> AnonymizationResult:
+              identifiers: Mapping[str, str] | None = None,
+              file: str = "<data>") -> AnonymizationResult:
     """Anonymise ``df`` as ``policy`` says.
 
     Args:
@@ -168,6 +230,8 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
             ``dictionary:``); it types the utility check and supplies its survival pairs.
         identifiers: identifier columns carried from a raw export, each with its kind
             (:data:`synthema.anonymize.policy.RAW_ROLES`), handled as ``policy.raw`` says.
+        file: the input's name, for messages (a cell's row is its position + 2, the file's
+            row when ``df`` is read with :func:`read_table`).
 
     Raises:
         AnonymizationError: the policy does not fit the data or cannot be met.
@@ -181,7 +245,18 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
     extra = [policy.pseudonym_column] if policy.pseudonym_column else []
     anchor = [policy.dates.anchor] if policy.dates.method == "relative" else []
     _require(df, [*policy.keep, *qi_cols, *policy.sensitive, *extra,
-                  *policy.dates.columns, *anchor], policy.source)
+                  *policy.dates.columns, *anchor], policy.source, file=file)
+    twice = sorted(set(policy.dates.columns) & set(qi_cols))
+    if twice and policy.dates.method != "keep":
+        raise AnonymizationError(
+            f"{policy.source}: {', '.join(twice)} is under both dates.columns and "
+            "quasi_identifiers (its release would be the hierarchy's level of the original "
+            f"date, not {policy.dates.method} as dates says)",
+            fix="remove it from dates.columns to release it generalised, or from "
+                "quasi_identifiers to release it as dates.method says")
+    if policy.pseudonym_column:
+        check_one_row_per_patient(df[policy.pseudonym_column],
+                                  column=policy.pseudonym_column, file=file)
     removed = _identifiers(df, policy, roles)
     for col in policy.keep:
         if col not in policy.keep_free_text and col not in qi_cols and looks_free_text(df[col]):
@@ -191,15 +266,19 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
     out_cols = [c for c in df.columns if c in wanted and c not in removed]
     for col in df.columns:
         if col not in out_cols:
-            removed.setdefault(str(col), "not needed for the purpose")
+            removed.setdefault(str(col), NOT_NEEDED)
     needs_key = (bool(policy.pseudonym_column) or policy.dates.method == "shift"
                  or bool(raw_pseudonyms))
     secret = read_key(policy, key=key) if needs_key else None
     ids = df[policy.pseudonym_column] if policy.pseudonym_column else None
     dated = [c for c in policy.dates.columns if c in out_cols]
     work = df[list(dict.fromkeys(out_cols + anchor))]
-    work, date_log = transform_dates(work, replace(policy.dates, columns=tuple(dated)),
-                                     ids=ids, key=secret)
+    with _in_file(file):
+        work, date_log = transform_dates(work, replace(policy.dates, columns=tuple(dated)),
+                                         ids=ids, key=secret)
+    if anchor and anchor[0] in qi_cols:
+        date_log[anchor[0]] = ("anchor of relative days; released only at its generalisation "
+                               "level, as a quasi-identifier")
     out_cols = [c for c in out_cols if c in work.columns]
     work = work[out_cols].copy()
     if policy.pseudonym_column:
@@ -210,10 +289,13 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
                                  length=policy.length, namespace=f"{role}:")
 
     n = len(work)
-    hierarchies: list[Hierarchy] = [
-        build_hierarchy(df[s.column], s, date_format=policy.dates.format)
-        for s in policy.quasi_identifiers]
-    sensitive = _sensitive(df, policy)
+    with _in_file(file):
+        hierarchies: list[Hierarchy] = [
+            build_hierarchy(df[s.column], s, date_format=policy.dates.format,
+                            where=f"raw.{roles[s.column]}" if s.column in roles else None,
+                            show_values=s.column not in roles)
+            for s in policy.quasi_identifiers]
+    sensitive = _sensitive(df, policy, file)
     found = search(hierarchies, sensitive, policy.models, n=n, metric=policy.metric,
                    max_nodes=policy.max_nodes)
     keep_rows = ~found.suppressed
@@ -225,7 +307,9 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
     _, classes = np.unique(found.classes[keep_rows], return_inverse=True)
     kept_sens = [SensitiveCodes(s.column, s.codes[keep_rows], s.n_values, s.ordered,
                                 s.reference) for s in sensitive]
-    before_keys = class_keys(df[qi_cols].astype("string"))
+    # the input's classes from the hierarchies' level 0, the labels the population gets too
+    before_keys = class_keys(pd.DataFrame({h.column: h.labels[0] for h in hierarchies},
+                                          columns=qi_cols))
     after_keys = class_keys(released[qi_cols])
     pop_before = _population_keys(population, df, policy, None)
     pop_after = _population_keys(population, df, policy, found.node)
@@ -248,6 +332,11 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
         "achieved": achieved(classes.astype(np.int64), kept_sens).as_dict(),
         "generalisation": {h.column: f"{lv} of {h.height}"
                            for h, lv in zip(hierarchies, found.node, strict=True)},
+        "generalisation_levels": {
+            h.column: {"hierarchy": s.type, "level": lv, "highest": h.height,
+                       "shows": h.names[lv]}
+            for h, s, lv in zip(hierarchies, policy.quasi_identifiers, found.node,
+                                strict=True)},
         "information_loss": {
             "generalisation_height": found.height,
             "max_height": found.max_height,

@@ -10,12 +10,16 @@ the mapping's ``drop:`` columns alongside under the name of their kind (``name``
 :func:`synthema.anonymize.anonymize` on the result, which removes, pseudonymises or
 generalises each identifier as the policy's ``raw:`` section says. Nothing is written
 between the steps. The report gains ``harmonization`` (counts only: no cell values, no ids)
-and ``identifiers`` (each source column, its kind, its values and what happened to them).
+and ``identifiers`` (each source column, its kind, its values and what happened to them);
+harmonisation's own log lines, which quote example cells, are silenced meanwhile, and a
+study id that repeats is refused with the export's row numbers only.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +27,19 @@ import numpy as np
 import pandas as pd
 
 from synthema.anonymize.deidentify import identifier_role
-from synthema.anonymize.pipeline import RAW_PREFIX, AnonymizationResult, anonymize
+from synthema.anonymize.pipeline import (
+    RAW_PREFIX,
+    AnonymizationResult,
+    anonymize,
+    check_one_row_per_patient,
+)
 from synthema.anonymize.policy import AnonymizationError, HierarchySpec, Policy
 from synthema.harmonize import DEFAULT_MISSING, SiteMapping, harmonize, load_mapping
 from synthema.harmonize.convert import guess_date_format
 from synthema.harmonize.result import dictionary_for
 
 _LOG = logging.getLogger(__name__)
+_HARMONIZE_LOG = logging.getLogger("synthema.harmonize.result")
 NOT_A_DATE = "not a date (set to missing)"
 
 
@@ -101,10 +111,34 @@ def _harmonization(summary, mapping: SiteMapping) -> dict[str, Any]:
     }
 
 
+class _NoExamples(logging.Filter):
+    """Drops harmonisation's log lines: they quote cells and patient ids as examples."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+@contextmanager
+def _counts_only(logger: logging.Logger) -> Iterator[None]:
+    """Silence ``logger`` inside; the report and :data:`_LOG` give the counts instead.
+
+    ``synthema harmonize`` logs each dropped value with its row and cell (a study id that
+    repeats, a name typed into a code column) so that the site can correct it; anonymising,
+    nothing of the export may reach a log.
+    """
+    quiet = _NoExamples()
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
 def _action_text(action: str | HierarchySpec, role: str, column: str, report: dict) -> str:
     if isinstance(action, HierarchySpec):
-        level = report["generalisation"].get(column, "?")
-        return f"quasi-identifier '{column}' ({action.type}), released at level {level}"
+        lv = report["generalisation_levels"].get(column)
+        level = f"{lv['shows']}, level {lv['level']} of {lv['highest']}" if lv else "?"
+        return f"quasi-identifier '{column}' ({action.type}), released as {level}"
     if action == "pseudonym":
         return (f"replaced by a keyed pseudonym ({RAW_PREFIX.get(role, 'X')}-...) in column "
                 f"'{column}'")
@@ -133,12 +167,16 @@ def anonymize_export(raw: pd.DataFrame, policy: Policy, *, mapping: SiteMapping 
     dictionary = dictionary_for(mapping)
     _check_dictionary(policy, dictionary.name)
     raw = raw.reset_index(drop=True)
-    harmonised = harmonize(raw, dictionary, mapping, file=file)
+    with _counts_only(_HARMONIZE_LOG):
+        harmonised = harmonize(raw, dictionary, mapping, file=file)
     summary = harmonised.summary
     kept = ~np.isin(np.arange(len(raw)) + 2, summary.empty_rows)
     data = harmonised.data
     if int(kept.sum()) != len(data):  # pragma: no cover - harmonize keeps exactly these rows
         raise RuntimeError("harmonised rows do not line up with the export's rows")
+    if dictionary.patient_id and dictionary.patient_id in data:
+        check_one_row_per_patient(data[dictionary.patient_id], column=dictionary.patient_id,
+                                  file=file, rows=np.flatnonzero(kept) + 2)
     headers = [c for c in mapping.drop if c in raw.columns]
     names = _canonical(headers, set(map(str, data.columns)))
     missing = list(frozenset(DEFAULT_MISSING) | set(mapping.missing_values))
@@ -159,7 +197,7 @@ def anonymize_export(raw: pd.DataFrame, policy: Policy, *, mapping: SiteMapping 
         idents.append(entry)
     frame = pd.concat([data, pd.DataFrame(carried, index=data.index)], axis=1)
     result = anonymize(frame, policy, key=key, population=population, dictionary=dictionary,
-                       identifiers=roles)
+                       identifiers=roles, file=file)
     report = result.report
     for entry in idents:
         entry["action"] = _action_text(policy.raw_action(entry["role"]), entry["role"],
@@ -170,6 +208,7 @@ def anonymize_export(raw: pd.DataFrame, policy: Policy, *, mapping: SiteMapping 
                                "rows_without_values": dropped_rows},
                      "harmonization": _harmonization(summary, mapping),
                      "identifiers": idents} | {k: v for k, v in report.items() if k not in lead}
-    _LOG.info("raw export %s: %d rows, %d harmonised, %d identifier columns", file, len(raw),
-              len(data), len(idents))
+    _LOG.info("raw export %s: %d rows, %d harmonised, %d values dropped, %d repaired, "
+              "%d identifier columns", file, len(raw), len(data), summary.dropped_total,
+              report["harmonization"]["repaired_total"], len(idents))
     return AnonymizationResult(data=result.data, report=report)

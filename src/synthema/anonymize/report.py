@@ -33,6 +33,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from synthema.anonymize.pipeline import NOT_NEEDED
 from synthema.anonymize.template import TEMPLATE
 from synthema.evaluate.page import fmt, layout, render_page, scorecard, table
 
@@ -41,15 +42,20 @@ BEFORE, AFTER = "#7a8794", "#2f6db5"
 
 def _row(name: str, group: str, value: Any, *, goal: str = "maximize", good: Any = None,
          warn: Any = None, unit: str = "", description: str = "") -> dict[str, Any]:
-    """One scorecard row; ``status`` from the thresholds (none without them)."""
+    """One scorecard row; ``status`` from the thresholds (none without them).
+
+    Without ``warn`` (a policy requirement) the row passes or fails, and shows no warn limit.
+    """
     status = ""
     if good is not None:
+        warn = good if warn is None else warn  # a requirement: met or not, no warn band
         if value is None or (isinstance(value, float) and math.isnan(value)):
             status = "error"
         elif goal == "minimize":
             status = "pass" if value <= good else "warn" if value <= warn else "fail"
         else:
             status = "pass" if value >= good else "warn" if value >= warn else "fail"
+        warn = None if warn == good else warn
     return {"name": name, "group": group, "value": value, "unit": unit, "goal": goal,
             "thresholds": {"pass": good, "warn": warn}, "score": None, "status": status,
             "description": description, "error": None}
@@ -59,25 +65,26 @@ def scorecard_metrics(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The scorecard rows of a report (shaped like ``MetricResult.to_dict()``)."""
     m, ach, loss = report["models"], report["achieved"], report["information_loss"]
     model = "privacy model"
-    rows = [_row("k-anonymity", model, ach["k"], good=m["k"], warn=m["k"], unit="records",
+    rows = [_row("k-anonymity", model, ach["k"], good=m["k"], unit="records",
                  description="size of the smallest equivalence class")]
     if ach.get("l_distinct") is not None:
         need = m["l"] if m.get("l") is not None and m["l_variant"] == "distinct" else None
         rows.append(_row("l-diversity (distinct)", model, ach["l_distinct"], good=need,
-                         warn=need, unit="values",
+                         unit="values",
                          description="fewest distinct sensitive values in a class"))
         need = m["l"] if m.get("l") is not None and m["l_variant"] == "entropy" else None
         rows.append(_row("l-diversity (entropy)", model, ach["l_entropy"], good=need,
-                         warn=need, unit="exp(entropy)",
+                         unit="exp(entropy)",
                          description="least diverse class, exp of its Shannon entropy"))
     if ach.get("t") is not None:
         rows.append(_row("t-closeness", model, ach["t"], goal="minimize", good=m.get("t"),
-                         warn=m.get("t"), unit="EMD",
+                         unit="EMD",
                          description="largest distance of a class's sensitive values from "
                                      "the whole input"))
     rows.append(_row("suppression rate", model, loss["suppression_rate"], goal="minimize",
-                     good=m["max_suppression"], warn=m["max_suppression"], unit="records",
-                     description="share of input records not released"))
+                     good=m["max_suppression"], unit="share of records",
+                     description="share of input records not released (whole failing "
+                                 "classes suppressed)"))
     after = report["risk"]["after"]
     limit = after["threshold"]
     warn = max(limit, RISK_WARN)
@@ -140,6 +147,7 @@ def _risk_figure(risk: dict[str, Any]) -> dict:
          "x": [labels[0], labels[-1]], "y": [threshold, threshold],
          "line": {"color": "#b3261e", "dash": "dash", "width": 1.5}}],
         "layout": layout("Re-identification risk, input vs release", barmode="group",
+                         xaxis={"automargin": True},
                          yaxis={"title": {"text": "risk"}, "range": [0, 1.02]})}
 
 
@@ -149,7 +157,7 @@ def _utility_figure(per_column: dict[str, float]) -> dict:
     return {"data": [{"type": "bar", "name": "TVD", "x": names,
                       "y": [per_column[c] for c in names], "marker": {"color": AFTER}}],
             "layout": layout("TVD per released column (input through the release's "
-                             "generalisation vs release)",
+                             "generalisation vs release)", xaxis={"automargin": True},
                              yaxis={"title": {"text": "TVD"}, "range": [0, top]})}
 
 
@@ -206,10 +214,18 @@ def _deid_tables(report: dict[str, Any]) -> list[tuple[str, Markup]]:
     idents = report.get("identifiers")
     if idents:
         out.append(("Identifier columns of the raw export", table(
-            ["source column", "kind", "values", "what happened"],
-            [[i["source"], i["role"].replace("_", " "), i["values"], i["action"]]
-             for i in idents], numeric=(2,))))
-    out.append(("Columns removed", table(["column", "reason"], list(report["removed"].items()))))
+            ["source column", "kind", "values", "not read (set to missing)", "what happened"],
+            [[i["source"], i["role"].replace("_", " "), i["values"],
+              sum(i.get("dropped", {}).values()) if "dropped" in i else None, i["action"]]
+             for i in idents], numeric=(2, 3))))
+    removed = report["removed"]
+    unneeded = [c for c, why in removed.items() if why == NOT_NEEDED]
+    listed = [[c, why] for c, why in removed.items() if why != NOT_NEEDED]
+    parts = [table(["column", "reason"], listed)] if listed else []
+    if unneeded:
+        parts.append(Markup('<p style="font-size:13px">{}</p>').format(
+            f"{NOT_NEEDED.capitalize()} ({len(unneeded)} columns): " + ", ".join(unneeded)))
+    out.append((f"Columns removed ({len(removed)})", Markup("").join(parts)))
     pseudo = dict(report.get("raw_pseudonyms") or {})
     if report.get("pseudonym"):
         pseudo = {report["pseudonym"]["column"]: report["pseudonym"]["method"]} | pseudo
@@ -230,22 +246,39 @@ def render_html(report: dict[str, Any], *, version: str = "") -> str:
     if util.get("tvd"):
         figures["utility-fig"] = _utility_figure(util["tvd"])
     risk_rows = []
-    for stage in ("before", "after"):
+    for stage, shown in (("before", "input"), ("after", "release")):
         r = report["risk"][stage]
         for model in ("prosecutor", "journalist"):
             m = r[model]
-            risk_rows.append([stage, model, m["highest"], m["average"], m["above_threshold"]])
-        risk_rows.append([stage, "marketer", None, r["marketer"]["average"], None])
+            risk_rows.append([shown, model, m["highest"], m["average"], m["above_threshold"]])
+        risk_rows.append([shown, "marketer", None, r["marketer"]["average"], None])
     loss = report["information_loss"]
+    loss_rows = [
+        ["records suppressed", f"{loss['suppressed_records']} of {report['records_in']} "
+                               f"({loss['suppression_rate']:.2%})"],
+        ["generalisation height (sum of the levels chosen)",
+         f"{loss['generalisation_height']} of {loss['max_height']} "
+         f"({fmt(loss['relative_height'])} of the maximum)"],
+        ["non-uniform entropy (0 nothing lost, 1 everything)",
+         f"{fmt(loss['non_uniform_entropy'])} ({fmt(loss['non_uniform_entropy_bits'])} bits)"],
+        ["lattice nodes evaluated (exact optimum)",
+         f"{loss['lattice_nodes_evaluated']} of {loss['lattice_nodes']}"],
+    ]
+    levels = report.get("generalisation_levels") or {
+        c: {"hierarchy": "", "level": v, "highest": "", "shows": ""}
+        for c, v in report["generalisation"].items()}
     return render_page(
         TEMPLATE, figures=figures, version=version, r=report, card=card, totals=totals,
         risk_warn=fmt(RISK_WARN),
         utility_score=sum(scores) / len(scores) if scores else None,
         utility_counts=" · ".join(f"{statuses.count(s)} {s}" for s in ("pass", "warn", "fail")
                                   if s in statuses) or "not computed",
-        risk_table=table(["data", "attacker", "highest", "average", "share above threshold"],
+        risk_table=table(["records", "attacker", "highest", "average", "share above threshold"],
                          risk_rows, numeric=(2, 3, 4)),
-        loss_table=table(["measure", "value"], list(loss.items()), numeric=(1,)),
-        generalisation_table=table(["column", "level"], list(report["generalisation"].items())),
+        loss_table=table(["measure", "value"], loss_rows, numeric=(1,)),
+        generalisation_table=table(
+            ["quasi-identifier", "hierarchy", "level chosen", "of", "released as"],
+            [[c, v["hierarchy"], v["level"], v["highest"], v["shows"]]
+             for c, v in levels.items()], numeric=(2, 3)),
         has_tvd="utility-fig" in figures, utility_tables=_utility_tables(util),
         deid_tables=_deid_tables(report))

@@ -23,7 +23,7 @@ TEMPLATE = r"""{% extends "base.html" %}
     {{ tile("Records released", r.records_out, "of " ~ r.records_in ~ " · " ~ r.information_loss.suppressed_records ~ " suppressed") }}
     {{ tile("Achieved k", fmt(r.achieved.k), "required " ~ r.models.k) }}
     {{ tile("Highest risk", fmt(r.risk.after.prosecutor.highest), "prosecutor · threshold " ~ fmt(r.risk.after.threshold)) }}
-    {{ tile("Utility", fmt_score(utility_score), utility_counts) }}
+    {{ tile("Utility", fmt_score(utility_score), utility_counts ~ " · input vs release, same levels") }}
     {{ tile("Checks", totals.pass ~ " pass", totals.warn ~ " warn · " ~ totals.fail ~ " fail · " ~ totals.error ~ " error") }}
   </div>
   {{ scorecard_table(card) }}
@@ -36,7 +36,7 @@ TEMPLATE = r"""{% extends "base.html" %}
   <h2>Re-identification risk</h2>
   <p>{{ r.risk.after.population }}; a record is above the threshold when its risk exceeds
     {{ fmt(r.risk.after.threshold) }}.</p>
-  <div class="grid"><div class="plot" id="risk-fig"></div></div>
+  <div class="plot" id="risk-fig"></div>
   {{ risk_table }}
 </section>
 
@@ -50,7 +50,7 @@ TEMPLATE = r"""{% extends "base.html" %}
 <section id="utility">
   <h2>Utility</h2>
   <p class="muted">Computed by synthema.evaluate: {{ r.utility.compared }}.</p>
-  {% if has_tvd %}<div class="grid"><div class="plot" id="utility-fig"></div></div>{% endif %}
+  {% if has_tvd %}<div class="plot" id="utility-fig"></div>{% endif %}
   {% for title, t in utility_tables %}<h3>{{ title }}</h3>{{ t }}{% endfor %}
 </section>
 

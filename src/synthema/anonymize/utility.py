@@ -71,6 +71,19 @@ MAX_CATEGORIES = 100
 MAX_ROWS = 10_000
 #: records the C-index comparison uses at most (Harrell's C is quadratic in records)
 MAX_CINDEX_ROWS = 5000
+#: what each metric compares here, in this check's words (evaluate's say real vs synthetic)
+DESCRIPTIONS = {
+    "column_distance": "mean over columns of TVD (categorical) or Kolmogorov-Smirnov (numeric), "
+                       "input vs release",
+    "pairwise_tvd": "mean total variation distance of every pair's contingency table, input "
+                    "vs release",
+    "km_distance": "sup_t |S_input(t) − S_release(t)| on the union of event times, max over "
+                   "pairs",
+    "km_risk_group_distance": "KM sup distance per risk group (tertiles of the input's Cox "
+                              "risk, applied to both), max over groups and pairs",
+    "logrank_p": "log-rank test of input vs release survival, smallest p over pairs (with "
+                 "thousands of records, small differences are significant)",
+}
 COMPARED = ("input passed through the release's transformations (date method, generalisation "
             "levels), all records, vs the release")
 
@@ -99,6 +112,9 @@ def _infer(name: str, both: pd.Series) -> Variable | str:
         whole = bool((num == num.round()).all())
         return Variable(name, VariableType.INTEGER if whole else VariableType.CONTINUOUS,
                         min=lo, max=hi if hi > lo else lo + 1.0)
+    days = pd.to_datetime(present, format="%Y-%m-%d", errors="coerce")
+    if days.notna().all():  # shifted dates: compared as dates, not as text
+        return Variable(name, VariableType.DATE, min=days.min().date(), max=days.max().date())
     cats = sorted(set(present), key=_natural)
     if len(cats) > MAX_CATEGORIES:
         return f"more than {MAX_CATEGORIES} distinct values"
@@ -190,7 +206,8 @@ def _compact(metric: dict[str, Any]) -> dict[str, Any]:
                                  for p in details.get("pairs", [])]}
         case _:
             pass
-    return metric | {"details": details}
+    return metric | {"details": details,
+                     "description": DESCRIPTIONS.get(metric["name"], metric["description"])}
 
 
 def _cindex(frame: pd.DataFrame, d: Dictionary, pair, folds: np.ndarray, seed: int) -> float:

@@ -39,3 +39,18 @@ def test_cli_reports_a_missing_key_without_traceback(raw_aml, tmp_path, monkeypa
                               str(tmp_path / "o.csv"), "--report", str(tmp_path / "r")])
     assert res.exit_code == 2
     assert "no pseudonym key" in res.output and "Traceback" not in res.output
+
+
+def test_cli_bad_cell_names_the_file_row_and_column(raw_aml, tmp_path, monkeypatch, key):
+    # Setup: an age that is not a number on row 8 of the file (header row 1)
+    src = tmp_path / "raw.csv"
+    bad = raw_aml.astype({"age": "string"})
+    bad.loc[6, "age"] = "sixty"
+    bad.to_csv(src, index=False)
+    monkeypatch.setenv("SYNTHEMA_PSEUDONYM_KEY", key.decode())
+    # Run
+    res = runner.invoke(app, ["anonymize", "--policy", "aml", str(src), "--out",
+                              str(tmp_path / "o.csv"), "--report", str(tmp_path / "r")])
+    # Assert
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert f"{src}: column 'age', row 8: 'sixty' is not a number" in " ".join(res.output.split())

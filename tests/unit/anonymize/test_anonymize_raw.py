@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import re
 
 import pandas as pd
 import pytest
@@ -177,6 +179,9 @@ def test_unreadable_birth_dates_are_counted(exports, key):
     result = anonymize_export(bad, policy, mapping=mapping, key=key)
     entry = next(i for i in result.report["identifiers"] if i["role"] == "birth_date")
     assert entry["dropped"] == {"not a date (set to missing)": 2}
+    # and the page shows the count in the identifier's row
+    row = re.search(r"<td>Geburtsdatum</td>(.*?)</tr>", render_html(result.report)).group(1)
+    assert '<td class="num">2</td>' in row
 
 
 def test_policy_for_another_dictionary_is_refused(exports, key):
@@ -205,3 +210,58 @@ def test_cli_anonymizes_a_raw_export_and_prints_the_risk(exports, tmp_path, monk
     assert not cells & _secrets(raw, mapping)
     report = json.loads((rep / "anonymization.json").read_text(encoding="utf-8"))
     assert report["harmonization"]["rows_in"] == len(raw)
+
+
+def test_repeated_study_id_is_refused_with_the_export_rows(exports, key):
+    # Setup: row 3 of the data (file row 5) repeats the study id of row 0 (file row 2)
+    raw, mapping, _, _ = exports["german"]
+    bad = raw.copy()
+    bad.loc[3, "Studien_ID"] = bad.loc[0, "Studien_ID"]
+    mapped = [c.source for c in mapping.columns]
+    bad.loc[1, mapped] = ""  # a row harmonisation drops: later rows keep their file numbers
+    # Run
+    with pytest.raises(AnonymizationError) as err:
+        anonymize_export(bad, load_policy("aml"), mapping=mapping, key=key, file="x.csv")
+    # Assert: the file's rows, never the id
+    assert err.value.message.startswith("x.csv: ") and "rows 2, 5" in err.value.message
+    assert bad.loc[0, "Studien_ID"] not in err.value.message
+
+
+def test_no_identifier_value_reaches_the_log(exports, key, caplog, scan):
+    # Setup: a name and a hospital number typed into data columns, which harmonisation drops
+    raw, mapping, _, _ = exports["german"]
+    bad = raw.copy()
+    bad.loc[4, "Geschlecht"] = bad.loc[4, "Name"]
+    bad.loc[9, "Alter"] = bad.loc[9, "PID"]
+    secrets = _secrets(raw, mapping)
+    caplog.set_level(logging.DEBUG)
+    # Run
+    result = anonymize_export(bad, load_policy("aml"), mapping=mapping, key=key, file="x.csv")
+    # Assert: both values counted, none of the export's identifiers logged, counts are
+    assert result.report["harmonization"]["dropped_total"] == 2
+    assert not scan(secrets, caplog.text)
+    assert "2 values dropped" in caplog.text
+
+
+def test_postcode_groups_error_does_not_show_postcodes(exports, key):
+    # Setup: a postcode grouping that misses most codes
+    raw, mapping, _, _ = exports["german"]
+    base = load_policy("aml")
+    policy = dataclasses.replace(base, raw={**base.raw, "postcode": HierarchySpec(
+        "postcode", "groups", levels=({"00000": "region-0"},), min_level=1)})
+    # Run
+    with pytest.raises(AnonymizationError) as err:
+        anonymize_export(raw, policy, mapping=mapping, key=key)
+    # Assert: the policy key is named, no postcode is
+    assert "raw.postcode.levels[0]" in err.value.message
+    assert not {str(v) for v in raw["PLZ"].dropna()} & set(
+        err.value.message.replace(",", " ").replace("'", " ").split())
+
+
+def test_cli_raw_export_without_mapping_says_to_give_it(exports, tmp_path, monkeypatch, key):
+    _, mapping, path, _ = exports["german"]
+    monkeypatch.setenv("SYNTHEMA_PSEUDONYM_KEY", key.decode())
+    res = CliRunner().invoke(app, ["anonymize", "--policy", "aml", str(path), "--out",
+                                   str(tmp_path / "o.csv"), "--report", str(tmp_path / "r")])
+    assert res.exit_code == 2
+    assert "--mapping" in res.output and str(path.name) in res.output

@@ -84,3 +84,32 @@ def test_write_report_writes_json_and_html(report, tmp_path):
     assert [p.name for p in paths] == ["anonymization.json", "anonymization.html"]
     assert json.loads(paths[0].read_text(encoding="utf-8"))["achieved"] == report["achieved"]
     assert "synthema 9.9" in paths[1].read_text(encoding="utf-8")
+
+
+def test_policy_requirements_pass_or_fail_without_a_warn_band(report):
+    rows = [r for r in scorecard_metrics(report) if r["group"] == "privacy model"
+            and r["status"]]
+    assert {r["name"] for r in rows} >= {"k-anonymity", "suppression rate"}
+    assert all(r["thresholds"]["warn"] is None for r in rows)
+    assert next(r for r in rows if r["name"] == "suppression rate")["unit"] != "records"
+
+
+def test_utility_rows_describe_input_vs_release(report):
+    # evaluate's own descriptions speak of real and synthetic data; nothing here is synthetic
+    rows = [r for r in scorecard_metrics(report) if r["group"] == "utility"]
+    assert rows
+    for r in rows:
+        assert not re.search(r"\b(real|synthetic)", r["description"]), r["description"]
+
+
+def test_page_says_what_each_quasi_identifier_is_released_as(report):
+    # Run
+    page = render_html(report)
+    # Assert: a row per quasi-identifier with its level in words ('bands of 10', '* (withheld)')
+    loss = re.search(r'<section id="loss">(.*?)</section>', page, flags=re.S).group(1)
+    for column, level in report["generalisation_levels"].items():
+        row = re.search(rf"<tr><td>{column}</td>(.*?)</tr>", loss).group(1)
+        assert f"<td>{level['shows']}</td>" in row
+    # and columns the purpose does not need are listed once, not a row each
+    unneeded = [c for c, why in report["removed"].items() if why == "not needed for the purpose"]
+    assert len(unneeded) > 1 and page.lower().count("not needed for the purpose") == 1

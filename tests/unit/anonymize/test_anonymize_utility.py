@@ -150,3 +150,18 @@ def test_generalisation_cindex_sees_what_generalisation_loses():
                                          abs=1e-5)
     assert res["status"] in ("warn", "fail") and res["thresholds"] == {"pass": 0.03,
                                                                        "warn": 0.06}
+
+
+def test_shifted_dates_are_compared_as_dates():
+    # Setup: 300 distinct shifted dates (text, as the pipeline writes them); the last 100
+    # records, the latest dates, were suppressed
+    days = pd.date_range("2015-01-01", periods=300, freq="D").strftime("%Y-%m-%d")
+    before = pd.DataFrame({"enrolment_date": days})
+    kept = np.arange(300) < 200
+    # Run
+    check = utility_check(before, kept, columns=["enrolment_date"], changed=["enrolment_date"])
+    # Assert: not skipped as 'more than 100 distinct values'; KS = 1/3 (a third is gone)
+    assert check["skipped"] == {}
+    row = _metric(check, "column_distance")["details"]["columns"][0]
+    assert row["type"] == "date" and row["metric"] == "ks"
+    assert row["distance"] == pytest.approx(1 / 3, abs=1e-6)

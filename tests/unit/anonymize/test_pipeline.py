@@ -165,3 +165,72 @@ def test_population_table_lowers_journalist_risk(raw_aml, key):
     assert after["population_estimated"] is False
     assert after["journalist"]["highest"] == pytest.approx(
         after["prosecutor"]["highest"] / 3, abs=1e-6)
+
+
+def test_repeated_patient_id_is_refused_without_showing_it(raw_aml, key):
+    # Setup: the patient of row 5 (file numbering, header row 1) appears again in row 11
+    df = raw_aml.copy()
+    df.loc[9, "patient_id"] = df.loc[3, "patient_id"]
+    # Run
+    with pytest.raises(AnonymizationError) as err:
+        anonymize(df, load_policy("aml"), key=key, file="site.csv")
+    # Assert: k counts rows, so a patient with two rows would pass as two people
+    assert err.value.message.startswith("site.csv: ")
+    assert "rows 5, 11" in err.value.message and "one row" in err.value.fix
+    assert df.loc[3, "patient_id"] not in err.value.message + err.value.fix
+
+
+@pytest.mark.parametrize("method", ["shift", "generalize"])
+def test_date_column_that_is_also_a_quasi_identifier_is_refused(raw_aml, key, method):
+    # the hierarchy would release the original date's month/quarter while dates says shifted
+    base = load_policy("aml")
+    policy = dataclasses.replace(base, dates=dataclasses.replace(
+        base.dates, method=method, columns=("diagnosis_date",)))
+    with pytest.raises(AnonymizationError) as err:
+        anonymize(raw_aml, policy, key=key)
+    assert "diagnosis_date" in err.value.message and "dates.columns" in err.value.fix
+
+
+def test_relative_dates_anchored_on_a_quasi_identifier_report_what_was_released(raw_aml, key):
+    # Setup: days from diagnosis for a second date; the anchor is a quasi-identifier too
+    df = raw_aml.assign(sample_date=(pd.to_datetime(raw_aml["diagnosis_date"])
+                                     + pd.to_timedelta(raw_aml.index % 9, unit="D")
+                                     ).dt.strftime("%Y-%m-%d"))
+    base = load_policy("aml")
+    policy = dataclasses.replace(
+        base, keep=(*base.keep, "sample_date"), dates=dataclasses.replace(
+            base.dates, method="relative", columns=("sample_date",), anchor="diagnosis_date"))
+    # Run
+    result = anonymize(df, policy, key=key)
+    # Assert: the anchor leaves generalised, and the report does not claim it was dropped
+    assert "diagnosis_date" in result.data
+    assert "dropped" not in result.report["dates"]["diagnosis_date"]
+    assert set(result.data["sample_date"].dropna().astype(int)) <= set(range(9))
+
+
+def test_journalist_risk_of_the_input_matches_population_in_any_date_format(raw_aml, key):
+    # Setup: dates written '%d.%m.%Y' in the input and in a population three times as large
+    df = raw_aml.assign(diagnosis_date=pd.to_datetime(raw_aml["diagnosis_date"])
+                        .dt.strftime("%d.%m.%Y"))
+    base = load_policy("aml")
+    policy = dataclasses.replace(base, dates=dataclasses.replace(base.dates, format="%d.%m.%Y"))
+    population = pd.concat([df] * 3, ignore_index=True)
+    # Run
+    before = anonymize(df, policy, key=key, population=population).report["risk"]["before"]
+    # Assert: every input record is in the population, in a class three times its size
+    assert before["records_missing_from_population"] == 0
+    assert before["journalist"]["highest"] == pytest.approx(
+        before["prosecutor"]["highest"] / 3, abs=1e-6)
+
+
+@pytest.mark.parametrize("column, cell, says", [
+    ("diagnosis_date", "2009-13-45", "is not a date"), ("age", "sixty", "is not a number")])
+def test_bad_cell_error_names_file_row_and_column(raw_aml, key, column, cell, says):
+    df = raw_aml.copy()
+    df[column] = df[column].astype("string")
+    df.loc[[6, 20], column] = cell
+    with pytest.raises(AnonymizationError) as err:
+        anonymize(df, load_policy("aml"), key=key, file="site.csv")
+    # row 8 of the file (header row 1), one more bad cell after it
+    assert err.value.message.startswith(f"site.csv: column '{column}', row 8 and 1 more: ")
+    assert says in err.value.message and err.value.fix
