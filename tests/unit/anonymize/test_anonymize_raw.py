@@ -133,8 +133,13 @@ def test_postcode_released_as_a_truncated_quasi_identifier(exports, key, checker
     # Setup: the policy keeps the first digits of the postcode as one more quasi-identifier
     raw, mapping, _, _ = exports["german"]
     base = load_policy("aml")
-    policy = dataclasses.replace(base, raw={**base.raw, "postcode": HierarchySpec(
-        "postcode", "truncate", min_level=3, max_level=4)})
+    # age may be withheld here (the built-in cap at 20-year bands leaves no room for a
+    # fourth quasi-identifier on 431 records)
+    qis = tuple(dataclasses.replace(q, max_level=None) if q.column == "age" else q
+                for q in base.quasi_identifiers)  # fmt: skip
+    policy = dataclasses.replace(base, quasi_identifiers=qis, raw={**base.raw, "postcode":
+                                 HierarchySpec("postcode", "truncate", min_level=3,
+                                               max_level=4)})  # fmt: skip
     # Run
     result = anonymize_export(raw, policy, mapping=mapping, key=key)
     # Assert: k-anonymous over all four quasi-identifiers (independent checker), no full code
