@@ -199,6 +199,13 @@ def _population_keys(population: pd.DataFrame | None, df: pd.DataFrame, policy: 
     for spec, level in zip(policy.quasi_identifiers, levels, strict=True):
         h = build_hierarchy(both[spec.column], spec, date_format=policy.dates.format,
                             show_values=False)
+        # the level chosen on the input, found by name among the levels over input and
+        # population: longer codes in the population add truncation levels below the top
+        if level:
+            name = build_hierarchy(df[spec.column].astype("string"), spec,
+                                   date_format=policy.dates.format,
+                                   show_values=False).names[level]
+            level = h.names.index(name)
         labels[spec.column] = h.labels[level][len(df):]
     return class_keys(pd.DataFrame(labels, columns=cols))
 

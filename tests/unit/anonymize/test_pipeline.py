@@ -234,3 +234,26 @@ def test_bad_cell_error_names_file_row_and_column(raw_aml, key, column, cell, sa
     # row 8 of the file (header row 1), one more bad cell after it
     assert err.value.message.startswith(f"site.csv: column '{column}', row 8 and 1 more: ")
     assert says in err.value.message and err.value.fix
+
+
+def test_population_with_longer_codes_is_generalised_to_the_same_level(raw_aml, key):
+    # Setup: a 5-character code withheld ('*', the top level of the input's hierarchy); the
+    # population also holds 6-character codes, so over both the top level is one further up
+    from synthema.anonymize.policy import HierarchySpec
+
+    df = raw_aml.assign(zip="12345")
+    base = load_policy("aml")
+    policy = dataclasses.replace(base, quasi_identifiers=(
+        *base.quasi_identifiers, HierarchySpec("zip", "truncate", min_level=5)))
+    population = pd.concat([df, df.assign(zip="123456")], ignore_index=True)
+
+    # Run
+    result = anonymize(df, policy, key=key, population=population)
+
+    # Assert: the release withholds zip, and so does the population it is compared with:
+    # every released record is found there, in a class twice its size
+    assert set(result.data["zip"]) == {"*"}
+    after = result.report["risk"]["after"]
+    assert after["records_missing_from_population"] == 0
+    assert after["journalist"]["highest"] == pytest.approx(
+        after["prosecutor"]["highest"] / 2, abs=1e-6)
