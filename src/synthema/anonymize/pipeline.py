@@ -107,7 +107,8 @@ def _identifiers(df: pd.DataFrame, policy: Policy,
     """Direct identifier columns to remove, with the reason for each."""
     found = {c: f"direct identifier ({role.replace('_', ' ')}, raw export)"
              for c, role in roles.items() if policy.raw_action(role) == "remove"}
-    found |= {c: "direct identifier (declared)" for c in policy.identifiers if c not in found}
+    found |= {c: "direct identifier (declared)" for c in policy.identifiers
+              if c not in found and c in df.columns}  # absent: nothing to remove
     if policy.detect_identifiers:
         for c in detect_identifiers([str(c) for c in df.columns]):
             found.setdefault(c, "direct identifier (header)")

@@ -257,3 +257,18 @@ def test_population_with_longer_codes_is_generalised_to_the_same_level(raw_aml, 
     assert after["records_missing_from_population"] == 0
     assert after["journalist"]["highest"] == pytest.approx(
         after["prosecutor"]["highest"] / 2, abs=1e-6)
+
+
+def test_declared_identifier_absent_from_the_input_is_not_reported_removed(raw_aml, key):
+    # Setup: the policy declares two identifier columns; the input has only one of them
+    df = raw_aml.assign(fax="+49 30 1234567")
+    policy = dataclasses.replace(load_policy("aml"), identifiers=("fax", "insurance_number"))
+
+    # Run
+    result = anonymize(df, policy, key=key)
+
+    # Assert: the report lists what was there and removed, not what never was
+    removed = result.report["removed"]
+    assert removed["fax"] == "direct identifier (declared)"
+    assert "insurance_number" not in removed
+    assert "fax" not in result.data.columns
