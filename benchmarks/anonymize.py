@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from _docpage import write_section
 
 from synthema.anonymize import (
     AnonymizationResult,
@@ -183,14 +184,8 @@ def markdown(r: dict[str, Any]) -> str:
 
 
 def write_doc(text: str, path: Path = DOC) -> None:
-    """Replace the anonymisation section of docs/benchmarks.md, or append it at the end."""
-    page = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if START in page and END in page:
-        head, rest = page.split(START, 1)
-        page = head + text + rest.split(END, 1)[1]
-    else:
-        page = page.rstrip("\n") + "\n\n## Anonymisation\n\n" + text + "\n"
-    path.write_text(page, encoding="utf-8")
+    """Replace this benchmark's section of docs/benchmarks.md."""
+    write_section(text, start=START, end=END, heading="Anonymisation", path=path)
 
 
 def main() -> None:

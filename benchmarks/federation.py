@@ -50,6 +50,8 @@ import threading
 import time
 from pathlib import Path
 
+from _docpage import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -834,14 +836,8 @@ def _wire(fit: dict, direction: str) -> float | None:
 
 
 def write_doc(text: str, path: Path = DOC) -> None:
-    """Replace the federation section of docs/benchmarks.md, or append it at the end."""
-    page = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    if START in page and END in page:
-        head, rest = page.split(START, 1)
-        page = head + text + rest.split(END, 1)[1]
-    else:
-        page = page.rstrip("\n") + "\n\n## Federation\n\n" + text + "\n"
-    path.write_text(page, encoding="utf-8")
+    """Replace this benchmark's section of docs/benchmarks.md."""
+    write_section(text, start=START, end=END, heading="Federation", path=path)
 
 
 def main(argv: list[str] | None = None) -> int:

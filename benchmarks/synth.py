@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from _docpage import write_section
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -459,18 +461,8 @@ def markdown(result: dict) -> str:
 
 
 def write_doc(text: str, path: Path = DOC) -> None:
-    """Replace the synth section of docs/benchmarks.md (create the page if needed)."""
-    if path.exists():
-        page = path.read_text(encoding="utf-8")
-    else:
-        page = "# Benchmarks\n\n## Synthesizers\n\n" + START + "\n" + END + "\n"
-    if START in page and END in page:
-        head, rest = page.split(START, 1)
-        tail = rest.split(END, 1)[1]
-        page = head + text + tail
-    else:
-        page = page.rstrip("\n") + "\n\n## Synthesizers\n\n" + text + "\n"
-    path.write_text(page, encoding="utf-8")
+    """Replace this benchmark's section of docs/benchmarks.md."""
+    write_section(text, start=START, end=END, heading="Synthesizers", path=path)
 
 
 def _say(text: str) -> None:
