@@ -181,8 +181,12 @@ def _sensitive(df: pd.DataFrame, policy: Policy, file: str) -> list[SensitiveCod
 
 
 def _population_keys(population: pd.DataFrame | None, df: pd.DataFrame, policy: Policy,
-                     node: tuple[int, ...] | None) -> list[Any] | None:
-    """The population's class keys at ``node`` (level 0 everywhere when None)."""
+                     levels: list[str] | None) -> list[Any] | None:
+    """The population's class keys at the named levels (level 0 everywhere when None).
+
+    Levels go by name (``Hierarchy.names``), not index: over the input and the population
+    together a hierarchy can have more levels (longer codes add truncation levels).
+    """
     if population is None:
         return None
     cols = [h.column for h in policy.quasi_identifiers]
@@ -193,20 +197,13 @@ def _population_keys(population: pd.DataFrame | None, df: pd.DataFrame, policy: 
             f"column(s) {', '.join(absent)} missing",
             fix="give the population table every quasi-identifier column, named as in the "
                 "input")
-    levels = node or (0,) * len(cols)
     both = pd.concat([df[cols].astype("string"), population[cols].astype("string")],
                      ignore_index=True)
     labels = {}
-    for spec, level in zip(policy.quasi_identifiers, levels, strict=True):
+    for i, spec in enumerate(policy.quasi_identifiers):
         h = build_hierarchy(both[spec.column], spec, date_format=policy.dates.format,
                             show_values=False)
-        # the level chosen on the input, found by name among the levels over input and
-        # population: longer codes in the population add truncation levels below the top
-        if level:
-            name = build_hierarchy(df[spec.column].astype("string"), spec,
-                                   date_format=policy.dates.format,
-                                   show_values=False).names[level]
-            level = h.names.index(name)
+        level = 0 if levels is None else h.names.index(levels[i])
         labels[spec.column] = h.labels[level][len(df):]
     return class_keys(pd.DataFrame(labels, columns=cols))
 
@@ -320,7 +317,9 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
                                           columns=qi_cols))
     after_keys = class_keys(released[qi_cols])
     pop_before = _population_keys(population, df, policy, None)
-    pop_after = _population_keys(population, df, policy, found.node)
+    pop_after = _population_keys(population, df, policy,
+                                 [h.names[lv] for h, lv in zip(hierarchies, found.node,
+                                                               strict=True)])
     m = policy.models
     report = {
         "policy": policy.name,
