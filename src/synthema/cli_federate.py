@@ -63,8 +63,9 @@ def federate_up(
     )
     console.print(f"each site's budget: ε = {epsilon_max:g}, δ = {delta:g}; "
                   f"state in {Path(dep.workdir) / 'federation.json'}", markup=False)  # fmt: skip
-    console.print("next: synthema federate fit --dictionary DICT --epsilon 1 --out model.synth",
-                  markup=False)  # fmt: skip
+    where = "" if workdir == WORKDIR else f" --workdir {workdir}"
+    console.print("next: synthema federate fit --dictionary DICT --epsilon 1 --out model.synth"
+                  + where, markup=False)  # fmt: skip
 
 
 @federate_app.command("fit")
@@ -96,9 +97,12 @@ def federate_fit(
         raise SynthemaError(f"--out {out} is a folder", fix="name the model file, e.g. model.synth")
 
     def show(line: str) -> None:
-        if line.startswith("synthema: "):
-            console.print(line.removeprefix("synthema: "), markup=False, soft_wrap=True)
+        text = line.removeprefix("synthema: ")
+        # the ServerApp's error and fix come back as the FederationError, printed once below
+        if line.startswith("synthema: ") and not text.startswith(("error: ", "fix: ")):
+            console.print(text, markup=False, soft_wrap=True)
 
+    deploy.Deployment.load(workdir)  # no federation running: say so before anything else
     console.print(f"federated {method} fit, ε = {_num(epsilon)}, δ = {_num(delta)} "
                   "(each SecAgg+ round takes about 20-30 s)", markup=False)  # fmt: skip
     summary = deploy.run_fit(workdir, out=out, dictionary=dictionary, method=method,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,7 +23,6 @@ import pandas as pd
 import pytest
 
 from synthema.cohorts.simulate import simulate
-from synthema.errors import FederationError
 from synthema.federation import deploy
 from synthema.federation.protocol import CLIPPING_RANGE
 from synthema.privacy.analysis import cdp_rho
@@ -165,9 +165,14 @@ def test_exhausted_budget_stops_the_run_naming_the_site(federation):
          "--rho-max", repr(spent + 1e-4), "--reason", "privacy officer: stop releases"],
         capture_output=True, text=True, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    with pytest.raises(FederationError, match=r"site 'site_02' has rho=.* left"):
-        deploy.run_fit(work, out=root / "again.synth", dictionary=federation["dictionary"],
-                       epsilon=1.0, seed=3, synth_options=OPTIONS)  # fmt: skip
+    fit = subprocess.run(  # through the CLI a user runs: one error line, once, exit 2
+        [*SYNTHEMA, "federate", "fit", "--workdir", str(work), "--dictionary",
+         federation["dictionary"], "--epsilon", "1", "--seed", "3", "--out",
+         str(root / "again.synth")], capture_output=True, text=True, check=False)  # fmt: skip
+    said = fit.stdout + fit.stderr
+    assert fit.returncode == 2, said
+    assert re.search(r"error: the fit cannot start: site 'site_02' has rho=.* left", said), said
+    assert said.count("has rho=") == 1 and said.count("fix:") == 1, said
     after = {s: _charges(work / "ledgers" / f"{s}.sqlite") for s in before}
     assert after == before  # refused before any query: nobody was charged
     assert not (root / "again.synth").exists()

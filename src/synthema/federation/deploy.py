@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from synthema.errors import FederationError
+from synthema.errors import FederationError, SynthemaError
 
 CONNECTION = "synthema"
 DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".parquet")
@@ -258,7 +258,32 @@ def site_files(data: Path, n_sites: int) -> list[Path]:
             f"{data} holds {len(files)} data file(s), {n_sites} sites need one each",
             fix="put one harmonised file per site in the folder, or lower --sites",
         )
+    for path in files[:n_sites]:
+        check_no_identifiers(path)
     return files[:n_sites]
+
+
+def check_no_identifiers(path: Path) -> None:
+    """Refuse a site file whose header names direct identifiers (a raw export, not harmonised).
+
+    A site serves its harmonised table; names, hospital numbers or birth dates have no place
+    next to a SuperNode. Only the header is judged (no cell is read into a message).
+    """
+    from synthema.anonymize.deidentify import detect_identifiers
+    from synthema.harmonize.io import read_table
+
+    try:
+        columns = [str(c) for c in read_table(path).columns]
+    except SynthemaError as exc:
+        raise FederationError(f"{path}: {exc.message}", fix=exc.fix) from exc
+    found = detect_identifiers(columns)
+    if found:
+        raise FederationError(
+            f"{path} has direct identifier column(s) {', '.join(found)}: it looks like a raw "
+            "export, and a site serves only its harmonised file",
+            fix="harmonise it first (synthema harmonize --mapping SITE.mapping.yaml FILE --out "
+            "DIR/site.csv) and start the federation on the harmonised files",
+        )
 
 
 def _connection_config(dep: Deployment) -> None:

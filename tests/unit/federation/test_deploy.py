@@ -1,0 +1,33 @@
+"""Checks `synthema federate` makes before any Flower process starts."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from synthema.cli import app
+from synthema.errors import FederationError
+from synthema.federation import deploy
+
+
+def test_raw_exports_are_refused_as_site_data(tmp_path, site_files):
+    # Setup: the harmonised site files pass; a folder of raw exports (names, hospital numbers,
+    # birth dates, postcodes next to the data) does not
+    assert deploy.site_files(site_files[0].parent, 3) == sorted(site_files)[:3]
+    made = CliRunner().invoke(app, ["simulate", "--disease", "aml", "--sites", "3", "--patients",
+                                    "90", "--seed", "5", "--raw", "--out", str(tmp_path / "c")])
+    assert made.exit_code == 0, made.output
+    raw = tmp_path / "c" / "raw"
+
+    # Run / Assert: refused before anything starts, naming the file and its identifier headers
+    with pytest.raises(FederationError, match=r"site_01.* direct identifier column\(s\)") as info:
+        deploy.site_files(raw, 3)
+    assert "harmonise it first" in info.value.fix
+
+
+def test_fit_without_a_federation_says_so_once_and_prints_nothing_else(tmp_path):
+    result = CliRunner().invoke(app, ["federate", "fit", "--workdir", str(tmp_path / "none"),
+                                      "--out", str(tmp_path / "m.synth")])  # fmt: skip
+    assert result.exit_code == 2
+    assert result.output.count("no federation is running") == 1
+    assert "federated mst fit" not in result.output
