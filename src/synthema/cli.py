@@ -8,6 +8,7 @@ documented in docs/cli.md.
 from __future__ import annotations
 
 import functools
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -556,18 +557,29 @@ def anonymize_cmd(
 @_friendly
 def evaluate_cmd(
     dictionary: Annotated[str, typer.Option("--dictionary", "-d", help="aml, scd or YAML path.")],
-    real: Annotated[Path, typer.Option(help="Real rows the generator was trained on.")],
+    real: Annotated[list[Path], typer.Option(
+        help="Real rows the generator was trained on (repeat for several site files).")],
     synthetic: Annotated[Path, typer.Option(help="Synthetic rows to evaluate.")],
     out: Annotated[Path, typer.Option(help="Folder for report.json and report.html.")],
-    holdout: Annotated[Path | None, typer.Option(help="Real rows never used for training.")] = None,
+    holdout: Annotated[list[Path] | None, typer.Option(
+        help="Real rows never used for training (repeatable).")] = None,
     target: Annotated[str | None, typer.Option(help="Classification target (default: cr).")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of samples, splits and models.")] = 0,
 ) -> None:
     """Score synthetic data: fidelity, utility, privacy attacks, clinical rules (JSON + HTML)."""
     from synthema.evaluate.command import run_evaluate
 
-    folder = run_evaluate(dictionary=dictionary, real=real, holdout=holdout, synthetic=synthetic,
-                          out=out, progress=True, target=target, random_state=seed)
+    folder = run_evaluate(dictionary=dictionary, real=real, holdout=holdout or None,
+                          synthetic=synthetic, out=out, progress=True, target=target,
+                          random_state=seed)  # fmt: skip
+    result = json.loads((folder / "report.json").read_text(encoding="utf-8"))
+    for group, g in result.get("groups", {}).items():
+        score = "-" if g.get("score") is None else f"{g['score']:.2f}"
+        console.print(f"{group:<9} score {score}: {g['pass']} pass, {g['warn']} warn, "
+                      f"{g['fail']} fail, {g['error']} error", markup=False)  # fmt: skip
+    errors = [m for m in result.get("metrics", {}).values() if m.get("status") == "error"]
+    for m in errors:
+        console.print(f"  {m['name']}: error: {m.get('error')}", markup=False, soft_wrap=True)
     console.print(f"wrote {folder / 'report.json'} and {folder / 'report.html'}", markup=False)
 
 

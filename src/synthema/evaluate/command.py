@@ -38,11 +38,46 @@ def load_typed(path: str | Path, dictionary) -> tuple[pd.DataFrame, list[Problem
     return report.data, cells, {"file": str(path), "rows": report.rows, "problems": counts}
 
 
+def load_pooled(paths, dictionary) -> tuple[pd.DataFrame, list[Problem], dict | list[dict]]:
+    """:func:`load_typed` of one file, or of several site files pooled in order.
+
+    Impossible cells keep their row in the pooled frame; the summary is one per file.
+    """
+    if isinstance(paths, str | Path):
+        return load_typed(paths, dictionary)
+    frames, cells, summaries, offset = [], [], [], 0
+    for path in paths:
+        frame, problems, summary = load_typed(path, dictionary)
+        frames.append(frame)
+        cells += [Problem(p.row + offset, p.column, p.kind) for p in problems]
+        summaries.append(summary)
+        offset += len(frame)
+    if len(frames) == 1:
+        return frames[0], cells, summaries[0]
+    return pd.concat(frames, ignore_index=True), cells, summaries
+
+
+def check_target(target: str | None, dictionary) -> None:
+    """A misspelt ``--target`` stops the run before any file is read (did-you-mean)."""
+    if target is None or target in dictionary.names:
+        return
+    import difflib
+
+    from synthema.errors import SynthemaError
+
+    close = difflib.get_close_matches(target, list(dictionary.names), n=1)
+    raise SynthemaError(
+        f"--target {target!r} is not a variable of dictionary {dictionary.name!r}",
+        fix=f"did you mean {close[0]!r}?" if close else
+        f"name a variable of the dictionary (synthema dictionary show {dictionary.name})",
+    )
+
+
 def run_evaluate(
     *,
     dictionary: str | Path,
-    real: str | Path,
-    holdout: str | Path | None,
+    real: str | Path | list,
+    holdout: str | Path | list | None,
     synthetic: str | Path,
     out: str | Path,
     progress: bool | Progress = False,
@@ -51,6 +86,7 @@ def run_evaluate(
 ) -> Path:
     """Evaluate ``synthetic`` against ``real`` (training) and ``holdout``; return ``out``.
 
+    ``real`` and ``holdout`` may each be several site files, pooled in order.
     ``progress`` is True for a Rich progress bar on stderr, or a callback
     ``(done, total, step)``.
     """
@@ -64,13 +100,14 @@ def run_evaluate(
 
         raise SynthemaError(f"--out {out} is a file", fix="give a folder for report.json/html")
     d = load_dictionary(dictionary)
+    check_target(target, d)
     with _ProgressBar(progress) as step:
         files = {"real": real, "holdout": holdout, "synthetic": synthetic}
         loaded: dict[str, tuple] = {}
         for i, (name, path) in enumerate(files.items()):
             step(i, 3, f"reading {name}")
-            if path is not None:
-                loaded[name] = load_typed(path, d)
+            if path is not None and (isinstance(path, str | Path) or len(path)):
+                loaded[name] = load_pooled(path, d)
         for name in ("real", "holdout"):
             if name in loaded and loaded[name][1]:
                 _LOG.warning("%s: %d impossible cell(s) read as missing", files[name],
