@@ -367,7 +367,11 @@ class SiteMapping:
         more = len(shown) - _SHOWN_ABSENT
         listed = ", ".join(hints) + (f" and {more} more" if more > 0 else "")
         fix = "correct the names under 'from:' to match the file's header"
-        if self.missing_columns == "error":
+        if not present:  # nothing matches: most likely another site's mapping
+            what = f"none of the {len(sources)} mapped source columns is in {file}: "
+            fix = ("check that this is the mapping written for this file (each site export has "
+                   "its own); if it is, correct the names under 'from:'")
+        elif self.missing_columns == "error":
             fix += (", or add 'missing_columns: allow' at the top of the mapping to leave "
                     "their variables missing")
         if self.builtin:

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from synthema.errors import MappingError, ValidationFailed
+from synthema.errors import DataFileError, MappingError, ValidationFailed
 from synthema.harmonize.convert import (
     DECIMAL_COMMA,
     NOT_A_CATEGORY,
@@ -312,5 +312,14 @@ def harmonize_file(
             raise MappingError(f"{mapping.where}: no data file given and no 'file:' in it",
                                fix="name the data file on the command line")
     target = dictionary_for(mapping) if dictionary is None else load_dictionary(dictionary)
-    raw = read_table(path, **mapping.read_options())
+    try:
+        raw = read_table(path, **mapping.read_options())
+    except DataFileError as exc:
+        if "--encoding" not in exc.fix:
+            raise
+        # harmonize reads with the mapping's options: the encoding belongs in its read: section
+        raise DataFileError(exc.message, fix=(
+            f"set the file's encoding under 'read:' in {mapping.where} (e.g. encoding: latin-1, "
+            "or cp1252 for Windows Excel exports), or check this is the mapping for this file"
+        )) from exc
     return harmonize(raw, target, mapping, file=str(path), strict=strict)

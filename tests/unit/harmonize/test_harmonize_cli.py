@@ -248,3 +248,27 @@ def test_harmonize_warns_when_a_column_loses_every_value(tmp_path, export, dicti
     assert json.loads((tmp_path / "r.json").read_text())["all_values_dropped"] == [
         "diagnosis_date"]
     assert strict.exit_code == 2
+
+
+def test_harmonize_with_another_sites_mapping_says_so(tmp_path):
+    # Setup: two sites' raw exports; site 1's mapping given for site 3's (UTF-8) file and for
+    # site 2's latin-1 file
+    made = _run("simulate", "--disease", "aml", "--sites", "3", "--patients", "90", "--seed", "4",
+                "--raw", "--out", tmp_path / "c")
+    assert made.exit_code == 0, made.output
+    raw = tmp_path / "c" / "raw"
+    mapping = raw / "site_01.mapping.yaml"
+    exports = {p.stem: p for p in raw.iterdir() if not p.name.endswith(".mapping.yaml")}
+
+    # Run
+    other = _run("harmonize", "--dictionary", "aml", "--mapping", mapping, exports["site_03"],
+                 "--out", tmp_path / "o.csv")
+    latin = _run("harmonize", "--dictionary", "aml", "--mapping", mapping, exports["site_02"],
+                 "--out", tmp_path / "o.csv")
+
+    # Assert: the fix points at the mapping, never at an option harmonize does not have
+    assert other.exit_code == 2 and "none of the 147 mapped source columns" in other.output
+    assert "this is the mapping written for this file" in other.output
+    assert "missing_columns: allow" not in other.output
+    assert latin.exit_code == 2 and "not UTF-8" in latin.output
+    assert "under 'read:'" in latin.output and "--encoding" not in latin.output
