@@ -207,11 +207,16 @@ def summary_cmd(
     from rich.table import Table
 
     from synthema.harmonize.io import read_table
+    from synthema.harmonize.validate import validate_frame
     from synthema.schema import load_dictionary
     from synthema.schema.summary import summarize
 
     d = load_dictionary(dictionary)
-    rows = [summarize(read_table(f), d, name=f.name) for f in files]
+    rows = []
+    for f in files:
+        raw = read_table(f)
+        typed = validate_frame(raw, d, file=str(f)).data if set(d.columns) <= set(raw) else None
+        rows.append(summarize(raw, d, name=f.name, typed=typed))
     table = Table(title=f"{d.name} cohort summary", title_justify="left")
     table.add_column("")
     for row in rows:
@@ -220,6 +225,12 @@ def summary_cmd(
         if key != "file":
             table.add_row(key, *(row.get(key, "") for row in rows))
     console.print(table)
+    for f, row in zip(files, rows, strict=True):
+        bad = int(row.get("invalid cells (read as missing)", "0"))
+        if bad:
+            console.print(f"note: {f}: {bad} invalid cell(s) were read as missing; the figures "
+                          f"leave them out. See them with: synthema validate --dictionary "
+                          f"{dictionary} {f}", markup=False, soft_wrap=True)  # fmt: skip
 
 
 def _rows_table(title: str, rows: list[dict[str, str]]) -> None:

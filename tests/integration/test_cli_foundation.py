@@ -119,6 +119,24 @@ def test_summary_prints_one_row_per_site(tmp_path):
     assert result.exit_code == 0, result.output
     assert "site_01.csv" in result.output and "site_02.csv" in result.output
     assert "rule violations" in result.output.replace("\n", " ") or "violat" in result.output
+    assert "note:" not in result.output  # clean files: nothing read as missing
+
+
+def test_summary_counts_invalid_cells_it_leaves_out(tmp_path):
+    # Setup: three cells the dictionary does not accept
+    d = load_dictionary("aml")
+    [c] = simulate("aml", sites=1, patients=40, seed=2)
+    text = format_frame(c.data, d)
+    text["age"] = text["age"].astype("string")
+    text.loc[0, "age"], text.loc[1, "age"], text.loc[2, "sex"] = "sixty", "140", "Femal"
+    path = tmp_path / "bad.csv"
+    text.to_csv(path, index=False)
+    # Run
+    result = _run("summary", "--dictionary", "aml", str(path))
+    # Assert
+    assert result.exit_code == 0, result.output
+    assert "note:" in result.output and "3 invalid cell(s) were read as missing" in result.output
+    assert "synthema validate --dictionary aml" in result.output
 
 
 def test_version_and_usage_errors(tmp_path):

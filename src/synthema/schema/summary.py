@@ -18,15 +18,21 @@ from synthema.schema.dictionary import Dictionary
 from synthema.schema.values import typed_frame
 
 
-def summarize(raw: pd.DataFrame, dictionary: Dictionary, *, name: str) -> dict[str, str]:
-    """Patients, age, sex, missingness, survival events and rule violations of one file."""
+def summarize(raw: pd.DataFrame, dictionary: Dictionary, *, name: str,
+              typed: pd.DataFrame | None = None) -> dict[str, str]:
+    """Patients, age, sex, missingness, survival events and rule violations of one file.
+
+    ``typed``: the file as validation typed it (cells outside their type, range or categories
+    missing); by default the values are only parsed. Either way the cells that held a value
+    and came out missing are counted (``invalid cells (read as missing)``).
+    """
     missing = [c for c in dictionary.columns if c not in raw.columns]
     if missing:
         raise ValidationFailed(
             f"{name}: {len(missing)} dictionary column(s) missing, e.g. {', '.join(missing[:3])}",
             fix="run `synthema validate` on the file, or harmonise it first",
         )
-    df = typed_frame(raw, dictionary)
+    df = typed_frame(raw, dictionary) if typed is None else typed
     out = {"file": name, "patients": str(len(df))}
     if "age" in dictionary and len(df):
         out["median age"] = f"{df['age'].median():.0f}"
@@ -34,6 +40,9 @@ def summarize(raw: pd.DataFrame, dictionary: Dictionary, *, name: str) -> dict[s
         out["female"] = f"{(df['sex'] == 'F').mean():.0%}"
     cells = df[list(dictionary.names)]
     out["missing cells"] = f"{cells.isna().to_numpy().mean():.1%}" if len(df) else "-"
+    # cells with a value the dictionary does not accept are read as missing: count them
+    given = raw[list(dictionary.names)].notna().to_numpy()
+    out["invalid cells (read as missing)"] = str(int((given & cells.isna().to_numpy()).sum()))
     for pair in dictionary.survival:
         events = int(df[pair.event].fillna(False).sum())
         known = int(df[pair.time].notna().sum())
