@@ -115,8 +115,8 @@ def read_key(policy: Policy, *, key: bytes | None = None) -> bytes:
         raise AnonymizationError(
             "no pseudonym key: neither pseudonym.key_file nor "
             f"${policy.key_env or 'SYNTHEMA_PSEUDONYM_KEY'} is set",
-            fix=f"export {policy.key_env or 'SYNTHEMA_PSEUDONYM_KEY'}=<secret of 32+ chars> "
-                "or set pseudonym.key_file")
+            fix=f"export {policy.key_env or 'SYNTHEMA_PSEUDONYM_KEY'}=<secret of at least "
+                f"{MIN_KEY_BYTES} bytes, e.g. 64 hex digits> or set pseudonym.key_file")
     if len(key) < MIN_KEY_BYTES:
         raise AnonymizationError(f"the pseudonym key from {where} is {len(key)} bytes",
                                  fix=f"use a secret of at least {MIN_KEY_BYTES} bytes")

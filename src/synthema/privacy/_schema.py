@@ -116,7 +116,7 @@ class BudgetChange:
 def not_a_ledger(path: Path) -> LedgerError:
     return LedgerError(
         f"{path}: not a synthema budget ledger",
-        fix="point to the site's ledger file, or a new path to create one",
+        fix="point to the site's ledger file (a site creates it at its first federated fit)",
     )
 
 

@@ -610,8 +610,10 @@ def _load_path(text_name: str) -> Dictionary:
     else:
         path = Path(text_name)
         if not path.exists():
+            close = difflib.get_close_matches(text_name.lower(), list(BUILTIN), n=1, cutoff=0.6)
             raise DictionaryError(
                 f"dictionary '{text_name}' is neither built in nor a file",
-                fix=f"use one of {', '.join(BUILTIN)} or the path of a YAML file",
+                fix=(f"did you mean '{close[0]}'? " if close else "")
+                + f"use one of {', '.join(BUILTIN)} or the path of a YAML file",
             )
     return Dictionary.from_mapping(read_yaml(path), source=str(path))

@@ -148,7 +148,7 @@ def load_synthesizer(path: str | Path):
     from synthema.synth.registry import synthesizer_class
 
     path = Path(path)
-    fix = "point to a file written by synthesizer.save() (or synthema synth fit)"
+    fix = "point to a model written by synthema synth fit or federate fit (a .synth file)"
     if not path.is_file():
         raise SynthemaError(f"{path}: no such file", fix=fix)
     try:

@@ -106,8 +106,13 @@ def test_yaml_syntax_error_names_line(tmp_path):
 
 
 def test_unknown_dictionary_name():
-    with pytest.raises(DictionaryError, match="neither built in nor a file"):
+    with pytest.raises(DictionaryError, match="neither built in nor a file") as err:
         load_dictionary("cll")
+    assert "did you mean" not in err.value.fix
+    for typo in ("amll", "AML", "sdc"):
+        with pytest.raises(DictionaryError) as err:
+            load_dictionary(typo)
+        assert err.value.fix.startswith(f"did you mean '{'scd' if typo == 'sdc' else 'aml'}'?")
 
 
 def test_project_keeps_only_rules_inside(tmp_path):
