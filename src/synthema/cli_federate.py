@@ -162,6 +162,7 @@ def budget_show(
 ) -> None:
     """A site's spend: every charge, the running total, and what is left."""
     from synthema.errors import LedgerError
+    from synthema.privacy.analysis import cdp_epsilon
     from synthema.privacy.ledger import BudgetLedger
 
     if not ledger.is_file():
@@ -184,8 +185,9 @@ def budget_show(
         return
     console.print(
         f"site {figures['site']}: spent ρ = {figures['spent']:.6g} of {figures['rho_max']:.6g} "
-        f"(ε = {figures['epsilon_spent']:.4g} at δ = {delta:g}); remaining ρ = "
-        f"{figures['remaining']:.6g}; {len(charges)} charge(s)",
+        f"(ε = {figures['epsilon_spent']:.4g} of {cdp_epsilon(figures['rho_max'], delta):.4g} "
+        f"at δ = {delta:g}); remaining ρ = {figures['remaining']:.6g}; "
+        f"{len(charges)} charge(s)",
         markup=False,
         soft_wrap=True,
     )
@@ -200,8 +202,11 @@ def budget_show(
     )  # fmt: skip
     _rows_table(
         "budget changes",
-        [{k: str(v) for k, v in c.__dict__.items()} for c in changes],
-    )
+        [{"#": str(c.seq), "when": c.changed_at[:19], "rho_max": f"{c.rho_max:.6g}",
+          "epsilon_max": f"{cdp_epsilon(c.rho_max, delta):.4g}",
+          "before": "-" if c.previous is None else f"{c.previous:.6g}", "reason": c.reason}
+         for c in changes],
+    )  # fmt: skip
 
 
 @budget_app.command("set")

@@ -31,3 +31,26 @@ def test_fit_without_a_federation_says_so_once_and_prints_nothing_else(tmp_path)
     assert result.exit_code == 2
     assert result.output.count("no federation is running") == 1
     assert "federated mst fit" not in result.output
+
+
+def test_budget_show_reads_as_a_privacy_officer_needs(tmp_path):
+    # Setup: a ledger created at ε = 4, one charge, then lowered to ε = 3 with a reason
+    from synthema.privacy.analysis import cdp_rho
+    from synthema.privacy.ledger import BudgetLedger
+
+    path = tmp_path / "site_01.sqlite"
+    with BudgetLedger(path, rho_max=cdp_rho(4.0, 1e-6), site="site_01") as ledger:
+        ledger.charge(cdp_rho(1.0, 1e-6), query_id="q1", label="round 1")
+        ledger.set_budget(cdp_rho(3.0, 1e-6), reason="officer review")
+
+    # Run
+    result = CliRunner().invoke(app, ["budget", "show", "--ledger", str(path)],
+                                env={"COLUMNS": "200"})  # fmt: skip
+
+    # Assert: spent and budget both as ε; the changes table in readable figures
+    assert result.exit_code == 0, result.output
+    assert "(ε = 1 of 3 at δ = 1e-06)" in result.output
+    assert "officer review" in result.output and "created" in result.output
+    assert "None" not in result.output
+    assert f"{cdp_rho(4.0, 1e-6):.6g}" in result.output
+    assert str(cdp_rho(4.0, 1e-6)) not in result.output  # not the raw float repr
