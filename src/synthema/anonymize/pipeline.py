@@ -259,9 +259,11 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
             f"date, not {policy.dates.method} as dates says)",
             fix="remove it from dates.columns to release it generalised, or from "
                 "quasi_identifiers to release it as dates.method says")
-    if policy.pseudonym_column:
-        check_one_row_per_patient(df[policy.pseudonym_column],
-                                  column=policy.pseudonym_column, file=file)
+    # one row per patient: by the pseudonymised id, else by the dictionary's patient id
+    id_column = policy.pseudonym_column or (
+        dictionary.patient_id if dictionary is not None and dictionary.patient_id in df else None)
+    if id_column:
+        check_one_row_per_patient(df[id_column], column=id_column, file=file)
     removed = _identifiers(df, policy, roles)
     for col in policy.keep:
         if col not in policy.keep_free_text and col not in qi_cols and looks_free_text(df[col]):

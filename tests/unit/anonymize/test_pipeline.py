@@ -180,6 +180,19 @@ def test_repeated_patient_id_is_refused_without_showing_it(raw_aml, key):
     assert df.loc[3, "patient_id"] not in err.value.message + err.value.fix
 
 
+def test_repeated_patient_id_is_refused_without_a_pseudonym_column(raw_aml, key):
+    # Setup: a policy that drops the id instead of pseudonymising it; the dictionary still
+    # names the patient id column, so the one-row-per-patient check uses it
+    df = raw_aml.copy()
+    df.loc[9, "patient_id"] = df.loc[3, "patient_id"]
+    policy = dataclasses.replace(load_policy("aml"), pseudonym_column=None)
+    assert policy.data_dictionary().patient_id == "patient_id"
+    # Run / Assert
+    with pytest.raises(AnonymizationError, match=r"rows 5, 11.*'patient_id'|'patient_id'.*rows"):
+        anonymize(df, policy, key=key, file="site.csv")
+    assert "patient_id" not in anonymize(raw_aml, policy, key=key).data.columns
+
+
 @pytest.mark.parametrize("method", ["shift", "generalize"])
 def test_date_column_that_is_also_a_quasi_identifier_is_refused(raw_aml, key, method):
     # the hierarchy would release the original date's month/quarter while dates says shifted
