@@ -55,8 +55,10 @@ def federation(tmp_path_factory):
     root = tmp_path_factory.mktemp("fed3")
     dictionary, frames = _write_sites(root / "data", 3, seed=21)
     work = root / "work"
+    # min-dropouts=1: the fits below use t = 1, so they pass only if the join round carries t
     dep = deploy.up(3, root / "data", work, port=9140, epsilon_max=1.5,
-                    extra_node_config="allow-exact-counts=true", site_transcripts=True)  # fmt: skip
+                    extra_node_config="allow-exact-counts=true min-dropouts=1",
+                    site_transcripts=True)  # fmt: skip
     try:
         yield {"dep": dep, "work": work, "dictionary": str(dictionary), "frames": frames,
                "root": root}  # fmt: skip
@@ -180,6 +182,21 @@ def test_exhausted_budget_stops_the_run_naming_the_site(federation):
                            capture_output=True, text=True, check=False)  # fmt: skip
     assert shown.returncode == 0 and "site site_02" in shown.stdout
     assert "privacy officer: stop releases" in shown.stdout
+
+
+def test_a_site_refuses_a_fit_tolerating_fewer_dropouts_than_it_asks(federation):
+    work, root = federation["work"], federation["root"]
+    before = {s: _charges(work / "ledgers" / f"{s}.sqlite")
+              for s in ("site_01", "site_02", "site_03")}  # fmt: skip
+    fit = subprocess.run(
+        [*SYNTHEMA, "federate", "fit", "--workdir", str(work), "--dictionary",
+         federation["dictionary"], "--epsilon", "1", "--dropouts", "0", "--out",
+         str(root / "t0.synth")], capture_output=True, text=True, check=False)  # fmt: skip
+    said = fit.stdout + fit.stderr
+    assert fit.returncode == 2, said
+    assert "tolerates 0 dropout(s)" in said and "min-dropouts=1" in said
+    assert {s: _charges(work / "ledgers" / f"{s}.sqlite") for s in before} == before
+    assert not (root / "t0.synth").exists()
 
 
 def test_one_of_four_sites_killed_mid_round(tmp_path):

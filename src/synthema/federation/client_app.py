@@ -33,11 +33,12 @@ class SiteClient(NumPyClient):
 
     def get_properties(self, config):
         site = self._site()
-        n_sites = config.get("n-sites")
+        n_sites, dropouts = config.get("n-sites"), config.get("dropouts")
         return site.hello(
             fingerprint=str(config["fingerprint"]),
             planned_rho=float(config["planned-rho"]),
             n_sites=int(n_sites) if n_sites is not None else None,
+            dropouts=int(dropouts) if dropouts is not None else None,
         )
 
     def fit(self, parameters, config):

@@ -87,7 +87,8 @@ def federated_fit(grid: Grid, context: Context, summary: dict) -> None:
     _say(f"{len(nodes)} sites connected; asking each to join ({method}, epsilon={epsilon:g})")
     sites = transport.hello(
         nodes,
-        {"fingerprint": domain_fingerprint(domain), "planned-rho": planned, "n-sites": n_sites},
+        {"fingerprint": domain_fingerprint(domain), "planned-rho": planned, "n-sites": n_sites,
+         "dropouts": dropouts},
     )
     _say("sites joined: " + ", ".join(sorted(sites)))
     source = FederatedSource(domain, transport, n_sites=n_sites, dropouts=dropouts)

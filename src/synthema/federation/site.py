@@ -13,6 +13,8 @@ to ``flower-supernode --node-config``; see docs/federation.md):
 ``transcript``               a folder where the site keeps a copy of every vector it released
 ``consortium-sites``         how many sites the site's agreement says take part: a fit or
                              query claiming another number is refused (default: not checked)
+``min-dropouts``             the fewest dropouts t a fit must tolerate; a larger t means a
+                             larger noise share per site (default 0: the server's t)
 ============================ =============================================================
 
 What the site enforces itself, whatever the server asks: the query refers to the site's own
@@ -22,7 +24,8 @@ from the server — is charged to the site's ledger **before** the answer is ret
 id is answered once, every entry fits SecAgg+'s range, and (with ``consortium-sites``) the
 number of sites the query's accounting counts on is the one the site signed up for: the
 site's ρ assumes that n − t of the n sites add noise, so a server claiming more sites than
-exist would make each share too small. Any refusal raises a
+exist would make each share too small; with ``min-dropouts`` the site also refuses a plan
+that tolerates fewer dropouts than it asks for. Any refusal raises a
 :class:`~synthema.errors.FederationError` whose text starts with
 :data:`~synthema.federation.protocol.REFUSAL` and names the site.
 """
@@ -62,6 +65,7 @@ NODE_CONFIG_KEYS = (
     "dictionary",
     "transcript",
     "consortium-sites",
+    "min-dropouts",
 )
 
 
@@ -89,6 +93,7 @@ class SiteConfig:
     dictionary: str | None = None
     transcript: Path | None = None
     consortium_sites: int | None = None
+    min_dropouts: int = 0
 
     @classmethod
     def from_node_config(cls, config: Mapping) -> SiteConfig:
@@ -139,6 +144,12 @@ class SiteConfig:
                 raise FederationError(f"site {name!r}: rho-max={rho_max!r} must be finite, > 0")
         transcript = str(config.get("transcript", "")).strip()
         dictionary = str(config.get("dictionary", "")).strip()
+        min_dropouts = str(config.get("min-dropouts", "0")).strip() or "0"
+        if not min_dropouts.isdigit():
+            raise FederationError(
+                f"site {name!r}: min-dropouts={min_dropouts!r} must be a whole number >= 0",
+                fix="e.g. min-dropouts=1: every fit must still hold its noise if a site drops",
+            )
         consortium = str(config.get("consortium-sites", "")).strip()
         if consortium and (not consortium.isdigit() or int(consortium) < 3):
             raise FederationError(
@@ -155,6 +166,7 @@ class SiteConfig:
             dictionary=dictionary or None,
             transcript=Path(transcript) if transcript else None,
             consortium_sites=int(consortium) if consortium else None,
+            min_dropouts=int(min_dropouts),
         )
 
 
@@ -233,28 +245,38 @@ class Site:
             self._codes = self.domain.encode(report.data).codes
         return self._codes
 
-    def _wrong_consortium(self, n_sites: int | None) -> str:
-        """Why ``n_sites`` is refused under ``consortium-sites`` ('' when it is fine)."""
-        expected = self.config.consortium_sites
-        if expected is None or n_sites == expected:
-            return ""
-        return (
-            f"the server counts {n_sites} sites in the federation; the site's node config "
-            f"says consortium-sites={expected}"
-        )
+    def _plan_problem(self, n_sites: int | None, dropouts: int | None) -> tuple[str, str]:
+        """Why the site refuses a fit of ``n_sites`` tolerating ``dropouts`` ('' if it doesn't).
+
+        The site's ρ assumes n − t of the n sites add noise: ``consortium-sites`` pins n,
+        ``min-dropouts`` a floor on t (a larger t, a larger share per site). Returns the
+        reason and the fix.
+        """
+        expected, floor = self.config.consortium_sites, self.config.min_dropouts
+        if expected is not None and n_sites != expected:
+            return (f"the server counts {n_sites} sites in the federation; the site's node "
+                    f"config says consortium-sites={expected}",
+                    "run the fit with --sites equal to the consortium's number of hospitals")
+        if floor and (dropouts is None or dropouts < floor):
+            return (f"the fit tolerates {dropouts} dropout(s); the site's node config asks for "
+                    f"min-dropouts={floor} (a larger noise share per site)",
+                    f"run the fit with --dropouts {floor} or more")  # fmt: skip
+        return "", ""
 
     def hello(
-        self, *, fingerprint: str, planned_rho: float, n_sites: int | None = None
+        self, *, fingerprint: str, planned_rho: float, n_sites: int | None = None,
+        dropouts: int | None = None,
     ) -> dict[str, str | float | bool]:
         """The site's answer to "will you take part in a fit that may spend ``planned_rho``?".
 
-        Checks the domain and the number of sites (``consortium-sites``), reads the data
-        (validation errors surface now, before any query) and compares the plan with what is
-        left in the ledger. Sends nothing data-dependent.
+        Checks the domain and the plan (``consortium-sites``, ``min-dropouts``), reads the
+        data (validation errors surface now, before any query) and compares the plan with
+        what is left in the ledger. Sends nothing data-dependent.
         """
         accepts, reason = True, ""
-        if self._wrong_consortium(n_sites):
-            accepts, reason = False, f"site {self.name!r}: {self._wrong_consortium(n_sites)}"
+        problem, _ = self._plan_problem(n_sites, dropouts)
+        if problem:
+            accepts, reason = False, f"site {self.name!r}: {problem}"
         elif fingerprint != self.fingerprint:
             accepts = False
             reason = (
@@ -296,11 +318,9 @@ class Site:
         Raises:
             FederationError: the site refuses (text starts with ``REFUSAL``, names the site).
         """
-        if self._wrong_consortium(query.n_sites):
-            raise self._refuse(
-                f"query {query.query_id}: {self._wrong_consortium(query.n_sites)}",
-                fix="run the fit with --sites equal to the consortium's number of hospitals",
-            )
+        problem, fix = self._plan_problem(query.n_sites, query.n_sites - query.min_contributors)
+        if problem:
+            raise self._refuse(f"query {query.query_id}: {problem}", fix=fix)
         if query.fingerprint != self.fingerprint:
             raise self._refuse(
                 "the query's domain differs from the site's dictionary "

@@ -138,3 +138,26 @@ def test_consortium_size_is_checked_before_anything_is_charged(tmp_path, site_fi
     site.answer(query(site, (("sex",),), 2.0, n=3, m=2))
     with BudgetLedger(site.config.ledger) as ledger:
         assert len(ledger.charges()) == 1
+
+
+def test_min_dropouts_refuses_a_plan_with_smaller_shares(tmp_path, site_files, small_dictionary):
+    # Setup: a site that wants its noise to hold even if one site drops (t >= 1)
+    site = make_site(tmp_path, site_files[0], small_dictionary, "a", **{"min-dropouts": 1})
+    assert site.config.min_dropouts == 1
+    with pytest.raises(FederationError, match="whole number >= 0"):
+        make_site(tmp_path, site_files[0], small_dictionary, "b", **{"min-dropouts": "-1"})
+
+    # Run / Assert: t = 0 refused at the join round and per query, before any charge
+    hello = site.hello(fingerprint=site.fingerprint, planned_rho=0.01, n_sites=3, dropouts=0)
+    assert not hello["accepts"] and "min-dropouts=1" in hello["reason"]
+    with pytest.raises(FederationError, match="tolerates 0 dropout.*min-dropouts=1") as info:
+        site.answer(query(site, (("sex",),), 2.0, n=3, m=3))
+    assert "--dropouts 1" in info.value.fix
+    with BudgetLedger(site.config.ledger) as ledger:
+        assert ledger.charges() == []
+    # t = 1 is what the site asked for
+    assert site.hello(fingerprint=site.fingerprint, planned_rho=0.01, n_sites=3,
+                      dropouts=1)["accepts"]  # fmt: skip
+    site.answer(query(site, (("sex",),), 2.0, n=3, m=2))
+    with BudgetLedger(site.config.ledger) as ledger:
+        assert len(ledger.charges()) == 1
