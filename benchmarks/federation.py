@@ -886,12 +886,7 @@ def main(argv: list[str] | None = None) -> int:
         result = json.loads(args.out.read_text(encoding="utf-8"))
         for run in result["runs"]:
             run["quality"] = quality(run)
-        args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        text = markdown(result)
-        if not args.no_doc:
-            write_doc(text)
-            _say(f"updated {DOC} from {args.out}")
-        _say(text)
+        _publish(result, args)
         return 0
     if args.central_seeds is None:
         args.central_seeds = list(args.seeds) + [max(args.seeds) + 1, max(args.seeds) + 2]
@@ -923,6 +918,12 @@ def main(argv: list[str] | None = None) -> int:
         "runs": runs,
     }
     result["machine"]["packages"]["flwr"] = result["machine"].pop("flwr")
+    _publish(result, args)
+    return 0
+
+
+def _publish(result: dict, args) -> None:
+    """Write the result JSON, the docs/benchmarks.md section (unless --no-doc), and show it."""
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     _say(f"wrote {args.out}")
@@ -931,7 +932,6 @@ def main(argv: list[str] | None = None) -> int:
         write_doc(text)
         _say(f"updated {DOC}")
     _say(text)
-    return 0
 
 
 def _version(pkg: str) -> str | None:

@@ -399,10 +399,9 @@ class RuleEnforcer:
                 )
         frame = frame.reset_index(drop=True)
         final = self.violations(frame)
-        empty = frame[self.required].isna().to_numpy().any(axis=1) if self.required else None
-        if final.any() or (empty is not None and empty.any()):
-            # defensive: never hand out a row that breaks a rule or lacks a required value
-            broken = final.any(axis=1) | (empty if empty is not None else False)
+        # defensive: never hand out a row that breaks a rule or lacks a required value
+        broken = final.any(axis=1) | frame[self.required].isna().to_numpy().any(axis=1)
+        if broken.any():
             raise SynthemaError(
                 f"internal error: {int(broken.sum())} synthetic row(s) break a rule or leave "
                 "a required value empty",
