@@ -405,7 +405,13 @@ def synth_fit(
         str, typer.Option(help="mst, aim, independent, or copula (not private).")
     ] = "mst",
     seed: Annotated[
-        int | None, typer.Option(min=0, help="Random seed (same seed, same model).")
+        int | None,
+        typer.Option(
+            min=0,
+            help="Seed of the public choices and of sampling. The DP noise comes from the "
+            "operating system and never from the seed, so the same seed gives the same model "
+            "only with --epsilon inf.",
+        ),
     ] = None,
 ) -> None:
     """Fit a synthesizer on validated site files pooled at one trusted site; save the model."""

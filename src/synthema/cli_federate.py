@@ -43,13 +43,19 @@ def federate_up(
         float, typer.Option(help="Each site's budget ε (its ledger refuses beyond it).")
     ] = 4.0,
     delta: Annotated[float, typer.Option(help="δ of the sites' budgets.")] = 1e-6,
+    local_epsilon_max: Annotated[
+        float | None,
+        typer.Option(help="Each site's cap on its local-only ε (its answers seen alone, if "
+                     "secure aggregation failed); default: no cap."),
+    ] = None,
 ) -> None:
     """Start one flower-superlink and N flower-supernodes on 127.0.0.1 (TLS + auth by default)."""
     from synthema.federation import deploy
 
     with console.status(f"starting a SuperLink and {sites} SuperNodes"):
         dep = deploy.up(sites, data, workdir, insecure=insecure, port=port,
-                        epsilon_max=epsilon_max, delta=delta)  # fmt: skip
+                        epsilon_max=epsilon_max, delta=delta,
+                        local_epsilon_max=local_epsilon_max)  # fmt: skip
     mode = "TLS on, SuperNode authentication on" if dep.secure else "INSECURE: no TLS, no auth"
     console.print(f"SuperLink on 127.0.0.1:{dep.port} (pid {dep.superlink_pid}), {mode}",
                   markup=False)  # fmt: skip
@@ -61,7 +67,8 @@ def federate_up(
             for s in dep.sites
         ],
     )
-    console.print(f"each site's budget: ε = {epsilon_max:g}, δ = {delta:g}; "
+    cap = "" if local_epsilon_max is None else f", local-only cap ε = {local_epsilon_max:g}"
+    console.print(f"each site's budget: ε = {epsilon_max:g}, δ = {delta:g}{cap}; "
                   f"state in {Path(dep.workdir) / 'federation.json'}", markup=False)  # fmt: skip
     where = "" if workdir == WORKDIR else f" --workdir {workdir}"
     console.print("next: synthema federate fit --dictionary DICT --epsilon 1 --out model.synth"
@@ -80,7 +87,11 @@ def federate_fit(
     ] = 1.0,
     delta: Annotated[float, typer.Option(help="δ of (ε, δ)-DP.")] = 1e-6,
     method: Annotated[str, typer.Option(help="mst, aim or independent.")] = "mst",
-    seed: Annotated[int | None, typer.Option(min=0, help="Seed of selection and model.")] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(min=0, help="Seed of the public choices (candidate pairs) and of "
+                     "sampling; the sites' noise never depends on it."),
+    ] = None,
     dropouts: Annotated[
         int, typer.Option(min=0, help="Sites that may drop out of a round (noise still holds).")
     ] = 1,
@@ -110,10 +121,13 @@ def federate_fit(
                              timeout=timeout, on_line=show)  # fmt: skip
     rows = []
     for site in sorted(summary.get("sites", {})):
-        charged = [r["charges"].get(site) for r in summary["rounds"]]
-        spent = sum(c for c in charged if c is not None and c >= 0)
-        rows.append({"site": site, "rounds answered": f"{sum(c is not None for c in charged)}/"
-                     f"{len(charged)}", "rho charged": f"{spent:.6g}"})  # fmt: skip
+        answered = [r for r in summary["rounds"] if r["charges"].get(site) is not None]
+        spent = sum(r["charges"][site] for r in answered if r["charges"][site] >= 0)
+        local = sum(r.get("local_rho_per_site", math.nan) for r in answered
+                    if r["charges"][site] >= 0)  # fmt: skip
+        rows.append({"site": site, "rounds answered": f"{len(answered)}/{len(summary['rounds'])}",
+                     "rho charged": f"{spent:.6g}",
+                     "local-only rho": f"{local:.6g}"})  # fmt: skip
     _rows_table("site ledgers charged in this fit", rows)
     privacy = summary.get("privacy", {})
     if privacy.get("private"):
@@ -160,7 +174,11 @@ def budget_show(
     delta: Annotated[float, typer.Option(help="δ for the (ε, δ) figures.")] = 1e-6,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
-    """A site's spend: every charge, the running total, and what is left."""
+    """A site's spend: every charge with both guarantees, the running totals, what is left.
+
+    Each charge shows ρ (the release's cost if secure aggregation holds, what the budget is
+    charged) and the local-only ρ (the cost if the site's answer were seen alone).
+    """
     from synthema.errors import LedgerError
     from synthema.privacy.analysis import cdp_epsilon
     from synthema.privacy.ledger import BudgetLedger
@@ -174,6 +192,7 @@ def budget_show(
             "site": book.site,
             "rho_max": book.rho_max,
             "spent": book.spent,
+            "local_spent": book.local_spent,
             "remaining": book.remaining,
             "epsilon_spent": book.epsilon(delta),
             "delta": delta,
@@ -191,12 +210,21 @@ def budget_show(
         markup=False,
         soft_wrap=True,
     )
+    console.print(
+        f"local-only guarantee (each answer seen alone, if secure aggregation failed): "
+        f"ρ = {figures['local_spent']:.6g} (ε = {cdp_epsilon(figures['local_spent'], delta):.4g}"
+        f" at δ = {delta:g})",
+        markup=False,
+        soft_wrap=True,
+    )
     _rows_table(
         "charges (append-only; never refunded)",
         [
             {"#": str(c.seq), "when": c.charged_at[:19], "query": c.query_id,
              "rho": f"{c.rho:.6g}", "total": f"{c.total:.6g}",
-             "epsilon": f"{c.epsilon:.4g}" if c.epsilon is not None else "-", "what": c.label}
+             "epsilon": f"{c.epsilon:.4g}" if c.epsilon is not None else "-",
+             "local rho": f"{c.local_rho:.6g}", "local total": f"{c.local_total:.6g}",
+             "what": c.label}
             for c in charges
         ],
     )  # fmt: skip

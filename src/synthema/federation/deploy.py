@@ -164,6 +164,19 @@ def _tail(log: Path, lines: int = 3) -> str:
 # -- certificates and keys ------------------------------------------------------------------
 
 
+def write_private(path: Path, data: bytes) -> None:
+    """Write a secret that only its owner can read, from the moment the file exists.
+
+    The file is created with mode 0600 (``os.open`` with ``O_CREAT | O_EXCL``), not written
+    first and restricted afterwards, so no other user can open it in between; an old file of
+    the same name is removed first (it would keep its own mode).
+    """
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
 def make_certificates(folder: Path, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> None:
     """A fresh CA (ca.crt) and a server certificate (server.pem, server.key) for ``hosts``."""
     import ipaddress
@@ -216,8 +229,7 @@ def make_certificates(folder: Path, hosts: tuple[str, ...] = ("127.0.0.1", "loca
     key_bytes = key.private_bytes(
         pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    (folder / "server.key").write_bytes(key_bytes)
-    os.chmod(folder / "server.key", 0o600)
+    write_private(folder / "server.key", key_bytes)
 
 
 def make_node_key(path: Path, comment: str) -> Path:
@@ -232,8 +244,7 @@ def make_node_key(path: Path, comment: str) -> Path:
         serialization.PrivateFormat.OpenSSH,
         serialization.NoEncryption(),
     )
-    path.write_bytes(private)
-    os.chmod(path, 0o600)
+    write_private(path, private)
     public = key.public_key().public_bytes(
         serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
     )
@@ -356,21 +367,23 @@ def node_config(
     *,
     epsilon_max: float,
     delta: float,
+    consortium_sites: int,
+    local_epsilon_max: float | None = None,
     extra: str = "",
     transcript: Path | None = None,
-    consortium_sites: int | None = None,
 ) -> str:
     """The ``--node-config`` string of one SuperNode (paths quoted as TOML strings)."""
     if transcript is not None:
         extra = f'{extra} transcript="{transcript}"'.strip()
-    if consortium_sites is not None:
-        extra = f"{extra} consortium-sites={int(consortium_sites)}".strip()
+    if local_epsilon_max is not None:
+        extra = f"{extra} local-epsilon-max={float(local_epsilon_max)!r}".strip()
     parts = [
         f'site-name="{site.name}"',
         f'data="{site.data}"',
         f'ledger="{site.ledger}"',
         f"epsilon-max={float(epsilon_max)!r}",
         f"delta={float(delta)!r}",
+        f"consortium-sites={int(consortium_sites)}",
     ]
     return " ".join(parts + ([extra] if extra else []))
 
@@ -384,6 +397,7 @@ def up(
     port: int = 9100,
     epsilon_max: float = 4.0,
     delta: float = 1e-6,
+    local_epsilon_max: float | None = None,
     extra_node_config: str = "",
     site_transcripts: bool = False,
     wait: float = 60.0,
@@ -466,9 +480,10 @@ def up(
                 site,
                 epsilon_max=epsilon_max,
                 delta=delta,
+                consortium_sites=n_sites,
+                local_epsilon_max=local_epsilon_max,
                 extra=extra_node_config,
                 transcript=workdir / "transcripts" / name if site_transcripts else None,
-                consortium_sites=n_sites,
             )
             dep.sites.append(start_supernode(dep, site, config))
             dep.save()
@@ -568,8 +583,12 @@ def run_fit(
     synth_options: dict | None = None,
     transcript: Path | None = None,
     on_line: Callable[[str], None] | None = None,
+    app: Path | None = None,
 ) -> dict:
     """Run one federated fit on the running deployment; returns the ServerApp's summary.
+
+    ``app`` is the Flower app folder ``flwr run`` ships (default: synthema's, see
+    :func:`app_dir`); the sites run their own ClientApp checks whatever ServerApp it names.
 
     Raises:
         FederationError: no deployment, ``flwr run`` failed, or the ServerApp reported an error
@@ -602,7 +621,8 @@ def run_fit(
 
     run_config = workdir / "logs" / f"fit-{stamp}.toml"
     run_config.write_text(tomli_w.dumps(config), encoding="utf-8")
-    cmd = [_executable("flwr"), "run", str(app_dir(workdir)), CONNECTION, "--stream",
+    folder = app if app is not None else app_dir(workdir)
+    cmd = [_executable("flwr"), "run", str(folder), CONNECTION, "--stream",
            "--run-config", str(run_config)]  # fmt: skip
     log = workdir / "logs" / f"fit-{stamp}.log"
     with log.open("w", encoding="utf-8") as fh:

@@ -106,13 +106,11 @@ class FederatedSource:
     def min_contributors(self) -> int:
         return self.n_sites - self.dropouts
 
-    def measure(
-        self, cliques: Sequence[Clique], *, sigma: float, rng: np.random.Generator
-    ) -> list[Measurement]:
+    def measure(self, cliques: Sequence[Clique], *, sigma: float) -> list[Measurement]:
         """Noisy marginals over ``cliques``: one secure-sum round over all sites.
 
-        ``rng`` is not used for noise (each site draws its own from the operating system's
-        randomness); it is accepted for the seam's signature.
+        Each site draws its noise share from its own operating system's cryptographic
+        generator; nothing on the server can seed or replay it.
 
         Raises:
             FederationError: a site refused (message names the site), or no sum came back.
@@ -156,6 +154,7 @@ class FederatedSource:
             "contributors": sorted(result.contributors),
             "failures": [{"site": f.site, "reason": f.reason} for f in result.failures],
             "rho_per_site": rho,
+            "local_rho_per_site": query.local_rho(),
             "charges": dict(result.charges),
             "seconds": round(seconds, 3),
             "bytes_received": result.bytes_received,

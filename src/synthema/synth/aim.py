@@ -156,7 +156,7 @@ class AIMSynthesizer(PGMSynthesizer):
         names = domain.names
         rho = budget.rho
         ones = budget.measure_one_way(
-            source, names, rho=rho / 5, rng=rng, label="aim: one-way marginals"
+            source, names, rho=rho / 5, label="aim: one-way marginals"
         )
         probabilities = one_way_probabilities(ones, domain)
         total = estimated_total(ones)
@@ -171,7 +171,6 @@ class AIMSynthesizer(PGMSynthesizer):
             source,
             workload,
             sigma=budget.sigma(rho / 5, len(workload)) if workload else 0.0,
-            rng=rng,
             label=f"aim: {len(workload)} workload marginals",
         )
 
@@ -208,7 +207,6 @@ class AIMSynthesizer(PGMSynthesizer):
                     source,
                     cliques,
                     sigma=budget.sigma(share, len(cliques)),
-                    rng=rng,
                     label=f"aim: round {r + 1}, {len(cliques)} marginals",
                 )
             _LOG.info("AIM round %d: measured %d cliques", r + 1, len(cliques))

@@ -16,6 +16,12 @@ Every synthesizer (:mod:`~synthema.synth.mst`, :mod:`~synthema.synth.aim`,
 Privacy: :class:`PrivacyBudget` turns (ε, δ) into a zCDP budget ρ and checks every batch of
 measurements against it *before* asking the source, so a fit never spends past ρ(ε, δ).
 ``epsilon=inf`` means exact counts (no noise): ``privacy_spent_["private"]`` is then False.
+
+Randomness: ``random_state`` governs the *public* choices of a fit (which candidate pairs are
+scored, AIM's Monte-Carlo estimates) and the sampling of rows, never the noise: the source
+draws noise from the operating system's cryptographic generator. So the same seed gives the same
+model only at ``epsilon=inf``; two private fits with the same seed release different noisy
+marginals, and the seed saved with a model cannot regenerate the noise.
 """
 
 from __future__ import annotations
@@ -97,12 +103,11 @@ class PrivacyBudget:
         names: Sequence[str],
         *,
         rho: float,
-        rng: np.random.Generator,
         label: str,
     ) -> list[Measurement]:
         """Measure the 1-way marginal of every attribute in ``names``, together costing ``rho``."""
         return self.measure(
-            source, [(a,) for a in names], sigma=self.sigma(rho, len(names)), rng=rng, label=label
+            source, [(a,) for a in names], sigma=self.sigma(rho, len(names)), label=label
         )
 
     def measure(
@@ -111,10 +116,11 @@ class PrivacyBudget:
         cliques: Sequence[Clique],
         *,
         sigma: float,
-        rng: np.random.Generator,
         label: str,
     ) -> list[Measurement]:
         """Ask ``source`` for noisy marginals, charging ρ; refuse before asking if over budget.
+
+        The source draws the noise from OS entropy: nothing here can seed or replay it.
 
         Raises:
             BudgetExceededError: the planned cost would pass ρ(ε, δ) (nothing is asked), or the
@@ -124,7 +130,7 @@ class PrivacyBudget:
         if not cliques:
             return []
         if not self.private:
-            out = source.measure(cliques, sigma=0.0, rng=rng)
+            out = source.measure(cliques, sigma=0.0)
             self.exact_batches.append(label)
             return out
         planned = len(cliques) * gaussian_rho(1.0, sigma)
@@ -135,7 +141,7 @@ class PrivacyBudget:
                 f"(epsilon={self.epsilon:g}, delta={self.delta:g})",
                 fix="raise epsilon, or ask for fewer marginals (fewer rounds or candidates)",
             )
-        out = source.measure(cliques, sigma=sigma, rng=rng)
+        out = source.measure(cliques, sigma=sigma)
         if any(not m.is_private for m in out):
             raise SynthemaError(
                 f"{label}: the statistics source returned exact counts for a private fit",
@@ -257,7 +263,7 @@ class BaseSynthesizer:
         dictionary = load_dictionary(self.dictionary)
         source = self._as_source(source, dictionary)
         domain = self._check_domain(source.domain, dictionary)
-        rng = check_random_state(self.random_state)
+        rng = check_random_state(self.random_state)  # public choices only; never noise
         budget = PrivacyBudget(self.epsilon, self.delta)
         self._fit(source, domain, dictionary, budget, rng)
         self.dictionary_ = dictionary

@@ -172,8 +172,7 @@ class _Raw:
                 corr = np.corrcoef(scores, rowvar=False) if len(codes) > 1 else np.eye(len(names))
             corr = np.atleast_2d(np.nan_to_num(corr, nan=0.0))
             return probs, nearest_correlation(corr)
-        rng = np.random.default_rng(0)  # exact counts: no noise is drawn
-        ones = self.data.measure([(a,) for a in names], sigma=0, rng=rng)
+        ones = self.data.measure([(a,) for a in names], sigma=0)  # exact counts: NOT PRIVATE
         total = max(ones[0].total, 1)
         probs = {m.clique[0]: m.noisy_counts / total for m in ones}
         z = {a: normal_scores(probs[a]) for a in names}
@@ -181,7 +180,7 @@ class _Raw:
         sd = {a: math.sqrt(max(float(probs[a] @ z[a] ** 2) - mean[a] ** 2, 0.0)) for a in names}
         corr = np.eye(len(names))
         pairs = list(itertools.combinations(range(len(names)), 2))
-        answers = self.data.measure([(names[i], names[j]) for i, j in pairs], sigma=0, rng=rng)
+        answers = self.data.measure([(names[i], names[j]) for i, j in pairs], sigma=0)
         for (i, j), m in zip(pairs, answers, strict=True):
             a, b = names[i], names[j]
             if sd[a] == 0 or sd[b] == 0:

@@ -55,7 +55,7 @@ class IndependentSynthesizer(PGMSynthesizer):
     ) -> None:
         names = domain.names
         ones = budget.measure_one_way(
-            source, names, rho=budget.rho, rng=rng, label="independent: one-way marginals"
+            source, names, rho=budget.rho, label="independent: one-way marginals"
         )
         probabilities = one_way_probabilities(ones, domain)
         for (name,), zeros in required_zeros(domain, dictionary).items():

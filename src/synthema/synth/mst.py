@@ -160,7 +160,7 @@ class MSTSynthesizer(PGMSynthesizer):
         share = budget.rho / 3
         names = domain.names
         ones = budget.measure_one_way(
-            source, names, rho=share, rng=rng, label="mst: one-way marginals"
+            source, names, rho=share, label="mst: one-way marginals"
         )
         probabilities = one_way_probabilities(ones, domain)
         total = estimated_total(ones)
@@ -171,7 +171,6 @@ class MSTSynthesizer(PGMSynthesizer):
             source,
             cliques,
             sigma=budget.sigma(share, len(cliques)) if cliques else 0.0,
-            rng=rng,
             label=f"mst: {len(cliques)} selected marginals",
         )
         self.model_ = fit_model(
@@ -202,7 +201,6 @@ class MSTSynthesizer(PGMSynthesizer):
             source,
             candidates,
             sigma=budget.sigma(budget.rho / 3, len(candidates)) if candidates else 0.0,
-            rng=rng,
             label=f"mst: selection over {len(candidates)} candidate pairs",
         )
         _LOG.info("MST measured %d candidate pairs", len(answers))

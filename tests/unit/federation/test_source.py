@@ -30,9 +30,8 @@ def test_noise_off_counts_equal_central_counts(sites, site_frames, small_domain)
     source = FederatedSource(small_domain, LocalSum(sites), n_sites=3)
     central = CentralSource(pd.concat(site_frames[:3], ignore_index=True), small_domain)
     cliques = [("sex",), ("age", "eln2022"), ("os_days", "os_status", "npm1"), ()]
-    rng = np.random.default_rng(0)
-    fed = source.measure(cliques, sigma=0, rng=rng)
-    cen = central.measure(cliques, sigma=0, rng=rng)
+    fed = source.measure(cliques, sigma=0)
+    cen = central.measure(cliques, sigma=0)
     for a, b in zip(fed, cen, strict=True):
         assert a.clique == b.clique and np.array_equal(a.noisy_counts, b.noisy_counts)
         assert not a.is_private
@@ -73,9 +72,10 @@ def test_each_ledger_is_charged_exactly_what_the_fit_spent(sites, small_dictiona
 
 def test_one_dropout_is_tolerated_two_are_refused(tmp_path, site_files, small_dictionary,
                                                   small_domain):  # fmt: skip
-    four = [make_site(tmp_path, p, small_dictionary, f"s{i}") for i, p in enumerate(site_files, 1)]
+    four = [make_site(tmp_path, p, small_dictionary, f"s{i}", consortium=4)
+            for i, p in enumerate(site_files, 1)]  # fmt: skip
     source = FederatedSource(small_domain, LocalSum(four, drop=("s4",)), n_sites=4, dropouts=1)
-    [m] = source.measure([("sex",)], sigma=6.0, rng=np.random.default_rng(0))
+    [m] = source.measure([("sex",)], sigma=6.0)
     r = source.rounds[0]
     assert r["contributors"] == ["s1", "s2", "s3"]
     # the noise actually summed (3 shares) still carries the accounted sigma^2
@@ -84,7 +84,7 @@ def test_one_dropout_is_tolerated_two_are_refused(tmp_path, site_files, small_di
     assert not four[3].config.ledger.exists()  # the dropped site never answered: not charged
     source = FederatedSource(small_domain, LocalSum(four, drop=("s3", "s4")), n_sites=4)
     with pytest.raises(InsufficientNoiseError, match="only 2 of 4 sites.*discarded"):
-        source.measure([("sex",)], sigma=6.0, rng=np.random.default_rng(0))
+        source.measure([("sex",)], sigma=6.0)
     with BudgetLedger(four[0].config.ledger) as ledger:
         # a charge made before release is never refunded, even though the sum was discarded
         assert len(ledger.charges()) == 2
@@ -103,9 +103,9 @@ def test_a_refusing_site_stops_the_fit_with_its_name(tmp_path, site_files, small
 def test_bad_arguments(sites, small_domain):
     source = FederatedSource(small_domain, LocalSum(sites), n_sites=3)
     with pytest.raises(ValueError, match="sigma"):
-        source.measure([("sex",)], sigma=-1, rng=np.random.default_rng(0))
+        source.measure([("sex",)], sigma=-1)
     with pytest.raises(KeyError):
-        source.measure([("nope",)], sigma=1, rng=np.random.default_rng(0))
-    assert source.measure([], sigma=1, rng=np.random.default_rng(0)) == []
+        source.measure([("nope",)], sigma=1)
+    assert source.measure([], sigma=1) == []
     with pytest.raises(FederationError, match="3 to"):
         FederatedSource(small_domain, LocalSum(sites), n_sites=2)

@@ -71,8 +71,11 @@ _CACHE: dict[tuple, BaseSynthesizer] = {}
 
 
 @pytest.fixture(scope="session")
-def fitted(small_dictionary, aml_data):
-    """``fitted(method, epsilon, **params)``: a synthesizer fitted once per session."""
+def fitted(small_dictionary, aml_data, fixed_noise):
+    """``fitted(method, epsilon, **params)``: a synthesizer fitted once per session.
+
+    Its DP noise is one fixed draw (``fixed_noise``), so quality assertions are reproducible.
+    """
 
     def get(method: str, epsilon: float, **params) -> BaseSynthesizer:
         key = (method, epsilon, tuple(sorted(params.items())))
@@ -85,7 +88,8 @@ def fitted(small_dictionary, aml_data):
                 random_state=0,
                 **params,
             )
-            _CACHE[key] = synth.fit(aml_data)
+            with fixed_noise(0):
+                _CACHE[key] = synth.fit(aml_data)
         return _CACHE[key]
 
     return get
