@@ -44,7 +44,8 @@ from synthema.harmonize.numbers import (
 from synthema.schema.dictionary import Variable, VariableType
 from synthema.schema.values import out_of_range, typed_dtype
 
-__all__ = [  # parse_number, finish_numeric, guess_date_format, DATE_FORMATS: served from here
+# cohorts/ imports parse_number and finish_numeric, anonymize/ guess_date_format from here
+__all__ = [
     "DATE_FORMATS", "ColumnOutcome", "code_text", "convert_column", "decimal_comma",
     "finish_numeric", "guess_date_format", "parse_number",
 ]
