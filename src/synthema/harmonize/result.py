@@ -216,7 +216,8 @@ def harmonize(
             and c not in mapping.drop
         ),
         dropped_columns=tuple(c for c in mapping.drop if c in set(raw.columns)),
-        absent_columns=tuple((c.target, c.source) for c in mapping.columns if c not in mapped),
+        absent_columns=tuple((c.target, next(s for s in c.needed_sources if s in absent))
+                             for c in mapping.columns if c not in mapped),
         notes=tuple(notes),
         empty_rows=tuple(int(r) for r in rows[empty]),
         **_id_findings(data, dictionary, kept_rows, mapped=dictionary.patient_id in out),

@@ -92,6 +92,14 @@ def test_numbers_are_carried_as_written_and_ages_in_completed_years(result, raw)
     assert result.data["kmt2a_ptd"].tolist() == (raw["MLL"] == "1").tolist()
 
 
+def test_durations_are_days(result, raw):
+    # deaths in induction happen within weeks: in months they would be years after diagnosis
+    died = (raw["EFS EVENT"] == "Death in Induction").to_numpy()
+    assert died.sum() == 3
+    assert (result.data["os_days"][died] <= 60).all()
+    assert _col(result, "os_days").conversion == "days -> days"
+
+
 def test_the_comment_lists_exactly_the_variables_left_missing(result):
     # the mapping's header says which variables the layout cannot fill; keep it true
     path = resources.files("synthema.harmonize") / "data" / f"{MAPPING}.yaml"
@@ -140,3 +148,16 @@ def test_a_copy_of_the_mapping_runs_from_anywhere(tmp_path):
     shutil.copy(path, copy)
     result = harmonize_file(EXAMPLE, copy)
     assert result.summary.dropped_total == 0 and result.data["sex"].notna().all()
+
+
+def test_transplant_details_without_their_condition_column_are_not_carried():
+    # Setup: a partner file with TIME TO HSCT but no Allogeneic HSCT column
+    raw = _reference_cells(SEX=["1", "0"], **{"TIME TO HSCT": ["120", "200"],
+                                               "STATUS AT HSCT": ["CR1", ""]})
+    # Run
+    result = harmonize(raw, "aml", MAPPING)
+    # Assert: with missing_columns: allow the targets are absent, named by the missing column
+    absent = dict(result.summary.absent_columns)
+    assert absent["hsct_days"] == "Allogeneic HSCT" and absent["hsct_status"] == "Allogeneic HSCT"
+    assert result.data["hsct_days"].isna().all()
+    assert "TIME TO HSCT" not in result.summary.ignored_columns
