@@ -310,7 +310,9 @@ def harmonize_cmd(
     dictionary: Annotated[
         str | None, typer.Option("--dictionary", "-d", help="aml, scd or YAML path.")
     ] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Fail rather than drop values.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Fail rather than drop values or keep repeated rows.")
+    ] = False,
     details: Annotated[bool, typer.Option("--details", help="List every column.")] = False,
     report: Annotated[Path | None, typer.Option(help="Also write the summary as JSON.")] = None,
 ) -> None:

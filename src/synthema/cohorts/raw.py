@@ -34,6 +34,7 @@ from synthema.harmonize.sheets import cell_text
 from synthema.harmonize.styles import STYLES, Style
 from synthema.harmonize.units import unit_factor, variable_quantity
 from synthema.schema.dictionary import BUILTIN, Dictionary, Variable, VariableType, builtin_path
+from synthema.schema.values import out_of_range
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,11 @@ def _excel_value(text: str, kind: str) -> Any:
 
 # -- values -------------------------------------------------------------------------------------
 def _round_trips(text: pd.Series, target: pd.Series, var: Variable, factor: float) -> bool:
-    back = finish_numeric(parse_number(text) * factor, var)
+    # harmonize checks the range on the converted value before rounding: stay inside it too
+    converted = parse_number(text) * factor
+    if out_of_range(converted, var).any():
+        return False
+    back = finish_numeric(converted, var)
     return bool((back.astype("Float64") == target.astype("Float64")).fillna(False).all())
 
 

@@ -25,15 +25,19 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from synthema.errors import DataFileError
+from synthema.harmonize.numbers import THOUSANDS_COMMA, THOUSANDS_DOT, THOUSANDS_SPACE
 from synthema.harmonize.sheets import read_excel, read_parquet
 
 _LOG = logging.getLogger(__name__)
 
+# Not "None": it is a category in clinical data ("none" of the new therapies); a site whose
+# export writes None for missing lists it under missing_values.
 DEFAULT_MISSING: tuple[str, ...] = (
-    "", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "#N/A",
+    "", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "#N/A",
 )
 DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 FORMATS = {
@@ -43,12 +47,39 @@ FORMATS = {
 _DELIM_NAMES = {",": "comma ','", ";": "semicolon ';'", "\t": "tab", "|": "pipe '|'"}
 _DELIM_ALIASES = {"\\t": "\t", "tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 _COMMA_NUMBER = re.compile(r"^[+-]?(\d+,\d*|,\d+)$")
-_DOT_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
-_SPACE_THOUSANDS = re.compile(r"^[+-]?\d{1,3}([ \u00a0\u202f]\d{3})+(,\d+)?$")
-_COMMA_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _PANDAS_INDEX = re.compile(r"^__index_level_\d+__$")
 _SEP_HINT = re.compile(r'^"?sep=(.)"?[ \t]*$', re.IGNORECASE)
 OUTPUT_FORMATS = (".csv", ".tsv", ".parquet", ".pq")
+
+
+def _ranges(positions: Sequence[int]) -> str:
+    """``[0, 1, 2, 5]`` -> ``"0-2,5"``: compact, and cheap for pandas to copy in ``attrs``."""
+    parts: list[str] = []
+    start = prev = positions[0]
+    for p in [*positions[1:], None]:
+        if p is not None and p == prev + 1:
+            prev = p
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if p is not None:
+            start = prev = p
+    return ",".join(parts)
+
+
+def typed_numbers(attrs: dict[str, Any], column: str, n: int) -> np.ndarray | None:
+    """Mask of ``column``'s cells a workbook or Parquet file stored as numbers (None: none).
+
+    >>> typed_numbers({"typed_numbers": {"hb": "0-1,3"}}, "hb", 5).tolist()
+    [True, True, False, True, False]
+    """
+    text = attrs.get("typed_numbers", {}).get(column)
+    if not text:
+        return None
+    mask = np.zeros(n, dtype=bool)
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        mask[int(first): min(int(last or first), n - 1) + 1] = True
+    return mask
 
 
 def normalize_delimiter(delimiter: str | None) -> str | None:
@@ -80,13 +111,18 @@ def read_table(
         delimiter: field separator of text files; detected among , ; TAB | when None.
         encoding: text encoding; UTF-8 (with or without BOM) when None.
         decimal: ``","`` turns ``8,7`` into ``8.7`` (and ``1.500,5`` or ``1 500,5`` into
-            ``1500.5``);
+            ``1500.5``; ``0.500`` stays: a leading 0 group is never thousands);
             ``"."`` removes thousands commas (``1,500.5``); None leaves cells as written.
+            It rewrites *every* column (ids too): for drafting a dictionary only;
+            :func:`synthema.harmonize.harmonize` reads numbers per column itself.
         sheet: Excel sheet name; the first sheet when None.
         missing_values: cell texts (after trimming spaces) that mean missing.
 
     Returns:
-        A ``string`` frame; ``attrs`` records ``file``, ``format`` and, for text files,
+        A ``string`` frame; ``attrs`` records ``file``, ``format``, for workbooks and
+        Parquet files ``typed_numbers`` (column -> positions of cells stored as numbers,
+        rendered with a ``.`` whatever the locale, as ranges ``"0-41,43"``; see
+        :func:`typed_numbers`) and, for text files,
         the ``delimiter`` and ``encoding`` used (``detected``: whether it was detected;
         ``looks_utf8``: a non-UTF-8 ``encoding`` was given but the bytes are UTF-8 with
         accents); :func:`describe_read` turns them into words. An Excel ``sep=;`` first
@@ -109,13 +145,18 @@ def read_table(
                              "read it as UTF-8 (no encoding option)", path, used[1])
             _LOG.info("%s: %s delimiter, %s", path, _DELIM_NAMES.get(used[0], used[0]), used[1])
         case "excel":
-            header, rows = read_excel(path, sheet)
+            header, rows, numbers = read_excel(path, sheet)
             attrs["sheet"] = sheet
         case "parquet":
-            header, rows = read_parquet(path)
+            header, rows, numbers = read_parquet(path)
         case _:
             raise ValueError(f"unknown format {kind!r}")
     frame = _build_frame(path, header, rows, missing)
+    if kind != "delimited":
+        names = [str(h).strip() if h is not None else "" for h in header]
+        attrs["typed_numbers"] = {
+            names[pos]: _ranges(rows_at) for pos, rows_at in numbers.items()
+            if rows_at and pos < len(names) and names[pos] in frame.columns}
     if decimal is not None:
         frame = frame.apply(lambda col: normalize_decimal(col, decimal))
     frame.attrs.update(attrs)
@@ -160,24 +201,38 @@ def describe_read(attrs: dict[str, Any]) -> str:
             return ""
 
 
+def column_markers(markers: Iterable[str], values: Iterable[str]) -> frozenset[str]:
+    """The missing markers that apply to a column whose meaningful ``values`` are given.
+
+    A marker that is (ignoring case) one of the column's categories or codes is a value
+    there, not a missing marker: ``None`` is a category of a therapy column.
+
+    >>> sorted(column_markers({"NA", "None"}, ["none", "hydroxyurea"]))
+    ['NA']
+    """
+    taken = {v.casefold() for v in values}
+    return frozenset(m for m in markers if m.casefold() not in taken)
+
+
 def normalize_decimal(cells: pd.Series, decimal: str) -> pd.Series:
     """Rewrite numbers written with a decimal comma (or thousands separators) with a dot.
 
-    >>> cells = pd.Series(["8,7", "1.500", "01.02.2020", "x"], dtype="string")
+    >>> cells = pd.Series(["8,7", "1.500", "0.500", "01.02.2020", "x"], dtype="string")
     >>> normalize_decimal(cells, ",").tolist()
-    ['8.7', '1500', '01.02.2020', 'x']
+    ['8.7', '1500', '0.500', '01.02.2020', 'x']
     """
     if decimal not in (",", "."):
         raise DataFileError(f"decimal separator {decimal!r}", fix="use ',' or '.'")
     text = cells.astype("string")
     if decimal == ",":
-        spaced = text.str.match(_SPACE_THOUSANDS).fillna(False)
+        spaced = (text.str.match(THOUSANDS_SPACE) & ~text.str.contains(".", regex=False)
+                  ).fillna(False)
         text = text.mask(spaced, text.str.replace(r"[ \u00a0\u202f]", "", regex=True))
-        thousands = text.str.match(_DOT_THOUSANDS).fillna(False) | spaced
+        thousands = text.str.match(THOUSANDS_DOT).fillna(False) | spaced
         text = text.mask(thousands, text.str.replace(".", "", regex=False))
         comma = text.str.match(_COMMA_NUMBER).fillna(False) | thousands
         return text.mask(comma, text.str.replace(",", ".", regex=False))
-    thousands = text.str.match(_COMMA_THOUSANDS).fillna(False)
+    thousands = text.str.match(THOUSANDS_COMMA).fillna(False)
     return text.mask(thousands, text.str.replace(",", "", regex=False))
 
 

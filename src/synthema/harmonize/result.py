@@ -38,18 +38,22 @@ from synthema.harmonize.convert import (
     NOT_A_NUMBER,
     NOT_TRUE_FALSE,
     OUT_OF_RANGE,
+    ROUNDS_TO_ZERO,
     UNMAPPED_CODE,
     ColumnOutcome,
     convert_column,
     guess_date_format,
 )
-from synthema.harmonize.io import DEFAULT_MISSING, describe_read, read_table
+from synthema.harmonize.dates import shown_format
+from synthema.harmonize.io import column_markers, describe_read, read_table, typed_numbers
 from synthema.harmonize.mapping import ColumnMapping, SiteMapping, load_mapping
 from synthema.harmonize.summary import (
     CODED_MISSING,
     EXAMPLES,
+    WITHHELD,
     ColumnReport,
     HarmonizeSummary,
+    examples_text,
     plural,
 )
 from synthema.harmonize.units import variable_factor
@@ -96,6 +100,8 @@ def _suggestion(res: ColumnOutcome, col: ColumnMapping, var: Variable, src: pd.S
     if reason.startswith("not a date"):
         guess = guess_date_format(src[keep & res.present])
         now = col.date_format or "%Y-%m-%d (the default)"
+        if res.hint:
+            return res.hint
         if guess:
             return (f"the dates are not {now}; set date_format: \"{guess}\" under "
                     f"columns: {col.target} (it reads every value)")
@@ -134,18 +140,24 @@ def harmonize(
 ) -> HarmonizeResult:
     """Map a site's text frame onto ``dictionary`` with ``mapping``.
 
+    This is the one code path of the command line and of Python: :func:`harmonize_file`
+    only reads the file's cells as written and calls it. Numbers are read under the
+    mapping's decimal mark in numeric columns only; missing markers apply per column,
+    never where they are a category or a code.
+
     Args:
         raw: text cells as :func:`synthema.harmonize.io.read_table` returns them (missing
             markers may still be present: the defaults and the mapping's are applied).
         dictionary: the target dictionary (object, built-in name or YAML path).
         mapping: the site's mapping (object, YAML path, or the parsed YAML as a dict).
         file: the file name used in messages and in the summary.
-        strict: raise instead of dropping any value.
+        strict: raise instead of dropping any value or keeping a repeated row.
 
     Raises:
         MappingError: the mapping names absent source columns or unknown targets, or does
             not fit the dictionary.
-        ValidationFailed: ``strict`` and at least one value would be dropped.
+        ValidationFailed: ``strict`` and at least one value would be dropped, or a row
+            repeats an earlier one exactly.
     """
     dictionary = load_dictionary(dictionary)
     mapping = load_mapping(mapping)
@@ -159,52 +171,26 @@ def harmonize(
     absent = set(mapping.check_columns(
         raw.columns, file=file, patient_id=dictionary.patient_id,
         note="; ".join(notes)))
-    missing = list(frozenset(DEFAULT_MISSING) | set(mapping.missing_values))
-    decimal = mapping.read.get("decimal", ".")
+    mapped = [c for c in mapping.columns if not set(c.needed_sources) & absent]
+    stripped = {name: raw[name].astype("string").str.strip()
+                for name in dict.fromkeys(s for c in mapped for s in c.needed_sources)}
+    cells, kept_markers = _source_cells(mapped, stripped, dictionary, mapping)
     rows = np.arange(len(raw)) + 2
-    text = {}
-    for name in dict.fromkeys(c.source for c in mapping.columns if c.source not in absent):
-        cells = raw[name].astype("string").str.strip()
-        text[name] = cells.mask(cells.isin(missing))
-    empty = pd.DataFrame(text, index=raw.index).isna().all(axis=1).to_numpy(dtype=bool)
+    empty = pd.DataFrame(cells, index=raw.index).isna().all(axis=1).to_numpy(dtype=bool)
     keep = ~empty
     out: dict[str, pd.Series] = {}
     reports: list[ColumnReport] = []
-    for col in mapping.columns:
-        if col.source in absent:
-            continue
-        src = text[col.source]
+    for col in mapped:
+        src = cells[col.target]
         if col.target == dictionary.patient_id:
             out[col.target] = src.astype("string")
             n = int(src[keep].notna().sum())
             reports.append(ColumnReport(col.target, col.source, "patient id", n, n))
             continue
-        var = dictionary[col.target]
-        factor = col.factor
-        if col.unit is not None:
-            factor = variable_factor(var, col.unit, column=col.source)
-        res = convert_column(src, var, codes=col.code_map or None, factor=factor,
-                             date_format=col.date_format, decimal=decimal)
+        res, report = _convert(col, dictionary[col.target], src, stripped, raw, keep, rows,
+                               mapping.read.get("decimal", "."))
         out[col.target] = res.values
-        dropped = {k: int((m & keep).sum()) for k, m in res.dropped.items() if (m & keep).any()}
-        repaired = {k: int((m & keep).sum()) for k, m in res.repaired.items() if (m & keep).any()}
-        masks = {**res.repaired, **res.dropped, CODED_MISSING: res.declared_missing}
-        examples = {k: _examples(m & keep, rows, raw[col.source])
-                    for k, m in masks.items() if (m & keep).any()}
-        present = res.present & ~res.declared_missing & keep
-        carried = int(res.values[keep].notna().sum())
-        report = ColumnReport(
-            target=col.target, source=col.source,
-            conversion=_conversion_text(col, var, factor),
-            present=int(present.sum()), carried=carried,
-            declared_missing=int((res.declared_missing & keep).sum()),
-            dropped=dropped, repaired=repaired, examples=examples,
-        )
-        if report.all_dropped:
-            report = dataclasses.replace(
-                report, suggestion=_suggestion(res, col, var, src, keep))
-            _LOG.info("%s", report.warning())
-        reports.append(report)
+        reports.append(dataclasses.replace(report, kept_markers=kept_markers[col.target]))
     index = raw.index
     frame = {}
     for name in dictionary.columns:
@@ -226,31 +212,171 @@ def harmonize(
             if n not in out and n not in {c.target for c in mapping.columns}),
         ignored_columns=tuple(
             str(c) for c in raw.columns
-            if c not in {m.source for m in mapping.columns} and c not in mapping.drop
+            if c not in {s for m in mapping.columns for s in m.needed_sources}
+            and c not in mapping.drop
         ),
         dropped_columns=tuple(c for c in mapping.drop if c in set(raw.columns)),
-        absent_columns=tuple((c.target, c.source) for c in mapping.columns
-                             if c.source in absent),
+        absent_columns=tuple((c.target, next(s for s in c.needed_sources if s in absent))
+                             for c in mapping.columns if c not in mapped),
         notes=tuple(notes),
         empty_rows=tuple(int(r) for r in rows[empty]),
         **_id_findings(data, dictionary, kept_rows, mapped=dictionary.patient_id in out),
+        duplicate_rows=_duplicate_rows(raw, keep, rows),
         rule_violations=_rule_findings(data, dictionary, kept_rows),
         read=describe_read(raw.attrs),
     )
     for line in summary.lines():
         _LOG.info("%s", line)
-    if strict and summary.dropped_total:
+    if strict:
+        _refuse(summary)
+    return HarmonizeResult(data=data, summary=summary)
+
+
+def _source_cells(
+    columns: list[ColumnMapping], stripped: dict[str, pd.Series], dictionary: Dictionary,
+    mapping: SiteMapping,
+) -> tuple[dict[str, pd.Series], dict[str, tuple[str, ...]]]:
+    """Per target: the source cells with its missing markers as NA, and markers kept as values.
+
+    A marker that is one of the variable's categories or one of the column's codes (ignoring
+    case) is a value in that column: ``None`` is the category ``none`` of a therapy column.
+    """
+    markers = mapping.missing_markers()
+    cells: dict[str, pd.Series] = {}
+    kept: dict[str, tuple[str, ...]] = {}
+    for col in columns:
+        text = stripped[col.source]
+        values: list[str] = [k for k, _ in col.codes]
+        if col.target in dictionary:
+            values += list(dictionary[col.target].categories)
+        applied = column_markers(markers, values)
+        cells[col.target] = text.mask(text.isin(list(applied)) | (text == ""))
+        kept[col.target] = tuple(sorted(m for m in markers - applied if m and (text == m).any()))
+    return cells, kept
+
+
+def _convert(
+    col: ColumnMapping, var: Variable, src: pd.Series, stripped: dict[str, pd.Series],
+    raw: pd.DataFrame, keep: np.ndarray, rows: np.ndarray, decimal: str,
+) -> tuple[ColumnOutcome, ColumnReport]:
+    """Convert one mapped column and account for each of its cells."""
+    withheld = np.zeros(len(src), dtype=bool)
+    if col.when:
+        holds = np.ones(len(src), dtype=bool)
+        for column, values in col.when:
+            holds &= stripped[column].isin(list(values)).fillna(False).to_numpy(dtype=bool)
+        withheld = src.notna().to_numpy(dtype=bool) & ~holds
+        src = src.mask(pd.Series(withheld, index=src.index))
+    factor = col.factor
+    if col.unit is not None:
+        factor = variable_factor(var, col.unit, column=col.source)
+    res = convert_column(src, var, codes=col.code_map or None, factor=factor,
+                         date_format=col.date_format, decimal=decimal,
+                         confirm_date_format=col.confirm_date_format,
+                         plain=typed_numbers(raw.attrs, col.source, len(src)))
+    dropped = {k: int((m & keep).sum()) for k, m in res.dropped.items() if (m & keep).any()}
+    repaired = {k: int((m & keep).sum()) for k, m in res.repaired.items() if (m & keep).any()}
+    masks = {**res.repaired, **res.dropped, CODED_MISSING: res.declared_missing,
+             WITHHELD: withheld}
+    examples = {k: _examples(m & keep, rows, raw[col.source])
+                for k, m in masks.items() if (m & keep).any()}
+    present = res.present & ~res.declared_missing & keep
+    conversion = _conversion_text(col, var, factor)
+    report = ColumnReport(
+        target=col.target, source=col.source, conversion=conversion,
+        present=int(present.sum()), carried=int(res.values[keep].notna().sum()),
+        declared_missing=int((res.declared_missing & keep).sum()),
+        dropped=dropped, repaired=repaired, examples=examples,
+        withheld=int((withheld & keep).sum()), condition=col.condition_text(),
+        notes=tuple(_column_notes(res, col, keep, rows, raw[col.source], dropped)),
+    )
+    if report.all_dropped:
+        report = dataclasses.replace(
+            report, suggestion=_suggestion(res, col, var, src, keep), notes=())
+        _LOG.info("%s", report.warning())
+    return res, report
+
+
+def _column_notes(res: ColumnOutcome, col: ColumnMapping, keep: np.ndarray, rows: np.ndarray,
+                  raw: pd.Series, dropped: dict[str, int]) -> list[str]:
+    """Warnings about a column that kept values: a date format in doubt, values lost to 0."""
+    notes = []
+    fmt = col.date_format or "%Y-%m-%d"
+    if res.date_doubt is not None and res.at_risk is not None:
+        failed = sum(n for k, n in dropped.items() if k.startswith("not a date"))
+        both = res.at_risk & keep
+        text = (f"{failed} of {int((res.present & keep).sum())} dates are not "
+                f"{shown_format(fmt)} but all read as {shown_format(res.date_doubt)}")
+        if not both.any():
+            text += (f"; correct those cells, or set date_format: \"{res.date_doubt}\" under "
+                     f"columns: {col.target} if that is the column's format")
+        elif col.confirm_date_format:
+            text += (f"; {int(both.sum())} values read both ways were kept as "
+                     f"{shown_format(fmt)} (confirm_date_format: true)")
+        else:
+            shown = examples_text(_examples(both, rows, raw))
+            text += (f": the format is likely wrong; {int(both.sum())} values that read both "
+                     f"ways were refused{shown}; set date_format: \"{res.date_doubt}\" under "
+                     f"columns: {col.target}, or add confirm_date_format: true there if "
+                     f"{shown_format(fmt)} is right")
+        notes.append(text)
+    if res.hint and any(k.startswith("not a date") for k in dropped):
+        notes.append(res.hint)
+    if res.mixed_marks is not None and (res.mixed_marks & keep).any():
+        shown = examples_text(_examples(res.mixed_marks & keep, rows, raw))
+        notes.append(f"the column mixes decimal marks: {int((res.mixed_marks & keep).sum())} "
+                     f"values were read with thousands separators{shown} although other "
+                     "values use '.' as the decimal point: check them")
+    if ROUNDS_TO_ZERO in dropped:
+        shown = examples_text(_examples(res.dropped[ROUNDS_TO_ZERO] & keep, rows, raw))
+        notes.append(f"{dropped[ROUNDS_TO_ZERO]} non-zero values round to 0 after the "
+                     f"conversion{shown}: check unit:/factor: and read: decimal")
+    return notes
+
+
+def _duplicate_rows(raw: pd.DataFrame, keep: np.ndarray, rows: np.ndarray
+                    ) -> tuple[tuple[int, int], ...]:
+    """(row, the earlier row it repeats) for rows identical in every cell (empty rows aside)."""
+    if raw.shape[1] == 0:
+        return ()
+    text = raw.astype("string").apply(lambda c: c.str.strip()).fillna("")
+    first: dict[tuple, int] = {}
+    found = []
+    for i, key in enumerate(text.itertuples(index=False, name=None)):
+        if not keep[i]:
+            continue
+        if key in first:
+            found.append((int(rows[i]), first[key]))
+        else:
+            first[key] = int(rows[i])
+    return tuple(found)
+
+
+def _refuse(summary: HarmonizeSummary) -> None:
+    """``--strict``: raise when a value would be dropped or a row repeats another."""
+    problems = []
+    if summary.dropped_total:
         worst = "; ".join(
             f"{c.target}: " + ", ".join(f"{n} {r}" for r, n in c.dropped.items())
             for c in summary.columns if c.dropped
         )
-        raise ValidationFailed(
-            f"{file}: {plural(summary.dropped_total, 'value')} would be dropped ({worst})",
-            fix="correct those cells or extend the mapping (codes, unit); without --strict "
-                "they are dropped and counted",
-            problems=summary.lines(),
-        )
-    return HarmonizeResult(data=data, summary=summary)
+        problems.append(f"{plural(summary.dropped_total, 'value')} would be dropped ({worst})")
+    if summary.duplicate_rows:
+        shown = ", ".join(f"row {r} = row {f}" for r, f in summary.duplicate_rows[:EXAMPLES])
+        problems.append(f"{plural(len(summary.duplicate_rows), 'row')} repeat an earlier row "
+                        f"exactly ({shown})")
+    if not problems:
+        return
+    fixes = []
+    if summary.dropped_total:
+        fixes.append("correct those cells or extend the mapping (codes, unit)")
+    if summary.duplicate_rows:
+        fixes.append("remove the repeated rows (one row per patient)")
+    raise ValidationFailed(
+        f"{summary.file}: " + "; ".join(problems),
+        fix=" and ".join(fixes) + "; without --strict they are dropped or kept and counted",
+        problems=summary.lines(),
+    )
 
 
 def _read_notes(attrs: dict, mapping: SiteMapping) -> list[str]:

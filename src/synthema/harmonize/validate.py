@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from synthema.errors import ValidationFailed
-from synthema.harmonize.io import DEFAULT_MISSING, describe_read, read_table
+from synthema.harmonize.io import DEFAULT_MISSING, column_markers, describe_read, read_table
 from synthema.harmonize.summary import plural
 from synthema.schema.dictionary import Dictionary, Variable, VariableType, load_dictionary
 from synthema.schema.values import empty_column, format_column, parse_column
@@ -219,7 +219,11 @@ def validate_frame(
     file: str = "<data>",
     missing_values: Iterable[str] = DEFAULT_MISSING,
 ) -> ValidationReport:
-    """Check a frame of text cells against ``dictionary``; never raises for bad data."""
+    """Check a frame of text cells against ``dictionary``; never raises for bad data.
+
+    ``missing_values`` apply to every column except where one is a category of the
+    column's variable (ignoring case): there it is a value, checked like any other.
+    """
     dictionary = load_dictionary(dictionary)
     raw = raw.rename(columns=str)
     problems: list[Problem] = []
@@ -247,7 +251,8 @@ def validate_frame(
         add(Problem(file, None, name, "missing_column", None, f"column '{name}' is missing",
                     f"add the column and fill it ('{name}' is required)" if required
                     else "add the column (empty cells are allowed)"))
-    text = {c: _clean(raw[c], missing) for c in columns if c in dictionary.columns}
+    text = {c: _clean(raw[c], _markers(missing, dictionary, c))
+            for c in columns if c in dictionary.columns}
     pid = dictionary.patient_id
     if pid:
         ids = text.get(pid, pd.Series(pd.NA, index=index, dtype="string"))
@@ -279,6 +284,12 @@ def validate_frame(
     problems.sort(key=lambda p: (p.row is not None, p.row or 0, order[p.kind]))
     return ValidationReport(file=file, rows=len(raw), problems=tuple(problems), data=data,
                             read=describe_read(raw.attrs))
+
+
+def _markers(missing: list[str], dictionary: Dictionary, column: str) -> list[str]:
+    if column not in dictionary:  # the patient id
+        return missing
+    return list(column_markers(missing, dictionary[column].categories) | {""})
 
 
 def _clean(cells: pd.Series, missing: list[str]) -> pd.Series:
@@ -345,7 +356,11 @@ def _check_rules(data: pd.DataFrame, dictionary: Dictionary, rows: np.ndarray, f
 def validate_file(
     path: str | Path, dictionary: Dictionary | str | Path, **read_options: Any
 ) -> ValidationReport:
-    """Read ``path`` (options as :func:`synthema.harmonize.io.read_table`) and validate it."""
-    raw = read_table(path, **read_options)
-    missing = read_options.get("missing_values", DEFAULT_MISSING)
+    """Read ``path`` (options as :func:`synthema.harmonize.io.read_table`) and validate it.
+
+    The missing markers are applied per column by :func:`validate_frame`, not on reading.
+    """
+    options = dict(read_options)
+    missing = options.pop("missing_values", DEFAULT_MISSING)
+    raw = read_table(path, **options, missing_values=())
     return validate_frame(raw, dictionary, file=str(path), missing_values=missing)

@@ -84,8 +84,10 @@ def test_validate_unknown_dictionary_exits_2(clean_csv):
 
 @pytest.fixture
 def export(tmp_path, dictionary, clean):
-    """A semicolon export with Hb in mmol/L, its mapping next to it (with file:)."""
+    """A semicolon export with decimal commas and Hb in mmol/L, its mapping next to it."""
     text = clean_text(clean, dictionary).rename(columns={"patient_id": "ID", "hb": "Hb_mmol"})
+    for name in ("wbc", "creatinine"):  # the other columns hold no decimals
+        text[name] = text[name].str.replace(".", ",", regex=False)
     hb = clean["hb"].astype("Float64") / 1.6114
     text["Hb_mmol"] = hb.round(2).map(lambda v: f"{v:.2f}".replace(".", ","),
                                       na_action="ignore").fillna("")
