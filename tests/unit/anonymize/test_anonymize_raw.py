@@ -277,3 +277,11 @@ def test_cli_raw_export_without_mapping_says_to_give_it(exports, tmp_path, monke
                                    str(tmp_path / "o.csv"), "--report", str(tmp_path / "r")])
     assert res.exit_code == 2
     assert "--mapping" in res.output and str(path.name) in res.output
+
+
+def test_report_names_the_export_without_its_folder(exports, key):
+    # the input's folder (a clinic, a person's name) is no output's business
+    raw, mapping, path, _ = exports["german"]
+    result = anonymize_export(raw, load_policy("aml"), mapping=mapping, key=key, file=str(path))
+    text = json.dumps(result.report, default=str)
+    assert path.name in text and str(path.parent) not in text

@@ -142,7 +142,7 @@ def test_pseudonym_collisions_are_refused(key):
 
     ids = pd.Series([f"AML-01-{i:05d}" for i in range(300)])
     with pytest.raises(AnonymizationError) as err:
-        pseudonymize(ids, key, length=2, column="patient_id")
+        pseudonymize(ids, key, length=2)
     assert "collision" in err.value.message and "AML-01" not in err.value.message
     assert pseudonymize(ids, key, length=16).is_unique
 
