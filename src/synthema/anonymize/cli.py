@@ -21,6 +21,17 @@ def _risk_lines(risk: dict[str, Any]) -> list[str]:
     return out
 
 
+def _released_lines(rep: dict[str, Any]) -> list[str]:
+    """Risk over every released column, pseudonym scope and the report's warnings."""
+    rc = rep["risk"]["released_columns"]
+    lines = [f"risk over all released columns (pseudonyms aside): {rc['unique_records']} of "
+             f"{rc['records']} records unique ({rc['unique_share']:.2%}), prosecutor highest "
+             f"{rc['prosecutor']['highest']:.4g}, average {rc['prosecutor']['average']:.4g}"]
+    if rep.get("pseudonym"):
+        lines.append(f"pseudonyms: scope {rep['pseudonym']['scope']}")
+    return lines + [f"warning: {w}" for w in rep.get("warnings", [])]
+
+
 def _utility_line(util: dict[str, Any]) -> str:
     shown = ", ".join(
         f"{m['name']} {'—' if m['value'] is None else format(m['value'], '.4g')} ({m['status']}"
@@ -102,6 +113,7 @@ def run_anonymize(file: Path, *, policy: str, out: Path, report_dir: Path,
         _models_line(rep),
         _generalisation_line(rep),
         *_risk_lines(rep["risk"]["after"]),
+        *_released_lines(rep),
         _utility_line(rep["utility"]),
         "report: " + ", ".join(str(p) for p in paths),
     ]

@@ -1,12 +1,21 @@
 """De-identification: direct identifiers, free text, keyed pseudonyms and dates.
 
-Pseudonyms are ``prefix + hex(HMAC-SHA256(key, id))[:length]``: without the key they can
-be neither reversed nor recomputed from a guessed id, and with the same key every site and
-every run maps a patient to the same pseudonym, so pooled releases still link. The key
-comes from a file or an environment variable and is never written anywhere.
+Pseudonyms are ``prefix + hex(HMAC-SHA256(key, scope + id))[:length]``. Without the key
+they can be neither reversed nor recomputed from a guessed id. ``scope`` decides how far
+they link (``pseudonym.scope``): ``release`` (the default) mixes in a random salt drawn
+from the operating system for each run and never written, so two releases share no
+pseudonym and nobody, key holders included, can join them on it; ``study`` mixes in the
+study's name, so releases of one study link and releases of different studies do not;
+``linkage`` is the key alone, the same pseudonym in every release made with the key (the
+report flags it). Keys come from a file or an environment variable, must pass a strength
+check (:func:`check_key`) and are never written anywhere.
 
->>> pseudonym("AML-01-00001", b"0123456789abcdef0123", prefix="P", length=12)
-'P-a7abbd160f97'
+Date shifts (``dates.method: shift``) come from a second, separate secret, the date-shift
+key, which stays at the releasing site: whoever holds the pseudonym key (every site of a
+consortium) cannot compute them. See docs/anonymize.md for the model.
+
+>>> pseudonym("AML-01-00001", b"0123456789abcdef0123", prefix="P", length=16)
+'P-a7abbd160f97040c'
 """
 
 from __future__ import annotations
@@ -19,24 +28,40 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import zxcvbn
 
 from synthema.anonymize.hierarchy import date_label, parse_dates
 from synthema.anonymize.policy import AnonymizationError, DatePolicy, Policy
 
 MIN_KEY_BYTES = 16
+#: least number of guesses zxcvbn must estimate for a key (10^20, about 66 bits): a key
+#: protects an HMAC that anyone holding a (pseudonym, guessable study id) pair can attack
+#: offline, so words, repeats and keyboard runs are refused whatever their length
+MIN_KEY_GUESSES_LOG10 = 20.0
+#: how to make a good key, for the error's fix line
+MAKE_KEY = "python -c 'import secrets; print(secrets.token_hex(32))'"
 
 # Header words that mark a direct identifier, by kind, in the languages sites export in.
 _ROLE_WORDS = {
     "name": r"name|surname|first ?name|last ?name|given ?name|nom|pr[ée]nom|cognome|nome|"
-            r"vorname|nachname",
+            r"vorname|nachname|familienname|nom de famille",
     "hospital_number": r"mrn|pid|ipp|n ?cartella|hospital ?(number|no|id)|medical ?record|"
-                       r"patient ?number",
-    "birth_date": r"dob|birth|geburtsdatum|date de naissance|data ?(di )?nascita|naissance",
-    "postcode": r"zip|plz|post ?code|postal|code postal|cap",
-    "address": r"address|adresse|indirizzo|anschrift|street|stra(ss|ß)e",
-    "contact": r"phone|telephone|t[ée]l[ée]phone|telefon|mobile|fax|e-?mail|mail",
+                       r"patient ?(number|no|nr)|patientennummer|patientennr|patienten ?id|"
+                       r"fallnummer|fallnr|fall ?id|aufnahmenummer|krankenblattnummer|"
+                       r"num[ée]ro (de |du )?(patient|dossier|s[ée]jour)|n[°o] ?dossier|"
+                       r"numero (di )?(cartella|paziente)",
+    "birth_date": r"dob|birth|geburtsdatum|geburtstag|geburtsjahr|geb ?datum|"
+                  r"date de naissance|ann[ée]e de naissance|data ?(di )?nascita|"
+                  r"anno (di )?nascita|naissance|year of birth|birth ?year",
+    "postcode": r"zip|plz|post ?code|postal|code postal|cap|postleitzahl|codice postale",
+    "address": r"address|adresse|indirizzo|anschrift|street|stra(ss|ß)e|wohnort|domicile",
+    "contact": r"phone|telephone|t[ée]l[ée]phone|telefon|telefonnummer|telefonnr|handy|"
+               r"handynummer|mobilnummer|portable|cellulare|telefono|mobile|fax|e-?mail|mail",
     "national_id": r"ssn|nir|insee|national ?id|social ?security|insurance ?(number|no)|"
-                   r"codice ?fiscale|versichertennummer|passport",
+                   r"codice ?fiscale|versichertennummer|versichertennr|versicherungsnummer|"
+                   r"krankenversichertennummer|sozialversicherungsnummer|"
+                   r"(num[ée]ro de )?s[ée]curit[ée] sociale|carte vitale|tessera sanitaria|"
+                   r"passport|reisepass",
 }
 # whole words only: no letter (accented ones included) right before or after
 _ROLE_PATTERNS = {role: re.compile(rf"(?<![^\W\d])({words})(?![^\W\d])", re.IGNORECASE)
@@ -55,6 +80,9 @@ def identifier_role(header: str) -> str | None:
     ('birth_date', 'name', 'name')
     >>> identifier_role("Splénomégalie") is None  # 'nom' inside a word
     True
+    >>> [identifier_role(h) for h in ("Telefonnummer", "Fallnummer", "Postleitzahl",
+    ...                               "Geburtsjahr", "Numéro de sécurité sociale")]
+    ['contact', 'hospital_number', 'postcode', 'birth_date', 'national_id']
     """
     text = str(header).replace("_", " ")
     for role, pattern in _ROLE_PATTERNS.items():
@@ -72,77 +100,245 @@ def detect_identifiers(columns: list[str]) -> list[str]:
     return [c for c in columns if identifier_role(c) is not None]
 
 
-def looks_free_text(values: pd.Series) -> bool:
-    """A text column of long, mostly unique, multi-word cells (notes, comments).
+_FREE_TEXT_HEADER = re.compile(
+    r"(?<![^\W\d])(notes?|comments?|remarks?|free ?text|freitext|bemerkung(en)?|kommentar(e)?|"
+    r"anmerkung(en)?|notiz(en)?|commentaires?|remarques?|observations?|osservazioni|"
+    r"commenti|annotazioni|narrative|text)(?![^\W\d])", re.IGNORECASE)
+_TITLE = re.compile(r"^(dr|prof|herr|frau|mr|mrs|ms|mme|mlle|dott|dott\.ssa|sig|sig\.ra)"
+                    r"\.?\s+\w", re.IGNORECASE)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_PHONE = re.compile(r"^(\+|00|0)[\d\s()/.-]{6,}$")
+_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%Y%m%d")
+
+
+def _text_cells(values: pd.Series) -> pd.Series | None:
+    """The non-missing cells as stripped text; None for numeric, boolean and date columns."""
+    if (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values)
+            or pd.api.types.is_bool_dtype(values)):
+        return None
+    text = values.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    return None if text.empty else text
+
+
+def _numbers_or_dates(text: pd.Series) -> pd.Series:
+    """Which cells read as a number (without a leading zero) or a date."""
+    num = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce").notna()
+    num &= ~text.str.match(r"^0\d")  # 00123: a code, not a number
+    date = pd.Series(False, index=text.index)
+    for fmt in _DATE_FORMATS:
+        date |= pd.to_datetime(text, format=fmt, errors="coerce").notna()
+    return num | date
+
+
+def looks_free_text(values: pd.Series, header: str = "") -> bool:
+    """A text column of notes: a notes/comments header, or multi-word, mostly unique cells.
+
+    Two words are enough ("Dr. Hoffmann", "seen by Meier"): free text can carry names,
+    places and dates in any form, so it leaves only when a policy lists it.
 
     >>> looks_free_text(pd.Series(["pt feels better today", "no fever, discharged home"]))
     True
+    >>> looks_free_text(pd.Series(["Dr. Hoffmann", "Dr. Weber"]), "notes")
+    True
     >>> looks_free_text(pd.Series(["de_novo", "secondary", "de_novo"]))
     False
+    >>> looks_free_text(pd.Series(["complete remission", "refractory"] * 20))
+    False
     """
-    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+    text = _text_cells(values)
+    if text is None:
         return False
-    if pd.api.types.is_bool_dtype(values):
-        return False
-    text = values.dropna().astype(str)
-    if text.empty:
-        return False
+    if _FREE_TEXT_HEADER.search(str(header).replace("_", " ")):
+        return not bool(_numbers_or_dates(text).all())
     words = text.str.count(r"\s+") + 1
     unique = text.nunique() / len(text)
-    return bool(words.mean() >= 3 and (unique >= 0.5 or text.str.len().mean() >= 40))
+    return bool(words.mean() >= 3
+                or (words.mean() >= 2 and (unique >= 0.5 or text.str.len().mean() >= 40)))
+
+
+def identifier_values(values: pd.Series) -> str | None:
+    """What kind of direct identifier a column's values look like (None: none).
+
+    Headers lie ("code", "ref", "contact_1"), so values are judged too: e-mail addresses,
+    phone numbers, names with a title, and codes that are distinct on (nearly) every row
+    and hold digits but are neither numbers nor dates (study ids, hospital numbers).
+
+    >>> identifier_values(pd.Series([f"AML-01-{i:05d}" for i in range(30)]))
+    'codes distinct on nearly every row (ids)'
+    >>> identifier_values(pd.Series(["Dr. Hoffmann", "Dr. Weber", "Prof. Klein"]))
+    'names with a title'
+    >>> identifier_values(pd.Series([str(d) for d in range(30)])) is None  # numbers
+    True
+    """
+    text = _text_cells(values)
+    if text is None:
+        return None
+    n = len(text)
+    if text.str.match(_EMAIL).mean() >= 0.5:
+        return "e-mail addresses"
+    plain = ~_numbers_or_dates(text)
+    digits = text.str.count(r"\d")
+    phone = text.str.match(_PHONE) & digits.between(7, 15) & plain
+    if phone.mean() >= 0.5:
+        return "phone numbers"
+    if text.str.match(_TITLE).mean() >= 0.1:
+        return "names with a title"
+    if n >= 20 and text.nunique() >= 0.9 * n and (plain & (digits > 0)).mean() >= 0.9:
+        return "codes distinct on nearly every row (ids)"
+    return None
+
+
+def check_key(key: bytes, where: str, what: str = "pseudonym key") -> bytes:
+    """Refuse a short or guessable key: ``key`` itself, when strong enough.
+
+    Length alone lets ``aaaaaaaaaaaaaaaa`` through. zxcvbn (Dropbox's estimator: words,
+    names, keyboard runs, repeats, sequences, dates) estimates the guesses an attacker needs;
+    fewer than 10^:data:`MIN_KEY_GUESSES_LOG10` is refused. Only the first 72 characters are
+    estimated (zxcvbn's limit): guessing a longer key takes at least as many guesses.
+
+    >>> check_key(bytes.fromhex("8f" * 4) + b"a" * 16, "test")
+    Traceback (most recent call last):
+    ...
+    synthema.anonymize.policy.AnonymizationError: the pseudonym key from test is guessable ...
+    """
+    if len(key) < MIN_KEY_BYTES:
+        raise AnonymizationError(f"the {what} from {where} is {len(key)} bytes",
+                                 fix=f"use a random secret of at least {MIN_KEY_BYTES} bytes, "
+                                     f"e.g. {MAKE_KEY}")
+    try:
+        text = key.decode("utf-8")
+    except UnicodeDecodeError:
+        text = key.decode("latin-1")
+    guesses = float(zxcvbn.zxcvbn(text[:72])["guesses_log10"])
+    if guesses < MIN_KEY_GUESSES_LOG10:
+        raise AnonymizationError(
+            f"the {what} from {where} is guessable (about 10^{guesses:.0f} guesses, below "
+            f"10^{MIN_KEY_GUESSES_LOG10:.0f}: words, repeats or sequences)",
+            fix=f"make a random key: {MAKE_KEY}")
+    return key
+
+
+def _read_secret(*, given: bytes | None, key_file: str | None, key_env: str | None,
+                 source: str, what: str, keys: str) -> tuple[bytes, str] | None:
+    """A secret given, else read from ``key_file``, else from ``key_env``; with its origin."""
+    if given is not None:
+        return given, "the key argument"
+    if key_file:
+        path = Path(key_file)
+        if not path.is_absolute() and source != "<policy>":
+            path = Path(source).parent / path
+        if not path.is_file():
+            raise AnonymizationError(f"{what} file {path} not found",
+                                     fix=f"create it ({MAKE_KEY} > FILE) or fix {keys}.key_file")
+        return path.read_bytes().strip(), f"key file {path}"
+    if key_env:
+        env = os.environ.get(key_env)
+        if env:
+            return env.encode("utf-8"), f"environment variable {key_env}"
+    return None
 
 
 def read_key(policy: Policy, *, key: bytes | None = None) -> bytes:
     """The pseudonym key: given, else ``pseudonym.key_file``, else ``pseudonym.key_env``.
 
     Raises:
-        AnonymizationError: no key found, or a key shorter than 16 bytes.
+        AnonymizationError: no key found, or a short or guessable key (:func:`check_key`).
     """
-    where = "the key argument"
-    if key is None and policy.key_file:
-        path = Path(policy.key_file)
-        if not path.is_absolute() and policy.source != "<policy>":
-            path = Path(policy.source).parent / path
-        if not path.is_file():
-            raise AnonymizationError(f"pseudonym key file {path} not found",
-                                     fix="create it (e.g. 32 random bytes) or fix key_file")
-        key, where = path.read_bytes().strip(), f"key file {path}"
-    if key is None and policy.key_env:
-        env = os.environ.get(policy.key_env)
-        if env:
-            key, where = env.encode("utf-8"), f"environment variable {policy.key_env}"
-    if key is None:
+    found = _read_secret(given=key, key_file=policy.key_file, key_env=policy.key_env,
+                         source=policy.source, what="pseudonym key", keys="pseudonym")
+    if found is None:
+        env = policy.key_env or "SYNTHEMA_PSEUDONYM_KEY"
         raise AnonymizationError(
-            "no pseudonym key: neither pseudonym.key_file nor "
-            f"${policy.key_env or 'SYNTHEMA_PSEUDONYM_KEY'} is set",
-            fix=f"export {policy.key_env or 'SYNTHEMA_PSEUDONYM_KEY'}=<secret of at least "
-                f"{MIN_KEY_BYTES} bytes, e.g. 64 hex digits> or set pseudonym.key_file")
-    if len(key) < MIN_KEY_BYTES:
-        raise AnonymizationError(f"the pseudonym key from {where} is {len(key)} bytes",
-                                 fix=f"use a secret of at least {MIN_KEY_BYTES} bytes")
-    return key
+            f"no pseudonym key: neither pseudonym.key_file nor ${env} is set",
+            fix=f'export {env}="$({MAKE_KEY})" (at least {MIN_KEY_BYTES} random bytes) or set '
+                "pseudonym.key_file")
+    return check_key(*found)
 
 
-def pseudonym(value: str, key: bytes, *, prefix: str = "P", length: int = 16) -> str:
-    """The keyed pseudonym of one identifier value."""
-    digest = hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:length]
+def read_date_key(policy: Policy, *, key: bytes | None = None,
+                  pseudonym_key: bytes | None = None) -> bytes:
+    """The date-shift key: given, else ``dates.key_file``, else ``dates.key_env``.
+
+    It must not be the pseudonym key: every site of a consortium holds that one, and with it
+    (and guessable study ids) the shifts could be recomputed.
+
+    Raises:
+        AnonymizationError: no key, a weak key, or the pseudonym key again.
+    """
+    dates = policy.dates
+    found = _read_secret(given=key, key_file=dates.key_file, key_env=dates.key_env,
+                         source=policy.source, what="date-shift key", keys="dates")
+    env = dates.key_env or "SYNTHEMA_DATE_SHIFT_KEY"
+    if found is None:
+        raise AnonymizationError(
+            f"dates.method shift needs a date-shift key: neither dates.key_file nor ${env} "
+            "is set",
+            fix=f'export {env}="$({MAKE_KEY})": a second secret, kept at this site and never '
+                "shared (not the pseudonym key)")
+    secret = check_key(*found, what="date-shift key")
+    if pseudonym_key is not None and hmac.compare_digest(secret, pseudonym_key):
+        raise AnonymizationError(
+            f"the date-shift key from {found[1]} is the pseudonym key",
+            fix=f"make a separate date-shift key ({MAKE_KEY}); the pseudonym key is shared "
+                "with other sites, the date-shift key must not be")
+    return secret
+
+
+def scope_salt(policy: Policy) -> bytes:
+    """What is mixed into every pseudonym's HMAC input under the policy's scope.
+
+    ``release``: 16 random bytes from the operating system, new for each run and never
+    written or logged (a release's pseudonyms link to nothing outside it); ``study``: the
+    study's name (``pseudonym.study``, default the policy's name); ``linkage``: nothing.
+    """
+    match policy.scope:
+        case "release":
+            return b"release:" + os.urandom(16) + b":"
+        case "study":
+            return b"study:" + (policy.study or policy.name).encode("utf-8") + b":"
+        case "linkage":
+            return b""
+        case _:
+            raise ValueError(f"unknown pseudonym scope {policy.scope!r}")
+
+
+def pseudonym(value: str, key: bytes, *, prefix: str = "P", length: int = 16,
+              salt: bytes = b"") -> str:
+    """The keyed pseudonym of one identifier value (``salt``: see :func:`scope_salt`)."""
+    digest = hmac.new(key, salt + value.encode("utf-8"), hashlib.sha256).hexdigest()[:length]
     return f"{prefix}-{digest}" if prefix else digest
 
 
 def pseudonymize(values: pd.Series, key: bytes, *, prefix: str = "P", length: int = 16,
-                 namespace: str = "") -> pd.Series:
+                 namespace: str = "", salt: bytes = b"", column: str = "") -> pd.Series:
     """Replace every identifier by its keyed pseudonym (missing stays missing).
 
     ``namespace`` is prepended to each value before hashing, so identifiers of different
     kinds (a hospital number, a study id) that happen to be equal get different pseudonyms.
+    Two different ids that would get the same pseudonym are refused, not merged.
+
+    Raises:
+        AnonymizationError: two ids collide (only with a short ``length``).
     """
-    mapping = {v: pseudonym(namespace + str(v), key, prefix=prefix, length=length)
+    mapping = {v: pseudonym(namespace + str(v), key, prefix=prefix, length=length, salt=salt)
                for v in values.dropna().unique()}
+    if len(set(mapping.values())) < len(mapping):
+        clashes = len(mapping) - len(set(mapping.values()))
+        raise AnonymizationError(
+            f"{clashes} pseudonym collision(s) in column '{column}': two different ids would "
+            f"share a {length}-character pseudonym (ids not shown)",
+            fix="raise pseudonym.length (16 or more hex characters)")
     return values.map(mapping).astype("string")
 
 
 def _shift_days(ids: pd.Series, key: bytes, max_days: int) -> np.ndarray:
-    """A per-patient shift in ``[-max_days, max_days] \\ {0}`` derived from the key."""
+    """A per-patient shift, uniform on ``[-max_days, max_days] \\ {0}``, from the date key.
+
+    Keyed by the date-shift key (never the pseudonym key), so the same patient gets the
+    same shift in every release of the site: fresh shifts per release would let an
+    attacker intersect the windows of two releases.
+    """
     out = np.zeros(len(ids), dtype=np.int64)
     for i, v in enumerate(ids.astype("string").fillna("")):
         digest = hmac.new(key, b"date-shift:" + v.encode("utf-8"), hashlib.sha256).digest()
@@ -169,8 +365,9 @@ def transform_dates(df: pd.DataFrame, policy: DatePolicy, *, ids: pd.Series | No
         case "shift":
             if ids is None or key is None:
                 raise AnonymizationError(
-                    "dates.method shift needs a patient id column and a pseudonym key",
-                    fix="set pseudonym.column and a key, or use method relative/generalize")
+                    "dates.method shift needs a patient id column and a date-shift key",
+                    fix="set pseudonym.column and a date-shift key (dates.key_env or "
+                        "dates.key_file), or use method relative/generalize")
             shift = pd.to_timedelta(_shift_days(ids, key, policy.max_shift_days), unit="D")
             for c, days in parsed.items():
                 df[c] = (days.reset_index(drop=True) + shift).dt.strftime("%Y-%m-%d").values

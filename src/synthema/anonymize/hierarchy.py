@@ -70,9 +70,8 @@ def _where(bad: pd.Series, column: str) -> str:
 def _interval_levels(values: pd.Series, spec: HierarchySpec) -> list[np.ndarray]:
     num = pd.to_numeric(values.astype("string"), errors="coerce").astype("float64")
     bad = num.isna() & values.notna() & (values.astype("string").str.strip() != "")
-    if bad.any():
-        example = values[bad].iloc[0]
-        raise AnonymizationError(f"{_where(bad, spec.column)}: {example!r} is not a number",
+    if bad.any():  # the cell is not quoted: a quasi-identifier's value may identify
+        raise AnonymizationError(f"{_where(bad, spec.column)}: not a number (value not shown)",
                                  fix="correct the cell(s), or use type: groups or suppress")
     for small, big in zip(spec.bands, spec.bands[1:], strict=False):
         if big % small:
@@ -81,6 +80,7 @@ def _interval_levels(values: pd.Series, spec: HierarchySpec) -> list[np.ndarray]
                 fix="make each band width a multiple of the one before, e.g. [5, 10, 20]")
     arr = num.to_numpy()
     whole = bool(np.all(np.isnan(arr) | (arr == np.round(arr))))
+    capped = np.zeros(len(arr), dtype=bool) if spec.cap is None else arr >= spec.cap
     levels = []
     for width in spec.bands:
         lo = spec.origin + np.floor((arr - spec.origin) / width) * width
@@ -88,6 +88,8 @@ def _interval_levels(values: pd.Series, spec: HierarchySpec) -> list[np.ndarray]
             text = [None if np.isnan(a) else f"{a:g}-{a + width - 1:g}" for a in lo]
         else:
             text = [None if np.isnan(a) else f"[{a:g}, {a + width:g})" for a in lo]
+        if spec.cap is not None:  # top-coding: one open band from the cap up
+            text = [f"{spec.cap:g}+" if c else t for t, c in zip(text, capped, strict=True)]
         levels.append(np.array(text, dtype=object))
     return levels
 
@@ -132,9 +134,9 @@ def parse_dates(values: pd.Series, column: str, fmt: str) -> pd.Series:
     text = values.astype("string").str.strip().reset_index(drop=True)
     days = pd.to_datetime(text, format=fmt, errors="coerce")
     bad = days.isna() & text.notna() & (text != "")
-    if bad.any():
+    if bad.any():  # the cell is not quoted: it may be a birth date
         raise AnonymizationError(
-            f"{_where(bad, column)}: {text[bad].iloc[0]!r} is not a date in format {fmt}",
+            f"{_where(bad, column)}: not a date in format {fmt} (value not shown)",
             fix="correct the cell(s), or set dates.format in the policy (e.g. '%d.%m.%Y')")
     return days.set_axis(values.index)
 
@@ -169,7 +171,8 @@ def _level_names(spec: HierarchySpec, levels: int) -> list[str]:
     """What each level above the original shows, in words."""
     match spec.type:
         case "interval":
-            return [f"bands of {w:g}" for w in spec.bands]
+            top = "" if spec.cap is None else f", {spec.cap:g}+ together"
+            return [f"bands of {w:g}{top}" for w in spec.bands]
         case "date":
             return [str(g) for g in spec.levels]
         case "truncate":

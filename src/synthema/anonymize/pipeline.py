@@ -1,11 +1,15 @@
 """The anonymisation pipeline: policy + table in, release + report out.
 
 Order of steps: check the policy fits the columns and the input has one row per patient;
-remove direct identifiers and free text; keep only what the purpose needs (minimisation);
-transform dates; pseudonymise the patient id; generalise the quasi-identifiers at the
-least-loss lattice node that meets the privacy models, suppressing the failing classes;
-measure what was achieved, the re-identification risk before and after, information loss
-and utility (:mod:`synthema.anonymize.utility`).
+remove direct identifiers; refuse a release that would carry an identifier, free text, an
+exact date or a duration derived from a date by mistake; keep only what the purpose needs
+(minimisation); transform dates; pseudonymise the patient id in the policy's scope;
+generalise the quasi-identifiers at the least-loss lattice node that meets the privacy
+models, suppressing the failing classes; measure what was achieved, the re-identification
+risk before and after (on the quasi-identifiers, and on every released column an attacker
+could combine: :mod:`synthema.anonymize.linkage`), information loss and utility
+(:mod:`synthema.anonymize.utility`, rounded so that it cannot rebuild what was suppressed);
+shuffle the released rows (an export sorted by date would leak dates through row order).
 
 Identifier columns carried from a raw site export (:mod:`synthema.anonymize.raw`) arrive
 with their kind (``identifiers={"hospital_number": "hospital_number", ...}``); the policy's
@@ -17,7 +21,9 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Iterator, Mapping
+import math
+import re
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -27,23 +33,30 @@ import pandas as pd
 
 from synthema.anonymize.deidentify import (
     detect_identifiers,
+    identifier_values,
     looks_free_text,
     pseudonymize,
+    read_date_key,
     read_key,
+    scope_salt,
     transform_dates,
 )
-from synthema.anonymize.hierarchy import Hierarchy, build_hierarchy
+from synthema.anonymize.hierarchy import Hierarchy, build_hierarchy, parse_dates
+from synthema.anonymize.linkage import linkage_risk, singling_out
 from synthema.anonymize.models import SensitiveCodes, achieved
 from synthema.anonymize.policy import AnonymizationError, HierarchySpec, Policy
 from synthema.anonymize.risk import class_keys, risk_measures
 from synthema.anonymize.search import search
 from synthema.anonymize.utility import utility_check
-from synthema.schema import Dictionary
+from synthema.schema import Dictionary, VariableType
 
 #: pseudonym prefix of identifiers pseudonymised under ``raw:`` (hospital numbers: H-...)
 RAW_PREFIX = {"hospital_number": "H", "national_id": "N"}
 #: why a column the purpose does not need was left out (minimisation)
 NOT_NEEDED = "not needed for the purpose"
+#: headers that name a duration in days or a date (when no dictionary says what a column is)
+_DURATION_HEADER = re.compile(r"(^|_)(days?|tage|jours|giorni)(_|$)", re.IGNORECASE)
+_DATE_HEADER = re.compile(r"(^|_)(date|datum|data|dt)(_|$)", re.IGNORECASE)
 
 _LOG = logging.getLogger(__name__)
 
@@ -61,12 +74,16 @@ def _prefix(file: str) -> str:
 
 
 def _require(df: pd.DataFrame, names: list[str], where: str, *, file: str = "<data>") -> None:
+    missing = [n for n in dict.fromkeys(names) if n not in df.columns]
+    # most of the policy's columns absent next to identifier headers: a raw export
+    raw_export = len(missing) > len(set(names)) / 2 and detect_identifiers(
+        [str(c) for c in df.columns])
     for name in names:
         if name not in df.columns:
             close = difflib.get_close_matches(name, [str(c) for c in df.columns], n=1)
-            if close:
+            if close and not raw_export:
                 fix = f"fix the policy (did you mean '{close[0]}'?)"
-            elif detect_identifiers([str(c) for c in df.columns]):
+            elif raw_export or detect_identifiers([str(c) for c in df.columns]):
                 fix = ("this looks like a raw site export (it has identifier columns): give its "
                        "mapping with --mapping SITE.mapping.yaml, or fix the policy's names")
             else:
@@ -130,6 +147,93 @@ def _identifiers(df: pd.DataFrame, policy: Policy,
     return found
 
 
+def _kind(col: str, values: pd.Series, dictionary: Dictionary | None) -> str | None:
+    """``date`` or ``duration`` for a column of dates or of days counted from a date."""
+    if dictionary is not None and col in dictionary:
+        match dictionary[col].type:
+            case VariableType.DATE:
+                return "date"
+            case VariableType.DURATION if (dictionary[col].unit or "days") in (
+                    "days", "day", "weeks", "months", "years"):
+                return "duration"
+            case _:
+                return None
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "date"
+    if _DURATION_HEADER.search(col):
+        return "duration"
+    if _DATE_HEADER.search(col):
+        text = values.dropna().astype(str)
+        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+        return "date" if len(text) and parsed.notna().mean() >= 0.9 else None
+    return None
+
+
+def check_release(df: pd.DataFrame, policy: Policy, *, dictionary: Dictionary | None,
+                  pseudonymised: set[str]) -> None:
+    """Refuse a policy that would release an identifier, free text or a date by mistake.
+
+    Each check looks at what would leave exactly (``purpose.keep``, ``sensitive`` and
+    quasi-identifiers that may stay at level 0), not at what the policy calls it:
+
+    - the dictionary's patient id, or a column whose values look like identifiers (e-mail
+      addresses, phone numbers, names with a title, codes distinct on nearly every row),
+      unless pseudonymised;
+    - free text (notes, comments), unless listed under ``identifiers.keep_free_text``;
+    - a date released as it is, or days counted from a date (survival, follow-up): with a
+      public data cut-off, ``date = cut-off − days`` for everyone alive at it, so a duration
+      is a quasi-identifier and must be generalised with the dates (or removed).
+
+    Raises:
+        AnonymizationError: naming the column and the fix; no cell value is quoted.
+    """
+    qis = {h.column: h for h in policy.quasi_identifiers}
+    exact = [c for c in dict.fromkeys([*policy.keep, *policy.sensitive,
+                                       *(c for c, h in qis.items() if h.min_level == 0)])
+             if c in df.columns and c not in pseudonymised]
+    where = f"{policy.source}: column '{{}}' (purpose.keep, sensitive or quasi_identifiers)"
+    for col in exact:
+        if dictionary is not None and col == dictionary.patient_id:
+            raise AnonymizationError(
+                where.format(col) + " is the dictionary's patient id and would be released "
+                "in clear", fix=f"add pseudonym: {{column: {col}}} to the policy, or remove it "
+                                "from purpose.keep")
+        if col in policy.keep_free_text:
+            continue  # checked by hand, the policy says
+        if col in policy.keep and col not in qis and looks_free_text(df[col], col):
+            raise AnonymizationError(
+                where.format(col) + " looks like free text (notes, comments), which can hold "
+                "names, places and dates in any form",
+                fix="remove it from purpose.keep, or list it under identifiers.keep_free_text "
+                    "once it has been checked by hand")
+        looks = identifier_values(df[col])
+        if looks:
+            raise AnonymizationError(
+                where.format(col) + f" holds {looks}: it would release identifiers",
+                fix="pseudonymise it (pseudonym.column) or remove it from the policy")
+    handled = set(policy.dates.columns) if policy.dates.method != "keep" else set()
+    for col in dict.fromkeys([*policy.keep, *policy.sensitive]):
+        if col in qis or col in handled or col not in df.columns:
+            continue
+        match _kind(col, df[col], dictionary):
+            case "duration":
+                raise AnonymizationError(
+                    where.format(col) + " counts days from a date and would be released "
+                    "exactly: with a public data cut-off it gives the date back (date = "
+                    "cut-off - days for every patient alive at the cut-off)",
+                    fix=f"make it a quasi-identifier, generalised with its date: {col}: "
+                        "{type: interval, bands: [90, 180, 360], cap: 1080, min_level: 1} "
+                        "(or remove it from purpose.keep)")
+            case "date":
+                raise AnonymizationError(
+                    where.format(col) + " is a date and would be released exactly",
+                    fix=f"make it a quasi-identifier ({col}: {{type: date, levels: [month, "
+                        "quarter, year], min_level: 1}), or list it under dates.columns with "
+                        "method shift or generalize")
+            case _:
+                pass
+
+
 def _raw_plan(policy: Policy, roles: Mapping[str, str], columns: list[str]
               ) -> tuple[Policy, dict[str, str]]:
     """The policy with the raw export's quasi-identifiers added, and the columns to pseudonymise.
@@ -164,11 +268,13 @@ def _sensitive(df: pd.DataFrame, policy: Policy, file: str) -> list[SensitiveCod
         text = df[col].astype("string").fillna("<NA>").reset_index(drop=True)
         if order:
             unknown = sorted(set(text) - set(order) - {"<NA>"})
-            if unknown:
+            if unknown:  # counted, not quoted: a cell may hold anything
+                rows = np.flatnonzero(~text.isin([*order, "<NA>"]).to_numpy()) + 2
                 raise AnonymizationError(
-                    f"{_prefix(file)}column '{col}' holds "
-                    f"{', '.join(map(repr, unknown[:5]))}, not in the policy's "
-                    f"sensitive.{col}.order ({policy.source})",
+                    f"{_prefix(file)}column '{col}', row {rows[0]}"
+                    f"{f' and {len(rows) - 1} more' if len(rows) > 1 else ''}: "
+                    f"{len(unknown)} distinct value(s) not in the policy's sensitive.{col}.order "
+                    f"({policy.source}; values not shown)",
                     fix="add the value(s) to the order in the policy, or correct the cells")
             cats = list(order) + (["<NA>"] if (text == "<NA>").any() else [])
             codes = pd.Categorical(text, categories=cats).codes.astype(np.int64)
@@ -219,33 +325,138 @@ def _in_file(file: str) -> Iterator[None]:
         raise AnonymizationError(f"{file}: {exc.message}", fix=exc.fix) from None
 
 
-def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
-              population: pd.DataFrame | None = None, dictionary: Dictionary | None = None,
-              identifiers: Mapping[str, str] | None = None,
-              file: str = "<data>") -> AnonymizationResult:
-    """Anonymise ``df`` as ``policy`` says.
+def figure_decimals(n: int, k: int) -> int:
+    """Decimals kept by figures computed from the suppressed records too (utility).
 
-    Args:
-        df: the input table (typed, or text cells as :func:`read_table` gives them).
-        policy: a parsed policy (:func:`load_policy`).
-        key: pseudonym key; read from the policy's key file or environment when None.
-        population: identification table for journalist and marketer risk; the sample
-            stands in for it when None (and the report says so).
-        dictionary: the data dictionary ``df`` follows (default: the policy's
-            ``dictionary:``); it types the utility check and supplies its survival pairs.
-        identifiers: identifier columns carried from a raw export, each with its kind
-            (:data:`synthema.anonymize.policy.RAW_ROLES`), handled as ``policy.raw`` says.
-        file: the input's name, for messages (a cell's row is its position + 2, the file's
-            row when ``df`` is read with :func:`read_table`).
+    Such a figure and the release together give an equation in the suppressed records'
+    values: a per-column TVD with 6 decimals gives back, exactly, how many suppressed
+    patients were women. Rounded to ``d`` decimals with ``10^-d * n >= k`` (``n`` input
+    records), a figure cannot tell apart about ``k`` neighbouring counts (fewer at the ends
+    of the possible range); at least 1 decimal, at most 6.
 
-    Raises:
-        AnonymizationError: the policy does not fit the data or cannot be met.
+    >>> figure_decimals(400, 5), figure_decimals(666, 5), figure_decimals(50_000, 5)
+    (1, 2, 4)
     """
-    df = df.reset_index(drop=True)
-    roles = dict(identifiers or {})
-    policy, raw_pseudonyms = _raw_plan(policy, roles, [str(c) for c in df.columns])
-    if dictionary is None:
-        dictionary = policy.data_dictionary()
+    if n <= 0:
+        return 6
+    return int(min(6, max(1, math.floor(math.log10(max(n / max(k, 1), 1.0)) + 1e-12))))
+
+
+_EXACT_KEYS = frozenset({"thresholds", "min_value", "max_value", "seconds", "records"})
+
+
+def coarsen(value: Any, decimals: int) -> Any:
+    """Every float in ``value`` (nested dicts and lists) rounded to ``decimals``.
+
+    Thresholds, bounds and record counts are left as they are.
+    """
+    match value:
+        case bool() | int() | None:
+            return value
+        case float():
+            return round(value, decimals) if math.isfinite(value) else value
+        case dict():
+            return {k: v if k in _EXACT_KEYS else coarsen(v, decimals) for k, v in value.items()}
+        case list() | tuple():
+            return [coarsen(v, decimals) for v in value]
+        case _:
+            return value
+
+
+_SCOPE_NOTES = {
+    "release": "scoped to this release: a random salt drawn for this run (never written) "
+               "enters every HMAC, so these pseudonyms occur in no other release and nobody, "
+               "key holders included, can link them to an id or to another release",
+    "study": "scoped to study '{study}': every release of this study made with this key "
+             "carries the same pseudonyms, so releases of the study join on them (releases "
+             "of other studies do not); the risk of joined releases is not measured here",
+    "linkage": "stable linkage pseudonym: every release made with this key carries the same "
+               "pseudonyms, so any two releases join on them; the risk of joined releases is "
+               "not measured here",
+}
+
+
+def _pseudonym_entry(policy: Policy, raw_pseudonyms: Mapping[str, str]) -> dict | None:
+    """What the report says about the pseudonyms, their scope and how far they link."""
+    columns = ([policy.pseudonym_column] if policy.pseudonym_column else []) + list(
+        raw_pseudonyms)
+    if not columns:
+        return None
+    return {"column": policy.pseudonym_column, "columns": columns,
+            "method": f"HMAC-SHA256, keyed, {policy.length} hex characters, "
+                      f"scope {policy.scope}",
+            "scope": policy.scope, "study": policy.study or policy.name
+            if policy.scope == "study" else None,
+            "linkable_across_releases": policy.scope != "release",
+            "note": _SCOPE_NOTES[policy.scope].format(study=policy.study or policy.name)}
+
+
+def _shift_windows(df: pd.DataFrame, policy: Policy, date_log: Mapping[str, str],
+                   kept: np.ndarray) -> dict[str, tuple[pd.Series, int]]:
+    """Each shifted date column: the true dates of the released records and the bound."""
+    if policy.dates.method != "shift":
+        return {}
+    return {c: (parse_dates(df[c], c, policy.dates.format).reset_index(drop=True)[kept]
+                .reset_index(drop=True), policy.dates.max_shift_days)
+            for c in date_log}
+
+
+def _released_risk(released: pd.DataFrame, *, qi_cols: list[str], hidden: set[str],
+                   windows: Mapping[str, tuple[pd.Series, int]], threshold: float
+                   ) -> dict[str, Any]:
+    """Risk over every released column (pseudonyms aside) and per column with the QIs."""
+    cols = [c for c in released.columns if c not in hidden]
+    out = linkage_risk(released, columns=cols, windows=windows, threshold=threshold)
+    out["singled_out_with_quasi_identifiers"] = singling_out(
+        released, quasi_identifiers=[c for c in qi_cols if c in cols], columns=cols,
+        windows=windows)
+    return out
+
+
+def _warnings(report: dict[str, Any], date_log: Mapping[str, str],
+              sensitive: Collection[str]) -> list[str]:
+    """What a privacy officer must read beyond the scorecard, in one line each.
+
+    Sensitive attributes are left out of the per-column line: they are what an attacker
+    wants to learn, and l-diversity/t-closeness are their protection.
+    """
+    out = []
+    rc = report["risk"]["released_columns"]
+    k = report["models"]["k"]
+    if rc["unique_records"]:
+        out.append(
+            f"{rc['unique_records']} of {rc['records']} released records "
+            f"({rc['unique_share']:.1%}) are unique over all released columns "
+            f"({', '.join(rc['columns'])}): k = {k} holds for the quasi-identifiers only; an "
+            "attacker who knows a patient's other released values singles these records out")
+    single = {c: n for c, n in rc["singled_out_with_quasi_identifiers"].items()
+              if n and c not in sensitive}
+    if single:
+        out.append("with the quasi-identifiers, each of these columns alone singles out "
+                   "released records: " + ", ".join(f"{c} {n}" for c, n in single.items())
+                   + "; a column an attacker can know belongs under quasi_identifiers")
+    pseudo = report.get("pseudonym")
+    if pseudo and pseudo["linkable_across_releases"]:
+        out.append(f"pseudonyms in {', '.join(pseudo['columns'])}: {pseudo['note']}")
+    derived = [c for c, how in date_log.items() if how.startswith(("days from", "generalised"))]
+    if derived:
+        out.append(f"{', '.join(derived)} derived from dates (dates.method) but not "
+                   "quasi-identifiers: outside the k-anonymity classes, counted only in the "
+                   "risk over all released columns")
+    return out
+
+
+def _secrets(policy: Policy, *, key: bytes | None, date_key: bytes | None,
+             needs_key: bool, shifts: bool) -> tuple[bytes | None, bytes | None, bytes]:
+    """``(pseudonym key, date-shift key, scope salt)`` as the policy needs them."""
+    secret = read_key(policy, key=key) if needs_key else None
+    shift_key = read_date_key(policy, key=date_key, pseudonym_key=secret) if shifts else None
+    return secret, shift_key, scope_salt(policy) if needs_key else b""
+
+
+def _check_policy_columns(df: pd.DataFrame, policy: Policy, *, file: str,
+                          dictionary: Dictionary | None) -> None:
+    """The policy's columns exist, no date is handled twice, one row per patient."""
     qi_cols = [h.column for h in policy.quasi_identifiers]
     extra = [policy.pseudonym_column] if policy.pseudonym_column else []
     anchor = [policy.dates.anchor] if policy.dates.method == "relative" else []
@@ -264,36 +475,73 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
         dictionary.patient_id if dictionary is not None and dictionary.patient_id in df else None)
     if id_column:
         check_one_row_per_patient(df[id_column], column=id_column, file=file)
+
+
+def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
+              date_key: bytes | None = None, population: pd.DataFrame | None = None,
+              dictionary: Dictionary | None = None,
+              identifiers: Mapping[str, str] | None = None,
+              file: str = "<data>") -> AnonymizationResult:
+    """Anonymise ``df`` as ``policy`` says.
+
+    Args:
+        df: the input table (typed, or text cells as :func:`read_table` gives them).
+        policy: a parsed policy (:func:`load_policy`).
+        key: pseudonym key; read from the policy's key file or environment when None.
+        date_key: date-shift key (``dates.method: shift``); read from ``dates.key_file`` or
+            ``dates.key_env`` when None. Never the pseudonym key.
+        population: identification table for journalist and marketer risk; the sample
+            stands in for it when None (and the report says so).
+        dictionary: the data dictionary ``df`` follows (default: the policy's
+            ``dictionary:``); it types the utility check, supplies its survival pairs and
+            says which columns are dates, durations and the patient id.
+        identifiers: identifier columns carried from a raw export, each with its kind
+            (:data:`synthema.anonymize.policy.RAW_ROLES`), handled as ``policy.raw`` says.
+        file: the input's name, for messages (a cell's row is its position + 2, the file's
+            row when ``df`` is read with :func:`read_table`).
+
+    Raises:
+        AnonymizationError: the policy does not fit the data, would release an identifier,
+            free text or an exact date or duration, or cannot be met.
+    """
+    df = df.reset_index(drop=True)
+    roles = dict(identifiers or {})
+    policy, raw_pseudonyms = _raw_plan(policy, roles, [str(c) for c in df.columns])
+    if dictionary is None:
+        dictionary = policy.data_dictionary()
+    qi_cols = [h.column for h in policy.quasi_identifiers]
+    extra = [policy.pseudonym_column] if policy.pseudonym_column else []
+    anchor = [policy.dates.anchor] if policy.dates.method == "relative" else []
+    _check_policy_columns(df, policy, file=file, dictionary=dictionary)
     removed = _identifiers(df, policy, roles)
-    for col in policy.keep:
-        if col not in policy.keep_free_text and col not in qi_cols and looks_free_text(df[col]):
-            removed[col] = "free text (list under identifiers.keep_free_text to keep)"
+    check_release(df, policy, dictionary=dictionary,
+                  pseudonymised=set(extra) | set(raw_pseudonyms))
     wanted = (set(extra) | set(qi_cols) | set(policy.sensitive) | set(policy.keep)
               | set(raw_pseudonyms))
     out_cols = [c for c in df.columns if c in wanted and c not in removed]
     for col in df.columns:
         if col not in out_cols:
             removed.setdefault(str(col), NOT_NEEDED)
-    needs_key = (bool(policy.pseudonym_column) or policy.dates.method == "shift"
-                 or bool(raw_pseudonyms))
-    secret = read_key(policy, key=key) if needs_key else None
-    ids = df[policy.pseudonym_column] if policy.pseudonym_column else None
     dated = [c for c in policy.dates.columns if c in out_cols]
+    secret, shift_key, salt = _secrets(
+        policy, key=key, date_key=date_key,
+        needs_key=bool(policy.pseudonym_column) or bool(raw_pseudonyms),
+        shifts=policy.dates.method == "shift" and bool(dated))
+    ids = df[policy.pseudonym_column] if policy.pseudonym_column else None
     work = df[list(dict.fromkeys(out_cols + anchor))]
     with _in_file(file):
         work, date_log = transform_dates(work, replace(policy.dates, columns=tuple(dated)),
-                                         ids=ids, key=secret)
+                                         ids=ids, key=shift_key)
     if anchor and anchor[0] in qi_cols:
         date_log[anchor[0]] = ("anchor of relative days; released only at its generalisation "
                                "level, as a quasi-identifier")
     out_cols = [c for c in out_cols if c in work.columns]
     work = work[out_cols].copy()
-    if policy.pseudonym_column:
-        work[policy.pseudonym_column] = pseudonymize(
-            work[policy.pseudonym_column], secret, prefix=policy.prefix, length=policy.length)
-    for col, role in raw_pseudonyms.items():
-        work[col] = pseudonymize(work[col], secret, prefix=RAW_PREFIX.get(role, "X"),
-                                 length=policy.length, namespace=f"{role}:")
+    for col, prefix, namespace in [
+            *([(policy.pseudonym_column, policy.prefix, "")] if policy.pseudonym_column else []),
+            *((c, RAW_PREFIX.get(r, "X"), f"{r}:") for c, r in raw_pseudonyms.items())]:
+        work[col] = pseudonymize(work[col], secret, prefix=prefix, length=policy.length,
+                                 namespace=namespace, salt=salt, column=col)
 
     n = len(work)
     with _in_file(file):
@@ -310,7 +558,28 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
     for h, level in zip(hierarchies, found.node, strict=True):
         generalised[h.column] = pd.Series(h.labels[level], dtype="string")
     released = generalised[keep_rows].reset_index(drop=True)
+    report = _report(df, policy, found=found, hierarchies=hierarchies, sensitive=sensitive,
+                     released=released, generalised=generalised, work=work,
+                     removed=removed, date_log=date_log, anchor=anchor,
+                     raw_pseudonyms=raw_pseudonyms, population=population,
+                     dictionary=dictionary)
+    _LOG.info("anonymised %d -> %d records at node %s", n, report["records_out"], found.node)
+    # row order is the input's order (often by date or id): shuffled with OS entropy
+    data = released.iloc[np.random.default_rng().permutation(len(released))]
+    data = data.reset_index(drop=True)
+    data.attrs = {}  # read_table's attrs (the input's path) would reach Parquet metadata
+    return AnonymizationResult(data=data, report=report)
 
+
+def _report(df: pd.DataFrame, policy: Policy, *, found: Any, hierarchies: list[Hierarchy],
+            sensitive: list[SensitiveCodes], released: pd.DataFrame,
+            generalised: pd.DataFrame, work: pd.DataFrame, removed: dict[str, str],
+            date_log: dict[str, str], anchor: list[str], raw_pseudonyms: Mapping[str, str],
+            population: pd.DataFrame | None, dictionary: Dictionary | None) -> dict[str, Any]:
+    """Every figure of the release: models, risk (QIs and all columns), loss, utility."""
+    n = len(work)
+    qi_cols = [h.column for h in policy.quasi_identifiers]
+    keep_rows = ~found.suppressed
     _, classes = np.unique(found.classes[keep_rows], return_inverse=True)
     kept_sens = [SensitiveCodes(s.column, s.codes[keep_rows], s.n_values, s.ordered,
                                 s.reference) for s in sensitive]
@@ -322,7 +591,19 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
     pop_after = _population_keys(population, df, policy,
                                  [h.names[lv] for h, lv in zip(hierarchies, found.node,
                                                                strict=True)])
+    pseudo = _pseudonym_entry(policy, raw_pseudonyms)
+    hidden = set(pseudo["columns"]) if pseudo else set()
     m = policy.models
+    durations = [s.column for s in policy.quasi_identifiers
+                 if s.type == "interval" and dictionary is not None and s.column in dictionary
+                 and dictionary[s.column].type is VariableType.DURATION]
+    level = dict(zip(qi_cols, found.node, strict=True))
+    utility = utility_check(  # a quasi-identifier left at level 0 keeps its dictionary type
+        generalised, keep_rows, dictionary=dictionary,
+        generalised={s.column: s.type for s in policy.quasi_identifiers
+                     if s.column not in durations and level[s.column] > 0},
+        bands=durations, changed=[*date_log, *anchor], exact=work,
+        columns=[c for c in released.columns if c not in hidden])
     report = {
         "policy": policy.name,
         "purpose": policy.purpose,
@@ -331,10 +612,9 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
         "columns_out": list(released.columns),
         "removed": removed,
         "dates": date_log,
-        "pseudonym": {"column": policy.pseudonym_column, "method": "HMAC-SHA256, keyed"}
-        if policy.pseudonym_column else None,
+        "pseudonym": pseudo,
         "raw_pseudonyms": {c: f"{role.replace('_', ' ')}: HMAC-SHA256 of '{role}:' + value, "
-                              f"keyed, prefix {RAW_PREFIX.get(role, 'X')}"
+                              f"keyed, prefix {RAW_PREFIX.get(role, 'X')}, scope {policy.scope}"
                            for c, role in raw_pseudonyms.items()},
         "models": {"k": m.k, "l": m.l, "l_variant": m.l_variant, "t": m.t,
                    "max_suppression": m.max_suppression},
@@ -363,13 +643,13 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
                                     threshold=policy.threshold),
             "after": risk_measures(after_keys, population=pop_after,
                                    threshold=policy.threshold),
+            "released_columns": _released_risk(
+                released, qi_cols=qi_cols, hidden=hidden,
+                windows=_shift_windows(df, policy, date_log, keep_rows),
+                threshold=policy.threshold),
         },
-        "utility": utility_check(
-            generalised, keep_rows, dictionary=dictionary,
-            generalised={s.column: s.type for s in policy.quasi_identifiers},
-            changed=[*date_log, *anchor], exact=work,
-            columns=[c for c in released.columns
-                     if c != policy.pseudonym_column and c not in raw_pseudonyms]),
+        "utility": coarsen(utility, figure_decimals(n, m.k))
+        | {"decimals": figure_decimals(n, m.k)},
     }
-    _LOG.info("anonymised %d -> %d records at node %s", n, report["records_out"], found.node)
-    return AnonymizationResult(data=released, report=report)
+    report["warnings"] = _warnings(report, date_log, policy.sensitive)
+    return report

@@ -89,9 +89,9 @@ def _check_dictionary(policy: Policy, target: str) -> None:
 
 def _harmonization(summary, mapping: SiteMapping) -> dict[str, Any]:
     """Counts of what harmonisation dropped and repaired (no cell values, no ids)."""
-    return {
-        "file": summary.file,
-        "mapping": str(mapping.path) if mapping.path else mapping.where,
+    return {  # file names only: a folder (a clinic, a person's name) is no output's business
+        "file": Path(summary.file).name,
+        "mapping": Path(mapping.path).name if mapping.path else mapping.where,
         "rows_in": summary.rows_in,
         "rows_out": summary.rows_out,
         "rows_without_values": len(summary.empty_rows),
@@ -204,7 +204,7 @@ def anonymize_export(raw: pd.DataFrame, policy: Policy, *, mapping: SiteMapping 
                                        entry["column"], report)
     dropped_rows = len(raw) - len(data)
     lead = {k: report[k] for k in ("policy", "purpose")}
-    report = lead | {"input": {"file": file, "rows": len(raw),
+    report = lead | {"input": {"file": Path(file).name, "rows": len(raw),
                                "rows_without_values": dropped_rows},
                      "harmonization": _harmonization(summary, mapping),
                      "identifiers": idents} | {k: v for k, v in report.items() if k not in lead}

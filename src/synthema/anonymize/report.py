@@ -102,6 +102,19 @@ def scorecard_metrics(report: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append(_row(f"records above threshold ({attacker})", risk,
                          after[attacker]["above_threshold"], goal="minimize", unit="share",
                          description=f"share of released records with risk above {limit}"))
+    released = report["risk"].get("released_columns")
+    if released is not None:  # a warning, not a requirement: k covers the QIs only
+        rows.append(_row("records unique over all released columns", risk,
+                         released["unique_share"], goal="minimize", good=0.0, warn=1.0,
+                         unit="share", description="singled out by an attacker who knows "
+                         "every released value of a patient (pseudonyms aside; shifted dates "
+                         "within the shift bound)"))
+    pseudo = report.get("pseudonym")
+    if pseudo is not None:
+        rows.append(_row("pseudonyms link across releases", risk,
+                         int(pseudo["linkable_across_releases"]), goal="minimize", good=0,
+                         warn=1, unit="1 yes, 0 no", description=f"scope {pseudo['scope']}: "
+                         + pseudo["note"]))
     info = "information loss"
     rows += [
         _row("generalisation height", info, loss["relative_height"], goal="minimize",
@@ -227,7 +240,7 @@ def _deid_tables(report: dict[str, Any]) -> list[tuple[str, Markup]]:
             f"{NOT_NEEDED.capitalize()} ({len(unneeded)} columns): " + ", ".join(unneeded)))
     out.append((f"Columns removed ({len(removed)})", Markup("").join(parts)))
     pseudo = dict(report.get("raw_pseudonyms") or {})
-    if report.get("pseudonym"):
+    if report.get("pseudonym") and report["pseudonym"].get("column"):
         pseudo = {report["pseudonym"]["column"]: report["pseudonym"]["method"]} | pseudo
     if pseudo:
         out.append(("Pseudonyms", table(["column", "method"], list(pseudo.items()))))
@@ -252,6 +265,14 @@ def render_html(report: dict[str, Any], *, version: str = "") -> str:
             m = r[model]
             risk_rows.append([shown, model, m["highest"], m["average"], m["above_threshold"]])
         risk_rows.append([shown, "marketer", None, r["marketer"]["average"], None])
+    released = report["risk"].get("released_columns")
+    if released is not None:
+        risk_rows.append(["release, all released columns", "prosecutor",
+                          released["prosecutor"]["highest"], released["prosecutor"]["average"],
+                          released["prosecutor"]["above_threshold"]])
+        singled = [[c, n] for c, n in released["singled_out_with_quasi_identifiers"].items()]
+    else:
+        singled = []
     loss = report["information_loss"]
     loss_rows = [
         ["records suppressed", f"{loss['suppressed_records']} of {report['records_in']} "
@@ -275,6 +296,9 @@ def render_html(report: dict[str, Any], *, version: str = "") -> str:
                                   if s in statuses) or "not computed",
         risk_table=table(["records", "attacker", "highest", "average", "share above threshold"],
                          risk_rows, numeric=(2, 3, 4)),
+        singled_table=table(["released column", "records unique with the quasi-identifiers"],
+                            singled, numeric=(1,)) if singled else None,
+        warnings=report.get("warnings", []),
         loss_table=table(["measure", "value"], loss_rows, numeric=(1,)),
         generalisation_table=table(
             ["quasi-identifier", "hierarchy", "level chosen", "of", "released as"],

@@ -38,6 +38,10 @@ TEMPLATE = r"""{% extends "base.html" %}
     {{ fmt(r.risk.after.threshold) }}.</p>
   <div class="plot" id="risk-fig"></div>
   {{ risk_table }}
+  {% if singled_table %}<h3>Released columns that single out records with the quasi-identifiers</h3>
+  <p class="muted">An attacker who can learn such a column (a subtype, a treatment) matches on it too; it belongs under quasi_identifiers. Sensitive attributes are what the attacker wants to learn: l-diversity and t-closeness protect them.</p>
+  {{ singled_table }}{% endif %}
+  {% if warnings %}<h3>Warnings</h3><ul>{% for w in warnings %}<li>{{ w }}</li>{% endfor %}</ul>{% endif %}
 </section>
 
 <section id="loss">

@@ -15,7 +15,9 @@ from synthema.cohorts.raw import make_raw_export
 from synthema.cohorts.simulate import simulate
 from synthema.schema import load_dictionary
 
-KEY = b"test-key-0123456789-abcdefghij"
+KEY = b"f0963d7dc89447646ee207bc3841835f"
+#: the date-shift key of the tests: a second secret, never the pseudonym key
+DATE_KEY = b"7c1e0b9a4d3f28e6a5b4c3d2e1f0a9b8"
 IDENTIFIERS = ["Name", "PID", "Geburtsdatum", "PLZ"]
 
 
@@ -78,6 +80,12 @@ def check_models(out: pd.DataFrame, original: pd.DataFrame, qis: list[str], sens
 def key() -> bytes:
     """A pseudonym key for tests."""
     return KEY
+
+
+@pytest.fixture
+def date_key() -> bytes:
+    """A date-shift key for tests (a second secret, never the pseudonym key)."""
+    return DATE_KEY
 
 
 @pytest.fixture

@@ -58,7 +58,10 @@ def test_unreachable_models_raise_with_a_fix(raw_aml, key):
 
 
 def test_suppression_limit_zero_is_respected(raw_aml, key, checker):
-    result = anonymize(raw_aml, _policy(k=5, max_suppression=0.0), key=key)
+    # the demographic quasi-identifiers only (survival days would need suppression here)
+    policy = _policy(k=5, max_suppression=0.0)
+    policy = dataclasses.replace(policy, quasi_identifiers=policy.quasi_identifiers[:3])
+    result = anonymize(raw_aml, policy, key=key)
     assert len(result.data) == len(raw_aml)
     assert checker(result.data, raw_aml, ["age", "sex", "diagnosis_date"], "eln2022",
                         k=5) == []
@@ -85,18 +88,28 @@ def test_no_identifier_value_anywhere_in_output(raw_aml, key, identifiers, scan,
 def test_minimisation_keeps_only_purpose_columns(raw_aml, key):
     policy = load_policy("aml")
     result = anonymize(raw_aml, policy, key=key)
-    wanted = {"patient_id", "age", "sex", "diagnosis_date", "eln2022", *policy.keep}
+    wanted = {"patient_id", "age", "sex", "diagnosis_date", "os_days", "os_status", "eln2022",
+              *policy.keep}
     assert set(result.data.columns) == wanted
     assert result.report["removed"]["npm1"] == "not needed for the purpose"
 
 
-def test_free_text_dropped_unless_kept(raw_aml, key):
-    df = raw_aml.assign(note=[f"patient {i} feels better on day {i % 7}" for i in
-                              range(len(raw_aml))])
-    policy = dataclasses.replace(load_policy("aml"), keep=(*load_policy("aml").keep, "note"))
-    assert "note" not in anonymize(df, policy, key=key).data
-    kept = dataclasses.replace(policy, keep_free_text=("note",))
-    assert "note" in anonymize(df, kept, key=key).data
+@pytest.mark.parametrize("header, cells", [
+    ("note", [f"patient {i} feels better on day {i % 7}" for i in range(400)]),
+    ("notes", ["Dr. Hoffmann", "Dr. Weber", "seen by Meier", None] * 100),  # two words
+    ("remarks", ["Hoffmann"] * 400),  # one word, but a notes header
+])
+def test_free_text_refused_unless_allowed(raw_aml, key, header, cells):
+    # Setup: before, the two-word notes passed (3 words needed) and left in clear
+    df = raw_aml.assign(**{header: cells})
+    policy = dataclasses.replace(load_policy("aml"), keep=(*load_policy("aml").keep, header))
+    # Run / Assert: refused, naming the column, never a cell
+    with pytest.raises(AnonymizationError) as err:
+        anonymize(df, policy, key=key)
+    assert f"'{header}'" in err.value.message and "keep_free_text" in err.value.fix
+    assert "Hoffmann" not in err.value.message + err.value.fix
+    kept = dataclasses.replace(policy, keep_free_text=(header,))
+    assert header in anonymize(df, kept, key=key).data
 
 
 def test_identifier_released_ungeneralised_is_refused(raw_aml, key):
@@ -237,16 +250,17 @@ def test_journalist_risk_of_the_input_matches_population_in_any_date_format(raw_
 
 
 @pytest.mark.parametrize("column, cell, says", [
-    ("diagnosis_date", "2009-13-45", "is not a date"), ("age", "sixty", "is not a number")])
+    ("diagnosis_date", "2009-13-45", "not a date"), ("age", "sixty", "not a number")])
 def test_bad_cell_error_names_file_row_and_column(raw_aml, key, column, cell, says):
     df = raw_aml.copy()
     df[column] = df[column].astype("string")
     df.loc[[6, 20], column] = cell
     with pytest.raises(AnonymizationError) as err:
         anonymize(df, load_policy("aml"), key=key, file="site.csv")
-    # row 8 of the file (header row 1), one more bad cell after it
+    # row 8 of the file (header row 1), one more bad cell after it; the cell is not quoted
     assert err.value.message.startswith(f"site.csv: column '{column}', row 8 and 1 more: ")
     assert says in err.value.message and err.value.fix
+    assert cell not in err.value.message + err.value.fix
 
 
 def test_population_with_longer_codes_is_generalised_to_the_same_level(raw_aml, key):
