@@ -2,7 +2,7 @@
 
 Flower's ``secaggplus_mod`` (flwr 1.41) takes the threshold, the number of shares and, at the
 end, the lists of surviving ("active") and dropped ("dead") sites from the server unchecked.
-An honest-but-curious server follows the protocol, but three cheap lies would break it:
+An honest-but-curious server follows the protocol, but three cheap deviations would break it:
 
 - **a threshold below the plan**: the accounting assumes at least n − t noise shares in every
   released sum; a lower SecAgg+ threshold lets the server unmask a sum of fewer;
@@ -15,10 +15,18 @@ So every site runs :func:`check_setup` on the SecAgg+ parameters, :func:`check_p
 query arrives (before counting, charging or sending anything derived from its data), and
 :func:`check_unmask` before it returns its key shares. A failed check raises a refusal
 (:data:`~synthema.federation.protocol.REFUSAL` + the site's name) that stops the fit. The
-checks also require more than half of the shares to unmask (2 × threshold > shares): a server
-that shows different sites different active/dead lists then cannot collect both secrets of one
-site, because no site hands over both. This module imports no Flower; the mod that calls it is
-:func:`synthema.federation.client_app.guarded_secaggplus_mod`.
+checks also require more than half of the shares to unmask (2 × threshold > shares).
+
+What they do **not** give is security against a malicious server. An independent review
+reproduced, with real Flower messages, three attacks that pass every check: withholding some
+share ciphertexts from a site so that it masks against fewer peers (n = 5, t = 2); showing
+different sites different active/dead lists, which unmasks a sum of fewer than n − t shares
+(n ≥ 5, t ≥ 2); and substituting the sites' public keys at the key exchange (Flower's SecAgg+
+keys are not authenticated), which unmasks one site's vector under every plan. Closing them
+needs authenticated SecAgg+ keys and the consistency round of Bonawitz et al. (CCS 2017),
+which Flower 1.41 does not have. Against such a server a site keeps its local-only guarantee
+(recorded on every ledger charge, and cappable). This module imports no Flower; the mod that
+calls it is :func:`synthema.federation.client_app.guarded_secaggplus_mod`.
 
 >>> setup = SecAggSetup(sample_num=3, share_num=3, threshold=2, clipping_range=float(2**24),
 ...                     target_range=2**25, mod_range=2**32, max_weight=1.0)

@@ -42,6 +42,7 @@ import difflib
 import json
 import logging
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,8 @@ from synthema.stats.domain import Domain
 from synthema.stats.marginals import check_clique, partial_counts
 
 _LOG = logging.getLogger(__name__)
+
+_WHOLE = re.compile(r"[0-9]+")  # str.isdigit() also accepts '²', which int() refuses
 
 NODE_CONFIG_KEYS = (
     "site-name",
@@ -161,7 +164,7 @@ class SiteConfig:
         transcript = str(config.get("transcript", "")).strip()
         dictionary = str(config.get("dictionary", "")).strip()
         min_dropouts = str(config.get("min-dropouts", "0")).strip() or "0"
-        if not min_dropouts.isdigit():
+        if not _WHOLE.fullmatch(min_dropouts):
             raise FederationError(
                 f"site {name!r}: min-dropouts={min_dropouts!r} must be a whole number >= 0",
                 fix="e.g. min-dropouts=1: every fit must still hold its noise if a site drops",
@@ -175,7 +178,7 @@ class SiteConfig:
                 fix="add consortium-sites=N to the SuperNode's --node-config (N = the number of "
                 "hospitals in the federation; `synthema federate up` sets it)",
             )
-        if not consortium.isdigit() or int(consortium) < 3:
+        if not _WHOLE.fullmatch(consortium) or int(consortium) < 3:
             raise FederationError(
                 f"site {name!r}: consortium-sites={consortium!r} must be a whole number >= 3",
                 fix="set it to the number of hospitals in the federation, e.g. consortium-sites=3",
@@ -421,7 +424,8 @@ class Site:
         folder = self.config.transcript
         if folder is None:
             return
-        folder.mkdir(parents=True, exist_ok=True)
+        # the noisy answers carry only the site's own noise share: owner-only, like the data
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         np.save(folder / f"{query.query_id}.npy", vector)
         with (folder / "released.jsonl").open("a", encoding="utf-8") as fh:
             record = {"query_id": query.query_id, "cells": int(vector.size), "rho": rho}

@@ -52,7 +52,8 @@ _TABLES = (
         local_rho REAL NOT NULL,
         local_rho_exact TEXT NOT NULL,
         local_total REAL NOT NULL,
-        local_total_exact TEXT NOT NULL
+        local_total_exact TEXT NOT NULL,
+        local_rho_max_exact TEXT
     )""",
     """CREATE VIEW history AS
         SELECT changed_at AS at, 'budget' AS kind, NULL AS query_id, reason AS label,

@@ -16,7 +16,8 @@ Guarantees (docs/privacy.md explains them for a privacy officer):
 - **Both guarantees.** Every charge also records its *local-only* ρ: what the release costs if
   secure aggregation were broken and the site's answer seen alone (its own noise share only),
   with its running total. An optional cap (``local_rho_max``) refuses a charge whose local
-  total would pass it, in the same transaction. Triggers refuse any
+  total would pass it, in the same transaction; the cap in force is kept on the charge row,
+  so :meth:`BudgetLedger.verify` can check it was respected. Triggers refuse any
   UPDATE or DELETE, so charges are never refunded and every budget change stays visible.
 - **Idempotent per query id.** Charging a ``query_id`` again returns the first charge and
   costs nothing, so a query retried after a crash is not charged twice. The retried answer
@@ -369,10 +370,12 @@ class BudgetLedger:
             values = (query_id, str(label), _now(), float(cost), str(cost))
             values += (float(total), str(total), str(budget))
             values += (float(local), str(local), float(local_total), str(local_total))
+            values += (None if local_cap is None else str(local_cap),)
             cursor = con.execute(
                 "INSERT INTO charges (query_id, label, charged_at, rho, rho_exact, total, "
                 "total_exact, rho_max_exact, local_rho, local_rho_exact, local_total, "
-                "local_total_exact) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "local_total_exact, local_rho_max_exact) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 values,
             )
             if _FAULT_HOOK is not None:
@@ -443,7 +446,7 @@ class BudgetLedger:
             status = self._con.execute("PRAGMA integrity_check").fetchone()[0]
             rows = self._con.execute(
                 "SELECT seq, rho_exact, total_exact, rho_max_exact, local_rho_exact, "
-                "local_total_exact FROM charges ORDER BY seq"
+                "local_total_exact, local_rho_max_exact FROM charges ORDER BY seq"
             ).fetchall()
             budgets = self._con.execute(
                 "SELECT seq, rho_max_exact, previous_exact FROM budget_changes ORDER BY seq"
@@ -457,7 +460,7 @@ class BudgetLedger:
                     fix=NO_FIX,
                 )
         running = local_running = Fraction(0)
-        for seq, rho, total, budget, local, local_total in rows:
+        for seq, rho, total, budget, local, local_total, local_cap in rows:
             running += Fraction(rho)
             local_running += Fraction(local)
             if Fraction(total) != running or running > Fraction(budget):
@@ -466,9 +469,12 @@ class BudgetLedger:
                     f"recomputed {running}, budget {budget})",
                     fix=NO_FIX,
                 )
-            if Fraction(local_total) != local_running or Fraction(local) < Fraction(rho):
+            over_cap = local_cap is not None and local_running > Fraction(local_cap)
+            wrong = Fraction(local_total) != local_running or Fraction(local) < Fraction(rho)
+            if wrong or over_cap:
                 raise LedgerError(
                     f"{self.path}: charge #{seq}'s local-only rho does not add up (total "
-                    f"{local_total}, recomputed {local_running}; local {local}, rho {rho})",
+                    f"{local_total}, recomputed {local_running}; local {local}, rho {rho}; "
+                    f"cap {local_cap})",
                     fix=NO_FIX,
                 )

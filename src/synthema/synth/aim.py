@@ -86,7 +86,7 @@ class AIMSynthesizer(PGMSynthesizer):
         dictionary: a :class:`~synthema.schema.Dictionary`, or a built-in name or YAML path.
         epsilon: ε of (ε, δ)-DP (``inf``: exact counts, not private).
         delta: δ of (ε, δ)-DP.
-        random_state: seed for noise, candidate choice and default sampling.
+        random_state: seed for candidate choice and default sampling (never the noise).
         rounds: selection rounds; between rounds the model is refitted quickly (local IPF on
             the junction tree), after the last one by mbi on every measurement.
         cliques_per_round: cliques selected per round; ``"auto"`` spreads about one clique

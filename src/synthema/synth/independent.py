@@ -26,7 +26,7 @@ class IndependentSynthesizer(PGMSynthesizer):
         dictionary: a :class:`~synthema.schema.Dictionary`, or a built-in name or YAML path.
         epsilon: ε of (ε, δ)-DP (``inf``: exact counts, not private).
         delta: δ of (ε, δ)-DP.
-        random_state: seed for noise and default sampling.
+        random_state: seed for default sampling (never the noise, which comes from the OS).
     """
 
     method = "independent"

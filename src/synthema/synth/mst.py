@@ -101,7 +101,7 @@ class MSTSynthesizer(PGMSynthesizer):
         dictionary: a :class:`~synthema.schema.Dictionary`, or a built-in name or YAML path.
         epsilon: ε of (ε, δ)-DP (``inf``: exact counts, not private).
         delta: δ of (ε, δ)-DP.
-        random_state: seed for noise, candidate choice and default sampling.
+        random_state: seed for candidate choice and default sampling (never the noise).
         iters: most mbi mirror-descent iterations.
         tol: stop the estimation early once the loss improves by less than this (relative)
             per block of 50 iterations (noisy fits plateau long before ``iters``).

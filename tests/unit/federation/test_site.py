@@ -130,8 +130,9 @@ def test_consortium_size_is_checked_before_anything_is_charged(tmp_path, site_fi
     # t = 0 would ask for a share of sigma/sqrt(10), too small if only 3 sites exist
     site = make_site(tmp_path, site_files[0], small_dictionary, "a", **{"consortium-sites": 3})
     assert site.config.consortium_sites == 3
-    with pytest.raises(FederationError, match="whole number >= 3"):
-        make_site(tmp_path, site_files[0], small_dictionary, "b", **{"consortium-sites": "two"})
+    for bad in ("two", "²", "3.0", "-3", "2"):
+        with pytest.raises(FederationError, match="whole number >= 3"):
+            make_site(tmp_path, site_files[0], small_dictionary, "b", **{"consortium-sites": bad})
 
     # Run / Assert: the hello and a query with another n are refused, nothing is charged
     hello = site.hello(fingerprint=site.fingerprint, planned_rho=0.01, n_sites=10)

@@ -88,6 +88,21 @@ def test_verify_finds_a_tampered_local_total(ledger, tmp_path):
         tampered.verify()
 
 
+def test_verify_finds_a_charge_past_the_cap_it_was_made_under(ledger, tmp_path):
+    # Setup: a charge under a cap of 0.5, then the row's cap edited down to 0.1
+    ledger.charge("0.01", query_id="q1", local_rho="0.3", local_rho_max="0.5")
+    copy = _copy(ledger, tmp_path / "capped.ledger")
+    con = sqlite3.connect(copy)
+    con.execute("DROP TRIGGER charges_no_update")
+    con.execute("UPDATE charges SET local_rho_max_exact = '1/10'")
+    con.commit()
+    con.close()
+
+    # Run / Assert: the cap is on the row, so verify() sees it was passed
+    with BudgetLedger(copy) as tampered, pytest.raises(LedgerError, match="cap 1/10"):
+        tampered.verify()
+
+
 def test_a_format_1_ledger_is_refused_with_a_way_forward(ledger, tmp_path):
     # Setup: the same file claiming the old format (no local-only column then)
     old = _copy(ledger, tmp_path / "old.ledger")
