@@ -91,7 +91,25 @@ def _interval_levels(values: pd.Series, spec: HierarchySpec) -> list[np.ndarray]
         if spec.cap is not None:  # top-coding: one open band from the cap up
             text = [f"{spec.cap:g}+" if c else t for t, c in zip(text, capped, strict=True)]
         levels.append(np.array(text, dtype=object))
+    if spec.cuts:  # one more level: the groups between clinically chosen cut points
+        levels.append(np.array([None if np.isnan(a) else _cut_label(a, spec.cuts, whole)
+                                for a in arr], dtype=object))
     return levels
+
+
+def _cut_label(value: float, cuts: tuple[float, ...], whole: bool) -> str:
+    """The group of ``value`` between cut points: ``<60``, ``60-74`` / ``[60, 75)``, ``75+``.
+
+    >>> _cut_label(59, (60,), True), _cut_label(60, (60,), True), _cut_label(70, (60, 75), True)
+    ('<60', '60+', '60-74')
+    """
+    i = int(np.searchsorted(cuts, value, side="right"))
+    if i == 0:
+        return f"<{cuts[0]:g}"
+    if i == len(cuts):
+        return f"{cuts[-1]:g}+"
+    lo, hi = cuts[i - 1], cuts[i]
+    return f"{lo:g}-{hi - 1:g}" if whole and float(hi).is_integer() else f"[{lo:g}, {hi:g})"
 
 
 def _date_levels(values: pd.Series, spec: HierarchySpec, fmt: str) -> list[np.ndarray]:
@@ -172,7 +190,8 @@ def _level_names(spec: HierarchySpec, levels: int) -> list[str]:
     match spec.type:
         case "interval":
             top = "" if spec.cap is None else f", {spec.cap:g}+ together"
-            return [f"bands of {w:g}{top}" for w in spec.bands]
+            cuts = [f"split at {', '.join(f'{c:g}' for c in spec.cuts)}"] if spec.cuts else []
+            return [f"bands of {w:g}{top}" for w in spec.bands] + cuts
         case "date":
             return [str(g) for g in spec.levels]
         case "truncate":

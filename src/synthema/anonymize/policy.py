@@ -71,6 +71,7 @@ _DATE_KEYS = {"method": "|".join(DATE_METHODS), "columns": "date columns",
               "key_file": "file holding the date-shift key"}
 _HIER_KEYS = {"type": "interval|date|truncate|groups|suppress", "bands": "interval widths",
               "cap": "interval: values at or above it form one band (top-coding)",
+              "cuts": "interval: cut points of one more level above the bands, e.g. [60]",
               "levels": "date granularities or group mappings", "min_level": "lowest level",
               "max_level": "highest level", "top": "add a '*' level", "origin": "band origin"}
 _SENS_KEYS = {"order": "ordered values (ordinal t-closeness distance)"}
@@ -134,6 +135,7 @@ class HierarchySpec:
     top: bool = True
     origin: float = 0.0
     cap: float | None = None
+    cuts: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -338,8 +340,21 @@ def _hierarchy(column: str, spec: Any, src: str, *, where: str = "") -> Hierarch
             raise _fail(src, f"{where}.cap {cap:g} does not close a band of every width",
                         "use an interval hierarchy and a cap that is a multiple of every band "
                         "width (e.g. bands [90, 180, 360] and cap 1080)")
+    cuts = tuple(_number(c, f"{where}.cuts", src, lo=-1e12, hi=1e12, integer=False)
+                 for c in spec.get("cuts") or ())
+    if cuts:
+        origin = float(spec.get("origin", 0.0))
+        if kind != "interval" or list(cuts) != sorted(set(cuts)) or any(
+                ((c - origin) / b) % 1 for c in cuts for b in bands):
+            raise _fail(src, f"{where}.cuts {list(cuts)} do not join whole bands",
+                        "use an interval hierarchy and increasing cut points that are multiples "
+                        "of every band width (e.g. bands [5, 10, 20] and cuts [60])")
+        if cap is not None and cap < cuts[-1]:
+            raise _fail(src, f"{where}.cap {cap:g} lies below the last cut {cuts[-1]:g}",
+                        "raise the cap to the last cut point or above (its band must lie in "
+                        "one group)")
     return HierarchySpec(
-        column=column, type=kind, bands=bands,
+        column=column, type=kind, bands=bands, cuts=cuts,
         levels=tuple({str(a): str(b) for a, b in v.items()} if isinstance(v, dict) else v
                      for v in levels),
         min_level=_number(spec.get("min_level", 0), f"{where}.min_level", src,

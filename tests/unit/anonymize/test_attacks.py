@@ -40,6 +40,8 @@ def _consistent(label, value, kind: str) -> bool:
                 return float(m[1]) <= v <= float(m[2])
             if m := re.fullmatch(r"(-?[\d.]+)\+", label):
                 return v >= float(m[1])
+            if m := re.fullmatch(r"<(-?[\d.]+)", label):
+                return v < float(m[1])
             if m := re.fullmatch(r"\[(-?[\d.]+), (-?[\d.]+)\)", label):
                 return float(m[1]) <= v < float(m[2])
             return float(label) == v

@@ -145,3 +145,17 @@ def test_cap_must_close_every_band():
     with pytest.raises(AnonymizationError, match="cap"):
         Policy.from_mapping({"name": "x", "models": {"k": 5}, "quasi_identifiers": {
             "os_days": {"type": "interval", "bands": [90, 180], "cap": 1000}}})
+
+
+def test_cut_points_must_join_whole_bands_and_rise():
+    def policy(**age):
+        return Policy.from_mapping({"name": "x", "models": {"k": 5}, "quasi_identifiers": {
+            "age": {"type": "interval", "bands": [5, 10, 20], **age}}})
+
+    assert policy(cuts=[60]).quasi_identifiers[0].cuts == (60.0,)
+    with pytest.raises(AnonymizationError, match="do not join whole bands"):
+        policy(cuts=[65])  # 60-79 would straddle the cut
+    with pytest.raises(AnonymizationError, match="do not join whole bands"):
+        policy(cuts=[80, 40])
+    with pytest.raises(AnonymizationError, match="below the last cut"):
+        policy(cuts=[60, 80], cap=60)
