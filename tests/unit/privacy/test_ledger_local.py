@@ -18,6 +18,19 @@ def _copy(ledger: BudgetLedger, target):
     return target
 
 
+def _tampered(ledger: BudgetLedger, target, update: str):
+    """A consistent copy whose append-only trigger is dropped, then ``update`` applied."""
+    copy = _copy(ledger, target)
+    with BudgetLedger(copy) as intact:
+        intact.verify()  # the copy is whole before the edit
+    con = sqlite3.connect(copy)
+    con.execute("DROP TRIGGER charges_no_update")
+    con.execute(update)
+    con.commit()
+    con.close()
+    return copy
+
+
 @pytest.fixture()
 def ledger(tmp_path):
     with BudgetLedger(tmp_path / "site.ledger", rho_max=1.0, site="site-a") as book:
@@ -71,17 +84,11 @@ def test_a_replay_with_another_local_rho_is_refused(ledger):
 
 
 def test_verify_finds_a_tampered_local_total(ledger, tmp_path):
-    # Setup: a copy whose append-only triggers are dropped, then one local total edited
+    # Setup: a copy with one local total edited
     ledger.charge("0.01", query_id="q1", local_rho="0.02")
     ledger.charge("0.01", query_id="q2", local_rho="0.02")
-    copy = _copy(ledger, tmp_path / "tampered.ledger")
-    with BudgetLedger(copy) as intact:
-        intact.verify()  # the copy is whole before the edit
-    con = sqlite3.connect(copy)
-    con.execute("DROP TRIGGER charges_no_update")
-    con.execute("UPDATE charges SET local_total_exact = '1/100' WHERE query_id = 'q2'")
-    con.commit()
-    con.close()
+    copy = _tampered(ledger, tmp_path / "tampered.ledger",
+                     "UPDATE charges SET local_total_exact = '1/100' WHERE query_id = 'q2'")
 
     # Run / Assert
     with BudgetLedger(copy) as tampered, pytest.raises(LedgerError, match="local-only rho"):
@@ -91,12 +98,8 @@ def test_verify_finds_a_tampered_local_total(ledger, tmp_path):
 def test_verify_finds_a_charge_past_the_cap_it_was_made_under(ledger, tmp_path):
     # Setup: a charge under a cap of 0.5, then the row's cap edited down to 0.1
     ledger.charge("0.01", query_id="q1", local_rho="0.3", local_rho_max="0.5")
-    copy = _copy(ledger, tmp_path / "capped.ledger")
-    con = sqlite3.connect(copy)
-    con.execute("DROP TRIGGER charges_no_update")
-    con.execute("UPDATE charges SET local_rho_max_exact = '1/10'")
-    con.commit()
-    con.close()
+    copy = _tampered(ledger, tmp_path / "capped.ledger",
+                     "UPDATE charges SET local_rho_max_exact = '1/10'")
 
     # Run / Assert: the cap is on the row, so verify() sees it was passed
     with BudgetLedger(copy) as tampered, pytest.raises(LedgerError, match="cap 1/10"):
