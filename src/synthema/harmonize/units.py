@@ -34,6 +34,7 @@ UNITS: dict[str, dict[str, float]] = {
     "duration": {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25},
     "velocity_cm": {"cm/s": 1.0, "m/s": 100.0},
     "velocity_m": {"m/s": 1.0, "cm/s": 0.01},
+    "albumin_creatinine_ratio": {"mg/g": 1.0, "mg/mmol": 1000 / 113.12, "g/mol": 1000 / 113.12},
 }
 _ALIASES = {"day": "days", "week": "weeks", "month": "months", "year": "years", "d": "days"}
 
