@@ -31,6 +31,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from synthema.cohorts import scd_crf
 from synthema.schema import Dictionary, load_dictionary
 from synthema.schema.dictionary import VariableType
 from synthema.schema.values import typed_dtype
@@ -123,7 +124,8 @@ def profile_for(site: int) -> ScdSiteProfile:
 ADULT_AGE_GAMMA = (2.0, 8.0)
 MILD_AGE_SHIFT = 7.0
 INFANT_SHARE = 0.12  # children enrolled in their first year (newborn screening) [assumption]
-ALPHA_THAL_SHARE = 0.32  # alpha-thal trait in 32% of London adults (Gardner 2016) [V]
+# alpha-thal trait (-a/aa or -a/-a) in 38% of London adults: 62% aa/aa (Gardner 2016) [V];
+# drawn as the alpha-globin genotype in scd_crf.
 
 # ---- steady-state labs off treatment, per genotype (B6, adults) -------------------------------
 # Tuples indexed by genotype are in GENOTYPES order: HbSS, HbSbeta0, HbSC, HbSbeta+, other.
@@ -419,14 +421,30 @@ def simulate_site(n: int, *, site: int, n_sites: int, rng: np.random.Generator) 
 def _simulate(n: int, prof: ScdSiteProfile, rng: np.random.Generator) -> dict:
     """The generative story for one site profile: the patient arrays, before formatting."""
     p = _patients(n, prof, rng)
+    p["alpha"] = p["alpha_n"] > 0
     _baseline_labs(p, rng)
+    scd_crf.growth(p, rng)
     _history(p, prof, rng)
     _treatment(p, prof, rng)
     _labs_at_enrolment(p, rng)
     _crises(p, rng)
     _outcome(p, prof, rng)
+    _crf_fields(p, rng)
     _mask(p, prof, rng)
     return p
+
+
+def _crf_fields(p: dict, rng: np.random.Generator) -> None:
+    """The case-report-form fields of scd_crf (growth, transfusion, infections, vitals...)."""
+    scd_crf.body_weight(p, rng, hb_mean=np.take(HB_MEAN, p["g"]))
+    scd_crf.transfusion_record(p, rng)
+    scd_crf.infections(p, rng)
+    scd_crf.neurology(p, rng)
+    scd_crf.vitals(p, rng)
+    scd_crf.background(p, rng)
+    scd_crf.thrombosis(p, rng)
+    p["alpha_gen"] = np.array(scd_crf.ALPHA_GENOTYPES, dtype=object)[p["alpha_n"]]
+    p["dx_route"] = np.where(p["dx_newborn"], "newborn_screening", "symptoms")
 
 
 # ---- steps: each adds arrays to the patient dict ``p`` -----------------------------------------
@@ -450,7 +468,7 @@ def _patients(n: int, prof: ScdSiteProfile, rng: np.random.Generator) -> dict:
         "age_x": age + rng.random(n),  # exact age
         "enrol": enrol,
         "year": 1970 + enrol / DAYS_PER_YEAR,
-        "alpha": rng.random(n) < ALPHA_THAL_SHARE,
+        "alpha_n": rng.choice(3, size=n, p=scd_crf.ALPHA_SHARE),  # alpha-globin deletions
         "u": rng.gamma(VOC_NB_SHAPE, 1.0 / VOC_NB_SHAPE, n),  # crisis severity (frailty)
         "zh": rng.standard_normal(n),  # haemolysis score
     }
@@ -614,17 +632,7 @@ def _labs_at_enrolment(p: dict, rng: np.random.Generator) -> None:
     p["hb"] = np.round(np.clip(hb, 4.0, 16.5), 1)
     mcv = p["mcv0"] + HU_MCV_RISE * hu
     p["mcv"] = np.round(np.clip(np.where(ct, (mcv + 90.0) / 2, mcv), 55.0, 125.0), 1)
-    # fractions: HbA2, then HbS as the remainder after HbF, HbA2 and the other variant
-    a2 = np.take(HBA2_MEAN, g) + np.take(HBA2_SD, g) * e[1] + HBA2_ALPHA_THAL * p["alpha"]
-    p["hba2"] = np.round(np.clip(a2, 1.0, 8.0), 1)
-    other = np.select(
-        [g == SBP, g == SC, g == OTHER],
-        [rng.uniform(*HBA_SBETA_PLUS, n), rng.uniform(*HBC_SC, n), rng.uniform(*OTHER_VARIANT, n)],
-        0.0,
-    )
-    hbs = 100.0 - p["hbf"] - p["hba2"] - other
-    hbs = np.where(ct, np.minimum(rng.uniform(*HBS_TRANSFUSED, n), hbs), hbs)
-    p["hbs"] = np.clip(np.floor(np.round(hbs * 10, 6)) / 10, 0.0, 100.0)
+    _fractions(p, e[1], rng)
     # haemolysis and marrow markers
     retic = p["retic0"] * np.where(hu, HU_RETIC_FACTOR, 1.0)
     retic *= np.where(ct, TRANSFUSED_RETIC_FACTOR, 1.0) * np.where(gt, 0.35, 1.0)
@@ -663,15 +671,41 @@ def _labs_at_enrolment(p: dict, rng: np.random.Generator) -> None:
     p["ph"] = (age >= 18) & (rng.random(n) < ph_p)
 
 
+def _fractions(p: dict, e: np.ndarray, rng: np.random.Generator) -> None:
+    """HPLC fractions: HbA2, the other variant, HbS the remainder; donor HbA on transfusion."""
+    n, g, ct = p["n"], p["g"], p["ct"]
+    a2 = np.take(HBA2_MEAN, g) + np.take(HBA2_SD, g) * e + HBA2_ALPHA_THAL * p["alpha"]
+    p["hba2"] = np.round(np.clip(a2, 1.0, 8.0), 1)
+    other = np.select(
+        [g == SBP, g == SC, g == OTHER],
+        [rng.uniform(*HBA_SBETA_PLUS, n), rng.uniform(*HBC_SC, n), rng.uniform(*OTHER_VARIANT, n)],
+        0.0,
+    )
+    # the variant shares the adult (non-F) haemoglobin with HbS: scaled down where HbF is high
+    adult_hb = 100.0 - p["hbf"] - p["hba2"]
+    other *= adult_hb / (100.0 - np.take(HBF_MEDIAN, g) - np.take(HBA2_MEAN, g))
+    other = np.minimum(other, adult_hb)
+    hbs = adult_hb - other
+    # transfusion dilutes the patient's own HbS and variant to the HbS target [unverified]
+    target = rng.uniform(*HBS_TRANSFUSED, n)
+    dilution = np.where(ct, np.minimum(target / np.maximum(hbs, 1e-9), 1.0), 1.0)
+    p["hbs"] = np.clip(np.floor(np.round(hbs * dilution * 10, 6)) / 10, 0.0, 100.0)
+    other = np.floor(np.round(other * dilution * 10, 6)) / 10
+    p["hbc"] = np.where(g == SC, other, 0.0)
+    variant = np.where(g == OTHER, other, 0.0)  # HbD, HbO-Arab, HbE...: neither A nor C
+    hba = 100.0 - p["hbs"] - p["hbf"] - p["hba2"] - p["hbc"] - variant
+    p["hba"] = np.clip(np.floor(np.round(hba * 10, 6)) / 10, 0.0, 100.0)
+
+
 def _kidney(p: dict, rng: np.random.Generator) -> None:
     """Creatinine from the latent eGFR (CKD-EPI 2021 inverted; bedside Schwartz in children)."""
-    n, age_x, male = p["n"], p["age_x"], p["male"]
+    n, male = p["n"], p["male"]
     egfr = p["egfr_latent"]
     kappa = np.where(male, 0.9, 0.7)
     alpha = np.where(male, -0.302, -0.241)
     c = 142.0 * 0.9938 ** p["age"] * np.where(male, 1.0, 1.012)
     ratio = np.where(egfr >= c, (egfr / c) ** (1.0 / alpha), (egfr / c) ** (-1.0 / 1.2))
-    height = np.minimum(np.where(male, 176.0, 164.0), 75.0 + 6.2 * np.clip(age_x - 1, 0, None))
+    height = p["height"]  # the simulated height (scd_crf.growth), as the clinic measures it
     cr_child = 0.413 * height / egfr
     cr = np.where(p["age"] >= 18, ratio * kappa, cr_child)
     cr = np.where(p["age"] < 1, rng.normal(0.25, 0.05, n), cr)
@@ -794,7 +828,21 @@ def _mask(p: dict, prof: ScdSiteProfile, rng: np.random.Generator) -> None:
     na["anc"] = na["wbc"] | (rng.random(n) < prof.lab_missing)
     na["egfr"] = na["creat"] | p["egfr_na"]
     na["priapism"] = ~p["male"]
+    _mask_crf(p, prof, na, rng)
     p["na"] = na
+
+
+def _mask_crf(p: dict, prof: ScdSiteProfile, na: dict, rng: np.random.Generator) -> None:
+    """Missingness of the case-report-form fields: what is measured, where and for whom."""
+    n, age, tests = p["n"], p["age"], prof.tests
+    for field in ("height", "weight", "spo2"):
+        na[field] = rng.random(n) < prof.lab_missing
+    na["bp"] = (age < 18) | (rng.random(n) < prof.lab_missing)  # children: not simulated
+    na["hba"] = na["hbc"] = na["hbs"]
+    na["never_tx"] = p["tx_history"] == "never"
+    # iron MRI on chronic transfusion where the site has MRI, 80% of them [assumption]
+    na["iron_mri"] = ~(p["ct"] & ("mri" in tests) & (rng.random(n) < 0.8))
+    na["mra"] = na["silent"]  # MR angiography with the screening MRI
 
 
 # ---- assembly ---------------------------------------------------------------------------------
@@ -822,6 +870,18 @@ _SOURCES = {
     "splenic_sequestration": ("sequestration", None), "pulmonary_hypertension": ("ph", None),
     "nephropathy": ("nephropathy", None), "followup_days": ("followup", None),
     "death": ("death", None), "death_cause": ("death_cause", "!death"),
+    "alpha_genotype": ("alpha_gen", None), "diagnosis_route": ("dx_route", None),
+    "diagnosis_age": ("dx_age", None), "height_cm": ("height", "height"),
+    "weight_kg": ("weight", "weight"), "spo2_pct": ("spo2", "spo2"),
+    "systolic_bp": ("sbp", "bp"), "diastolic_bp": ("dbp", "bp"), "hba_pct": ("hba", "hba"),
+    "hbc_pct": ("hbc", "hbc"), "liver_iron_mri": ("lic", "iron_mri"),
+    "cardiac_t2star": ("t2star", "iron_mri"), "transfusion_history": ("tx_history", None),
+    "transfusion_method": ("tx_method", "!ct"), "alloimmunisation": ("allo", "never_tx"),
+    "delayed_haemolytic_reaction": ("dhtr", "never_tx"),
+    "pneumococcal_vaccination": ("pneumo_vaccine", None), "mra_stenosis": ("stenosis", "mra"),
+    "parvovirus_aplastic_crisis": ("parvo_crisis", None),
+    "severe_bacterial_infection": ("severe_infection", None),
+    "venous_thromboembolism": ("vte", None),
 }
 
 

@@ -13,7 +13,7 @@ from synthema.schema.values import empty_column
 
 D = load_dictionary("scd")
 
-GROUPS = ("demographics", "genotype", "labs", "treatment", "complications", "outcome")
+GROUPS = ("demographics", "genotype", "vitals", "labs", "treatment", "complications", "outcome")
 REQUIRED_NAMES = (
     "genotype",
     "sex",
@@ -190,6 +190,21 @@ def test_round_trips_through_yaml():
             {"new_therapy": "gene_therapy", "enrolment_date": pd.Timestamp("2012-06-01")},
         ),
         ("neutrophils_within_wbc", {"neutrophils": 8.0, "wbc": 6.0}),
+        ("hb_fractions_sum_all", {"hbs_pct": 60.0, "hbf_pct": 5.0, "hba2_pct": 3.0,
+                                  "hba_pct": 30.0, "hbc_pct": 10.0}),
+        ("hbc_needs_a_c_allele", {"hbc_pct": 45.0, "genotype": "HbSS"}),
+        ("chronic_transfusion_history", {"chronic_transfusion": True,
+                                         "transfusion_history": "episodic"}),
+        ("transfusion_method_when_transfused", {"chronic_transfusion": True}),
+        ("no_transfusion_method_untransfused", {"chronic_transfusion": False,
+                                                "transfusion_method": "exchange"}),
+        ("dhtr_after_transfusion", {"delayed_haemolytic_reaction": True,
+                                    "transfusion_history": "never"}),
+        ("alpha_genotype_trait", {"alpha_thal_trait": True, "alpha_genotype": "aa/aa"}),
+        ("newborn_diagnosis_at_birth", {"diagnosis_route": "newborn_screening",
+                                        "diagnosis_age": 3}),
+        ("diagnosis_before_enrolment", {"diagnosis_age": 20, "age": 12}),
+        ("diastolic_below_systolic", {"systolic_bp": 110, "diastolic_bp": 115}),
         ("death_cause_when_dead", {"death": True}),
     ],
 )

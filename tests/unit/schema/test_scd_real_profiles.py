@@ -71,6 +71,13 @@ PROFILES = {
         {"genotype": "other", "hbs_pct": "62.0", "hbf_pct": "3.0", "hba2_pct": "38.0"},
         ("rule", "hb_fractions_sum"),
     ),
+    # alloantibodies from pregnancy in a never-transfused woman: alloimmunisation is not tied
+    # to transfusion; a delayed haemolytic transfusion reaction is
+    "alloimmunised_by_pregnancy": (
+        {"transfusion_history": "never", "alloimmunisation": "1"},
+        {"transfusion_history": "never", "delayed_haemolytic_reaction": "1"},
+        ("rule", "dhtr_after_transfusion"),
+    ),
     # bedside Schwartz in a hyperfiltering 12-year-old: 0.413 x 152 cm / 0.24 mg/dL = 262
     "schwartz_262": (
         {"age": "12", "creatinine": "0.24", "egfr": "262"},
