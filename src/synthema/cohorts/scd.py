@@ -9,18 +9,23 @@ Generative story (each step conditions on the earlier ones, so columns are not i
 3. genotype, age, alpha-thalassaemia, haemolysis -> steady-state labs off treatment, a latent
    TCD velocity (children) and TRV (adults), albuminuria and eGFR;
 4. age, genotype, TCD, haemolysis -> history of complications (cumulative hazards over the
-   years lived);
-5. stroke / abnormal TCD -> chronic transfusion; severity, genotype, age, era -> hydroxyurea
-   and newer therapies; treatments -> labs at enrolment (HU raises HbF, Hb and MCV, lowers
-   WBC, reticulocytes and crises; transfusion dilutes HbS and raises ferritin);
-6. Gompertz mortality (higher with age, male sex, TRV >= 2.5, low HbF, WBC > 15, nephropathy;
-   lower in HbSC), rare HSCT (children with stroke), censoring at the site's data cut-off,
-   loss to follow-up and (paediatric centres) transfer to adult care at 18.
+   years lived; childhood stroke by the "ever abnormal TCD" group and the TCD-screening era);
+5. stroke / abnormal TCD found by screening -> chronic transfusion; severity, genotype, age,
+   era -> hydroxyurea and newer therapies (EU authorisation windows); treatments -> labs at
+   enrolment (HU raises HbF, Hb and MCV, lowers WBC, reticulocytes and crises; transfusion
+   dilutes HbS, lowers TCD and raises ferritin);
+6. Gompertz mortality (higher with age, male sex, TRV >= 2.5, low HbF, WBC > 15, nephropathy
+   and, in adults, ACS history and crises; lower in HbSC and on hydroxyurea), rare HSCT
+   (children with stroke), censoring at the site's data cut-off, loss to follow-up and
+   (paediatric centres) transfer to adult care at 18; causes of death from European series;
+7. the case-report-form fields of :mod:`synthema.cohorts.scd_crf` (growth, transfusion
+   history, infections, vital signs, diagnosis, VTE).
 
 Sites differ in case mix, hydroxyurea use, follow-up and which tests they do (untested
 values are missing: structured missingness). Every figure and its source is in
-docs/simulator_scd.md (``clinical_facts.md`` section B; tags [V] verified, [unverified],
-[assumption] = chosen here for plausibility, [derived] = computed from cited figures).
+docs/simulator_scd.md (``clinical_facts.md`` section B and issue 26; tags [V] verified,
+[unverified], [assumption] = chosen here for plausibility, [derived] = computed from cited
+figures, [fitted] = chosen to reproduce a cited figure).
 """
 
 from __future__ import annotations
