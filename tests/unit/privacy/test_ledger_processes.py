@@ -42,12 +42,12 @@ if mode == "crash-before-commit":
 if mode == "unsafe":  # negative control: check and insert in separate transactions
     import contextlib
     BudgetLedger._write = lambda self: contextlib.nullcontext(self._con)
-    read_spent = BudgetLedger._spent_exact
+    read_totals = BudgetLedger._totals_exact
     def slow_read(self):
-        value = read_spent(self)
+        value = read_totals(self)
         time.sleep(0.005)
         return value
-    BudgetLedger._spent_exact = slow_read
+    BudgetLedger._totals_exact = slow_read
 
 granted = []
 with BudgetLedger(path, rho_max=0.25, site="site-a") as ledger, open(log, "a") as released:
