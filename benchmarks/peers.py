@@ -305,6 +305,19 @@ def score(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, d
     return {k: _finite(v) for k, v in out.items()}
 
 
+def split_facts(dataset: str, seed: int, data: tuple | None = None) -> dict:
+    """Facts of one split that every method shares: sizes, and how many holdout rows equal a
+    training row (the natural level of "exact copies" for a generator that copies nobody)."""
+    d, df, _ = data if data is not None else load_dataset(dataset)
+    train, holdout = split(df, seed)
+    names = list(d.names)
+    seen = set(map(tuple, train[names].astype("string").fillna("<NA>").to_numpy().tolist()))
+    rows = holdout[names].astype("string").fillna("<NA>").to_numpy().tolist()
+    same = sum(tuple(r) in seen for r in rows)
+    return {"train": len(train), "holdout": len(holdout), "holdout_equal_to_train": same,
+            "holdout_equal_share": round(same / max(len(holdout), 1), 4)}
+
+
 def _finite(value):
     if isinstance(value, float):
         return round(value, 4) if math.isfinite(value) else None
@@ -539,6 +552,7 @@ def run_grid(args) -> dict:
     for dataset in args.datasets:
         data = load_dataset(dataset)
         for seed in args.seeds:
+            result.setdefault("splits", {})[f"{dataset}/{seed}"] = split_facts(dataset, seed, data)
             for method in args.methods:
                 start = time.perf_counter()
                 record = run_one(dataset, seed, method, data, epochs=args.epochs,
@@ -591,6 +605,65 @@ def summarise(result: dict, dataset: str) -> list[dict]:
     return rows
 
 
+def _worst(row: dict, key: str) -> float | None:
+    vals = [v for v in (row.get(key) or {}).values() if v is not None]
+    return max(vals) if vals else None
+
+
+def targets(rows: list[dict]) -> list[dict]:
+    """Issue 13's targets for one dataset: measured value, what it is compared with, met?
+
+    At ε = 1 synthema's default must beat the better of smartnoise MST and AIM on 2-way TVD,
+    Cramér's V gap and the (worst pair's) KM gap, with its C-index within 0.05 of the model
+    trained on real rows; at ε = ∞ beat the best SDV model on 2-way TVD and V gap with a KM
+    gap at most 1.5 × the floor's; no rule violation and a DCR share at most 0.6 at ε = 1.
+    """
+    by = {r["method"]: r for r in rows if "tvd1" in r}
+    out: list[dict] = []
+
+    def add(target: str, value, reference, met: bool | None) -> None:
+        out.append({"target": target, "value": value, "reference": reference, "met": met})
+
+    def best(methods: tuple[str, ...], key: str, worst: bool = False):
+        vals = [(_worst(by[m], key) if worst else by[m].get(key), m) for m in methods if m in by]
+        vals = [(v, m) for v, m in vals if v is not None]
+        return min(vals) if vals else (None, None)
+
+    def beat(method: str, key: str, peers: tuple[str, ...], what: str, worst=False) -> None:
+        if method not in by:
+            return
+        value = _worst(by[method], key) if worst else by[method].get(key)
+        ref, who = best(peers, key, worst)
+        if ref is None or value is None:
+            return
+        add(what, value, f"{ref:.3f} ({LABELS[who]})", value < ref)
+
+    sn, sdv = ("smartnoise_mst", "smartnoise_aim"), ("sdv_gaussian_copula", "sdv_ctgan",
+                                                     "sdv_tvae")
+    beat("synthema_eps1", "tvd2", sn, "ε = 1: 2-way TVD below the better smartnoise")
+    beat("synthema_eps1", "cramers_v_gap", sn, "ε = 1: V gap below the better smartnoise")
+    beat("synthema_eps1", "km_gap", sn, "ε = 1: KM gap (worst pair) below the better "
+         "smartnoise", worst=True)
+    if "synthema_eps1" in by:
+        row = by["synthema_eps1"]
+        gaps = [row["cindex_trtr"][p] - row["cindex_tstr"][p] for p in row.get("cindex_tstr", {})
+                if row["cindex_tstr"][p] is not None and row["cindex_trtr"].get(p) is not None]
+        if gaps:
+            add("ε = 1: C-index within 0.05 of the model trained on real rows", max(gaps),
+                "0.05", max(gaps) <= 0.05)
+        add("ε = 1: no rule violation", row["rule_violation_share"], "0",
+            row["rule_violation_share"] == 0)
+        add("ε = 1: DCR share ≤ 0.6", row["dcr_share"], "0.6", row["dcr_share"] <= 0.6)
+    beat("synthema_epsinf", "tvd2", sdv, "ε = ∞: 2-way TVD below the best SDV")
+    beat("synthema_epsinf", "cramers_v_gap", sdv, "ε = ∞: V gap below the best SDV")
+    if "synthema_epsinf" in by and "floor" in by:
+        value, floor = _worst(by["synthema_epsinf"], "km_gap"), _worst(by["floor"], "km_gap")
+        if value is not None and floor is not None:
+            add("ε = ∞: KM gap (worst pair) ≤ 1.5 × the floor's", value,
+                f"{1.5 * floor:.3f}", value <= 1.5 * floor)
+    return out
+
+
 def markdown(result: dict) -> str:
     """The docs section: how it was run, then one table per dataset."""
     m = result.get("machine", {})
@@ -636,8 +709,13 @@ def markdown(result: dict) -> str:
             for p, v in (row.get("cindex_trtr") or {}).items():
                 trtr.setdefault(p, v)
         pairs = sorted({p for row in rows for p in (row.get("km_gap") or {})})
+        facts = [v for k, v in result.get("splits", {}).items()
+                 if k.split("/")[0] == dataset]
+        equal = (f"Holdout rows equal to a training row (the level of copies without "
+                 f"copying): {_mean([f['holdout_equal_share'] for f in facts]):.1%}. "
+                 if facts else "")
         caption = (f"### {dataset}\n\n{n['train'] + n['holdout']:,} patients "
-                   f"({n['train']:,} train / {n['holdout']:,} holdout). "
+                   f"({n['train']:,} train / {n['holdout']:,} holdout). " + equal
                    + ("Cox C-index trained on real rows: "
                       + ", ".join(f"{p} {_fmt(v)}" for p, v in trtr.items()) + "."
                       if trtr else ""))
@@ -665,14 +743,21 @@ def markdown(result: dict) -> str:
                      _fmt(row["tvd1"]), _fmt(row["tvd2"]), _fmt(row["cramers_v_gap"])]
             cells += [_fmt(row["km_gap"].get(p)) for p in pairs]
             cells += [_fmt(row["cindex_tstr"].get(p)) for p in pairs]
-            cells += [_fmt(row["dcr_share"], 2), _fmt(row["exact_copies"], 1),
-                      _fmt(row["rule_violation_share"], 3), _fmt(row["invalid_cells"], 1),
+            cells += [_fmt(row["dcr_share"], 2), _fmt(row["exact_copies"], 0),
+                      _fmt(row["rule_violation_share"], 3), _fmt(row["invalid_cells"], 0),
                       "-" if row["seconds"] is None else f"{row['seconds']:.1f}"]
             lines.append("| " + " | ".join(cells) + " |")
         failed = [f"{LABELS[r['method']]}: " + "; ".join(r["failed"]) for r in rows
                   if r["failed"]]
         if failed:
             lines += ["", "Runs that did not finish: " + " · ".join(failed)]
+        checks = targets(rows)
+        if checks:
+            met = sum(bool(c["met"]) for c in checks)
+            lines += ["", f"Issue 13 targets for synthema's default: {met} of {len(checks)} "
+                      "met. " + "; ".join(
+                          f"{c['target']}: {_fmt(c['value'])} vs {c['reference']} "
+                          f"{'✓' if c['met'] else '✗'}" for c in checks) + "."]
     lines += ["", END]
     return "\n".join(lines)
 
@@ -709,7 +794,13 @@ def main(argv: list[str] | None = None) -> None:
         if not args.no_doc:
             write_doc(result)
         return
-    write_doc(load_results(args.out))
+    result = load_results(args.out)
+    for key in sorted({f"{r['dataset']}/{r['seed']}" for r in result["runs"]}):
+        if key not in result.setdefault("splits", {}):
+            dataset, seed = key.split("/")
+            result["splits"][key] = split_facts(dataset, int(seed))
+    args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    write_doc(result)
 
 
 if __name__ == "__main__":

@@ -252,3 +252,39 @@ def test_the_report_has_one_table_per_dataset_with_the_floor_first(tmp_path):
     assert "| 0.100 | 0.200 | 0.050 | 0.100 | 0.600 |" in rows[2]
     assert "Cox C-index trained on real rows: t 0.700" in table
     assert "SDV CTGAN: seed 0: timeout (stopped after 600 s)" in table
+
+
+def test_targets_compare_the_default_with_the_better_peer():
+    # Setup: synthema beats the better smartnoise on 2-way TVD, not on the V gap
+    def row(method, tvd2, v, km, tstr=0.68, trtr=0.7, rules=0.0, dcr=0.5):
+        return {"method": method, "tvd1": 0.0, "tvd2": tvd2, "cramers_v_gap": v,
+                "km_gap": {"t": km, "u": km / 2}, "cindex_tstr": {"t": tstr},
+                "cindex_trtr": {"t": trtr}, "rule_violation_share": rules, "dcr_share": dcr}
+    rows = [row("floor", 0.05, 0.02, 0.04), row("synthema_eps1", 0.10, 0.09, 0.08),
+            row("smartnoise_mst", 0.20, 0.08, 0.30), row("smartnoise_aim", 0.15, 0.10, 0.09),
+            row("synthema_epsinf", 0.07, 0.03, 0.07), row("sdv_ctgan", 0.30, 0.02, 0.2)]
+    # Run
+    got = {c["target"]: (c["value"], c["reference"], c["met"]) for c in peers.targets(rows)}
+    # Assert
+    assert got["ε = 1: 2-way TVD below the better smartnoise"] == (
+        0.10, "0.150 (smartnoise AIM)", True)
+    assert got["ε = 1: V gap below the better smartnoise"] == (0.09, "0.080 (smartnoise MST)",
+                                                                False)
+    assert got["ε = 1: KM gap (worst pair) below the better smartnoise"][2] is True
+    assert got["ε = 1: C-index within 0.05 of the model trained on real rows"][2] is True
+    assert got["ε = ∞: V gap below the best SDV"] == (0.03, "0.020 (SDV CTGAN)", False)
+    assert got["ε = ∞: KM gap (worst pair) ≤ 1.5 × the floor's"] == (0.07, "0.060", False)
+
+
+def test_split_facts_count_holdout_rows_equal_to_a_training_row():
+    # Setup: 10 rows, all alike but one
+    d = _toy()
+    df = pd.DataFrame({"a": pd.array([True] * 9 + [False], dtype="boolean"),
+                       "b": pd.array(["x"] * 9 + ["y"], dtype="string")})
+    train, hold = peers.split(df, 3)
+    lone_in_holdout = int((~hold["a"]).sum())
+    # Run
+    facts = peers.split_facts("toy", 3, (d, df, None))
+    # Assert: every holdout row but the lone one (if it fell there) equals a training row
+    assert facts["train"] == 7 and facts["holdout"] == 3
+    assert facts["holdout_equal_to_train"] == 3 - lone_in_holdout
