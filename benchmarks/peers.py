@@ -77,11 +77,12 @@ SIMULATED = {"aml": 2000, "scd": 2000}  # patients (3 sites pooled, seed SIM_SEE
 SIM_SEED = 2024
 DATASETS = ("aml", "scd", *LIFELINES)
 
-#: 29 of the 146 AML variables: the clinical core, labs, ELN 2022 risk, the genetic lesions its
-#: rules name for favourable/adverse and APL/t(9;11), induction, response, relapse and two
-#: survival pairs. The full dictionary (55 karyotype flags, 56 genes) makes smartnoise's AIM and
-#: SDV's CTGAN far too slow for 2 cores; the projection keeps the 4 ELN rules and the 16
-#: timeline rules whose columns are all kept (Dictionary.project drops the others).
+#: 29 of the 146 AML variables: the clinical core, labs, ELN 2022 risk and eight lesions that
+#: drive it (APL, core-binding factor, t(9;11), complex karyotype, NPM1, FLT3-ITD, TP53),
+#: induction, response, relapse and two survival pairs (OS, EFS). The full dictionary (55
+#: karyotype flags, 56 genes) makes smartnoise's AIM and SDV's CTGAN far too slow for 2 cores.
+#: Dictionary.project keeps the 21 rules whose columns are all kept: 4 ELN 2022 rules (APL,
+#: CBF, TP53, risk present), 16 response and timeline rules, blasts vs WBC.
 AML_PROJECTION = (
     "age", "sex", "aml_type", "ecog", "wbc", "hb", "platelets", "ldh", "bm_blasts", "pb_blasts",
     "eln2022", "t_15_17", "t_8_21", "inv16_t16_16", "t_9_11", "complex", "npm1", "flt3_itd",
@@ -599,8 +600,8 @@ def summarise(result: dict, dataset: str) -> list[dict]:
             row["exact_copies"] = _mean([x.get("exact_copies") for x in m])
             row["invalid_cells"] = _mean([r.get("invalid_cells") for r in ok])
             row["seconds"] = _mean([r.get("seconds") for r in ok])
-            row["epochs"] = ok[0].get("epochs")
-            row["epsilon"] = ok[0].get("epsilon")
+        row["epochs"] = runs[0].get("epochs")
+        row["epsilon"] = runs[0].get("epsilon")
         rows.append(row)
     return rows
 
@@ -634,7 +635,10 @@ def targets(rows: list[dict]) -> list[dict]:
             return
         value = _worst(by[method], key) if worst else by[method].get(key)
         ref, who = best(peers, key, worst)
-        if ref is None or value is None:
+        if value is None:
+            return
+        if ref is None:
+            add(what, value, "no result of " + " or ".join(LABELS[p] for p in peers), None)
             return
         add(what, value, f"{ref:.3f} ({LABELS[who]})", value < ref)
 
@@ -675,7 +679,8 @@ def markdown(result: dict) -> str:
     peers = ", ".join(f"{k} {v}" for k, v in peer_pk.items() if v)
     lines = [START, ""]
     for inv in result.get("invocations", []):
-        lines.append(f"- {inv['date']}: `{inv['command']}`")
+        note = f" ({inv['note']})" if inv.get("note") else ""
+        lines.append(f"- {inv['date']}: `{inv['command']}`{note}")
     lines += [
         "",
         f"Machine: {m.get('cores')} cores ({m.get('cpu')}), {m.get('ram_gb')} GB RAM, Python "
@@ -735,9 +740,8 @@ def markdown(result: dict) -> str:
             if row["method"] in ("floor", "sdv_gaussian_copula", "sdv_ctgan", "sdv_tvae"):
                 eps_text = "not private"
             if "tvd1" not in row:
-                lines.append(f"| {label} | {eps_text} | - | " + " | ".join(
-                    ["failed: " + "; ".join(row["failed"])[:120]] + [""] * (len(head) - 4))
-                    + " |")
+                lines.append(f"| {label} | {eps_text} | - | did not finish (below) | "
+                             + " | ".join([""] * (len(head) - 4)) + "|")
                 continue
             cells = [label, eps_text, ",".join(map(str, row["seeds"])),
                      _fmt(row["tvd1"]), _fmt(row["tvd2"]), _fmt(row["cramers_v_gap"])]
@@ -753,11 +757,15 @@ def markdown(result: dict) -> str:
             lines += ["", "Runs that did not finish: " + " · ".join(failed)]
         checks = targets(rows)
         if checks:
-            met = sum(bool(c["met"]) for c in checks)
-            lines += ["", f"Issue 13 targets for synthema's default: {met} of {len(checks)} "
-                      "met. " + "; ".join(
+            done = [c for c in checks if c["met"] is not None]
+            met = sum(bool(c["met"]) for c in done)
+            unchecked = len(checks) - len(done)
+            lines += ["", f"Issue 13 targets for synthema's default: {met} of {len(done)} "
+                      "met" + (f", {unchecked} not checked (no peer result)" if unchecked
+                               else "") + ". " + "; ".join(
                           f"{c['target']}: {_fmt(c['value'])} vs {c['reference']} "
-                          f"{'✓' if c['met'] else '✗'}" for c in checks) + "."]
+                          + {True: "✓", False: "✗", None: "(not checked)"}[c["met"]]
+                          for c in checks) + "."]
     lines += ["", END]
     return "\n".join(lines)
 

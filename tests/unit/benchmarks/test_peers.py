@@ -288,3 +288,16 @@ def test_split_facts_count_holdout_rows_equal_to_a_training_row():
     # Assert: every holdout row but the lone one (if it fell there) equals a training row
     assert facts["train"] == 7 and facts["holdout"] == 3
     assert facts["holdout_equal_to_train"] == 3 - lone_in_holdout
+
+
+def test_a_target_against_a_peer_that_did_not_finish_is_not_checked():
+    # Setup: smartnoise has no result (timed out)
+    rows = [{"method": "synthema_eps1", "tvd1": 0.1, "tvd2": 0.1, "cramers_v_gap": 0.1,
+             "km_gap": {"t": 0.1}, "cindex_tstr": {}, "cindex_trtr": {},
+             "rule_violation_share": 0.0, "dcr_share": 0.5},
+            {"method": "smartnoise_mst", "failed": ["seed 0: timeout"]}]
+    # Run
+    got = {c["target"]: c for c in peers.targets(rows)}
+    # Assert
+    tvd = got["ε = 1: 2-way TVD below the better smartnoise"]
+    assert tvd["met"] is None and tvd["reference"].startswith("no result of smartnoise MST")
