@@ -640,7 +640,7 @@ def targets(rows: list[dict]) -> list[dict]:
         if ref is None:
             add(what, value, "no result of " + " or ".join(LABELS[p] for p in peers), None)
             return
-        add(what, value, f"{ref:.3f} ({LABELS[who]})", value < ref)
+        add(what, value, f"{ref:.4f} ({LABELS[who]})", value < ref)
 
     sn, sdv = ("smartnoise_mst", "smartnoise_aim"), ("sdv_gaussian_copula", "sdv_ctgan",
                                                      "sdv_tvae")
@@ -664,7 +664,7 @@ def targets(rows: list[dict]) -> list[dict]:
         value, floor = _worst(by["synthema_epsinf"], "km_gap"), _worst(by["floor"], "km_gap")
         if value is not None and floor is not None:
             add("ε = ∞: KM gap (worst pair) ≤ 1.5 × the floor's", value,
-                f"{1.5 * floor:.3f}", value <= 1.5 * floor)
+                f"{1.5 * floor:.4f}", value <= 1.5 * floor)
     return out
 
 
@@ -763,7 +763,7 @@ def markdown(result: dict) -> str:
             lines += ["", f"Issue 13 targets for synthema's default: {met} of {len(done)} "
                       "met" + (f", {unchecked} not checked (no peer result)" if unchecked
                                else "") + ". " + "; ".join(
-                          f"{c['target']}: {_fmt(c['value'])} vs {c['reference']} "
+                          f"{c['target']}: {_fmt(c['value'], 4)} vs {c['reference']} "
                           + {True: "✓", False: "✗", None: "(not checked)"}[c["met"]]
                           for c in checks) + "."]
     lines += ["", END]

@@ -267,13 +267,13 @@ def test_targets_compare_the_default_with_the_better_peer():
     got = {c["target"]: (c["value"], c["reference"], c["met"]) for c in peers.targets(rows)}
     # Assert
     assert got["ε = 1: 2-way TVD below the better smartnoise"] == (
-        0.10, "0.150 (smartnoise AIM)", True)
-    assert got["ε = 1: V gap below the better smartnoise"] == (0.09, "0.080 (smartnoise MST)",
+        0.10, "0.1500 (smartnoise AIM)", True)
+    assert got["ε = 1: V gap below the better smartnoise"] == (0.09, "0.0800 (smartnoise MST)",
                                                                 False)
     assert got["ε = 1: KM gap (worst pair) below the better smartnoise"][2] is True
     assert got["ε = 1: C-index within 0.05 of the model trained on real rows"][2] is True
-    assert got["ε = ∞: V gap below the best SDV"] == (0.03, "0.020 (SDV CTGAN)", False)
-    assert got["ε = ∞: KM gap (worst pair) ≤ 1.5 × the floor's"] == (0.07, "0.060", False)
+    assert got["ε = ∞: V gap below the best SDV"] == (0.03, "0.0200 (SDV CTGAN)", False)
+    assert got["ε = ∞: KM gap (worst pair) ≤ 1.5 × the floor's"] == (0.07, "0.0600", False)
 
 
 def test_split_facts_count_holdout_rows_equal_to_a_training_row():
