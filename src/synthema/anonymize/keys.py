@@ -148,6 +148,18 @@ def is_word_digest(data: bytes) -> str | None:
     return None
 
 
+def _period(data: bytes) -> int:
+    """The shortest ``p`` with ``data[i] == data[i + p]`` everywhere (``len(data)``: none).
+
+    >>> _period(b"abcabcab"), _period(b"abcd")
+    (3, 4)
+    """
+    for p in range(1, len(data) // 2 + 1):
+        if data[p:] == data[:-p]:
+            return p
+    return len(data)
+
+
 def _pattern_share(text: str) -> tuple[float, float]:
     """zxcvbn on the first 72 characters: (log10 guesses, share matched by patterns >= 4)."""
     head = text[:72]
@@ -187,6 +199,11 @@ def check_key(key: bytes, where: str, what: str = "pseudonym key") -> bytes:
         raise AnonymizationError(
             f"{name} holds {len(material.data)} bytes{size}: at least {MIN_KEY_BYTES} random "
             "bytes are needed", fix=HOW)
+    period = _period(material.data)
+    if period < MIN_KEY_BYTES:
+        raise AnonymizationError(
+            f"{name} repeats a block of {period} bytes: it holds {period} random bytes at most, "
+            f"and at least {MIN_KEY_BYTES} are needed", fix=HOW)
     digest = is_word_digest(material.data)
     if digest:
         raise AnonymizationError(
