@@ -278,10 +278,9 @@ def read_date_key(policy: Policy, *, key: bytes | None = None,
             f"neither dates.key_file nor ${env} is set",
             fix=f'export {env}="$({MAKE_KEY})": a second secret, kept at this site and never '
                 "shared (not the pseudonym key)")
-    secret = check_key(*found, what="date-shift key")
-    if pseudonym_key is not None:
-        check_separate_keys(secret, pseudonym_key, found[1])
-    return secret
+    if pseudonym_key is not None:  # first: the more telling message for a near copy
+        check_separate_keys(found[0], pseudonym_key, found[1])
+    return check_key(*found, what="date-shift key")
 
 
 def date_shift_key(policy: Policy, *, key: bytes | None = None,

@@ -101,7 +101,9 @@ def key_material(key: bytes) -> KeyMaterial:
         return KeyMaterial("hex", bytes.fromhex(text), text)
     if _UUIDS.fullmatch(text):
         return KeyMaterial("uuid", bytes.fromhex(re.sub(r"[^0-9a-fA-F]", "", text)), text)
-    if _BASE64.fullmatch(text):
+    # base64 from a generator mixes upper and lower case (43 random characters without an
+    # upper-case letter: about 2e-10); a lower-case phrase with dashes is text
+    if _BASE64.fullmatch(text) and re.search("[A-Z]", text) and re.search("[a-z]", text):
         bare = text.rstrip("=")
         padded = bare + "=" * (-len(bare) % 4)
         try:
