@@ -161,3 +161,22 @@ def test_transplant_details_without_their_condition_column_are_not_carried():
     assert absent["hsct_days"] == "Allogeneic HSCT" and absent["hsct_status"] == "Allogeneic HSCT"
     assert result.data["hsct_days"].isna().all()
     assert "TIME TO HSCT" not in result.summary.ignored_columns
+
+
+def test_the_qualifier_gives_ontogeny_and_the_prior_neoplasm():
+    # Setup: WHO 2022 qualifiers (issue 25: AML after MDS or MDS/MPN is AML-MR by history)
+    raw = _reference_cells(Qualifier=["progressed from MDS", "progressed from MDS/MPN",
+                                      "de novo", "secondary", "post cytotoxic therapy"],
+                           **{"ELN 2022": ["adverse", "not assessable", "Favourable", "int",
+                                           "Not assessable"]})
+    # Run
+    result = harmonize(raw, "aml", MAPPING)
+    # Assert: one source column fills two variables; qualifiers silent on the prior
+    # neoplasm are declared missing, not dropped
+    assert result.data["aml_type"].tolist() == ["secondary", "secondary", "de_novo", "secondary",
+                                                "therapy_related"]
+    assert result.data["prior_neoplasm"].tolist() == ["mds", "mds_mpn", pd.NA, pd.NA, pd.NA]
+    prior = _col(result, "prior_neoplasm")
+    assert prior.declared_missing == 3 and prior.dropped == {}
+    assert result.data["eln2022"].tolist() == ["adverse", "not_assessable", "favorable",
+                                               "intermediate", "not_assessable"]

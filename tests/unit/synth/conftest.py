@@ -6,10 +6,13 @@ cached for the session: tests that only read a fitted model share it.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import pandas as pd
 import pytest
 
+import synthema.privacy.mechanisms as mechanisms
 from synthema.cohorts.simulate import simulate
 from synthema.schema import Dictionary, load_dictionary
 from synthema.synth import BaseSynthesizer, create_synthesizer
@@ -65,6 +68,26 @@ def aml_data(small_dictionary) -> pd.DataFrame:
     sites = simulate("aml", sites=3, patients=PATIENTS, seed=7)
     df = pd.concat([s.data for s in sites], ignore_index=True)
     return df[list(small_dictionary.columns)]
+
+
+@pytest.fixture(scope="session")
+def fixed_noise():
+    """``with fixed_noise(seed): ...`` draws DP noise from a seeded generator, for tests only.
+
+    Every release draws its noise from the operating system's cryptographic generator, so two
+    fits never see the same noise. Tests of model *quality* at a finite ε (a Kaplan-Meier gap,
+    a TVD) would then pass or fail by chance; inside this block they see one fixed draw, as a
+    seeded test should. Tests of the noise itself never use it.
+    """
+
+    @contextmanager
+    def use(seed: int):
+        generator = np.random.default_rng([seed, 0xD1CE])
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(mechanisms, "OSRandom", lambda: generator)
+            yield
+
+    return use
 
 
 _CACHE: dict[tuple, BaseSynthesizer] = {}
