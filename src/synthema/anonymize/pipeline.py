@@ -459,8 +459,10 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
         df: the input table (typed, or text cells as :func:`read_table` gives them).
         policy: a parsed policy (:func:`load_policy`).
         key: pseudonym key; read from the policy's key file or environment when None.
-        date_key: date-shift key (``dates.method: shift``); read from ``dates.key_file`` or
-            ``dates.key_env`` when None. Never the pseudonym key.
+        date_key: date-shift key (``dates.method: shift`` under ``pseudonym.scope`` study
+            or linkage; the default release scope draws its shifts for the run and reads no
+            key); read from ``dates.key_file`` or ``dates.key_env`` when None. Never the
+            pseudonym key nor a near copy of it.
         population: identification table for journalist and marketer risk; the sample
             stands in for it when None (and the report says so).
         dictionary: the data dictionary ``df`` follows (default: the policy's
