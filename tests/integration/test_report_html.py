@@ -53,7 +53,8 @@ def anonymization_html(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("anon")
     write_cohort(simulate("aml", sites=1, patients=400, seed=4), folder, disease="aml", raw=True)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SYNTHEMA_PSEUDONYM_KEY", "983ccf91762ba944d29eedb07f6e2085")
+        mp.setenv("SYNTHEMA_PSEUDONYM_KEY",
+                  "7d1f3e0c55a2b94816c0e7a3d9f2b6481c5e0a97f3d26b1e8c4a0f9d7b3e2c61")
         run_anonymize(folder / "raw" / "site_01.csv", policy="aml", out=folder / "anon.csv",
                       report_dir=folder / "report",
                       mapping=folder / "raw" / "site_01.mapping.yaml")

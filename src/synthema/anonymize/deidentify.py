@@ -7,12 +7,16 @@ from the operating system for each run and never written, so two releases share 
 pseudonym and nobody, key holders included, can join them on it; ``study`` mixes in the
 study's name, so releases of one study link and releases of different studies do not;
 ``linkage`` is the key alone, the same pseudonym in every release made with the key (the
-report flags it). Keys come from a file or an environment variable, must pass a strength
-check (:func:`check_key`) and are never written anywhere.
+report flags it). Keys come from a file or an environment variable, must be generated keys
+of 32 bytes or more (:func:`synthema.anonymize.keys.check_key`) and are never written
+anywhere.
 
-Date shifts (``dates.method: shift``) come from a second, separate secret, the date-shift
-key, which stays at the releasing site: whoever holds the pseudonym key (every site of a
-consortium) cannot compute them. See docs/anonymize.md for the model.
+Date shifts (``dates.method: shift``) follow the same scope: under ``release`` they come
+from a random secret drawn for the run and never written, so two releases share no shift;
+under ``study``/``linkage`` from a second, separate secret, the date-shift key, which stays
+at the releasing site: whoever holds the pseudonym key (every site of a consortium) cannot
+compute them. Keys are checked by :mod:`synthema.anonymize.keys`. See docs/anonymize.md for
+the model.
 
 >>> pseudonym("AML-01-00001", b"0123456789abcdef0123", prefix="P", length=16)
 'P-a7abbd160f97040c'
@@ -28,51 +32,66 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import zxcvbn
 
 from synthema.anonymize.hierarchy import date_label, parse_dates
+from synthema.anonymize.keys import (  # noqa: F401 - check_key is part of this module's API
+    MAKE_KEY,
+    MIN_KEY_BYTES,
+    check_key,
+    check_separate_keys,
+)
 from synthema.anonymize.policy import AnonymizationError, DatePolicy, Policy
-
-MIN_KEY_BYTES = 16
-#: least number of guesses zxcvbn must estimate for a key (10^20, about 66 bits): a key
-#: protects an HMAC that anyone holding a (pseudonym, guessable study id) pair can attack
-#: offline, so words, repeats and keyboard runs are refused whatever their length
-MIN_KEY_GUESSES_LOG10 = 20.0
-#: how to make a good key, for the error's fix line
-MAKE_KEY = "python -c 'import secrets; print(secrets.token_hex(32))'"
 
 # Header words that mark a direct identifier, by kind, in the languages sites export in.
 _ROLE_WORDS = {
     "name": r"name|surname|first ?name|last ?name|given ?name|nom|pr[ée]nom|cognome|nome|"
-            r"vorname|nachname|familienname|nom de famille",
+            r"vorname|nachname|familienname|nom de famille|initials?|initialen|initiales|"
+            r"iniziali|arzt|[äa]rztin|doctor|physician|m[ée]decin|medico|clinician|"
+            r"behandler|signature|unterschrift",
     "hospital_number": r"mrn|pid|ipp|n ?cartella|hospital ?(number|no|id)|medical ?record|"
-                       r"patient ?(number|no|nr)|patientennummer|patientennr|patienten ?id|"
+                       r"patient ?(number|no|nr|id)|patientennummer|patientennr|patienten ?id|"
                        r"fallnummer|fallnr|fall ?id|aufnahmenummer|krankenblattnummer|"
+                       r"aktenzeichen|akten ?(nummer|nr)|case ?(number|no|nr|id)|"
+                       r"encounter ?(number|no|id)|visit ?(number|no)|"
                        r"num[ée]ro (de |du )?(patient|dossier|s[ée]jour)|n[°o] ?dossier|"
                        r"numero (di )?(cartella|paziente)",
-    "birth_date": r"dob|birth|geburtsdatum|geburtstag|geburtsjahr|geb ?datum|"
+    "birth_date": r"dob|birth|birth ?date|birthday|date ?of ?birth|geburtsdatum|geburtstag|"
+                  r"geburtsjahr|geb ?datum|geb ?dat|gebdat|gebdatum|geb|"
                   r"date de naissance|ann[ée]e de naissance|data ?(di )?nascita|"
                   r"anno (di )?nascita|naissance|year of birth|birth ?year",
     "postcode": r"zip|plz|post ?code|postal|code postal|cap|postleitzahl|codice postale",
     "address": r"address|adresse|indirizzo|anschrift|street|stra(ss|ß)e|wohnort|domicile",
-    "contact": r"phone|telephone|t[ée]l[ée]phone|telefon|telefonnummer|telefonnr|handy|"
-               r"handynummer|mobilnummer|portable|cellulare|telefono|mobile|fax|e-?mail|mail",
+    "contact": r"phone|telephone|t[ée]l[ée]phone|telefon|telefonnummer|telefonnr|tel|"
+               r"handy|handynummer|mobil|mobilnummer|mobiltelefon|portable|cellulare|"
+               r"telefono|mobile|fax|e-?mail|mail",
     "national_id": r"ssn|nir|insee|national ?id|social ?security|insurance ?(number|no)|"
                    r"codice ?fiscale|versichertennummer|versichertennr|versicherungsnummer|"
-                   r"krankenversichertennummer|sozialversicherungsnummer|"
+                   r"krankenversichertennummer|sozialversicherungsnummer|svnr|sv ?nummer|"
                    r"(num[ée]ro de )?s[ée]curit[ée] sociale|carte vitale|tessera sanitaria|"
-                   r"passport|reisepass",
+                   r"nhs ?(number|no|nr)?|chi ?number|bsn|passport|reisepass",
+    "other": r"sample ?(id|number|no|nr)|specimen ?(id|number|no)|probe ?id|"
+             r"proben ?(id|nummer|nr)|probennummer|labornummer|lab ?(number|no|id)|"
+             r"biobank ?(id|number|no)|accession ?(number|no)|auftragsnummer",
 }
 # whole words only: no letter (accented ones included) right before or after
 _ROLE_PATTERNS = {role: re.compile(rf"(?<![^\W\d])({words})(?![^\W\d])", re.IGNORECASE)
                   for role, words in _ROLE_WORDS.items()}
+#: the harmonised tables' patient id: pseudonymised by the policy, or refused in clear by
+#: :func:`synthema.anonymize.pipeline.check_release` (it is not removed as a header)
+_STUDY_ID = "patient_id"
+
+
+def _header_words(header: str) -> str:
+    """A header as words: ``Geb.-Datum`` -> ``Geb Datum``, ``PatientID`` -> ``Patient ID``."""
+    text = re.sub(r"(?<=[a-zäöüéè])(?=[A-Z])", " ", str(header))  # camelCase
+    return re.sub(r"[\s_.\-/]+", " ", text).strip()
 
 
 def identifier_role(header: str) -> str | None:
     """The kind of direct identifier a header names (None: not an identifier header).
 
     Kinds are the roles a policy's ``raw:`` section decides on (name, hospital_number,
-    birth_date, postcode, address, contact, national_id).
+    birth_date, postcode, address, contact, national_id, other).
 
     >>> [identifier_role(h) for h in ("Prénom", "n_cartella", "DOB", "PLZ", "E-Mail", "hb")]
     ['name', 'hospital_number', 'birth_date', 'postcode', 'contact', None]
@@ -83,8 +102,15 @@ def identifier_role(header: str) -> str | None:
     >>> [identifier_role(h) for h in ("Telefonnummer", "Fallnummer", "Postleitzahl",
     ...                               "Geburtsjahr", "Numéro de sécurité sociale")]
     ['contact', 'hospital_number', 'postcode', 'birth_date', 'national_id']
+    >>> [identifier_role(h) for h in ("Patient ID", "birthdate", "Geb.-Datum", "Tel.", "SVNR",
+    ...                               "NHS number", "Initialen", "Sample ID", "patient_id")]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['hospital_number', 'birth_date', 'birth_date', 'contact', 'national_id', 'national_id',
+     'name', 'other', None]
     """
-    text = str(header).replace("_", " ")
+    if str(header) == _STUDY_ID:
+        return None
+    text = _header_words(header)
     for role, pattern in _ROLE_PATTERNS.items():
         if pattern.search(text):
             return role
@@ -108,6 +134,7 @@ _TITLE = re.compile(r"^(dr|prof|herr|frau|mr|mrs|ms|mme|mlle|dott|dott\.ssa|sig|
                     r"\.?\s+\w", re.IGNORECASE)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _PHONE = re.compile(r"^(\+|00|0)[\d\s()/.-]{6,}$")
+_INITIALS = re.compile(r"^([^\W\d_]\.\s?-?){2,3}$")
 _DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%Y%m%d")
 
 
@@ -161,13 +188,16 @@ def identifier_values(values: pd.Series) -> str | None:
     """What kind of direct identifier a column's values look like (None: none).
 
     Headers lie ("code", "ref", "contact_1"), so values are judged too: e-mail addresses,
-    phone numbers, names with a title, and codes that are distinct on (nearly) every row
-    and hold digits but are neither numbers nor dates (study ids, hospital numbers).
+    phone numbers, names with a title, initials (``A.B.``), and codes that are distinct on
+    (nearly) every row and hold digits but are neither numbers nor dates (study ids,
+    hospital numbers).
 
     >>> identifier_values(pd.Series([f"AML-01-{i:05d}" for i in range(30)]))
     'codes distinct on nearly every row (ids)'
     >>> identifier_values(pd.Series(["Dr. Hoffmann", "Dr. Weber", "Prof. Klein"]))
     'names with a title'
+    >>> identifier_values(pd.Series(["A.B.", "K. M.", "Ö.S."]))
+    'initials'
     >>> identifier_values(pd.Series([str(d) for d in range(30)])) is None  # numbers
     True
     """
@@ -184,39 +214,11 @@ def identifier_values(values: pd.Series) -> str | None:
         return "phone numbers"
     if text.str.match(_TITLE).mean() >= 0.1:
         return "names with a title"
+    if text.str.match(_INITIALS).mean() >= 0.5:
+        return "initials"
     if n >= 20 and text.nunique() >= 0.9 * n and (plain & (digits > 0)).mean() >= 0.9:
         return "codes distinct on nearly every row (ids)"
     return None
-
-
-def check_key(key: bytes, where: str, what: str = "pseudonym key") -> bytes:
-    """Refuse a short or guessable key: ``key`` itself, when strong enough.
-
-    Length alone lets ``aaaaaaaaaaaaaaaa`` through. zxcvbn (Dropbox's estimator: words,
-    names, keyboard runs, repeats, sequences, dates) estimates the guesses an attacker needs;
-    fewer than 10^:data:`MIN_KEY_GUESSES_LOG10` is refused. Only the first 72 characters are
-    estimated (zxcvbn's limit): guessing a longer key takes at least as many guesses.
-
-    >>> check_key(bytes.fromhex("8f" * 4) + b"a" * 16, "test")
-    Traceback (most recent call last):
-    ...
-    synthema.anonymize.policy.AnonymizationError: the pseudonym key from test is guessable ...
-    """
-    if len(key) < MIN_KEY_BYTES:
-        raise AnonymizationError(f"the {what} from {where} is {len(key)} bytes",
-                                 fix=f"use a random secret of at least {MIN_KEY_BYTES} bytes, "
-                                     f"e.g. {MAKE_KEY}")
-    try:
-        text = key.decode("utf-8")
-    except UnicodeDecodeError:
-        text = key.decode("latin-1")
-    guesses = float(zxcvbn.zxcvbn(text[:72])["guesses_log10"])
-    if guesses < MIN_KEY_GUESSES_LOG10:
-        raise AnonymizationError(
-            f"the {what} from {where} is guessable (about 10^{guesses:.0f} guesses, below "
-            f"10^{MIN_KEY_GUESSES_LOG10:.0f}: words, repeats or sequences)",
-            fix=f"make a random key: {MAKE_KEY}")
-    return key
 
 
 def _read_secret(*, given: bytes | None, key_file: str | None, key_env: str | None,
@@ -260,11 +262,11 @@ def read_date_key(policy: Policy, *, key: bytes | None = None,
                   pseudonym_key: bytes | None = None) -> bytes:
     """The date-shift key: given, else ``dates.key_file``, else ``dates.key_env``.
 
-    It must not be the pseudonym key: every site of a consortium holds that one, and with it
-    (and guessable study ids) the shifts could be recomputed.
+    It must not be the pseudonym key nor a near copy of it: every site of a consortium
+    holds that one, and with it (and guessable study ids) the shifts could be recomputed.
 
     Raises:
-        AnonymizationError: no key, a weak key, or the pseudonym key again.
+        AnonymizationError: no key, a weak key, or the pseudonym key (nearly) again.
     """
     dates = policy.dates
     found = _read_secret(given=key, key_file=dates.key_file, key_env=dates.key_env,
@@ -272,17 +274,44 @@ def read_date_key(policy: Policy, *, key: bytes | None = None,
     env = dates.key_env or "SYNTHEMA_DATE_SHIFT_KEY"
     if found is None:
         raise AnonymizationError(
-            f"dates.method shift needs a date-shift key: neither dates.key_file nor ${env} "
-            "is set",
+            f"dates.method shift under pseudonym.scope {policy.scope} needs a date-shift key: "
+            f"neither dates.key_file nor ${env} is set",
             fix=f'export {env}="$({MAKE_KEY})": a second secret, kept at this site and never '
                 "shared (not the pseudonym key)")
-    secret = check_key(*found, what="date-shift key")
-    if pseudonym_key is not None and hmac.compare_digest(secret, pseudonym_key):
-        raise AnonymizationError(
-            f"the date-shift key from {found[1]} is the pseudonym key",
-            fix=f"make a separate date-shift key ({MAKE_KEY}); the pseudonym key is shared "
-                "with other sites, the date-shift key must not be")
-    return secret
+    if pseudonym_key is not None:  # first: the more telling message for a near copy
+        check_separate_keys(found[0], pseudonym_key, found[1])
+    return check_key(*found, what="date-shift key")
+
+
+def date_shift_key(policy: Policy, *, key: bytes | None = None,
+                   pseudonym_key: bytes | None = None) -> bytes:
+    """The secret the date shifts are computed from, as far as the pseudonyms link.
+
+    The shifts follow ``pseudonym.scope``, like the pseudonyms: a shift shared by two
+    releases joins them on the shifted dates as surely as a shared pseudonym would.
+
+    - ``release``: 32 random bytes from the operating system, new for each run and never
+      written or logged; the date-shift key is not read. Two releases of one site carry
+      unrelated shifts, so their shifted dates join nothing.
+    - ``study``: HMAC-SHA256(date-shift key, study name): the same shift in every release of
+      the study made with the key, another one in another study.
+    - ``linkage``: the date-shift key itself: the same shift in every release made with it.
+
+    Raises:
+        AnonymizationError: under ``study``/``linkage``, no date-shift key, a weak one, or
+            the pseudonym key (nearly) again (:func:`read_date_key`).
+    """
+    match policy.scope:
+        case "release":
+            return os.urandom(32)
+        case "study":
+            base = read_date_key(policy, key=key, pseudonym_key=pseudonym_key)
+            study = (policy.study or policy.name).encode("utf-8")
+            return hmac.new(base, b"date-shift-study:" + study, hashlib.sha256).digest()
+        case "linkage":
+            return read_date_key(policy, key=key, pseudonym_key=pseudonym_key)
+        case _:
+            raise ValueError(f"unknown pseudonym scope {policy.scope!r}")
 
 
 def scope_salt(policy: Policy) -> bytes:
@@ -333,11 +362,11 @@ def pseudonymize(values: pd.Series, key: bytes, *, prefix: str = "P", length: in
 
 
 def _shift_days(ids: pd.Series, key: bytes, max_days: int) -> np.ndarray:
-    """A per-patient shift, uniform on ``[-max_days, max_days] \\ {0}``, from the date key.
+    """A per-patient shift, uniform on ``[-max_days, max_days] \\ {0}``, keyed by ``key``.
 
-    Keyed by the date-shift key (never the pseudonym key), so the same patient gets the
-    same shift in every release of the site: fresh shifts per release would let an
-    attacker intersect the windows of two releases.
+    ``key`` comes from :func:`date_shift_key`: random for each release under the default
+    scope, so one patient's dates share one shift within a release and no shift is shared
+    between releases; the keyed, stable shift only under ``study``/``linkage``.
     """
     out = np.zeros(len(ids), dtype=np.int64)
     for i, v in enumerate(ids.astype("string").fillna("")):
@@ -352,8 +381,9 @@ def transform_dates(df: pd.DataFrame, policy: DatePolicy, *, ids: pd.Series | No
     """Apply the policy's date method to its date columns; return the frame and a log.
 
     ``shift`` moves all dates of one patient by the same keyed offset (same key, same
-    shift; intervals within a patient are preserved); ``relative`` replaces each date by
-    whole days from the ``anchor`` date (the anchor becomes 0 and is dropped);
+    shift; intervals within a patient are preserved; the key is :func:`date_shift_key`'s);
+    ``relative`` replaces each date by whole days from the ``anchor`` date (the anchor
+    becomes 0 and is dropped);
     ``generalize`` keeps the month, quarter, year or decade.
     """
     if policy.method == "keep" or not policy.columns:
@@ -392,3 +422,24 @@ def transform_dates(df: pd.DataFrame, policy: DatePolicy, *, ids: pd.Series | No
         case _:
             raise ValueError(f"unknown date method {policy.method!r}")
     return df, log
+
+
+def relative_durations(df: pd.DataFrame, work: pd.DataFrame, date_log: dict[str, str], *,
+                       quasi_identifiers: list[str]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The input with each relative date that is a quasi-identifier replaced by its days.
+
+    Days from an anchor are a duration: with a public data cut-off they give the date back,
+    so they leave only generalised, as a quasi-identifier. Hierarchies are built from the
+    input, so the input's date becomes the days ``work`` holds for it (the interval
+    hierarchy then bands the days, not the date).
+
+    Returns:
+        ``(input, date log)``, the log saying which days were generalised.
+    """
+    cols = [c for c, how in date_log.items()
+            if how.startswith("days from") and c in quasi_identifiers and c in work]
+    if not cols:
+        return df, date_log
+    log = dict(date_log) | {c: f"{date_log[c]}, generalised as a quasi-identifier"
+                            for c in cols}
+    return df.assign(**{c: work[c].to_numpy() for c in cols}), log

@@ -169,17 +169,21 @@ def _truncate_levels(text: np.ndarray) -> list[np.ndarray]:
     return levels
 
 
-def _group_levels(text: np.ndarray, spec: HierarchySpec, where: str,
-                  show_values: bool) -> list[np.ndarray]:
+def _group_levels(text: np.ndarray, spec: HierarchySpec, where: str) -> list[np.ndarray]:
+    """Each level's group of every value; values without a group are counted, never shown.
+
+    A quasi-identifier's values (a postcode, a ward) may identify, whatever the column.
+    """
     levels, current = [], text
     for depth, mapping in enumerate(spec.levels, start=1):
-        missing = sorted({v for v in current if v is not None and v not in mapping})
+        missing = {v for v in current if v is not None and v not in mapping}
         if missing:
-            shown = (", ".join(map(repr, missing[:5])) if show_values else
-                     f"{len(missing)} values (not shown: the column is a direct identifier)")
+            rows = sum(1 for v in current if v is not None and v not in mapping)
             raise AnonymizationError(
-                f"{where}.levels[{depth - 1}] has no group for {shown}",
-                fix="add every value to the mapping of that level")
+                f"{where}.levels[{depth - 1}] has no group for {len(missing)} distinct "
+                f"value(s) in {rows} row(s) (values not shown)",
+                fix="add every value of the column to the mapping of that level (list the "
+                    "column's distinct values at the site to find the missing ones)")
         current = np.array([None if v is None else mapping[v] for v in current], dtype=object)
         levels.append(current)
     return levels
@@ -204,12 +208,11 @@ def _level_names(spec: HierarchySpec, levels: int) -> list[str]:
 
 
 def build_hierarchy(values: pd.Series, spec: HierarchySpec, *, date_format: str = "ISO8601",
-                    where: str | None = None, show_values: bool = True) -> Hierarchy:
+                    where: str | None = None) -> Hierarchy:
     """Render ``values`` at every level of ``spec`` and precompute codes and NUE costs.
 
     ``where`` names the hierarchy's policy key in messages (default
-    ``quasi_identifiers.<column>``); with ``show_values=False`` no message quotes a value
-    (a raw export's postcode is a direct identifier).
+    ``quasi_identifiers.<column>``); no message quotes a value.
     """
     where = where or f"quasi_identifiers.{spec.column}"
     values = values.reset_index(drop=True)
@@ -227,7 +230,7 @@ def build_hierarchy(values: pd.Series, spec: HierarchySpec, *, date_format: str 
             upper = _truncate_levels(base)
         case "groups":
             base = _text(values)
-            upper = _group_levels(base, spec, where, show_values)
+            upper = _group_levels(base, spec, where)
         case "suppress":
             base, upper = _text(values), []
         case _:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import difflib
 import logging
 import math
-import re
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -32,16 +31,18 @@ import numpy as np
 import pandas as pd
 
 from synthema.anonymize.deidentify import (
+    date_shift_key,
     detect_identifiers,
     identifier_values,
     looks_free_text,
     pseudonymize,
-    read_date_key,
     read_key,
+    relative_durations,
     scope_salt,
     transform_dates,
 )
 from synthema.anonymize.hierarchy import Hierarchy, build_hierarchy, parse_dates
+from synthema.anonymize.kept import check_kept_columns
 from synthema.anonymize.linkage import linkage_risk, singling_out
 from synthema.anonymize.models import SensitiveCodes, achieved
 from synthema.anonymize.policy import AnonymizationError, HierarchySpec, Policy
@@ -54,9 +55,6 @@ from synthema.schema import Dictionary, VariableType
 RAW_PREFIX = {"hospital_number": "H", "national_id": "N"}
 #: why a column the purpose does not need was left out (minimisation)
 NOT_NEEDED = "not needed for the purpose"
-#: headers that name a duration in days or a date (when no dictionary says what a column is)
-_DURATION_HEADER = re.compile(r"(^|_)(days?|tage|jours|giorni)(_|$)", re.IGNORECASE)
-_DATE_HEADER = re.compile(r"(^|_)(date|datum|data|dt)(_|$)", re.IGNORECASE)
 
 _LOG = logging.getLogger(__name__)
 
@@ -147,28 +145,6 @@ def _identifiers(df: pd.DataFrame, policy: Policy,
     return found
 
 
-def _kind(col: str, values: pd.Series, dictionary: Dictionary | None) -> str | None:
-    """``date`` or ``duration`` for a column of dates or of days counted from a date."""
-    if dictionary is not None and col in dictionary:
-        match dictionary[col].type:
-            case VariableType.DATE:
-                return "date"
-            case VariableType.DURATION if (dictionary[col].unit or "days") in (
-                    "days", "day", "weeks", "months", "years"):
-                return "duration"
-            case _:
-                return None
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return "date"
-    if _DURATION_HEADER.search(col):
-        return "duration"
-    if _DATE_HEADER.search(col):
-        text = values.dropna().astype(str)
-        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
-        return "date" if len(text) and parsed.notna().mean() >= 0.9 else None
-    return None
-
-
 def check_release(df: pd.DataFrame, policy: Policy, *, dictionary: Dictionary | None,
                   pseudonymised: set[str]) -> None:
     """Refuse a policy that would release an identifier, free text or a date by mistake.
@@ -182,7 +158,10 @@ def check_release(df: pd.DataFrame, policy: Policy, *, dictionary: Dictionary | 
     - free text (notes, comments), unless listed under ``identifiers.keep_free_text``;
     - a date released as it is, or days counted from a date (survival, follow-up): with a
       public data cut-off, ``date = cut-off − days`` for everyone alive at it, so a duration
-      is a quasi-identifier and must be generalised with the dates (or removed).
+      is a quasi-identifier and must be generalised with the dates (or removed); a column
+      distinct on nearly every row, or one the dictionary does not declare, unless
+      ``identifiers.allow`` lets it pass (:func:`synthema.anonymize.kept.check_kept_columns`,
+      which judges values as well as headers).
 
     Raises:
         AnonymizationError: naming the column and the fix; no cell value is quoted.
@@ -211,27 +190,7 @@ def check_release(df: pd.DataFrame, policy: Policy, *, dictionary: Dictionary | 
             raise AnonymizationError(
                 where.format(col) + f" holds {looks}: it would release identifiers",
                 fix="pseudonymise it (pseudonym.column) or remove it from the policy")
-    handled = set(policy.dates.columns) if policy.dates.method != "keep" else set()
-    for col in dict.fromkeys([*policy.keep, *policy.sensitive]):
-        if col in qis or col in handled or col not in df.columns:
-            continue
-        match _kind(col, df[col], dictionary):
-            case "duration":
-                raise AnonymizationError(
-                    where.format(col) + " counts days from a date and would be released "
-                    "exactly: with a public data cut-off it gives the date back (date = "
-                    "cut-off - days for every patient alive at the cut-off)",
-                    fix=f"make it a quasi-identifier, generalised with its date: {col}: "
-                        "{type: interval, bands: [90, 180, 360], cap: 1080, min_level: 1} "
-                        "(or remove it from purpose.keep)")
-            case "date":
-                raise AnonymizationError(
-                    where.format(col) + " is a date and would be released exactly",
-                    fix=f"make it a quasi-identifier ({col}: {{type: date, levels: [month, "
-                        "quarter, year], min_level: 1}), or list it under dates.columns with "
-                        "method shift or generalize")
-            case _:
-                pass
+    check_kept_columns(df, policy, dictionary=dictionary, pseudonymised=pseudonymised)
 
 
 def _raw_plan(policy: Policy, roles: Mapping[str, str], columns: list[str]
@@ -307,8 +266,7 @@ def _population_keys(population: pd.DataFrame | None, df: pd.DataFrame, policy: 
                      ignore_index=True)
     labels = {}
     for i, spec in enumerate(policy.quasi_identifiers):
-        h = build_hierarchy(both[spec.column], spec, date_format=policy.dates.format,
-                            show_values=False)
+        h = build_hierarchy(both[spec.column], spec, date_format=policy.dates.format)
         level = 0 if levels is None else h.names.index(levels[i])
         labels[spec.column] = h.labels[level][len(df):]
     return class_keys(pd.DataFrame(labels, columns=cols))
@@ -366,7 +324,8 @@ def coarsen(value: Any, decimals: int) -> Any:
 _SCOPE_NOTES = {
     "release": "scoped to this release: a random salt drawn for this run (never written) "
                "enters every HMAC, so these pseudonyms occur in no other release and nobody, "
-               "key holders included, can link them to an id or to another release",
+               "key holders included, can link them to an id or to another release (date "
+               "shifts, if any, are drawn for this release too)",
     "study": "scoped to study '{study}': every release of this study made with this key "
              "carries the same pseudonyms, so releases of the study join on them (releases "
              "of other studies do not); the risk of joined releases is not measured here",
@@ -382,13 +341,20 @@ def _pseudonym_entry(policy: Policy, raw_pseudonyms: Mapping[str, str]) -> dict 
         raw_pseudonyms)
     if not columns:
         return None
+    note = _SCOPE_NOTES[policy.scope].format(study=policy.study or policy.name)
+    shifted = list(policy.dates.columns) if policy.dates.method == "shift" else []
+    if shifted and policy.scope != "release":
+        note += (f"; the date shifts of {', '.join(shifted)} follow the same scope (keyed by "
+                 "the date-shift key): the same shifted dates in every such release, which "
+                 "join on them too")
     return {"column": policy.pseudonym_column, "columns": columns,
             "method": f"HMAC-SHA256, keyed, {policy.length} hex characters, "
                       f"scope {policy.scope}",
             "scope": policy.scope, "study": policy.study or policy.name
             if policy.scope == "study" else None,
             "linkable_across_releases": policy.scope != "release",
-            "note": _SCOPE_NOTES[policy.scope].format(study=policy.study or policy.name)}
+            "dates_linkable_across_releases": bool(shifted) and policy.scope != "release",
+            "note": note}
 
 
 def _shift_windows(df: pd.DataFrame, policy: Policy, date_log: Mapping[str, str],
@@ -438,7 +404,8 @@ def _warnings(report: dict[str, Any], date_log: Mapping[str, str],
     pseudo = report.get("pseudonym")
     if pseudo and pseudo["linkable_across_releases"]:
         out.append(f"pseudonyms in {', '.join(pseudo['columns'])}: {pseudo['note']}")
-    derived = [c for c, how in date_log.items() if how.startswith(("days from", "generalised"))]
+    derived = [c for c, how in date_log.items() if how.startswith(("days from", "generalised"))
+               and c not in report["generalisation"]]  # a relative QI is in the classes
     if derived:
         out.append(f"{', '.join(derived)} derived from dates (dates.method) but not "
                    "quasi-identifiers: outside the k-anonymity classes, counted only in the "
@@ -448,9 +415,13 @@ def _warnings(report: dict[str, Any], date_log: Mapping[str, str],
 
 def _secrets(policy: Policy, *, key: bytes | None, date_key: bytes | None,
              needs_key: bool, shifts: bool) -> tuple[bytes | None, bytes | None, bytes]:
-    """``(pseudonym key, date-shift key, scope salt)`` as the policy needs them."""
+    """``(pseudonym key, date-shift secret, scope salt)`` as the policy needs them.
+
+    The date-shift secret follows the pseudonym scope (:func:`date_shift_key`): random for
+    each release by default, the date-shift key only where releases are meant to link.
+    """
     secret = read_key(policy, key=key) if needs_key else None
-    shift_key = read_date_key(policy, key=date_key, pseudonym_key=secret) if shifts else None
+    shift_key = date_shift_key(policy, key=date_key, pseudonym_key=secret) if shifts else None
     return secret, shift_key, scope_salt(policy) if needs_key else b""
 
 
@@ -462,8 +433,8 @@ def _check_policy_columns(df: pd.DataFrame, policy: Policy, *, file: str,
     anchor = [policy.dates.anchor] if policy.dates.method == "relative" else []
     _require(df, [*policy.keep, *qi_cols, *policy.sensitive, *extra,
                   *policy.dates.columns, *anchor], policy.source, file=file)
-    twice = sorted(set(policy.dates.columns) & set(qi_cols))
-    if twice and policy.dates.method != "keep":
+    twice = sorted(set(policy.dates.columns) & set(qi_cols) - {policy.dates.anchor})
+    if twice and policy.dates.method not in ("keep", "relative"):  # relative: days are QIs
         raise AnonymizationError(
             f"{policy.source}: {', '.join(twice)} is under both dates.columns and "
             "quasi_identifiers (its release would be the hierarchy's level of the original "
@@ -488,8 +459,10 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
         df: the input table (typed, or text cells as :func:`read_table` gives them).
         policy: a parsed policy (:func:`load_policy`).
         key: pseudonym key; read from the policy's key file or environment when None.
-        date_key: date-shift key (``dates.method: shift``); read from ``dates.key_file`` or
-            ``dates.key_env`` when None. Never the pseudonym key.
+        date_key: date-shift key (``dates.method: shift`` under ``pseudonym.scope`` study
+            or linkage; the default release scope draws its shifts for the run and reads no
+            key); read from ``dates.key_file`` or ``dates.key_env`` when None. Never the
+            pseudonym key nor a near copy of it.
         population: identification table for journalist and marketer risk; the sample
             stands in for it when None (and the report says so).
         dictionary: the data dictionary ``df`` follows (default: the policy's
@@ -535,6 +508,7 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
     if anchor and anchor[0] in qi_cols:
         date_log[anchor[0]] = ("anchor of relative days; released only at its generalisation "
                                "level, as a quasi-identifier")
+    df, date_log = relative_durations(df, work, date_log, quasi_identifiers=qi_cols)
     out_cols = [c for c in out_cols if c in work.columns]
     work = work[out_cols].copy()
     for col, prefix, namespace in [
@@ -547,8 +521,7 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
     with _in_file(file):
         hierarchies: list[Hierarchy] = [
             build_hierarchy(df[s.column], s, date_format=policy.dates.format,
-                            where=f"raw.{roles[s.column]}" if s.column in roles else None,
-                            show_values=s.column not in roles)
+                            where=f"raw.{roles[s.column]}" if s.column in roles else None)
             for s in policy.quasi_identifiers]
     sensitive = _sensitive(df, policy, file)
     found = search(hierarchies, sensitive, policy.models, n=n, metric=policy.metric,

@@ -36,6 +36,10 @@ MIN_PSEUDONYM_LENGTH = 16
 #: a date shift smaller than this keeps the date's month for most patients
 MIN_SHIFT_DAYS = 30
 METRICS = ("nue", "height")
+#: checks a column released exactly may pass once a person has checked it by hand
+#: (``identifiers.allow``): not declared by the policy's dictionary, distinct on nearly
+#: every row
+ALLOWANCES = ("undeclared", "distinct")
 #: kinds of direct identifier a raw export carries (:func:`identifier_role` in deidentify)
 RAW_ROLES = ("name", "hospital_number", "birth_date", "postcode", "address", "contact",
              "national_id", "other")
@@ -63,7 +67,9 @@ _PSEUDO_KEYS = {"column": "patient id column", "key_env": "environment variable 
                 "scope": "|".join(SCOPES) + ": how far pseudonyms link",
                 "study": "study name (scope: study)"}
 _IDENT_KEYS = {"columns": "direct identifier columns", "detect": "match identifier headers",
-               "keep_free_text": "free-text columns explicitly kept"}
+               "keep_free_text": "free-text columns explicitly kept",
+               "allow": "column -> [" + ", ".join(ALLOWANCES) + "]: checks a kept column may "
+                        "pass once checked by hand"}
 _DATE_KEYS = {"method": "|".join(DATE_METHODS), "columns": "date columns",
               "max_shift_days": "largest shift", "anchor": "date column days count from",
               "granularity": "|".join(GRANULARITIES), "format": "date format of the input",
@@ -162,6 +168,12 @@ class DatePolicy:
     key_env: str | None = "SYNTHEMA_DATE_SHIFT_KEY"
     key_file: str | None = None
 
+    def __post_init__(self) -> None:
+        """A shift below the bound keeps most dates' month (also when built in Python)."""
+        if self.method == "shift":
+            _number(self.max_shift_days, "dates.max_shift_days", "<policy>",
+                    lo=MIN_SHIFT_DAYS, hi=36500, integer=True)
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -180,6 +192,7 @@ class Policy:
     identifiers: tuple[str, ...] = ()
     detect_identifiers: bool = True
     keep_free_text: tuple[str, ...] = ()
+    allow: dict[str, tuple[str, ...]] = field(default_factory=dict)
     dates: DatePolicy = field(default_factory=DatePolicy)
     quasi_identifiers: tuple[HierarchySpec, ...] = ()
     sensitive: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
@@ -191,6 +204,19 @@ class Policy:
     dictionary: str | None = None
     raw: dict[str, str | HierarchySpec] = field(default_factory=dict)
     source: str = "<policy>"
+
+    def __post_init__(self) -> None:
+        """Re-check what a Python caller can set past :meth:`from_mapping`.
+
+        ``dataclasses.replace(policy, length=8)`` builds a new Policy without the YAML
+        checks; a pseudonym of 8 hex characters collides within a few hundred thousand ids.
+        """
+        _number(self.length, "pseudonym.length", self.source, lo=MIN_PSEUDONYM_LENGTH,
+                hi=64, integer=True)
+        _choice(self.scope, SCOPES, "pseudonym.scope", self.source)
+        for col, checks in self.allow.items():
+            for check in checks:
+                _choice(check, ALLOWANCES, f"identifiers.allow.{col}", self.source)
 
     def raw_action(self, role: str) -> str | HierarchySpec:
         """What happens to a raw export's identifier of kind ``role`` (default: removed)."""
@@ -255,6 +281,7 @@ class Policy:
             identifiers=_names(ident.get("columns"), "identifiers.columns", src),
             detect_identifiers=bool(ident.get("detect", True)),
             keep_free_text=_names(ident.get("keep_free_text"), "identifiers.keep_free_text", src),
+            allow=_allow(ident.get("allow"), src),
             dates=_dates(_section(raw, "dates", _DATE_KEYS, src), src),
             quasi_identifiers=tuple(_hierarchy(str(c), s, src) for c, s in qis.items()),
             sensitive=sensitive,
@@ -269,6 +296,18 @@ class Policy:
             raw={role: _raw_action(role, value, src) for role, value in raw_section.items()},
             source=src,
         )
+
+
+def _allow(raw: Any, src: str) -> dict[str, tuple[str, ...]]:
+    """``identifiers.allow``: column -> the checks it may pass (:data:`ALLOWANCES`)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(
+            isinstance(v, list) and all(isinstance(c, str) for c in v) for v in raw.values()):
+        raise _fail(src, "identifiers.allow must map column names to lists of checks",
+                    f"write allow: {{ward: [undeclared]}} (checks: {', '.join(ALLOWANCES)})")
+    return {str(col): tuple(_choice(c, ALLOWANCES, f"identifiers.allow.{col}", src)
+                            for c in checks) for col, checks in raw.items()}
 
 
 def _models(raw: dict[str, Any], src: str) -> Models:

@@ -15,9 +15,9 @@ from synthema.cohorts.raw import make_raw_export
 from synthema.cohorts.simulate import simulate
 from synthema.schema import load_dictionary
 
-KEY = b"f0963d7dc89447646ee207bc3841835f"
+KEY = b"6be12b7c7a8bb8308dd4c34f1f1607265b77710f25915c4313952eddfcfbbd13"
 #: the date-shift key of the tests: a second secret, never the pseudonym key
-DATE_KEY = b"7c1e0b9a4d3f28e6a5b4c3d2e1f0a9b8"
+DATE_KEY = b"9cf5d21452690aac1e364ccbaca5a5c1424a30c8fa26c9db9a912e79b5e5f63b"
 IDENTIFIERS = ["Name", "PID", "Geburtsdatum", "PLZ"]
 
 

@@ -208,6 +208,83 @@ def test_date_shift_cannot_be_computed_with_the_pseudonym_key(scd_data, key, dat
     assert hits < 0.25 * len(release), hits
 
 
+# -- 2b. the shifted date links releases (the re-attack of issue 23) ----------------------
+GAP = 367  # days between true enrolment dates: a shift of at most 183 days names its patient
+
+
+def _spaced(scd_data: pd.DataFrame, n: int = 280) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """SCD patients whose true enrolment dates lie GAP days apart, from 1850 on.
+
+    A shifted date then gives its patient back (the nearest multiple of GAP), so the test
+    can compare each patient's shift across two releases whose pseudonyms differ.
+    """
+    base = pd.Timestamp("1850-01-01")
+    df = scd_data.head(n).copy()
+    df["enrolment_date"] = [(base + pd.Timedelta(days=GAP * i)).strftime("%Y-%m-%d")
+                            for i in range(n)]  # up to 2131: within pandas' 292-year span
+    return df.assign(visit_date=(pd.to_datetime(df["enrolment_date"])
+                                 + pd.Timedelta(days=30)).dt.strftime("%Y-%m-%d")), base
+
+
+def _shift_by_patient(release: pd.DataFrame, base: pd.Timestamp) -> pd.Series:
+    """Each released record's shift, indexed by its patient (its true date's position)."""
+    days = (pd.to_datetime(release["enrolment_date"]) - base).dt.days.to_numpy()
+    patient = np.rint(days / GAP).astype(int)
+    return pd.Series(days - patient * GAP, index=patient)
+
+
+def _with_visit(policy):
+    return dataclasses.replace(policy, keep=(*policy.keep, "visit_date"), dates=dataclasses.replace(
+        policy.dates, columns=("enrolment_date", "visit_date")))
+
+
+def test_two_releases_share_no_shifted_date_beyond_chance(scd_data, key, date_key):
+    # Setup: before, the shift was HMAC(date-shift key, id): the same in every release of a
+    # site, so two releases with per-release pseudonyms joined one-to-one on the shifted
+    # enrolment date (the re-attack: 236 of 252 records; k over both releases' QIs 11 -> 2)
+    df, base = _spaced(scd_data)
+    policy = _with_visit(load_policy("scd"))
+    # Run: two releases of the same site, same keys, default (release) scope
+    one, two = (anonymize(df, policy, key=key, date_key=date_key) for _ in range(2))
+    a, b = _shift_by_patient(one.data, base), _shift_by_patient(two.data, base)
+    both = a.index.intersection(b.index)
+    # Assert: the same shift for a patient only by chance (1 in 366: about 0.7 of 270)
+    assert len(both) > 250 and a.index.is_unique and b.index.is_unique
+    same = int((a[both] == b[both]).sum())
+    assert same <= 8, f"{same} of {len(both)} patients carry the same shift in both releases"
+    # within one release all dates of a patient share one shift, inside the documented bound
+    for release, shift in ((one, a), (two, b)):
+        gap = pd.to_datetime(release.data["visit_date"]) - pd.to_datetime(
+            release.data["enrolment_date"])
+        assert (gap.dt.days == 30).all()
+        assert shift.abs().between(1, policy.dates.max_shift_days).all()
+        assert shift.abs().max() > 0.9 * policy.dates.max_shift_days  # the bound is used
+        assert release.report["pseudonym"]["dates_linkable_across_releases"] is False
+
+
+def test_linking_scopes_keep_the_keyed_shift_and_say_so(scd_data, key, date_key):
+    # Setup: study and linkage scopes link releases on purpose: the pseudonyms, and now the
+    # date shifts (from the date-shift key) with them, and the report says so
+    df, base = _spaced(scd_data, n=150)
+    scd = _with_visit(load_policy("scd"))
+    runs = {name: anonymize(df, dataclasses.replace(scd, **kw), key=key, date_key=date_key)
+            for name, kw in {"linkage 1": {"scope": "linkage"}, "linkage 2": {"scope": "linkage"},
+                             "study A 1": {"scope": "study", "study": "A"},
+                             "study A 2": {"scope": "study", "study": "A"},
+                             "study B": {"scope": "study", "study": "B"}}.items()}
+    shift = {name: _shift_by_patient(r.data, base) for name, r in runs.items()}
+    # Run / Assert: stable within a linking scope, unrelated across studies
+    for x, y in (("linkage 1", "linkage 2"), ("study A 1", "study A 2")):
+        both = shift[x].index.intersection(shift[y].index)
+        assert len(both) > 120 and (shift[x][both] == shift[y][both]).all()
+    both = shift["study A 1"].index.intersection(shift["study B"].index)
+    assert (shift["study A 1"][both] == shift["study B"][both]).sum() <= 5
+    for r in runs.values():
+        assert r.report["pseudonym"]["dates_linkable_across_releases"] is True
+        assert any("date shifts of enrolment_date, visit_date follow the same scope" in w
+                   for w in r.report["warnings"])
+
+
 # -- 4. rebuilding suppressed counts from the report's figures ------------------------------
 def test_report_figures_do_not_rebuild_suppressed_counts(aml_site1, key):
     # Setup: before, per-column TVDs (6 decimals) and the release gave the exact numbers of
@@ -271,6 +348,23 @@ def test_bad_birth_date_is_not_quoted(raw_aml, key):
     # Assert: the row and column are named, the value is not
     assert "column 'DOB', row 6" in err.value.message
     assert "1962" not in err.value.message + err.value.fix
+
+
+def test_groups_hierarchy_error_quotes_no_postcode(raw_aml, key):
+    # Setup: a harmonised table's postcode as a groups quasi-identifier whose mapping misses
+    # most postcodes. Before: "...levels[0] has no group for '70037', '70074', ..."
+    df = raw_aml.assign(postcode=[f"{70000 + i * 37 % 29999:05d}" for i in range(len(raw_aml))])
+    base = load_policy("aml")
+    policy = dataclasses.replace(base, quasi_identifiers=(*base.quasi_identifiers, HierarchySpec(
+        "postcode", "groups", levels=({"70000": "BW"}, {"BW": "DE"}), min_level=1)))
+    # Run
+    with pytest.raises(AnonymizationError) as err:
+        anonymize(df, policy, key=key, file="site.csv")
+    # Assert: counted, not shown
+    text = err.value.message + err.value.fix
+    assert "quasi_identifiers.postcode.levels[0]" in err.value.message
+    assert f"{df['postcode'].nunique() - 1} distinct value(s)" in err.value.message
+    assert not [v for v in df["postcode"] if v in text]
 
 
 # -- 9. row order ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 
 import numpy as np
 import pandas as pd
@@ -217,21 +218,37 @@ def test_date_column_that_is_also_a_quasi_identifier_is_refused(raw_aml, key, me
     assert "diagnosis_date" in err.value.message and "dates.columns" in err.value.fix
 
 
-def test_relative_dates_anchored_on_a_quasi_identifier_report_what_was_released(raw_aml, key):
-    # Setup: days from diagnosis for a second date; the anchor is a quasi-identifier too
+def test_relative_dates_are_released_only_as_quasi_identifiers(raw_aml, key):
+    # Setup: days from diagnosis to a second date. Before, they left exactly: a last-contact
+    # date relative to diagnosis is os_days, which with the public cut-off gives the
+    # diagnosis date back (the review's first attack again)
+    from synthema.anonymize.policy import HierarchySpec
+
     df = raw_aml.assign(sample_date=(pd.to_datetime(raw_aml["diagnosis_date"])
-                                     + pd.to_timedelta(raw_aml.index % 9, unit="D")
+                                     + pd.to_timedelta(raw_aml.index % 700, unit="D")
                                      ).dt.strftime("%Y-%m-%d"))
     base = load_policy("aml")
     policy = dataclasses.replace(
         base, keep=(*base.keep, "sample_date"), dates=dataclasses.replace(
             base.dates, method="relative", columns=("sample_date",), anchor="diagnosis_date"))
-    # Run
-    result = anonymize(df, policy, key=key)
-    # Assert: the anchor leaves generalised, and the report does not claim it was dropped
+    # Run / Assert: released exactly, refused with the fix
+    with pytest.raises(AnonymizationError) as err:
+        anonymize(df, policy, key=key)
+    assert "'sample_date'" in err.value.message and "days from diagnosis_date" in err.value.message
+    assert "quasi_identifiers: {sample_date: {type: interval" in err.value.fix
+    # as a quasi-identifier the days are generalised with the others (in bands, not exact)
+    spec = HierarchySpec("sample_date", "interval", bands=(90.0, 180.0, 360.0), cap=1080.0,
+                         min_level=1)
+    result = anonymize(df, dataclasses.replace(
+        policy, quasi_identifiers=(*base.quasi_identifiers, spec)), key=key)
+    labels = set(result.data["sample_date"].dropna().astype(str))
+    assert labels and all(re.fullmatch(r"\d+-\d+|\d+\+|\*", lab) for lab in labels), labels
+    assert result.report["generalisation_levels"]["sample_date"]["level"] >= 1
+    # the anchor leaves generalised, and the report does not claim it was dropped
     assert "diagnosis_date" in result.data
     assert "dropped" not in result.report["dates"]["diagnosis_date"]
-    assert set(result.data["sample_date"].dropna().astype(int)) <= set(range(9))
+    assert "generalised as a quasi-identifier" in result.report["dates"]["sample_date"]
+    assert not any("derived from dates" in w for w in result.report["warnings"])
 
 
 def test_journalist_risk_of_the_input_matches_population_in_any_date_format(raw_aml, key):

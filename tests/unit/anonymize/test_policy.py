@@ -159,3 +159,19 @@ def test_cut_points_must_join_whole_bands_and_rise():
         policy(cuts=[80, 40])
     with pytest.raises(AnonymizationError, match="below the last cut"):
         policy(cuts=[60, 80], cap=60)
+
+
+@pytest.mark.parametrize("changes, words", [
+    ({"length": 8}, "pseudonym.length"), ({"length": 15}, "pseudonym.length"),
+    ({"length": 65}, "pseudonym.length"), ({"scope": "global"}, "pseudonym.scope"),
+])
+def test_policy_built_in_python_is_checked_too(changes, words):
+    # before, dataclasses.replace(policy, length=8) ran: 8 hex characters collide (6 pairs
+    # over 200,000 ids), the YAML check was skipped
+    import dataclasses
+
+    with pytest.raises(AnonymizationError) as err:
+        dataclasses.replace(load_policy("aml"), **changes)
+    assert words in err.value.message and err.value.fix
+    with pytest.raises(AnonymizationError, match="dates.max_shift_days"):
+        dataclasses.replace(load_policy("scd").dates, max_shift_days=3)
