@@ -272,9 +272,9 @@ def _pooled(data_dir: str):
     """The site files exactly as the sites read them (read, validate), concatenated."""
     import pandas as pd
 
-    from synthema.harmonize.io import read_table
     from synthema.harmonize.validate import validate_frame
     from synthema.schema import load_dictionary
+    from synthema.tables import read_table
 
     d = load_dictionary(DICTIONARY)
     frames = []

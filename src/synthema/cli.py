@@ -159,8 +159,8 @@ def dictionary_draft(
     sheet: Annotated[str | None, typer.Option(help="Excel sheet (default: the first).")] = None,
 ) -> None:
     """Draft a dictionary from a data file; bounds and categories must then be reviewed."""
-    from synthema.harmonize.io import read_table
     from synthema.schema.draft import draft_dictionary
+    from synthema.tables import read_table
 
     if out.exists() and out.is_dir():
         raise SynthemaError(f"--out {out} is a directory", fix="give a file name, e.g. dict.yaml")
@@ -206,10 +206,10 @@ def summary_cmd(
     """Print a short cohort summary per file: patients, age, sex, missingness, outcomes."""
     from rich.table import Table
 
-    from synthema.harmonize.io import read_table
     from synthema.harmonize.validate import validate_frame
     from synthema.schema import load_dictionary
     from synthema.schema.summary import summarize
+    from synthema.tables import read_table
 
     d = load_dictionary(dictionary)
     rows = []
@@ -318,9 +318,9 @@ def harmonize_cmd(
 ) -> None:
     """Map a site export onto the dictionary; every dropped value is counted and shown."""
     from synthema.errors import DataFileError
-    from synthema.harmonize import dictionary_for, harmonize_file, load_mapping, write_table
-    from synthema.harmonize.io import check_output_path
+    from synthema.harmonize import dictionary_for, harmonize_file, load_mapping
     from synthema.schema import load_dictionary
+    from synthema.tables import check_output_path, write_table
 
     check_output_path(out)  # refuse a bad output before any work is done
     if report is not None and report.is_dir():
@@ -423,9 +423,9 @@ def synth_fit(
     import pandas as pd
 
     from synthema.errors import ValidationFailed
-    from synthema.harmonize.io import read_table
     from synthema.harmonize.validate import validate_frame
     from synthema.schema import load_dictionary
+    from synthema.tables import read_table
 
     method = method.lower()
     if method not in SYNTH_METHODS:
@@ -534,7 +534,7 @@ def synth_sample(
     max_rules_shown: Annotated[int, typer.Option(min=1, help="Rules listed in the report.")] = 15,
 ) -> None:
     """Draw synthetic patients from a saved model; clinical rules are enforced and reported."""
-    from synthema.harmonize.io import check_output_path, write_table
+    from synthema.tables import check_output_path, write_table
 
     if rows < 1:
         raise SynthemaError(f"--rows is {rows}", fix="ask for at least 1 row, e.g. --rows 1000")

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from synthema.cli import app
 from synthema.cohorts.simulate import simulate
-from synthema.harmonize.io import write_table
 from synthema.harmonize.validate import validate_file
 from synthema.schema import load_dictionary
+from synthema.tables import write_table
 
 runner = CliRunner()
 

@@ -23,8 +23,8 @@ import pandas as pd
 import pytest
 
 from synthema.cohorts.simulate import simulate
-from synthema.federation import deploy
 from synthema.errors import FederationError
+from synthema.federation import deploy
 from synthema.federation.protocol import CLIPPING_RANGE, REFUSAL
 from synthema.privacy.analysis import cdp_rho
 from synthema.privacy.ledger import BudgetLedger

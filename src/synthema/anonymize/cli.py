@@ -87,7 +87,7 @@ def run_anonymize(file: Path, *, policy: str, out: Path, report_dir: Path,
         Summary lines for the terminal.
     """
     from synthema.harmonize import load_mapping
-    from synthema.harmonize.io import check_output_path, read_table, write_table
+    from synthema.tables import check_output_path, read_table, write_table
 
     check_output_path(out)
     pol = load_policy(policy)

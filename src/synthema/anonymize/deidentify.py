@@ -32,6 +32,7 @@ import zxcvbn
 
 from synthema.anonymize.hierarchy import date_label, parse_dates
 from synthema.anonymize.policy import AnonymizationError, DatePolicy, Policy
+from synthema.schema.values import DATE_FORMATS
 
 MIN_KEY_BYTES = 16
 #: least number of guesses zxcvbn must estimate for a key (10^20, about 66 bits): a key
@@ -108,7 +109,6 @@ _TITLE = re.compile(r"^(dr|prof|herr|frau|mr|mrs|ms|mme|mlle|dott|dott\.ssa|sig|
                     r"\.?\s+\w", re.IGNORECASE)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _PHONE = re.compile(r"^(\+|00|0)[\d\s()/.-]{6,}$")
-_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%Y%m%d")
 
 
 def _text_cells(values: pd.Series) -> pd.Series | None:
@@ -126,7 +126,7 @@ def _numbers_or_dates(text: pd.Series) -> pd.Series:
     num = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce").notna()
     num &= ~text.str.match(r"^0\d")  # 00123: a code, not a number
     date = pd.Series(False, index=text.index)
-    for fmt in _DATE_FORMATS:
+    for fmt in DATE_FORMATS:
         date |= pd.to_datetime(text, format=fmt, errors="coerce").notna()
     return num | date
 

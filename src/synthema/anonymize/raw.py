@@ -34,9 +34,10 @@ from synthema.anonymize.pipeline import (
     check_one_row_per_patient,
 )
 from synthema.anonymize.policy import AnonymizationError, HierarchySpec, Policy
-from synthema.harmonize import DEFAULT_MISSING, SiteMapping, harmonize, load_mapping
+from synthema.harmonize import SiteMapping, harmonize, load_mapping
 from synthema.harmonize.convert import guess_date_format
 from synthema.harmonize.result import dictionary_for
+from synthema.tables import DEFAULT_MISSING
 
 _LOG = logging.getLogger(__name__)
 _HARMONIZE_LOG = logging.getLogger("synthema.harmonize.result")
@@ -151,7 +152,7 @@ def anonymize_export(raw: pd.DataFrame, policy: Policy, *, mapping: SiteMapping 
     """Harmonise a raw export with ``mapping`` and anonymise it under ``policy``.
 
     Args:
-        raw: the export's text cells, as :func:`synthema.harmonize.read_table` reads them
+        raw: the export's text cells, as :func:`synthema.tables.read_table` reads them
             with the mapping's read options.
         policy: the anonymisation policy; its ``raw:`` section decides on the identifiers.
         mapping: the site's mapping (object or YAML path); its ``drop:`` columns are the

@@ -24,8 +24,8 @@ _CELL_KINDS = ("type", "range", "category")
 
 def load_typed(path: str | Path, dictionary) -> tuple[pd.DataFrame, list[Problem], dict]:
     """Typed frame of a file, its impossible cells (0-based rows) and a summary for the report."""
-    from synthema.harmonize.io import read_table
     from synthema.harmonize.validate import validate_frame
+    from synthema.tables import read_table
 
     report = validate_frame(read_table(path), dictionary, file=str(path))
     cells = [Problem(p.row - 2, p.column or "", p.kind) for p in report.problems

@@ -37,7 +37,6 @@ from pathlib import Path
 from synthema.errors import FederationError, SynthemaError
 
 CONNECTION = "synthema"
-DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".parquet")
 FLWR_ENV = {
     "FLWR_TELEMETRY_ENABLED": "0",
     "FLWR_DISABLE_UPDATE_CHECK": "1",
@@ -263,7 +262,9 @@ def site_files(data: Path, n_sites: int) -> list[Path]:
             f"--data {data} is not a folder",
             fix="give a folder with one harmonised file per site (e.g. site_01.csv ...)",
         )
-    files = sorted(p for p in data.iterdir() if p.suffix.lower() in DATA_SUFFIXES)
+    from synthema.tables import is_table_file
+
+    files = sorted(p for p in data.iterdir() if is_table_file(p))
     if len(files) < n_sites:
         raise FederationError(
             f"{data} holds {len(files)} data file(s), {n_sites} sites need one each",
@@ -281,7 +282,7 @@ def check_no_identifiers(path: Path) -> None:
     next to a SuperNode. Only the header is judged (no cell is read into a message).
     """
     from synthema.anonymize.deidentify import detect_identifiers
-    from synthema.harmonize.io import read_table
+    from synthema.tables import read_table
 
     try:
         columns = [str(c) for c in read_table(path).columns]

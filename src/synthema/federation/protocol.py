@@ -77,9 +77,7 @@ def refusal_text(reason: str) -> str | None:
 def domain_fingerprint(domain: Domain) -> str:
     """SHA-256 of the public domain (attributes, categories, bin edges): sites and server must
     agree on it, or the same vector position would mean different cells."""
-    from synthema.synth.persist import domain_to_json
-
-    text = json.dumps(domain_to_json(domain), sort_keys=True, separators=(",", ":"))
+    text = json.dumps(domain.to_json(), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -47,7 +47,6 @@ import yaml
 
 from synthema.errors import MappingError
 from synthema.harmonize.convert import FALSE_WORDS, TRUE_WORDS, code_text
-from synthema.harmonize.io import DEFAULT_MISSING, normalize_delimiter
 from synthema.harmonize.summary import plural
 from synthema.harmonize.units import variable_factor
 from synthema.schema.dictionary import (
@@ -57,6 +56,7 @@ from synthema.schema.dictionary import (
     load_dictionary,
     read_yaml,
 )
+from synthema.tables import DEFAULT_MISSING, normalize_delimiter
 
 _TOP_KEYS = {
     "dictionary": "name or path of the dictionary the mapping targets",
@@ -342,7 +342,7 @@ class SiteMapping:
         return str(self.path) if self.path else "<mapping>"
 
     def read_options(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`synthema.harmonize.io.read_table`: the raw text.
+        """Keyword arguments for :func:`synthema.tables.read_table`: the raw text.
 
         Neither the decimal mark nor missing markers are applied when reading:
         :func:`synthema.harmonize.harmonize` applies them per column (numbers only for

@@ -45,7 +45,6 @@ from synthema.harmonize.convert import (
     guess_date_format,
 )
 from synthema.harmonize.dates import shown_format
-from synthema.harmonize.io import column_markers, describe_read, read_table, typed_numbers
 from synthema.harmonize.mapping import ColumnMapping, SiteMapping, load_mapping
 from synthema.harmonize.summary import (
     CODED_MISSING,
@@ -59,6 +58,7 @@ from synthema.harmonize.summary import (
 from synthema.harmonize.units import variable_factor
 from synthema.schema.dictionary import Dictionary, Variable, load_dictionary
 from synthema.schema.values import empty_column
+from synthema.tables import column_markers, describe_read, read_table, typed_numbers
 
 _LOG = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ def harmonize(
     never where they are a category or a code.
 
     Args:
-        raw: text cells as :func:`synthema.harmonize.io.read_table` returns them (missing
+        raw: text cells as :func:`synthema.tables.read_table` returns them (missing
             markers may still be present: the defaults and the mapping's are applied).
         dictionary: the target dictionary (object, built-in name or YAML path).
         mapping: the site's mapping (object, YAML path, or the parsed YAML as a dict).

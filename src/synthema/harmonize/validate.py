@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 
 from synthema.errors import ValidationFailed
-from synthema.harmonize.io import DEFAULT_MISSING, column_markers, describe_read, read_table
 from synthema.harmonize.summary import plural
 from synthema.schema.dictionary import Dictionary, Variable, VariableType, load_dictionary
 from synthema.schema.values import empty_column, format_column, parse_column
+from synthema.tables import DEFAULT_MISSING, column_markers, describe_read, read_table
 
 _SHOWN_FIXES = 3
 KINDS = ("unknown_column", "missing_column", "missing_id", "duplicate_id", "type", "range",
@@ -356,7 +356,7 @@ def _check_rules(data: pd.DataFrame, dictionary: Dictionary, rows: np.ndarray, f
 def validate_file(
     path: str | Path, dictionary: Dictionary | str | Path, **read_options: Any
 ) -> ValidationReport:
-    """Read ``path`` (options as :func:`synthema.harmonize.io.read_table`) and validate it.
+    """Read ``path`` (options as :func:`synthema.tables.read_table`) and validate it.
 
     The missing markers are applied per column by :func:`validate_frame`, not on reading.
     """

@@ -23,8 +23,9 @@ from synthema.anonymize import (
 from synthema.anonymize.report import render_html
 from synthema.cli import app
 from synthema.cohorts.simulate import simulate, write_cohort
-from synthema.harmonize import load_mapping, read_table
-from synthema.harmonize.styles import STYLES
+from synthema.cohorts.styles import STYLES
+from synthema.harmonize import load_mapping
+from synthema.tables import read_table
 
 SITES = {s.key: i for i, s in enumerate(STYLES, start=1)}  # german 1, french 2, us 3, italian 4
 

@@ -277,7 +277,7 @@ def test_released_rows_do_not_keep_the_input_order(raw_aml, key):
 
 # -- also seen: the input's path in Parquet metadata ----------------------------------------
 def test_parquet_release_carries_no_input_path(raw_aml, key, tmp_path):
-    from synthema.harmonize.io import write_table
+    from synthema.tables import write_table
 
     df = raw_aml.copy()
     df.attrs.update(file="/data/clinic/Mueller_Anna_export.csv", format="csv")  # read_table's

@@ -175,7 +175,8 @@ def test_identifier_headers_detected_but_clinical_columns_not():
 def test_raw_export_headers_detected_exactly(tmp_path):
     # every style's identifier columns are found, and none of its clinical columns
     from synthema.cohorts.simulate import simulate, write_cohort
-    from synthema.harmonize import load_mapping, read_table
+    from synthema.harmonize import load_mapping
+    from synthema.tables import read_table
 
     write_cohort(simulate("aml", sites=4, patients=160, seed=3), tmp_path, disease="aml",
                  raw=True, seed=3)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import value
 from scipy import stats
 
+from conftest import value
 from synthema.evaluate.fidelity import (
     ks_with_missing,
     pairwise_tvd_matrix,

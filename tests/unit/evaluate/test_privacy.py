@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 import pytest
-from conftest import value
 from scipy.stats import norm
 
+from conftest import value
 from synthema.evaluate.anonymeter import residual_risk, success_rate
 from synthema.evaluate.distance import nearest
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import value
 
+from conftest import value
 from synthema.evaluate import evaluate
 
 
