@@ -22,7 +22,6 @@ from synthema.anonymize.pipeline import AnonymizationResult, anonymize
 from synthema.anonymize.policy import (
     BUILTIN_POLICIES,
     RAW_ROLES,
-    AnonymizationError,
     HierarchySpec,
     Models,
     Policy,
@@ -33,6 +32,7 @@ from synthema.anonymize.report import render_html, scorecard_metrics, write_repo
 from synthema.anonymize.risk import risk_measures
 from synthema.anonymize.search import search
 from synthema.anonymize.utility import utility_check
+from synthema.errors import AnonymizationError
 
 __all__ = [
     "BUILTIN_POLICIES",

@@ -31,7 +31,8 @@ import pandas as pd
 import zxcvbn
 
 from synthema.anonymize.hierarchy import date_label, parse_dates
-from synthema.anonymize.policy import AnonymizationError, DatePolicy, Policy
+from synthema.anonymize.policy import DatePolicy, Policy
+from synthema.errors import AnonymizationError
 from synthema.schema.values import DATE_FORMATS
 
 MIN_KEY_BYTES = 16
@@ -200,7 +201,7 @@ def check_key(key: bytes, where: str, what: str = "pseudonym key") -> bytes:
     >>> check_key(bytes.fromhex("8f" * 4) + b"a" * 16, "test")
     Traceback (most recent call last):
     ...
-    synthema.anonymize.policy.AnonymizationError: the pseudonym key from test is guessable ...
+    synthema.errors.AnonymizationError: the pseudonym key from test is guessable ...
     """
     if len(key) < MIN_KEY_BYTES:
         raise AnonymizationError(f"the {what} from {where} is {len(key)} bytes",

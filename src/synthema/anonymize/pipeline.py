@@ -44,10 +44,11 @@ from synthema.anonymize.deidentify import (
 from synthema.anonymize.hierarchy import Hierarchy, build_hierarchy, parse_dates
 from synthema.anonymize.linkage import linkage_risk, singling_out
 from synthema.anonymize.models import SensitiveCodes, achieved
-from synthema.anonymize.policy import AnonymizationError, HierarchySpec, Policy
+from synthema.anonymize.policy import HierarchySpec, Policy
 from synthema.anonymize.risk import class_keys, risk_measures
 from synthema.anonymize.search import search
 from synthema.anonymize.utility import utility_check
+from synthema.errors import AnonymizationError
 from synthema.schema import Dictionary, VariableType
 
 #: pseudonym prefix of identifiers pseudonymised under ``raw:`` (hospital numbers: H-...)

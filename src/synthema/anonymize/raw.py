@@ -33,14 +33,16 @@ from synthema.anonymize.pipeline import (
     anonymize,
     check_one_row_per_patient,
 )
-from synthema.anonymize.policy import AnonymizationError, HierarchySpec, Policy
+from synthema.anonymize.policy import HierarchySpec, Policy
+from synthema.errors import AnonymizationError
 from synthema.harmonize import SiteMapping, harmonize, load_mapping
+from synthema.harmonize import apply as harmonize_apply
+from synthema.harmonize.apply import dictionary_for
 from synthema.harmonize.convert import guess_date_format
-from synthema.harmonize.result import dictionary_for
 from synthema.tables import DEFAULT_MISSING
 
 _LOG = logging.getLogger(__name__)
-_HARMONIZE_LOG = logging.getLogger("synthema.harmonize.result")
+_HARMONIZE_LOG = logging.getLogger(harmonize_apply.__name__)
 NOT_A_DATE = "not a date (set to missing)"
 
 

@@ -28,7 +28,8 @@ import pandas as pd
 
 from synthema.anonymize.hierarchy import Hierarchy
 from synthema.anonymize.models import SensitiveCodes, failing_classes
-from synthema.anonymize.policy import AnonymizationError, Models
+from synthema.anonymize.policy import Models
+from synthema.errors import AnonymizationError
 
 
 @dataclass(frozen=True)

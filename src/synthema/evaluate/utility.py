@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from synthema.errors import IncomputableMetricError
 from synthema.evaluate.encoding import numeric_values
-from synthema.evaluate.metric import Goal, IncomputableMetricError, Metric, Outcome, finite
+from synthema.evaluate.metric import Goal, Metric, Outcome, finite
 from synthema.evaluate.models import fit_predict_proba
 from synthema.evaluate.survival import (
     MAX_COX_COVARIATES,

@@ -9,8 +9,8 @@ they drop (``docs/harmonize.md``). Their errors (``MappingError``, ``DataFileErr
 """
 
 from synthema.errors import DataFileError, MappingError, ValidationFailed
+from synthema.harmonize.apply import HarmonizeResult, dictionary_for, harmonize, harmonize_file
 from synthema.harmonize.mapping import ColumnMapping, SiteMapping, load_mapping
-from synthema.harmonize.result import HarmonizeResult, dictionary_for, harmonize, harmonize_file
 from synthema.harmonize.summary import ColumnReport, HarmonizeSummary
 from synthema.harmonize.units import UNITS, conversion_factor, known_units
 from synthema.harmonize.validate import Problem, ValidationReport, validate_file, validate_frame

@@ -22,7 +22,7 @@ A mapping is a YAML file (format in ``docs/harmonize.md``)::
 The loader is strict like the dictionary loader: unknown keys are errors with a
 did-you-mean, keys written twice are errors, and only ``true``/``false`` are booleans
 (``ja``, ``yes``, ``no`` stay text, so code maps keep them). Applying a mapping is
-:func:`synthema.harmonize.result.harmonize` (also importable from here).
+:func:`synthema.harmonize.apply.harmonize`.
 
 >>> m = SiteMapping.from_mapping({"dictionary": "aml", "columns": {"hb": {"from": "Hb",
 ...     "unit": "mmol/L"}, "sex": {"from": "G", "codes": {1: "M", 2: "F"}}}})
@@ -553,11 +553,3 @@ def dump_mapping(raw: Mapping[str, Any]) -> str:
     """YAML text of a mapping dict, quoting codes so they read back as text."""
     return yaml.safe_dump(dict(raw), sort_keys=False, allow_unicode=True, width=100)
 
-
-def __getattr__(name: str) -> Any:
-    """``harmonize``/``harmonize_file``/``HarmonizeResult`` live in result.py; serve them here."""
-    if name in ("harmonize", "harmonize_file", "HarmonizeResult"):
-        from synthema.harmonize import result
-
-        return getattr(result, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import math
 
+from synthema.errors import ParameterError
+
 _ALPHA_MIN = 1.0 + 1e-9  # Rényi orders searched are > 1; any order gives a valid bound
 _MAX_STEPS = 2000  # bisection on floats converges long before this
 _SAFETY = 1e-13  # relative margin added to every ε and δ bound for floating-point error
@@ -41,17 +43,20 @@ def _number(name: str, value: float, *, allow_inf: bool = True) -> float:
     try:
         out = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
+        raise ParameterError(f"{name} must be a number, got {value!r}",
+                             fix=f"give {name} as a number") from None
     if math.isnan(out) or out < 0 or (not allow_inf and math.isinf(out)):
         bound = "a non-negative number" if allow_inf else "a finite non-negative number"
-        raise ValueError(f"{name} must be {bound}, got {value!r}")
+        raise ParameterError(f"{name} must be {bound}, got {value!r}",
+                             fix=f"give {name} as {bound}")
     return out
 
 
 def _delta(value: float) -> float:
     out = _number("delta", value)
     if out >= 1:
-        raise ValueError(f"delta must be in [0, 1), got {value!r}")
+        raise ParameterError(f"delta must be in [0, 1), got {value!r}",
+                             fix="use a small delta, below 1/patients, e.g. 1e-6")
     return out
 
 

@@ -41,7 +41,7 @@ from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 
-from synthema.errors import BudgetExceededError, LedgerError
+from synthema.errors import BudgetExceededError, LedgerError, ParameterError
 from synthema.privacy._schema import (
     APPLICATION_ID,
     NO_FIX,
@@ -171,7 +171,8 @@ class BudgetLedger:
             )
         budget = exact_rho(rho_max, name="rho_max", rounding="down")
         if budget <= 0:
-            raise ValueError(f"rho_max must be > 0, got {rho_max!r}")
+            raise ParameterError(f"rho_max must be > 0, got {rho_max!r}",
+                                 fix="give the site's budget as a positive rho (or epsilon)")
         with self._write():
             if self._application_id() == APPLICATION_ID:
                 return  # another process created it meanwhile
@@ -413,9 +414,11 @@ class BudgetLedger:
         """
         new = exact_rho(rho_max, name="rho_max", rounding="down")
         if new <= 0:
-            raise ValueError(f"rho_max must be > 0, got {rho_max!r}")
+            raise ParameterError(f"rho_max must be > 0, got {rho_max!r}",
+                                 fix="give the site's budget as a positive rho (or epsilon)")
         if not isinstance(reason, str) or not reason.strip():
-            raise ValueError("reason must say why the budget changes (it is logged)")
+            raise ParameterError("reason must say why the budget changes (it is logged)",
+                                 fix="e.g. --reason 'approved by the DPO on 2026-03-01'")
         with sqlite_errors(self.path), self._write() as con:
             old, spent = self._rho_max_exact(), self._spent_exact()
             if new < spent:

@@ -43,7 +43,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from synthema.errors import DictionaryError, SynthemaError
+from synthema.errors import DictionaryError, ParameterError, SynthemaError
 from synthema.schema.rules import Rule
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -519,6 +519,21 @@ class Dictionary:
     def groups(self) -> tuple[str, ...]:
         """Group names in order of first appearance."""
         return tuple(dict.fromkeys(v.group for v in self.variables))
+
+    def in_group(self, group: str | None) -> tuple[Variable, ...]:
+        """The variables of ``group`` (all of them for None).
+
+        Raises:
+            ParameterError: the dictionary has no such group (the message lists them).
+        """
+        if group is None:
+            return self.variables
+        if group not in self.groups:
+            raise ParameterError(
+                f"dictionary '{self.name}' has no group '{group}'",
+                fix=f"use one of: {', '.join(g or '(none)' for g in self.groups)}",
+            )
+        return tuple(v for v in self.variables if v.group == group)
 
     def __getitem__(self, name: str) -> Variable:
         for v in self.variables:
