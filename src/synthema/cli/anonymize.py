@@ -108,6 +108,6 @@ def anonymize_cmd(
     from synthema.anonymize.files import anonymize_file
 
     done = anonymize_file(file, policy=policy, out=out, report_dir=report, mapping=mapping)
-    for line in summary_lines(done.result.report, out=done.out, report_paths=done.report_paths,
-                              raw_export=done.raw_export):  # fmt: skip
+    for line in summary_lines(done.result.report.to_dict(), out=done.out,
+                              report_paths=done.report_paths, raw_export=done.raw_export):
         say(line)

@@ -9,14 +9,15 @@ import re
 import pytest
 
 from synthema.anonymize import anonymize, load_policy, write_report
-from synthema.anonymize.report import render_html, scorecard_metrics
+from synthema.anonymize.html import render_html, scorecard_metrics
 from synthema.evaluate.page import CSS
 
 
 @pytest.fixture(scope="module")
 def report(raw_aml) -> dict:
-    """The report of the built-in AML policy on the test cohort."""
-    return anonymize(raw_aml, load_policy("aml"), key=b"b5d7d153bb3049824ce061b8fbefd1ee").report
+    """The report of the built-in AML policy on the test cohort, in its JSON form."""
+    key = b"b5d7d153bb3049824ce061b8fbefd1ee"
+    return anonymize(raw_aml, load_policy("aml"), key=key).report.to_dict()
 
 
 def _status(rows: list[dict], name: str) -> str:

@@ -122,7 +122,7 @@ def test_uniqueness_over_all_released_columns_is_measured_and_warned(aml_site1, 
     policy = dataclasses.replace(base, keep=(*base.keep, "aml_type"))
     # Run
     result = anonymize(aml_site1, policy, key=key)
-    rc = result.report["risk"]["released_columns"]
+    rc = result.report.risk.released_columns
     # Assert: recomputed by brute force over the released columns (pseudonyms aside)
     cols = [c for c in result.data.columns if c not in ("patient_id",)]
     sizes = result.data[cols].astype(str).value_counts()
@@ -131,7 +131,7 @@ def test_uniqueness_over_all_released_columns_is_measured_and_warned(aml_site1, 
     with_type = result.data[["age", "sex", "diagnosis_date", "os_days", "os_status",
                              "aml_type"]].astype(str).value_counts()
     assert rc["singled_out_with_quasi_identifiers"]["aml_type"] == int((with_type == 1).sum())
-    assert any("unique over all released columns" in w for w in result.report["warnings"])
+    assert any("unique over all released columns" in w for w in result.report.warnings)
 
 
 # -- 2. the SCD date shift: public cut-off, pseudonym key -----------------------------------
@@ -201,7 +201,7 @@ def test_report_figures_do_not_rebuild_suppressed_counts(aml_site1, key):
     # Setup: before, per-column TVDs (6 decimals) and the release gave the exact numbers of
     # women, deaths and transplants among the suppressed patients
     result = anonymize(aml_site1, load_policy("aml"), key=key)
-    rep = result.report
+    rep = result.report.to_dict()
     n_in, n_rel = rep["records_in"], rep["records_out"]
     n_supp = n_in - n_rel
     assert n_supp > 0
