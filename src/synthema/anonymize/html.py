@@ -36,8 +36,7 @@ from markupsafe import Markup
 
 from synthema.anonymize.pipeline import NOT_NEEDED
 from synthema.anonymize.report import AnonymizationReport, report_dict
-from synthema.anonymize.template import TEMPLATE
-from synthema.evaluate.page import fmt, layout, render_page, scorecard, table
+from synthema.evaluate.page import fmt, layout, render_page, render_section, scorecard, table
 
 RISK_WARN = 0.2
 BEFORE, AFTER = "#7a8794", "#2f6db5"
@@ -240,31 +239,60 @@ def _deid_tables(report: dict[str, Any]) -> list[tuple[str, Markup]]:
     return out
 
 
-def render_html(report: AnonymizationReport | Mapping[str, Any], *, version: str = "") -> str:
-    """A self-contained page (plotly.js inlined) with ``<section id="anonymization">``."""
-    report = report_dict(report)
+Section = tuple[Markup, dict[str, dict]]  # the section's HTML and the figures it shows
+_PACKAGE = "synthema.anonymize"
+
+
+def _section(name: str, report: dict[str, Any], **context: Any) -> Markup:
+    return render_section(f"anonymization/{name}.html", package=_PACKAGE, r=report, **context)
+
+
+def scorecard_section(report: dict[str, Any]) -> Section:
+    """Tiles (records, k, highest risk, utility, checks) and every figure's verdict."""
     card, totals = scorecard(scorecard_metrics(report))
     util = report["utility"]
     scores = [m["score"] for m in util.get("metrics", []) if m.get("score") is not None]
     statuses = [m["status"] for m in util.get("metrics", [])]
-    figures = {"risk-fig": _risk_figure(report["risk"])}
-    if util.get("tvd"):
-        figures["utility-fig"] = _utility_figure(util["tvd"])
-    risk_rows = []
+    return _section(
+        "scorecard", report, card=card, totals=totals, risk_warn=fmt(RISK_WARN),
+        utility_score=sum(scores) / len(scores) if scores else None,
+        utility_counts=" · ".join(f"{statuses.count(s)} {s}" for s in ("pass", "warn", "fail")
+                                  if s in statuses) or "not computed"), {}
+
+
+def _risk_rows(risk: dict[str, Any]) -> list[list]:
+    rows = []
     for stage, shown in (("before", "input"), ("after", "release")):
-        r = report["risk"][stage]
+        r = risk[stage]
         for model in ("prosecutor", "journalist"):
             m = r[model]
-            risk_rows.append([shown, model, m["highest"], m["average"], m["above_threshold"]])
-        risk_rows.append([shown, "marketer", None, r["marketer"]["average"], None])
-    released = report["risk"].get("released_columns")
+            rows.append([shown, model, m["highest"], m["average"], m["above_threshold"]])
+        rows.append([shown, "marketer", None, r["marketer"]["average"], None])
+    released = risk.get("released_columns")
     if released is not None:
-        risk_rows.append(["release, all released columns", "prosecutor",
-                          released["prosecutor"]["highest"], released["prosecutor"]["average"],
-                          released["prosecutor"]["above_threshold"]])
-        singled = [[c, n] for c, n in released["singled_out_with_quasi_identifiers"].items()]
-    else:
-        singled = []
+        p = released["prosecutor"]
+        rows.append(["release, all released columns", "prosecutor", p["highest"], p["average"],
+                     p["above_threshold"]])
+    return rows
+
+
+def risk_section(report: dict[str, Any]) -> Section:
+    """Risk before and after (and over every released column), columns that single out."""
+    released = report["risk"].get("released_columns")
+    singled = ([[c, n] for c, n in released["singled_out_with_quasi_identifiers"].items()]
+               if released is not None else [])
+    html = _section(
+        "risk", report,
+        risk_table=table(["records", "attacker", "highest", "average", "share above threshold"],
+                         _risk_rows(report["risk"]), numeric=(2, 3, 4)),
+        singled_table=table(["released column", "records unique with the quasi-identifiers"],
+                            singled, numeric=(1,)) if singled else None,
+        warnings=report.get("warnings", []))
+    return html, {"risk-fig": _risk_figure(report["risk"])}
+
+
+def loss_section(report: dict[str, Any]) -> Section:
+    """Suppression, generalisation height, entropy, and each quasi-identifier's level."""
     loss = report["information_loss"]
     loss_rows = [
         ["records suppressed", f"{loss['suppressed_records']} of {report['records_in']} "
@@ -280,21 +308,43 @@ def render_html(report: AnonymizationReport | Mapping[str, Any], *, version: str
     levels = report.get("generalisation_levels") or {
         c: {"hierarchy": "", "level": v, "highest": "", "shows": ""}
         for c, v in report["generalisation"].items()}
-    return render_page(
-        TEMPLATE, figures=figures, version=version, r=report, card=card, totals=totals,
-        risk_warn=fmt(RISK_WARN),
-        utility_score=sum(scores) / len(scores) if scores else None,
-        utility_counts=" · ".join(f"{statuses.count(s)} {s}" for s in ("pass", "warn", "fail")
-                                  if s in statuses) or "not computed",
-        risk_table=table(["records", "attacker", "highest", "average", "share above threshold"],
-                         risk_rows, numeric=(2, 3, 4)),
-        singled_table=table(["released column", "records unique with the quasi-identifiers"],
-                            singled, numeric=(1,)) if singled else None,
-        warnings=report.get("warnings", []),
-        loss_table=table(["measure", "value"], loss_rows, numeric=(1,)),
+    return _section(
+        "loss", report, loss_table=table(["measure", "value"], loss_rows, numeric=(1,)),
         generalisation_table=table(
             ["quasi-identifier", "hierarchy", "level chosen", "of", "released as"],
             [[c, v["hierarchy"], v["level"], v["highest"], v["shows"]]
-             for c, v in levels.items()], numeric=(2, 3)),
-        has_tvd="utility-fig" in figures, utility_tables=_utility_tables(util),
-        deid_tables=_deid_tables(report))
+             for c, v in levels.items()], numeric=(2, 3))), {}
+
+
+def utility_section(report: dict[str, Any]) -> Section:
+    """TVD per released column, and evaluate's tables (columns, pairs, survival)."""
+    util = report["utility"]
+    figures = {"utility-fig": _utility_figure(util["tvd"])} if util.get("tvd") else {}
+    return _section("utility", report, has_tvd=bool(figures),
+                    utility_tables=_utility_tables(util)), figures
+
+
+def deidentification_section(report: dict[str, Any]) -> Section:
+    """The raw export's harmonisation and identifiers, columns removed, pseudonyms, dates."""
+    return _section("deidentification", report, deid_tables=_deid_tables(report)), {}
+
+
+SECTIONS = {
+    "scorecard": scorecard_section,
+    "risk": risk_section,
+    "loss": loss_section,
+    "utility": utility_section,
+    "deidentification": deidentification_section,
+}
+"""The page's sections in order, each rendered by its own function and template."""
+
+
+def render_html(report: AnonymizationReport | Mapping[str, Any], *, version: str = "") -> str:
+    """A self-contained page (plotly.js inlined) with ``<section id="anonymization">``."""
+    report = report_dict(report)
+    sections, figures = {}, {}
+    for name, render in SECTIONS.items():
+        sections[name], figs = render(report)
+        figures |= figs
+    return render_page("anonymization.html", package=_PACKAGE, figures=figures,
+                       version=version, r=report, sections=sections)

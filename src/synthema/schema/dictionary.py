@@ -170,6 +170,117 @@ def _as_number(value: Any, where: str, src: str) -> float:
     return float(value)
 
 
+def _flags(raw: Mapping[str, Any], where: str, src: str) -> dict[str, Any]:
+    """``required`` (true/false only) and a verified ``omop_concept_id`` (a positive int)."""
+    kw: dict[str, Any] = {}
+    if raw.get("required") is not None:
+        if not isinstance(raw["required"], bool):
+            raise DictionaryError(
+                f"{src}: {where}: required is {raw['required']!r}", fix="write true or false"
+            )
+        kw["required"] = raw["required"]
+    if raw.get("omop_concept_id") is not None:
+        cid = raw["omop_concept_id"]
+        if isinstance(cid, bool) or not isinstance(cid, int) or cid <= 0:
+            raise DictionaryError(
+                f"{src}: {where}: omop_concept_id is {cid!r}",
+                fix="write a positive integer concept id, or leave it out if unverified",
+            )
+        kw["omop_concept_id"] = cid
+    return kw
+
+
+def _bounds(raw: Mapping[str, Any], vtype: VariableType, where: str, src: str
+            ) -> dict[str, Any]:
+    """``min``/``max``: dates for date variables, numbers for numeric ones, else refused."""
+    kw: dict[str, Any] = {}
+    for key in ("min", "max"):
+        if raw.get(key) is None:
+            continue
+        if vtype is VariableType.DATE:
+            kw[key] = _as_date(raw[key], f"{where}: {key}", src)
+        elif vtype.is_numeric:
+            kw[key] = _as_number(raw[key], f"{where}: {key}", src)
+        else:
+            raise DictionaryError(
+                f"{src}: {where} is {vtype.value} and cannot have {key}",
+                fix=f"remove '{key}' or change the type",
+            )
+    return kw
+
+
+def _categories(raw: Mapping[str, Any], vtype: VariableType, where: str, src: str
+                ) -> dict[str, Any]:
+    """A non-empty list of distinct categories, for (and only for) categorical types."""
+    if raw.get("categories") is None:
+        if vtype.has_categories:
+            raise DictionaryError(
+                f"{src}: {where} is {vtype.value} but lists no categories",
+                fix="add categories: [A, B, ...]",
+            )
+        return {}
+    if not vtype.has_categories:
+        raise DictionaryError(
+            f"{src}: {where} is {vtype.value} and cannot have categories",
+            fix="remove 'categories' or make the type categorical/ordinal",
+        )
+    cats = raw["categories"]
+    if not isinstance(cats, list) or not cats:
+        raise DictionaryError(
+            f"{src}: {where}: categories must be a non-empty list",
+            fix="write categories: [A, B, ...]",
+        )
+    cats_s = tuple(str(c) for c in cats)
+    if len(set(cats_s)) != len(cats_s):
+        dup = sorted({c for c in cats_s if cats_s.count(c) > 1})
+        raise DictionaryError(
+            f"{src}: {where}: duplicate categories {dup}", fix="list each category once"
+        )
+    return {"categories": cats_s}
+
+
+def _cut_points(raw: Mapping[str, Any], vtype: VariableType, where: str, src: str
+                ) -> dict[str, Any]:
+    """Strictly increasing clinical cut points, for numeric variables only."""
+    if raw.get("cut_points") is None:
+        return {}
+    if not vtype.is_numeric:
+        raise DictionaryError(
+            f"{src}: {where} is {vtype.value} and cannot have cut_points",
+            fix="remove 'cut_points'",
+        )
+    cuts = raw["cut_points"]
+    if not isinstance(cuts, list):
+        raise DictionaryError(
+            f"{src}: {where}: cut_points must be a list", fix="write cut_points: [a, b]"
+        )
+    cuts_f = tuple(_as_number(c, f"{where}: cut point", src) for c in cuts)
+    if any(b <= a for a, b in zip(cuts_f, cuts_f[1:], strict=False)):
+        raise DictionaryError(
+            f"{src}: {where}: cut_points {list(cuts_f)} are not strictly increasing",
+            fix="sort them and remove duplicates",
+        )
+    return {"cut_points": cuts_f}
+
+
+def _decimals(raw: Mapping[str, Any], vtype: VariableType, where: str, src: str
+              ) -> dict[str, Any]:
+    """0 to 12 decimals, for continuous and duration variables only."""
+    if raw.get("decimals") is None:
+        return {}
+    dec = raw["decimals"]
+    if isinstance(dec, bool) or not isinstance(dec, int) or not 0 <= dec <= 12:
+        raise DictionaryError(
+            f"{src}: {where}: decimals is {dec!r}", fix="write an integer from 0 to 12"
+        )
+    if vtype not in (VariableType.CONTINUOUS, VariableType.DURATION):
+        raise DictionaryError(
+            f"{src}: {where} is {vtype.value} and cannot have decimals",
+            fix="remove 'decimals' (only continuous and duration values have them)",
+        )
+    return {"decimals": dec}
+
+
 @dataclass(frozen=True)
 class Variable:
     """One column of the common model.
@@ -216,92 +327,14 @@ class Variable:
                 fix="use one of " + ", ".join(t.value for t in VariableType),
             ) from None
         kw: dict[str, Any] = {"name": name, "type": vtype}
-        for key in ("label", "description", "group"):
+        for key in ("label", "description", "group", "unit", "quantity"):
             if raw.get(key) is not None:
                 kw[key] = str(raw[key])
-        for key in ("unit", "quantity"):
-            if raw.get(key) is not None:
-                kw[key] = str(raw[key])
-        if raw.get("required") is not None:
-            if not isinstance(raw["required"], bool):
-                raise DictionaryError(
-                    f"{src}: {where}: required is {raw['required']!r}", fix="write true or false"
-                )
-            kw["required"] = raw["required"]
-        if raw.get("omop_concept_id") is not None:
-            cid = raw["omop_concept_id"]
-            if isinstance(cid, bool) or not isinstance(cid, int) or cid <= 0:
-                raise DictionaryError(
-                    f"{src}: {where}: omop_concept_id is {cid!r}",
-                    fix="write a positive integer concept id, or leave it out if unverified",
-                )
-            kw["omop_concept_id"] = cid
-        for key in ("min", "max"):
-            if raw.get(key) is None:
-                continue
-            if vtype is VariableType.DATE:
-                kw[key] = _as_date(raw[key], f"{where}: {key}", src)
-            elif vtype.is_numeric:
-                kw[key] = _as_number(raw[key], f"{where}: {key}", src)
-            else:
-                raise DictionaryError(
-                    f"{src}: {where} is {vtype.value} and cannot have {key}",
-                    fix=f"remove '{key}' or change the type",
-                )
-        if raw.get("categories") is not None:
-            if not vtype.has_categories:
-                raise DictionaryError(
-                    f"{src}: {where} is {vtype.value} and cannot have categories",
-                    fix="remove 'categories' or make the type categorical/ordinal",
-                )
-            cats = raw["categories"]
-            if not isinstance(cats, list) or not cats:
-                raise DictionaryError(
-                    f"{src}: {where}: categories must be a non-empty list",
-                    fix="write categories: [A, B, ...]",
-                )
-            cats_s = tuple(str(c) for c in cats)
-            if len(set(cats_s)) != len(cats_s):
-                dup = sorted({c for c in cats_s if cats_s.count(c) > 1})
-                raise DictionaryError(
-                    f"{src}: {where}: duplicate categories {dup}", fix="list each category once"
-                )
-            kw["categories"] = cats_s
-        elif vtype.has_categories:
-            raise DictionaryError(
-                f"{src}: {where} is {vtype.value} but lists no categories",
-                fix="add categories: [A, B, ...]",
-            )
-        if raw.get("cut_points") is not None:
-            if not vtype.is_numeric:
-                raise DictionaryError(
-                    f"{src}: {where} is {vtype.value} and cannot have cut_points",
-                    fix="remove 'cut_points'",
-                )
-            cuts = raw["cut_points"]
-            if not isinstance(cuts, list):
-                raise DictionaryError(
-                    f"{src}: {where}: cut_points must be a list", fix="write cut_points: [a, b]"
-                )
-            cuts_f = tuple(_as_number(c, f"{where}: cut point", src) for c in cuts)
-            if any(b <= a for a, b in zip(cuts_f, cuts_f[1:], strict=False)):
-                raise DictionaryError(
-                    f"{src}: {where}: cut_points {list(cuts_f)} are not strictly increasing",
-                    fix="sort them and remove duplicates",
-                )
-            kw["cut_points"] = cuts_f
-        if raw.get("decimals") is not None:
-            dec = raw["decimals"]
-            if isinstance(dec, bool) or not isinstance(dec, int) or not 0 <= dec <= 12:
-                raise DictionaryError(
-                    f"{src}: {where}: decimals is {dec!r}", fix="write an integer from 0 to 12"
-                )
-            if vtype not in (VariableType.CONTINUOUS, VariableType.DURATION):
-                raise DictionaryError(
-                    f"{src}: {where} is {vtype.value} and cannot have decimals",
-                    fix="remove 'decimals' (only continuous and duration values have them)",
-                )
-            kw["decimals"] = dec
+        kw |= _flags(raw, where, src)
+        kw |= _bounds(raw, vtype, where, src)
+        kw |= _categories(raw, vtype, where, src)
+        kw |= _cut_points(raw, vtype, where, src)
+        kw |= _decimals(raw, vtype, where, src)
         var = cls(**kw)
         var._check_bounds(src)
         return var

@@ -32,7 +32,7 @@ import math
 import numbers
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -157,6 +157,17 @@ class PrivacyBudget:
             "delta": self.delta,
             "private": True,
         }
+
+
+class FitContext(NamedTuple):
+    """What a synthesizer's ``_fit`` works with: the statistics source, its public domain, the
+    dictionary, the privacy budget to spend, and the generator of the fit's public choices."""
+
+    source: StatisticsSource
+    domain: Domain
+    dictionary: Dictionary
+    budget: PrivacyBudget
+    rng: np.random.Generator
 
 
 def check_random_state(seed: Any) -> np.random.Generator:
@@ -302,7 +313,7 @@ class BaseSynthesizer:
         domain = self._check_domain(source.domain, dictionary)
         rng = check_random_state(self.random_state)  # public choices only; never noise
         budget = PrivacyBudget(self.epsilon, self.delta)
-        self._fit(source, domain, dictionary, budget, rng)
+        self._fit(FitContext(source, domain, dictionary, budget, rng))
         self.dictionary_ = dictionary
         self.domain_ = domain
         if self.private:
@@ -332,14 +343,7 @@ class BaseSynthesizer:
             )
         return domain.project(dictionary.names)
 
-    def _fit(
-        self,
-        source: StatisticsSource,
-        domain: Domain,
-        dictionary: Dictionary,
-        budget: PrivacyBudget,
-        rng: np.random.Generator,
-    ) -> None:
+    def _fit(self, fit: FitContext) -> None:
         raise NotImplementedError  # abstract: each synthesizer implements it
 
     # -- sample -------------------------------------------------------------------------------
