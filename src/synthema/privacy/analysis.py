@@ -60,6 +60,17 @@ def _delta(value: float) -> float:
     return out
 
 
+def _epsilon_args(rho: float, delta: float) -> tuple[float, float, float | None]:
+    """Checked (ρ, δ), and ε itself where no bound is needed: 0 for ρ = 0 (nothing released),
+    ∞ for ρ = ∞ (no noise) or δ = 0 (zCDP never implies pure DP)."""
+    rho, delta = _number("rho", rho), _delta(delta)
+    if rho == 0:
+        return rho, delta, 0.0
+    if math.isinf(rho) or delta == 0:
+        return rho, delta, math.inf
+    return rho, delta, None
+
+
 def _bisect(positive, lo: float, hi: float) -> tuple[float, float]:
     """Shrink [lo, hi] around the point where the monotone predicate turns True."""
     for _ in range(_MAX_STEPS):
@@ -151,12 +162,9 @@ def cdp_epsilon(rho: float, delta: float) -> float:
     >>> cdp_epsilon(0.0, 1e-6), cdp_epsilon(0.1, 0.0)
     (0.0, inf)
     """
-    rho = _number("rho", rho)
-    delta = _delta(delta)
-    if rho == 0:
-        return 0.0
-    if math.isinf(rho) or delta == 0:
-        return math.inf
+    rho, delta, known = _epsilon_args(rho, delta)
+    if known is not None:
+        return known
     log_inv_delta = -math.log(delta)
 
     def rising(alpha: float) -> bool:
@@ -210,12 +218,9 @@ def cdp_epsilon_simple(rho: float, delta: float) -> float:
     >>> round(cdp_epsilon_simple(0.5, 1e-6), 10)
     5.7565217698
     """
-    rho = _number("rho", rho)
-    delta = _delta(delta)
-    if rho == 0:
-        return 0.0
-    if math.isinf(rho) or delta == 0:
-        return math.inf
+    rho, delta, known = _epsilon_args(rho, delta)
+    if known is not None:
+        return known
     return rho + 2 * math.sqrt(rho * -math.log(delta))
 
 

@@ -73,19 +73,12 @@ def create_synthesizer(
     )
 
 
-def check_parameters(
-    method: str,
-    *,
-    dictionary: Dictionary | str | Path,
-    epsilon: float = 1.0,
-    delta: float = 1e-6,
-    random_state: int | None = None,
-    **params: Any,
-) -> BaseSynthesizer:
+def check_parameters(method: str, **params: Any) -> BaseSynthesizer:
     """An unfitted synthesizer whose every parameter has been checked, before any data is read.
 
-    A federated fit calls this before it contacts a site, so a misspelt method or a δ of 2
-    is refused at once instead of after the sites have been waited for.
+    Takes :func:`create_synthesizer`'s arguments. A federated fit calls this before it
+    contacts a site, so a misspelt method or a δ of 2 is refused at once instead of after the
+    sites have been waited for.
 
     Raises:
         ParameterError: naming the parameter, its value and the fix.
@@ -95,7 +88,6 @@ def check_parameters(
     ...
     synthema.errors.ParameterError: delta is 2: it must lie strictly between 0 and 1
     """
-    synth = create_synthesizer(method, dictionary=dictionary, epsilon=epsilon, delta=delta,
-                               random_state=random_state, **params)
+    synth = create_synthesizer(method, **params)
     synth.validate_params()
     return synth
