@@ -49,13 +49,8 @@ from synthema.errors import MappingError
 from synthema.harmonize.convert import FALSE_WORDS, TRUE_WORDS, code_text
 from synthema.harmonize.summary import plural
 from synthema.harmonize.units import variable_factor
-from synthema.schema.dictionary import (
-    Dictionary,
-    VariableType,
-    check_keys,
-    load_dictionary,
-    read_yaml,
-)
+from synthema.schema.dictionary import Dictionary, VariableType, load_dictionary
+from synthema.schema.strict import check_keys, read_yaml
 from synthema.tables import DEFAULT_MISSING, normalize_delimiter
 
 _TOP_KEYS = {
