@@ -71,6 +71,17 @@ def _epsilon_args(rho: float, delta: float) -> tuple[float, float, float | None]
     return rho, delta, None
 
 
+def _rho_args(epsilon: float, delta: float) -> tuple[float, float, float | None]:
+    """Checked (ε, δ), and ρ itself where no search is needed: ∞ for ε = ∞ (no noise needed),
+    0 for δ = 0 (zCDP never implies pure DP: nothing may be released)."""
+    epsilon, delta = _number("epsilon", epsilon), _delta(delta)
+    if math.isinf(epsilon):
+        return epsilon, delta, math.inf
+    if delta == 0:
+        return epsilon, delta, 0.0
+    return epsilon, delta, None
+
+
 def _bisect(positive, lo: float, hi: float) -> tuple[float, float]:
     """Shrink [lo, hi] around the point where the monotone predicate turns True."""
     for _ in range(_MAX_STEPS):
@@ -195,12 +206,9 @@ def cdp_rho(epsilon: float, delta: float) -> float:
     >>> cdp_rho(float("inf"), 1e-6), cdp_rho(1.0, 0.0)
     (inf, 0.0)
     """
-    epsilon = _number("epsilon", epsilon)
-    delta = _delta(delta)
-    if math.isinf(epsilon):
-        return math.inf
-    if delta == 0:
-        return 0.0
+    epsilon, delta, known = _rho_args(epsilon, delta)
+    if known is not None:
+        return known
 
     def too_big(rho: float) -> bool:
         return cdp_epsilon(rho, delta) > epsilon
@@ -230,12 +238,9 @@ def cdp_rho_simple(epsilon: float, delta: float) -> float:
     >>> round(cdp_rho_simple(cdp_epsilon_simple(0.5, 1e-6), 1e-6), 12)
     0.5
     """
-    epsilon = _number("epsilon", epsilon)
-    delta = _delta(delta)
-    if math.isinf(epsilon):
-        return math.inf
-    if delta == 0:
-        return 0.0
+    epsilon, delta, known = _rho_args(epsilon, delta)
+    if known is not None:
+        return known
     log_inv_delta = -math.log(delta)
     # (√(L+ε) − √L)² written as ε²/(√(L+ε) + √L)² to avoid cancellation
     return epsilon**2 / (math.sqrt(log_inv_delta + epsilon) + math.sqrt(log_inv_delta)) ** 2
