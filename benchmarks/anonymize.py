@@ -217,7 +217,7 @@ def main() -> None:
     raw_result, raw_seconds, raw_peak, raw_load = measure(
         lambda: anonymize_export(export.data, policy, mapping=export.mapping, key=key,
                                  file="site_03.csv"))
-    rep = result.report
+    rep, raw_rep = result.report.to_dict(), raw_result.report.to_dict()
     out = {
         "date": dt.date.today().isoformat(),
         "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} cpus",
@@ -238,10 +238,10 @@ def main() -> None:
             "peak_python_mib": round(raw_peak, 1),
             "input_mib": round(export.data.memory_usage(deep=True).sum() / 2**20, 1),
             "columns_in": export.data.shape[1],
-            "harmonization": {k: raw_result.report["harmonization"][k] for k in (
+            "harmonization": {k: raw_rep["harmonization"][k] for k in (
                 "rows_in", "rows_out", "dropped_total", "repaired_total")},
-            "identifiers": {i["source"]: i["action"] for i in raw_result.report["identifiers"]},
-            **summary(raw_result.report),
+            "identifiers": {i["source"]: i["action"] for i in raw_rep["identifiers"]},
+            **summary(raw_rep),
         },
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }

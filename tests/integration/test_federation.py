@@ -96,8 +96,8 @@ def test_noise_off_federated_equals_central_and_server_sees_only_sums(federation
     summary = deploy.run_fit(work, out=root / "exact.synth", dictionary=federation["dictionary"],
                              method="mst", epsilon=math.inf, seed=7, synth_options=OPTIONS,
                              transcript=transcript)  # fmt: skip
-    assert summary["ok"] and not summary["privacy"]["private"]
-    assert [len(r["contributors"]) for r in summary["rounds"]] == [3, 3, 3]
+    assert summary.ok and not summary.privacy["private"]
+    assert [len(r.contributors) for r in summary.rounds] == [3, 3, 3]
     pooled = pd.concat(federation["frames"], ignore_index=True)
     central = create_synthesizer("mst", dictionary=federation["dictionary"], epsilon=math.inf,
                                  random_state=7, **OPTIONS).fit(pooled)  # fmt: skip
@@ -111,7 +111,7 @@ def test_noise_off_federated_equals_central_and_server_sees_only_sums(federation
         released[site] = {json.loads(line)["query_id"]: np.load(folder / (
             json.loads(line)["query_id"] + ".npy")) for line in
             (folder / "released.jsonl").read_text().splitlines()}  # fmt: skip
-    queries = [r["query_id"] for r in summary["rounds"]]
+    queries = [r.query_id for r in summary.rounds]
     assert all(set(queries) <= set(v) for v in released.values())
     received = [np.load(p) for p in transcript.glob("*.npy")]
     assert received, "the server transcript holds the masked vectors it received"
@@ -134,14 +134,14 @@ def test_noise_on_charges_each_ledger_exactly(federation):
     work, root = federation["work"], federation["root"]
     summary = deploy.run_fit(work, out=root / "eps1.synth", dictionary=federation["dictionary"],
                              epsilon=1.0, seed=3, synth_options=OPTIONS)  # fmt: skip
-    rho = summary["privacy"]["rho"]
-    assert summary["privacy"]["private"] and rho <= cdp_rho(1.0, 1e-6)
+    rho = summary.privacy["rho"]
+    assert summary.privacy["private"] and rho <= cdp_rho(1.0, 1e-6)
     for site in ("site_01", "site_02", "site_03"):
         with BudgetLedger(work / "ledgers" / f"{site}.sqlite") as ledger:
             charges = ledger.charges()
-            assert [c.query_id for c in charges] == [r["query_id"] for r in summary["rounds"]]
-            assert [c.rho for c in charges] == [r["charges"][site] for r in summary["rounds"]]
-            assert [c.rho for c in charges] == [r["rho_per_site"] for r in summary["rounds"]]
+            assert [c.query_id for c in charges] == [r.query_id for r in summary.rounds]
+            assert [c.rho for c in charges] == [r.charges[site] for r in summary.rounds]
+            assert [c.rho for c in charges] == [r.rho_per_site for r in summary.rounds]
             assert ledger.spent == pytest.approx(rho, rel=1e-12)
     sample = load_synthesizer(root / "eps1.synth").sample(200, random_state=0)
     assert len(sample) == 200
@@ -270,14 +270,14 @@ def test_one_of_four_sites_killed_mid_round(tmp_path):
                                  epsilon=1.0, seed=5, dropouts=1, timeout=20.0,
                                  synth_options=OPTIONS, transcript=transcript)  # fmt: skip
         killer.join(timeout=1)
-        first = summary["rounds"][0]
-        assert first["contributors"] == ["site_01", "site_02", "site_03"]
-        assert [f["site"] for f in first["failures"]] == ["site_04"]
+        first = summary.rounds[0]
+        assert first.contributors == ("site_01", "site_02", "site_03")
+        assert [f.site for f in first.failures] == ["site_04"]
         # the noise actually summed (3 shares of sigma^2/3) meets the accounted sigma^2
-        assert 3 * first["share_sigma"] ** 2 >= first["sigma"] ** 2 * (1 - 1e-12)
-        assert all(len(r["contributors"]) == 3 for r in summary["rounds"])
+        assert 3 * first.share_sigma**2 >= first.sigma**2 * (1 - 1e-12)
+        assert all(len(r.contributors) == 3 for r in summary.rounds)
         assert load_synthesizer(tmp_path / "m.synth").sample(100, random_state=0).shape[0] == 100
-        queries = [r["query_id"] for r in summary["rounds"]]
+        queries = [r.query_id for r in summary.rounds]
         for site in ("site_01", "site_02", "site_03"):
             with BudgetLedger(work / "ledgers" / f"{site}.sqlite") as ledger:
                 assert [c.query_id for c in ledger.charges()] == queries

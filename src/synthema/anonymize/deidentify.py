@@ -40,7 +40,9 @@ from synthema.anonymize.keys import (  # noqa: F401 - check_key is part of this 
     check_key,
     check_separate_keys,
 )
-from synthema.anonymize.policy import AnonymizationError, DatePolicy, Policy
+from synthema.anonymize.policy import DatePolicy, Policy
+from synthema.errors import AnonymizationError
+from synthema.schema.values import DATE_FORMATS
 
 # Header words that mark a direct identifier, by kind, in the languages sites export in.
 _ROLE_WORDS = {
@@ -135,7 +137,6 @@ _TITLE = re.compile(r"^(dr|prof|herr|frau|mr|mrs|ms|mme|mlle|dott|dott\.ssa|sig|
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _PHONE = re.compile(r"^(\+|00|0)[\d\s()/.-]{6,}$")
 _INITIALS = re.compile(r"^([^\W\d_]\.\s?-?){2,3}$")
-_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%Y%m%d")
 
 
 def _text_cells(values: pd.Series) -> pd.Series | None:
@@ -153,7 +154,7 @@ def _numbers_or_dates(text: pd.Series) -> pd.Series:
     num = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce").notna()
     num &= ~text.str.match(r"^0\d")  # 00123: a code, not a number
     date = pd.Series(False, index=text.index)
-    for fmt in _DATE_FORMATS:
+    for fmt in DATE_FORMATS:
         date |= pd.to_datetime(text, format=fmt, errors="coerce").notna()
     return num | date
 

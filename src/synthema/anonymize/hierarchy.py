@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from synthema.anonymize.policy import AnonymizationError, HierarchySpec
+from synthema.anonymize.policy import HierarchySpec
+from synthema.errors import AnonymizationError
 
 TOP = "*"
 

@@ -27,7 +27,8 @@ import re
 
 import pandas as pd
 
-from synthema.anonymize.policy import ALLOWANCES, AnonymizationError, Policy
+from synthema.anonymize.policy import ALLOWANCES, Policy
+from synthema.errors import AnonymizationError
 from synthema.schema import Dictionary, VariableType
 
 #: a column whose non-missing cells are distinct on this share of rows tells patients apart

@@ -38,7 +38,7 @@ import numpy as np
 import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
-from synthema.anonymize.policy import AnonymizationError
+from synthema.errors import AnonymizationError
 
 #: random bytes a key must hold at least (256 bits)
 MIN_KEY_BYTES = 32

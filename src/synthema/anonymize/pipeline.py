@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import difflib
 import logging
-import math
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from synthema.anonymize.assessment import RAW_PREFIX, Release, assess
 from synthema.anonymize.deidentify import (
     date_shift_key,
     detect_identifiers,
@@ -41,18 +40,15 @@ from synthema.anonymize.deidentify import (
     scope_salt,
     transform_dates,
 )
-from synthema.anonymize.hierarchy import Hierarchy, build_hierarchy, parse_dates
+from synthema.anonymize.hierarchy import Hierarchy, build_hierarchy
 from synthema.anonymize.kept import check_kept_columns
-from synthema.anonymize.linkage import linkage_risk, singling_out
-from synthema.anonymize.models import SensitiveCodes, achieved
-from synthema.anonymize.policy import AnonymizationError, HierarchySpec, Policy
-from synthema.anonymize.risk import class_keys, risk_measures
-from synthema.anonymize.search import search
-from synthema.anonymize.utility import utility_check
-from synthema.schema import Dictionary, VariableType
+from synthema.anonymize.policy import HierarchySpec, Policy
+from synthema.anonymize.privacy_models import SensitiveCodes
+from synthema.anonymize.report import AnonymizationReport
+from synthema.anonymize.search import SearchResult, search
+from synthema.errors import AnonymizationError
+from synthema.schema import Dictionary
 
-#: pseudonym prefix of identifiers pseudonymised under ``raw:`` (hospital numbers: H-...)
-RAW_PREFIX = {"hospital_number": "H", "national_id": "N"}
 #: why a column the purpose does not need was left out (minimisation)
 NOT_NEEDED = "not needed for the purpose"
 
@@ -61,10 +57,10 @@ _LOG = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AnonymizationResult:
-    """The released table and the report (a JSON-ready dict)."""
+    """The released table and its report (:meth:`AnonymizationReport.to_dict` for JSON)."""
 
     data: pd.DataFrame
-    report: dict[str, Any]
+    report: AnonymizationReport
 
 
 def _prefix(file: str) -> str:
@@ -245,33 +241,6 @@ def _sensitive(df: pd.DataFrame, policy: Policy, file: str) -> list[SensitiveCod
     return out
 
 
-def _population_keys(population: pd.DataFrame | None, df: pd.DataFrame, policy: Policy,
-                     levels: list[str] | None) -> list[Any] | None:
-    """The population's class keys at the named levels (level 0 everywhere when None).
-
-    Levels go by name (``Hierarchy.names``), not index: over the input and the population
-    together a hierarchy can have more levels (longer codes add truncation levels).
-    """
-    if population is None:
-        return None
-    cols = [h.column for h in policy.quasi_identifiers]
-    absent = [c for c in cols if c not in population.columns]
-    if absent:
-        raise AnonymizationError(
-            f"population table {policy.population or ''} (risk.population): quasi-identifier "
-            f"column(s) {', '.join(absent)} missing",
-            fix="give the population table every quasi-identifier column, named as in the "
-                "input")
-    both = pd.concat([df[cols].astype("string"), population[cols].astype("string")],
-                     ignore_index=True)
-    labels = {}
-    for i, spec in enumerate(policy.quasi_identifiers):
-        h = build_hierarchy(both[spec.column], spec, date_format=policy.dates.format)
-        level = 0 if levels is None else h.names.index(levels[i])
-        labels[spec.column] = h.labels[level][len(df):]
-    return class_keys(pd.DataFrame(labels, columns=cols))
-
-
 @contextmanager
 def _in_file(file: str) -> Iterator[None]:
     """Prefix the input's name to the messages of data errors raised inside."""
@@ -281,136 +250,6 @@ def _in_file(file: str) -> Iterator[None]:
         if file == "<data>":
             raise
         raise AnonymizationError(f"{file}: {exc.message}", fix=exc.fix) from None
-
-
-def figure_decimals(n: int, k: int) -> int:
-    """Decimals kept by figures computed from the suppressed records too (utility).
-
-    Such a figure and the release together give an equation in the suppressed records'
-    values: a per-column TVD with 6 decimals gives back, exactly, how many suppressed
-    patients were women. Rounded to ``d`` decimals with ``10^-d * n >= k`` (``n`` input
-    records), a figure cannot tell apart about ``k`` neighbouring counts (fewer at the ends
-    of the possible range); at least 1 decimal, at most 6.
-
-    >>> figure_decimals(400, 5), figure_decimals(666, 5), figure_decimals(50_000, 5)
-    (1, 2, 4)
-    """
-    if n <= 0:
-        return 6
-    return int(min(6, max(1, math.floor(math.log10(max(n / max(k, 1), 1.0)) + 1e-12))))
-
-
-_EXACT_KEYS = frozenset({"thresholds", "min_value", "max_value", "seconds", "records"})
-
-
-def coarsen(value: Any, decimals: int) -> Any:
-    """Every float in ``value`` (nested dicts and lists) rounded to ``decimals``.
-
-    Thresholds, bounds and record counts are left as they are.
-    """
-    match value:
-        case bool() | int() | None:
-            return value
-        case float():
-            return round(value, decimals) if math.isfinite(value) else value
-        case dict():
-            return {k: v if k in _EXACT_KEYS else coarsen(v, decimals) for k, v in value.items()}
-        case list() | tuple():
-            return [coarsen(v, decimals) for v in value]
-        case _:
-            return value
-
-
-_SCOPE_NOTES = {
-    "release": "scoped to this release: a random salt drawn for this run (never written) "
-               "enters every HMAC, so these pseudonyms occur in no other release and nobody, "
-               "key holders included, can link them to an id or to another release (date "
-               "shifts, if any, are drawn for this release too)",
-    "study": "scoped to study '{study}': every release of this study made with this key "
-             "carries the same pseudonyms, so releases of the study join on them (releases "
-             "of other studies do not); the risk of joined releases is not measured here",
-    "linkage": "stable linkage pseudonym: every release made with this key carries the same "
-               "pseudonyms, so any two releases join on them; the risk of joined releases is "
-               "not measured here",
-}
-
-
-def _pseudonym_entry(policy: Policy, raw_pseudonyms: Mapping[str, str]) -> dict | None:
-    """What the report says about the pseudonyms, their scope and how far they link."""
-    columns = ([policy.pseudonym_column] if policy.pseudonym_column else []) + list(
-        raw_pseudonyms)
-    if not columns:
-        return None
-    note = _SCOPE_NOTES[policy.scope].format(study=policy.study or policy.name)
-    shifted = list(policy.dates.columns) if policy.dates.method == "shift" else []
-    if shifted and policy.scope != "release":
-        note += (f"; the date shifts of {', '.join(shifted)} follow the same scope (keyed by "
-                 "the date-shift key): the same shifted dates in every such release, which "
-                 "join on them too")
-    return {"column": policy.pseudonym_column, "columns": columns,
-            "method": f"HMAC-SHA256, keyed, {policy.length} hex characters, "
-                      f"scope {policy.scope}",
-            "scope": policy.scope, "study": policy.study or policy.name
-            if policy.scope == "study" else None,
-            "linkable_across_releases": policy.scope != "release",
-            "dates_linkable_across_releases": bool(shifted) and policy.scope != "release",
-            "note": note}
-
-
-def _shift_windows(df: pd.DataFrame, policy: Policy, date_log: Mapping[str, str],
-                   kept: np.ndarray) -> dict[str, tuple[pd.Series, int]]:
-    """Each shifted date column: the true dates of the released records and the bound."""
-    if policy.dates.method != "shift":
-        return {}
-    return {c: (parse_dates(df[c], c, policy.dates.format).reset_index(drop=True)[kept]
-                .reset_index(drop=True), policy.dates.max_shift_days)
-            for c in date_log}
-
-
-def _released_risk(released: pd.DataFrame, *, qi_cols: list[str], hidden: set[str],
-                   windows: Mapping[str, tuple[pd.Series, int]], threshold: float
-                   ) -> dict[str, Any]:
-    """Risk over every released column (pseudonyms aside) and per column with the QIs."""
-    cols = [c for c in released.columns if c not in hidden]
-    out = linkage_risk(released, columns=cols, windows=windows, threshold=threshold)
-    out["singled_out_with_quasi_identifiers"] = singling_out(
-        released, quasi_identifiers=[c for c in qi_cols if c in cols], columns=cols,
-        windows=windows)
-    return out
-
-
-def _warnings(report: dict[str, Any], date_log: Mapping[str, str],
-              sensitive: Collection[str]) -> list[str]:
-    """What a privacy officer must read beyond the scorecard, in one line each.
-
-    Sensitive attributes are left out of the per-column line: they are what an attacker
-    wants to learn, and l-diversity/t-closeness are their protection.
-    """
-    out = []
-    rc = report["risk"]["released_columns"]
-    k = report["models"]["k"]
-    if rc["unique_records"]:
-        out.append(
-            f"{rc['unique_records']} of {rc['records']} released records "
-            f"({rc['unique_share']:.1%}) are unique over all released columns "
-            f"({', '.join(rc['columns'])}): k = {k} holds for the quasi-identifiers only; an "
-            "attacker who knows a patient's other released values singles these records out")
-    single = {c: n for c, n in rc["singled_out_with_quasi_identifiers"].items()
-              if n and c not in sensitive}
-    if single:
-        out.append("with the quasi-identifiers, each of these columns alone singles out "
-                   "released records: " + ", ".join(f"{c} {n}" for c, n in single.items())
-                   + "; a column an attacker can know belongs under quasi_identifiers")
-    pseudo = report.get("pseudonym")
-    if pseudo and pseudo["linkable_across_releases"]:
-        out.append(f"pseudonyms in {', '.join(pseudo['columns'])}: {pseudo['note']}")
-    derived = [c for c, how in date_log.items() if how.startswith(("days from", "generalised"))
-               and c not in report["generalisation"]]  # a relative QI is in the classes
-    if derived:
-        out.append(f"{', '.join(derived)} derived from dates (dates.method) but not "
-                   "quasi-identifiers: outside the k-anonymity classes, counted only in the "
-                   "risk over all released columns")
-    return out
 
 
 def _secrets(policy: Policy, *, key: bytes | None, date_key: bytes | None,
@@ -448,6 +287,20 @@ def _check_policy_columns(df: pd.DataFrame, policy: Policy, *, file: str,
         check_one_row_per_patient(df[id_column], column=id_column, file=file)
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What a policy asks of this input: the columns released, removed and transformed."""
+
+    policy: Policy
+    roles: dict[str, str]
+    raw_pseudonyms: dict[str, str]
+    dictionary: Dictionary | None
+    removed: dict[str, str]
+    out_cols: list[str]
+    dated: list[str]
+    anchor: list[str]
+
+
 def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
               date_key: bytes | None = None, population: pd.DataFrame | None = None,
               dictionary: Dictionary | None = None,
@@ -478,6 +331,31 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
             free text or an exact date or duration, or cannot be met.
     """
     df = df.reset_index(drop=True)
+    plan = _plan(df, policy, identifiers, dictionary, file)
+    work, date_log = _transform(df, plan, key=key, date_key=date_key, file=file)
+    df, date_log = relative_durations(  # relative days that are QIs are banded as days
+        df, work, date_log, quasi_identifiers=[h.column for h in plan.policy.quasi_identifiers])
+    hierarchies, sensitive, found = _generalise(df, plan, n=len(work), file=file)
+    generalised = work.copy()
+    for h, level in zip(hierarchies, found.node, strict=True):
+        generalised[h.column] = pd.Series(h.labels[level], dtype="string")
+    released = generalised[~found.suppressed].reset_index(drop=True)
+    report = assess(Release(df, plan.policy, found, hierarchies, sensitive, work, generalised,
+                            released, plan.removed, date_log, plan.anchor,
+                            plan.raw_pseudonyms),
+                    population=population, dictionary=plan.dictionary)  # fmt: skip
+    _LOG.info("anonymised %d -> %d records at node %s", len(work), report.records_out,
+              found.node)
+    # row order is the input's order (often by date or id): shuffled with OS entropy
+    data = released.iloc[np.random.default_rng().permutation(len(released))]
+    data = data.reset_index(drop=True)
+    data.attrs = {}  # read_table's attrs (the input's path) would reach Parquet metadata
+    return AnonymizationResult(data=data, report=report)
+
+
+def _plan(df: pd.DataFrame, policy: Policy, identifiers: Mapping[str, str] | None,
+          dictionary: Dictionary | None, file: str) -> _Plan:
+    """Check the policy against the input and decide which columns leave and why not."""
     roles = dict(identifiers or {})
     policy, raw_pseudonyms = _raw_plan(policy, roles, [str(c) for c in df.columns])
     if dictionary is None:
@@ -496,28 +374,38 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
         if col not in out_cols:
             removed.setdefault(str(col), NOT_NEEDED)
     dated = [c for c in policy.dates.columns if c in out_cols]
+    return _Plan(policy, roles, raw_pseudonyms, dictionary, removed, out_cols, dated, anchor)
+
+
+def _transform(df: pd.DataFrame, plan: _Plan, *, key: bytes | None, date_key: bytes | None,
+               file: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The released columns with dates transformed and ids pseudonymised; what dates became."""
+    policy = plan.policy
     secret, shift_key, salt = _secrets(
         policy, key=key, date_key=date_key,
-        needs_key=bool(policy.pseudonym_column) or bool(raw_pseudonyms),
-        shifts=policy.dates.method == "shift" and bool(dated))
+        needs_key=bool(policy.pseudonym_column) or bool(plan.raw_pseudonyms),
+        shifts=policy.dates.method == "shift" and bool(plan.dated))
     ids = df[policy.pseudonym_column] if policy.pseudonym_column else None
-    work = df[list(dict.fromkeys(out_cols + anchor))]
+    work = df[list(dict.fromkeys(plan.out_cols + plan.anchor))]
     with _in_file(file):
-        work, date_log = transform_dates(work, replace(policy.dates, columns=tuple(dated)),
+        work, date_log = transform_dates(work, replace(policy.dates, columns=tuple(plan.dated)),
                                          ids=ids, key=shift_key)
-    if anchor and anchor[0] in qi_cols:
-        date_log[anchor[0]] = ("anchor of relative days; released only at its generalisation "
-                               "level, as a quasi-identifier")
-    df, date_log = relative_durations(df, work, date_log, quasi_identifiers=qi_cols)
-    out_cols = [c for c in out_cols if c in work.columns]
-    work = work[out_cols].copy()
+    if plan.anchor and plan.anchor[0] in [h.column for h in policy.quasi_identifiers]:
+        date_log[plan.anchor[0]] = ("anchor of relative days; released only at its "
+                                    "generalisation level, as a quasi-identifier")
+    work = work[[c for c in plan.out_cols if c in work.columns]].copy()
     for col, prefix, namespace in [
             *([(policy.pseudonym_column, policy.prefix, "")] if policy.pseudonym_column else []),
-            *((c, RAW_PREFIX.get(r, "X"), f"{r}:") for c, r in raw_pseudonyms.items())]:
+            *((c, RAW_PREFIX.get(r, "X"), f"{r}:") for c, r in plan.raw_pseudonyms.items())]:
         work[col] = pseudonymize(work[col], secret, prefix=prefix, length=policy.length,
                                  namespace=namespace, salt=salt, column=col)
+    return work, date_log
 
-    n = len(work)
+
+def _generalise(df: pd.DataFrame, plan: _Plan, *, n: int, file: str
+                ) -> tuple[list[Hierarchy], list[SensitiveCodes], SearchResult]:
+    """The hierarchies, the sensitive codes, and the least-loss node meeting the models."""
+    policy, roles = plan.policy, plan.roles
     with _in_file(file):
         hierarchies: list[Hierarchy] = [
             build_hierarchy(df[s.column], s, date_format=policy.dates.format,
@@ -526,103 +414,4 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
     sensitive = _sensitive(df, policy, file)
     found = search(hierarchies, sensitive, policy.models, n=n, metric=policy.metric,
                    max_nodes=policy.max_nodes)
-    keep_rows = ~found.suppressed
-    generalised = work.copy()
-    for h, level in zip(hierarchies, found.node, strict=True):
-        generalised[h.column] = pd.Series(h.labels[level], dtype="string")
-    released = generalised[keep_rows].reset_index(drop=True)
-    report = _report(df, policy, found=found, hierarchies=hierarchies, sensitive=sensitive,
-                     released=released, generalised=generalised, work=work,
-                     removed=removed, date_log=date_log, anchor=anchor,
-                     raw_pseudonyms=raw_pseudonyms, population=population,
-                     dictionary=dictionary)
-    _LOG.info("anonymised %d -> %d records at node %s", n, report["records_out"], found.node)
-    # row order is the input's order (often by date or id): shuffled with OS entropy
-    data = released.iloc[np.random.default_rng().permutation(len(released))]
-    data = data.reset_index(drop=True)
-    data.attrs = {}  # read_table's attrs (the input's path) would reach Parquet metadata
-    return AnonymizationResult(data=data, report=report)
-
-
-def _report(df: pd.DataFrame, policy: Policy, *, found: Any, hierarchies: list[Hierarchy],
-            sensitive: list[SensitiveCodes], released: pd.DataFrame,
-            generalised: pd.DataFrame, work: pd.DataFrame, removed: dict[str, str],
-            date_log: dict[str, str], anchor: list[str], raw_pseudonyms: Mapping[str, str],
-            population: pd.DataFrame | None, dictionary: Dictionary | None) -> dict[str, Any]:
-    """Every figure of the release: models, risk (QIs and all columns), loss, utility."""
-    n = len(work)
-    qi_cols = [h.column for h in policy.quasi_identifiers]
-    keep_rows = ~found.suppressed
-    _, classes = np.unique(found.classes[keep_rows], return_inverse=True)
-    kept_sens = [SensitiveCodes(s.column, s.codes[keep_rows], s.n_values, s.ordered,
-                                s.reference) for s in sensitive]
-    # the input's classes from the hierarchies' level 0, the labels the population gets too
-    before_keys = class_keys(pd.DataFrame({h.column: h.labels[0] for h in hierarchies},
-                                          columns=qi_cols))
-    after_keys = class_keys(released[qi_cols])
-    pop_before = _population_keys(population, df, policy, None)
-    pop_after = _population_keys(population, df, policy,
-                                 [h.names[lv] for h, lv in zip(hierarchies, found.node,
-                                                               strict=True)])
-    pseudo = _pseudonym_entry(policy, raw_pseudonyms)
-    hidden = set(pseudo["columns"]) if pseudo else set()
-    m = policy.models
-    durations = [s.column for s in policy.quasi_identifiers
-                 if s.type == "interval" and dictionary is not None and s.column in dictionary
-                 and dictionary[s.column].type is VariableType.DURATION]
-    level = dict(zip(qi_cols, found.node, strict=True))
-    utility = utility_check(  # a quasi-identifier left at level 0 keeps its dictionary type
-        generalised, keep_rows, dictionary=dictionary,
-        generalised={s.column: s.type for s in policy.quasi_identifiers
-                     if s.column not in durations and level[s.column] > 0},
-        bands=durations, changed=[*date_log, *anchor], exact=work,
-        columns=[c for c in released.columns if c not in hidden])
-    report = {
-        "policy": policy.name,
-        "purpose": policy.purpose,
-        "records_in": n,
-        "records_out": int(keep_rows.sum()),
-        "columns_out": list(released.columns),
-        "removed": removed,
-        "dates": date_log,
-        "pseudonym": pseudo,
-        "raw_pseudonyms": {c: f"{role.replace('_', ' ')}: HMAC-SHA256 of '{role}:' + value, "
-                              f"keyed, prefix {RAW_PREFIX.get(role, 'X')}, scope {policy.scope}"
-                           for c, role in raw_pseudonyms.items()},
-        "models": {"k": m.k, "l": m.l, "l_variant": m.l_variant, "t": m.t,
-                   "max_suppression": m.max_suppression},
-        "achieved": achieved(classes.astype(np.int64), kept_sens).as_dict(),
-        "generalisation": {h.column: f"{lv} of {h.height}"
-                           for h, lv in zip(hierarchies, found.node, strict=True)},
-        "generalisation_levels": {
-            h.column: {"hierarchy": s.type, "level": lv, "highest": h.height,
-                       "shows": h.names[lv]}
-            for h, s, lv in zip(hierarchies, policy.quasi_identifiers, found.node,
-                                strict=True)},
-        "information_loss": {
-            "generalisation_height": found.height,
-            "max_height": found.max_height,
-            "relative_height": round(found.height / found.max_height, 6)
-            if found.max_height else 0.0,
-            "suppressed_records": int(found.suppressed.sum()),
-            "suppression_rate": round(float(found.suppressed.mean()), 6) if n else 0.0,
-            "non_uniform_entropy_bits": round(found.nue_bits, 3),
-            "non_uniform_entropy": round(found.nue, 6),
-            "lattice_nodes": found.nodes_total,
-            "lattice_nodes_evaluated": found.nodes_evaluated,
-        },
-        "risk": {
-            "before": risk_measures(before_keys, population=pop_before,
-                                    threshold=policy.threshold),
-            "after": risk_measures(after_keys, population=pop_after,
-                                   threshold=policy.threshold),
-            "released_columns": _released_risk(
-                released, qi_cols=qi_cols, hidden=hidden,
-                windows=_shift_windows(df, policy, date_log, keep_rows),
-                threshold=policy.threshold),
-        },
-        "utility": coarsen(utility, figure_decimals(n, m.k))
-        | {"decimals": figure_decimals(n, m.k)},
-    }
-    report["warnings"] = _warnings(report, date_log, policy.sensitive)
-    return report
+    return hierarchies, sensitive, found

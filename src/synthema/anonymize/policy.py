@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from synthema.errors import SynthemaError
+from synthema.errors import AnonymizationError
 from synthema.schema.dictionary import Dictionary, check_keys, load_dictionary, read_yaml
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -88,10 +88,6 @@ _RISK_KEYS = {"threshold": "per-record risk threshold", "population": "populatio
 _RAW_KEYS = {role: "remove" + (" | pseudonym" if role in _RAW_PSEUDONYM else "")
              + (" | {type: ...} hierarchy" if role in _RAW_HIERARCHY else "")
              for role in RAW_ROLES}
-
-
-class AnonymizationError(SynthemaError):
-    """A policy is malformed, does not fit the data, or its privacy models cannot be met."""
 
 
 def _fail(src: str, message: str, fix: str) -> AnonymizationError:

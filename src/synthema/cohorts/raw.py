@@ -27,14 +27,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthema.cohorts.styles import STYLES, Style
 from synthema.harmonize.convert import finish_numeric, parse_number
-from synthema.harmonize.io import DEFAULT_MISSING
 from synthema.harmonize.mapping import dump_mapping
-from synthema.harmonize.sheets import cell_text
-from synthema.harmonize.styles import STYLES, Style
 from synthema.harmonize.units import unit_factor, variable_quantity
 from synthema.schema.dictionary import BUILTIN, Dictionary, Variable, VariableType, builtin_path
 from synthema.schema.values import out_of_range
+from synthema.tables import DEFAULT_MISSING
+from synthema.tables.sheets import cell_text
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class RawExport:
     """One hospital-style export: its text cells, its mapping and how to write them.
 
     ``data`` holds the cells as the file holds them (decimal commas, the style's missing
-    marker; Excel cells as :func:`synthema.harmonize.read_table` renders them).
+    marker; Excel cells as :func:`synthema.tables.read_table` renders them).
     ``mapping`` is the mapping as a dict; its ``dictionary`` entry is made relative to
     the output folder by :meth:`write`.
     """

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from synthema.errors import FederationError
+from synthema.errors import FederationError, ParameterError
 from synthema.privacy.analysis import distributed_dgauss_rho, gaussian_rho
 
 if TYPE_CHECKING:
@@ -77,14 +77,14 @@ def refusal_text(reason: str) -> str | None:
 def domain_fingerprint(domain: Domain) -> str:
     """SHA-256 of the public domain (attributes, categories, bin edges): sites and server must
     agree on it, or the same vector position would mean different cells."""
-    from synthema.synth.persist import domain_to_json
-
-    text = json.dumps(domain_to_json(domain), sort_keys=True, separators=(",", ":"))
+    text = json.dumps(domain.to_json(), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def check_sites(n_sites: int, dropouts: int) -> tuple[int, int]:
     """Check a federation plan: n sites (3..MAX_SITES), t dropouts tolerated, t < n/2.
+
+    Raises :class:`~synthema.errors.ParameterError` (a plan the user can correct).
 
     SecAgg+ unmasks a sum with the planned n − t key shares; more than half of the shares
     are required (2(n − t) > n) so that a server showing different sites different lists of
@@ -97,15 +97,16 @@ def check_sites(n_sites: int, dropouts: int) -> tuple[int, int]:
     """
     for name, value in (("n_sites", n_sites), ("dropouts", dropouts)):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise FederationError(f"{name} must be a whole number, got {value!r}")
+            raise ParameterError(f"{name} must be a whole number, got {value!r}",
+                                 fix=f"give {name} as a whole number")
     if not 3 <= n_sites <= MAX_SITES:
-        raise FederationError(
+        raise ParameterError(
             f"a federation needs 3 to {MAX_SITES} sites, got {n_sites}",
             fix="SecAgg+ needs at least 3 sites (with 2, each could subtract its own vector "
             "from the sum); fit centrally at one trusted site instead",
         )
     if not 0 <= dropouts <= max_dropouts(n_sites):
-        raise FederationError(
+        raise ParameterError(
             f"dropouts={dropouts} with {n_sites} sites: it must lie between 0 and "
             f"{max_dropouts(n_sites)}",
             fix="more than half of the sites must contribute to every sum (SecAgg+ unmasks "

@@ -246,14 +246,13 @@ class Site:
     def codes(self) -> np.ndarray:
         """The site's table, validated against the dictionary and encoded (read once)."""
         if self._codes is None:
-            from synthema.harmonize.io import read_table
-            from synthema.harmonize.validate import validate_frame
+            from synthema.harmonize.validate import validate_file
 
             path = self.config.data
             # Details (paths, row counts, ids, cell values) stay in the site's own log: the
             # refusal text travels to the server, so it names only the kinds of problem.
             try:
-                report = validate_frame(read_table(path), self.dictionary, file=str(path))
+                report = validate_file(path, self.dictionary)
             except SynthemaError as exc:
                 _LOG.error("site %s: %s (fix: %s)", self.name, exc.message, exc.fix)
                 raise self._refuse(

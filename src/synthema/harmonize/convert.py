@@ -1,6 +1,6 @@
 """Converting one source column into one dictionary variable, accounting for every cell.
 
-:func:`convert_column` is the per-column step of :func:`synthema.harmonize.mapping.harmonize`:
+:func:`convert_column` is the per-column step of :func:`synthema.harmonize.apply.harmonize`:
 code maps, boolean words, dates in a site's format (:mod:`synthema.harmonize.dates`),
 numbers under the file's decimal mark, unit factors and rounding
 (:mod:`synthema.harmonize.numbers`). It never drops a value without saying so: each cell

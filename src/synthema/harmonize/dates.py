@@ -6,7 +6,7 @@ fail the declared format and another common format reads every one of them, the 
 in doubt: the values read both ways (to different dates) are at risk, and are refused
 unless the mapping confirms the format (``confirm_date_format: true``).
 
-Workbooks and Parquet files hold date-times; :mod:`synthema.harmonize.sheets` renders
+Workbooks and Parquet files hold date-times; :mod:`synthema.tables.sheets` renders
 them as ISO text (``2020-03-01 09:15:00``, ``2020-03-01 00:00:00+01:00``). A date variable
 takes their date as written (the time of day and the zone are dropped, and counted).
 A date written as an Excel serial number (``43891``, a date cell formatted General) is
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%d-%m-%Y",
-                "%Y%m%d", "%d.%m.%y", "%d/%m/%y", "%m/%d/%y")
+from synthema.schema.values import DATE_FORMATS
+
 _ISO_DATETIME = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _SERIAL = re.compile(r"^\d{4,5}(\.0+)?$")

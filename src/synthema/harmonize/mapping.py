@@ -22,7 +22,7 @@ A mapping is a YAML file (format in ``docs/harmonize.md``)::
 The loader is strict like the dictionary loader: unknown keys are errors with a
 did-you-mean, keys written twice are errors, and only ``true``/``false`` are booleans
 (``ja``, ``yes``, ``no`` stay text, so code maps keep them). Applying a mapping is
-:func:`synthema.harmonize.result.harmonize` (also importable from here).
+:func:`synthema.harmonize.apply.harmonize`.
 
 >>> m = SiteMapping.from_mapping({"dictionary": "aml", "columns": {"hb": {"from": "Hb",
 ...     "unit": "mmol/L"}, "sex": {"from": "G", "codes": {1: "M", 2: "F"}}}})
@@ -47,16 +47,11 @@ import yaml
 
 from synthema.errors import MappingError
 from synthema.harmonize.convert import FALSE_WORDS, TRUE_WORDS, code_text
-from synthema.harmonize.io import DEFAULT_MISSING, normalize_delimiter
 from synthema.harmonize.summary import plural
 from synthema.harmonize.units import variable_factor
-from synthema.schema.dictionary import (
-    Dictionary,
-    VariableType,
-    check_keys,
-    load_dictionary,
-    read_yaml,
-)
+from synthema.schema.dictionary import Dictionary, VariableType, load_dictionary
+from synthema.schema.strict import check_keys, read_yaml
+from synthema.tables import DEFAULT_MISSING, normalize_delimiter
 
 _TOP_KEYS = {
     "dictionary": "name or path of the dictionary the mapping targets",
@@ -342,7 +337,7 @@ class SiteMapping:
         return str(self.path) if self.path else "<mapping>"
 
     def read_options(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`synthema.harmonize.io.read_table`: the raw text.
+        """Keyword arguments for :func:`synthema.tables.read_table`: the raw text.
 
         Neither the decimal mark nor missing markers are applied when reading:
         :func:`synthema.harmonize.harmonize` applies them per column (numbers only for
@@ -553,11 +548,3 @@ def dump_mapping(raw: Mapping[str, Any]) -> str:
     """YAML text of a mapping dict, quoting codes so they read back as text."""
     return yaml.safe_dump(dict(raw), sort_keys=False, allow_unicode=True, width=100)
 
-
-def __getattr__(name: str) -> Any:
-    """``harmonize``/``harmonize_file``/``HarmonizeResult`` live in result.py; serve them here."""
-    if name in ("harmonize", "harmonize_file", "HarmonizeResult"):
-        from synthema.harmonize import result
-
-        return getattr(result, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -28,13 +28,10 @@ import numpy as np
 import pandas as pd
 
 from synthema.schema.dictionary import Variable
+from synthema.tables.decimal_marks import SPACES as _SPACES
+from synthema.tables.decimal_marks import THOUSANDS_COMMA, THOUSANDS_DOT, THOUSANDS_SPACE
 
-# thousands groups: the first group is 1-3 digits not starting with 0 (0,500 is a decimal)
-THOUSANDS_COMMA = re.compile(r"^[+-]?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$")
-THOUSANDS_DOT = re.compile(r"^[+-]?[1-9]\d{0,2}(\.\d{3})+(,\d+)?$")
-THOUSANDS_SPACE = re.compile(r"^[+-]?[1-9]\d{0,2}([ \u00a0\u202f]\d{3})+([.,]\d+)?$")
 _COMMA_NUMBER = re.compile(r"^[+-]?(\d+,\d*|,\d+)([eE][+-]?\d+)?$")
-_SPACES = r"[ \u00a0\u202f]"
 _AGE = re.compile(r"(^|_)age($|_)")
 _AGE_LABEL = re.compile(r"^age\b")
 _YEARS = ("years", "year", "y", "yr", "yrs")

@@ -172,9 +172,21 @@ class HarmonizeSummary:
 
     def lines(self) -> list[str]:
         """The summary as plain text lines (also used in error messages and logs)."""
+        return [self.header(), *(c.line() for c in self.columns), *self.file_lines(),
+                self.total_line(), *self.warnings()]
+
+    def header(self) -> str:
+        """The first line: the file, how it was read, rows read and written."""
         how = f" [{self.read}]" if self.read else ""
-        out = [f"{self.file}: {self.rows_in} rows read{how}, {self.rows_out} rows written"]
-        out += [c.line() for c in self.columns]
+        return f"{self.file}: {self.rows_in} rows read{how}, {self.rows_out} rows written"
+
+    def total_line(self) -> str:
+        """``values dropped in all: N``."""
+        return f"values dropped in all: {self.dropped_total}"
+
+    def file_lines(self) -> list[str]:
+        """Findings about rows and columns as a whole (after the per-column lines)."""
+        out = []
         if self.empty_rows:
             out.append(f"rows with no mapped value (not written): {len(self.empty_rows)}"
                        + examples_text(tuple((None, str(r)) for r in self.empty_rows)))
@@ -202,8 +214,6 @@ class HarmonizeSummary:
         for rule, rows in self.rule_violations.items():
             out.append(f"rule {rule} violated in {plural(len(rows), 'row')} (kept)"
                        + examples_text(tuple((None, str(r)) for r in rows)))
-        out.append(f"values dropped in all: {self.dropped_total}")
-        out += self.warnings()
         return out
 
     def table_rows(self, *, details: bool = True) -> list[dict[str, str]]:

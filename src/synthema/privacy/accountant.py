@@ -26,8 +26,10 @@ from fractions import Fraction
 from numbers import Rational, Real
 from typing import Any
 
-from synthema.errors import BudgetExceededError
+from synthema.errors import BudgetExceededError, ParameterError
 from synthema.privacy.analysis import cdp_epsilon
+
+_RHO_FIX = "give rho as a finite number >= 0 (zCDP), e.g. 0.5"
 
 
 def exact_rho(
@@ -53,7 +55,7 @@ def exact_rho(
     if rounding not in ("up", "down"):
         raise ValueError(f"rounding must be 'up' or 'down', got {rounding!r}")
     if isinstance(value, bool):
-        raise ValueError(f"{name} must be a number, got {value!r}")
+        raise ParameterError(f"{name} must be a number, got {value!r}", fix=_RHO_FIX)
     try:
         if isinstance(value, Rational):
             out = Fraction(value)
@@ -71,9 +73,10 @@ def exact_rho(
         else:
             raise ValueError
     except (ValueError, ArithmeticError):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}") from None
+        raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}",
+                             fix=_RHO_FIX) from None
     if out < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}", fix=_RHO_FIX)
     return out
 
 
@@ -96,7 +99,7 @@ class ZCDPAccountant:
     def __init__(self, *, rho_max: float = math.inf) -> None:
         rho_max = float(rho_max)
         if math.isnan(rho_max) or rho_max < 0:
-            raise ValueError(f"rho_max must be >= 0, got {rho_max!r}")
+            raise ParameterError(f"rho_max must be >= 0, got {rho_max!r}", fix=_RHO_FIX)
         self.rho_max = rho_max
         self.history: list[tuple[float, str]] = []
         self._spent = Fraction(0)

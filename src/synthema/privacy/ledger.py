@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 
-from synthema.errors import BudgetExceededError, LedgerError
+from synthema.errors import BudgetExceededError, LedgerError, ParameterError
 from synthema.privacy._schema import (
     APPLICATION_ID,
     NO_FIX,
@@ -72,6 +72,24 @@ def _float_or_none(exact: str | None) -> float | None:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _charge_amounts(rho: float, local_rho: float | None, local_rho_max: float | None
+                    ) -> tuple[Fraction, Fraction, Fraction | None]:
+    """A charge's exact ρ, local-only ρ (never below ρ) and local cap (rounded down)."""
+    cost = exact_rho(rho)
+    local = cost if local_rho is None else exact_rho(local_rho, name="local_rho")
+    if local < cost:
+        raise ValueError(
+            f"local_rho={local_rho!r} is below rho={rho!r}: a site's answer seen alone "
+            "can never be cheaper than the aggregated release"
+        )
+    local_cap = (
+        None
+        if local_rho_max is None
+        else exact_rho(local_rho_max, name="local_rho_max", rounding="down")
+    )
+    return cost, local, local_cap
 
 
 class BudgetLedger:
@@ -172,7 +190,8 @@ class BudgetLedger:
             )
         budget = exact_rho(rho_max, name="rho_max", rounding="down")
         if budget <= 0:
-            raise ValueError(f"rho_max must be > 0, got {rho_max!r}")
+            raise ParameterError(f"rho_max must be > 0, got {rho_max!r}",
+                                 fix="give the site's budget as a positive rho (or epsilon)")
         with self._write():
             if self._application_id() == APPLICATION_ID:
                 return  # another process created it meanwhile
@@ -318,18 +337,7 @@ class BudgetLedger:
             LedgerError: ``query_id`` was charged before with another ρ, or the file fails.
             ValueError: a bad ρ, or ``local_rho`` below ``rho``.
         """
-        cost = exact_rho(rho)
-        local = cost if local_rho is None else exact_rho(local_rho, name="local_rho")
-        if local < cost:
-            raise ValueError(
-                f"local_rho={local_rho!r} is below rho={rho!r}: a site's answer seen alone "
-                "can never be cheaper than the aggregated release"
-            )
-        local_cap = (
-            None
-            if local_rho_max is None
-            else exact_rho(local_rho_max, name="local_rho_max", rounding="down")
-        )
+        cost, local, local_cap = _charge_amounts(rho, local_rho, local_rho_max)
         if not isinstance(query_id, str) or not query_id:
             raise ValueError(f"query_id must be a non-empty string, got {query_id!r}")
         with sqlite_errors(self.path), self._write() as con:
@@ -337,35 +345,11 @@ class BudgetLedger:
                 f"SELECT {_CHARGE_COLUMNS} FROM charges WHERE query_id = ?", (query_id,)
             ).fetchone()
             if row is not None:
-                before, local_before = Fraction(row[4]), Fraction(row[7])
-                if before != cost or local_before != local:
-                    raise LedgerError(
-                        f"{self.path}: query {query_id!r} was charged rho={float(before)} "
-                        f"(local {float(local_before)}) before, now asks for "
-                        f"rho={float(cost)} (local {float(local)})",
-                        fix="give a changed query a new query_id",
-                    )
-                return self._charge(row, replayed=True)
+                return self._replay(row, query_id, cost, local)
             budget = self._rho_max_exact()
             spent, local_spent = self._totals_exact()
-            if local_cap is not None and local_spent + local > local_cap:
-                left = float(max(Fraction(0), local_cap - local_spent))
-                raise BudgetExceededError(
-                    f"site {self.site!r}: {label or query_id!r} costs local-only "
-                    f"rho={float(local):.6g} (the site's answer seen alone), more than the "
-                    f"{left:.6g} left of its local cap {float(local_cap):.6g}",
-                    fix="ask for fewer or noisier answers (a larger --dropouts gives each site "
-                    "more noise), or have the privacy officer raise the site's local cap",
-                )
-            if spent + cost > budget:
-                left = float(max(Fraction(0), budget - spent))
-                raise BudgetExceededError(
-                    f"site {self.site!r}: charging rho={float(cost):.6g} for {label or query_id!r}"
-                    f" would exceed the budget (spent {float(spent):.6g}, remaining {left:.6g}"
-                    f" of rho_max {float(budget):.6g})",
-                    fix="ask for fewer or noisier answers, or have the privacy officer raise "
-                    "the budget with set_budget(..., reason=...)",
-                )
+            what = label or query_id
+            self._refuse_over_caps(what, cost, local, spent, local_spent, budget, local_cap)
             total, local_total = spent + cost, local_spent + local
             values = (query_id, str(label), _now(), float(cost), str(cost))
             values += (float(total), str(total), str(budget))
@@ -384,6 +368,41 @@ class BudgetLedger:
                 (cursor.lastrowid, query_id, str(label), values[2], str(cost), str(total),
                  str(budget), str(local), str(local_total))
             )  # fmt: skip
+
+    def _replay(self, row: tuple, query_id: str, cost: Fraction, local: Fraction) -> Charge:
+        """A query id charged before: the first charge again, if it asks for the same ρ."""
+        before, local_before = Fraction(row[4]), Fraction(row[7])
+        if before != cost or local_before != local:
+            raise LedgerError(
+                f"{self.path}: query {query_id!r} was charged rho={float(before)} "
+                f"(local {float(local_before)}) before, now asks for "
+                f"rho={float(cost)} (local {float(local)})",
+                fix="give a changed query a new query_id",
+            )
+        return self._charge(row, replayed=True)
+
+    def _refuse_over_caps(self, what: str, cost: Fraction, local: Fraction, spent: Fraction,
+                          local_spent: Fraction, budget: Fraction,
+                          local_cap: Fraction | None) -> None:
+        """Raise, writing nothing, when the charge would pass the local cap or ``rho_max``."""
+        if local_cap is not None and local_spent + local > local_cap:
+            left = float(max(Fraction(0), local_cap - local_spent))
+            raise BudgetExceededError(
+                f"site {self.site!r}: {what!r} costs local-only "
+                f"rho={float(local):.6g} (the site's answer seen alone), more than the "
+                f"{left:.6g} left of its local cap {float(local_cap):.6g}",
+                fix="ask for fewer or noisier answers (a larger --dropouts gives each site "
+                "more noise), or have the privacy officer raise the site's local cap",
+            )
+        if spent + cost > budget:
+            left = float(max(Fraction(0), budget - spent))
+            raise BudgetExceededError(
+                f"site {self.site!r}: charging rho={float(cost):.6g} for {what!r}"
+                f" would exceed the budget (spent {float(spent):.6g}, remaining {left:.6g}"
+                f" of rho_max {float(budget):.6g})",
+                fix="ask for fewer or noisier answers, or have the privacy officer raise "
+                "the budget with set_budget(..., reason=...)",
+            )
 
     def charges(self, *, delta: float | None = None) -> list[Charge]:
         """Every charge in order; with ``delta``, each with ε of the running total."""
@@ -416,9 +435,11 @@ class BudgetLedger:
         """
         new = exact_rho(rho_max, name="rho_max", rounding="down")
         if new <= 0:
-            raise ValueError(f"rho_max must be > 0, got {rho_max!r}")
+            raise ParameterError(f"rho_max must be > 0, got {rho_max!r}",
+                                 fix="give the site's budget as a positive rho (or epsilon)")
         if not isinstance(reason, str) or not reason.strip():
-            raise ValueError("reason must say why the budget changes (it is logged)")
+            raise ParameterError("reason must say why the budget changes (it is logged)",
+                                 fix="e.g. --reason 'approved by the DPO on 2026-03-01'")
         with sqlite_errors(self.path), self._write() as con:
             old, spent = self._rho_max_exact(), self._spent_exact()
             if new < spent:

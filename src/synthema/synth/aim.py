@@ -38,10 +38,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from synthema.schema import Dictionary
-from synthema.stats import Domain, Measurement, StatisticsSource
+from synthema.stats import Domain, Measurement
 from synthema.synth import selection
-from synthema.synth.base import PrivacyBudget
-from synthema.synth.model import GraphicalModel
+from synthema.synth.base import FitContext
+from synthema.synth.graphical_model import GraphicalModel
 from synthema.synth.pgm import (
     PGMSynthesizer,
     estimated_total,
@@ -143,14 +143,8 @@ class AIMSynthesizer(PGMSynthesizer):
         self.survival_covariates = survival_covariates
         self.n_covariates = n_covariates
 
-    def _fit(
-        self,
-        source: StatisticsSource,
-        domain: Domain,
-        dictionary: Dictionary,
-        budget: PrivacyBudget,
-        rng: np.random.Generator,
-    ) -> None:
+    def _fit(self, fit: FitContext) -> None:
+        source, domain, dictionary, budget, rng = fit
         from synthema.synth import _mbi  # JAX starts only when a model is estimated
 
         names = domain.names

@@ -26,7 +26,7 @@ from scipy.special import ndtr, ndtri
 from synthema.errors import SynthemaError
 from synthema.schema import Dictionary
 from synthema.stats import CentralSource, Domain, StatisticsSource
-from synthema.synth.base import BaseSynthesizer, PrivacyBudget
+from synthema.synth.base import BaseSynthesizer, FitContext
 from synthema.synth.pgm import required_zeros
 
 _LOG = logging.getLogger(__name__)
@@ -69,18 +69,6 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
     private = False
     label = "non-private baseline (Gaussian copula)"
 
-    def __init__(
-        self,
-        *,
-        dictionary,
-        epsilon: float = 1.0,
-        delta: float = 1e-6,
-        random_state: int | None = None,
-    ) -> None:
-        super().__init__(
-            dictionary=dictionary, epsilon=epsilon, delta=delta, random_state=random_state
-        )
-
     def _as_source(self, source, dictionary: Dictionary):
         if isinstance(source, pd.DataFrame | CentralSource):
             return _Raw(source, dictionary)
@@ -93,14 +81,8 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
             )
         return super()._as_source(source, dictionary)
 
-    def _fit(
-        self,
-        source: StatisticsSource,
-        domain: Domain,
-        dictionary: Dictionary,
-        budget: PrivacyBudget,
-        rng: np.random.Generator,
-    ) -> None:
+    def _fit(self, fit: FitContext) -> None:
+        source, domain, dictionary = fit.source, fit.domain, fit.dictionary
         if math.isfinite(float(self.epsilon)):
             _LOG.info(
                 "the Gaussian copula is a non-private baseline: epsilon=%s is ignored",

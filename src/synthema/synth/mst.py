@@ -32,9 +32,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from synthema.schema import Dictionary
-from synthema.stats import Domain, StatisticsSource
+from synthema.stats import Domain
 from synthema.synth import selection
-from synthema.synth.base import PrivacyBudget
+from synthema.synth.base import FitContext
 from synthema.synth.pgm import (
     PGMSynthesizer,
     estimated_total,
@@ -149,14 +149,8 @@ class MSTSynthesizer(PGMSynthesizer):
         self.n_covariates = n_covariates
         self.max_clique_cells = max_clique_cells
 
-    def _fit(
-        self,
-        source: StatisticsSource,
-        domain: Domain,
-        dictionary: Dictionary,
-        budget: PrivacyBudget,
-        rng: np.random.Generator,
-    ) -> None:
+    def _fit(self, fit: FitContext) -> None:
+        source, domain, dictionary, budget, rng = fit
         share = budget.rho / 3
         names = domain.names
         ones = budget.measure_one_way(
@@ -164,7 +158,7 @@ class MSTSynthesizer(PGMSynthesizer):
         )
         probabilities = one_way_probabilities(ones, domain)
         total = estimated_total(ones)
-        structure, _ = self.select(source, domain, dictionary, budget, rng, probabilities, total)
+        structure, _ = self.select(fit, probabilities, total)
         cliques = list(structure.cliques)
         _LOG.info("MST selected %d cliques", len(cliques))
         measured = budget.measure(
@@ -184,16 +178,10 @@ class MSTSynthesizer(PGMSynthesizer):
         _LOG.info("MST modelled %d cliques over %d attributes", len(cliques), len(names))
 
     def select(
-        self,
-        source: StatisticsSource,
-        domain: Domain,
-        dictionary: Dictionary,
-        budget: PrivacyBudget,
-        rng: np.random.Generator,
-        probabilities: dict[str, np.ndarray],
-        total: float,
+        self, fit: FitContext, probabilities: dict[str, np.ndarray], total: float
     ) -> tuple[selection.Structure, dict]:
         """Measure candidate pairs with a third of ρ and build the structure from the answers."""
+        source, domain, dictionary, budget, rng = fit
         candidates = selection.candidate_pairs(
             domain, dictionary, max_candidates=self.max_candidates, rng=rng
         )

@@ -111,13 +111,14 @@ def leaked(secrets: Iterable[str], text: str) -> list[str]:
             if s in text and re.search(rf"(?<![\w.]){re.escape(s)}(?!\w)", text)]
 
 
-def whole_report(report: dict, html: str) -> str:
+def whole_report(report, html: str) -> str:
     """The JSON report and the HTML page without the inlined plotly.js library."""
     import json
 
     from plotly.offline import get_plotlyjs
 
-    return json.dumps(report, default=str, ensure_ascii=False) + html.replace(get_plotlyjs(), "")
+    data = report.to_dict() if hasattr(report, "to_dict") else report
+    return json.dumps(data, default=str, ensure_ascii=False) + html.replace(get_plotlyjs(), "")
 
 
 @pytest.fixture

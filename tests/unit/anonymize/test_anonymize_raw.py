@@ -20,11 +20,12 @@ from synthema.anonymize import (
     load_policy,
     pseudonym,
 )
-from synthema.anonymize.report import render_html
+from synthema.anonymize.html import render_html
 from synthema.cli import app
 from synthema.cohorts.simulate import simulate, write_cohort
-from synthema.harmonize import load_mapping, read_table
-from synthema.harmonize.styles import STYLES
+from synthema.cohorts.styles import STYLES
+from synthema.harmonize import load_mapping
+from synthema.tables import read_table
 
 SITES = {s.key: i for i, s in enumerate(STYLES, start=1)}  # german 1, french 2, us 3, italian 4
 
@@ -72,11 +73,11 @@ def test_no_identifier_of_a_raw_export_anywhere_in_the_output(exports, style, ke
     assert not scan(secrets, text)
     assert key.decode() not in text
     # and every identifier column was accounted for, by kind
-    roles = {i["source"]: i["role"] for i in result.report["identifiers"]}
+    roles = {i.source: i.role for i in result.report.identifiers}
     assert set(roles) == set(mapping.drop)
     assert {"name", "hospital_number", "birth_date", "postcode"} == set(roles.values())
-    assert all(i["values"] == result.report["harmonization"]["rows_out"]
-               for i in result.report["identifiers"])
+    assert all(i.values == result.report.harmonization.rows_out
+               for i in result.report.identifiers)
 
 
 @pytest.mark.parametrize("style", ["german", "italian"])
@@ -109,7 +110,7 @@ def test_hospital_number_becomes_a_keyed_pseudonym(exports, key):
     mrn = raw["MRN"].iloc[0]
     expected = pseudonym(f"hospital_number:{mrn}", key, prefix="H", length=16)
     released = set(one.data["hospital_number"])
-    assert expected in released or one.report["information_loss"]["suppressed_records"]
+    assert expected in released or one.report.information_loss.suppressed_records
     assert set(one.data["hospital_number"]) == set(again.data["hospital_number"])
     assert not released & set(other.data["hospital_number"])
     # the built-in release scope: none of them (the hospital record cannot be looked up)
@@ -128,14 +129,14 @@ def test_dropped_values_and_empty_rows_are_counted(exports, key):
     # Run
     result = anonymize_export(bad, load_policy("aml"), mapping=mapping, key=key, file="x.csv")
     # Assert
-    harm = result.report["harmonization"]
+    harm = result.report.to_dict()["harmonization"]
     assert harm["dropped_total"] == 3
     assert next(c for c in harm["columns"] if c["column"] == "age")["dropped"] == {
         "not a number": 3}
     assert harm["rows_in"] == len(raw) and harm["rows_out"] == len(raw) - 1
     assert harm["rows_without_values"] == 1
-    assert result.report["records_in"] == len(raw) - 1
-    assert all(i["values"] == len(raw) - 1 for i in result.report["identifiers"])
+    assert result.report.records_in == len(raw) - 1
+    assert all(i.values == len(raw) - 1 for i in result.report.identifiers)
 
 
 def test_postcode_released_as_a_truncated_quasi_identifier(exports, key, checker):
@@ -157,9 +158,9 @@ def test_postcode_released_as_a_truncated_quasi_identifier(exports, key, checker
     assert checker(out, out, ["age", "sex", "diagnosis_date", "postcode"], "eln2022",
                    k=5, l=2) == []
     assert not set(out["postcode"]) & set(raw["PLZ"])
-    assert "postcode" in result.report["generalisation"]
-    entry = next(i for i in result.report["identifiers"] if i["role"] == "postcode")
-    assert entry["action"].startswith("quasi-identifier 'postcode' (truncate)")
+    assert "postcode" in result.report.generalisation
+    entry = next(i for i in result.report.identifiers if i.role == "postcode")
+    assert entry.action.startswith("quasi-identifier 'postcode' (truncate)")
 
 
 @pytest.mark.parametrize("style, month", [("us", "%m"), ("french", "%m"), ("italian", "%m")])
@@ -180,8 +181,8 @@ def test_birth_date_read_in_the_export_format(exports, key, style, month):
     # Assert: months as the export wrote them (a day/month mix-up would move them); the rows
     # are shuffled, so as a multiset
     assert sorted(result.data["birth_date"].tolist()) == sorted(expected)
-    entry = next(i for i in result.report["identifiers"] if i["role"] == "birth_date")
-    assert entry["date_format"] == fmt and entry["dropped"] == {}
+    entry = next(i for i in result.report.identifiers if i.role == "birth_date")
+    assert entry.date_format == fmt and entry.dropped == {}
 
 
 def test_unreadable_birth_dates_are_counted(exports, key):
@@ -192,8 +193,8 @@ def test_unreadable_birth_dates_are_counted(exports, key):
     policy = dataclasses.replace(base, raw={**base.raw, "birth_date": HierarchySpec(
         "birth_date", "date", levels=("year", "decade"), min_level=1)})
     result = anonymize_export(bad, policy, mapping=mapping, key=key)
-    entry = next(i for i in result.report["identifiers"] if i["role"] == "birth_date")
-    assert entry["dropped"] == {"not a date (set to missing)": 2}
+    entry = next(i for i in result.report.identifiers if i.role == "birth_date")
+    assert entry.dropped == {"not a date (set to missing)": 2}
     # and the page shows the count in the identifier's row
     row = re.search(r"<td>Geburtsdatum</td>(.*?)</tr>", render_html(result.report)).group(1)
     assert '<td class="num">2</td>' in row
@@ -253,7 +254,7 @@ def test_no_identifier_value_reaches_the_log(exports, key, caplog, scan):
     # Run
     result = anonymize_export(bad, load_policy("aml"), mapping=mapping, key=key, file="x.csv")
     # Assert: both values counted, none of the export's identifiers logged, counts are
-    assert result.report["harmonization"]["dropped_total"] == 2
+    assert result.report.harmonization.dropped_total == 2
     assert not scan(secrets, caplog.text)
     assert "2 values dropped" in caplog.text
 
@@ -286,5 +287,5 @@ def test_report_names_the_export_without_its_folder(exports, key):
     # the input's folder (a clinic, a person's name) is no output's business
     raw, mapping, path, _ = exports["german"]
     result = anonymize_export(raw, load_policy("aml"), mapping=mapping, key=key, file=str(path))
-    text = json.dumps(result.report, default=str)
+    text = json.dumps(result.report.to_dict(), default=str)
     assert path.name in text and str(path.parent) not in text

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from synthema.anonymize import anonymize, load_policy, write_report
-from synthema.anonymize.report import render_html, scorecard_metrics
+from synthema.anonymize.html import render_html, scorecard_metrics
 from synthema.evaluate.page import CSS
 
 #: a pseudonym key of its own (64 hex characters, from secrets.token_hex(32))
@@ -18,8 +18,8 @@ REPORT_KEY = b"03b4be0e9d216a8eea15e63656dc19bb0d1f11b990e1ea8c1ada9b66e6c84232"
 
 @pytest.fixture(scope="module")
 def report(raw_aml) -> dict:
-    """The report of the built-in AML policy on the test cohort."""
-    return anonymize(raw_aml, load_policy("aml"), key=REPORT_KEY).report
+    """The report of the built-in AML policy on the test cohort, in its JSON form."""
+    return anonymize(raw_aml, load_policy("aml"), key=REPORT_KEY).report.to_dict()
 
 
 def _status(rows: list[dict], name: str) -> str:

@@ -124,7 +124,7 @@ def test_uniqueness_over_all_released_columns_is_measured_and_warned(aml_site1, 
     policy = dataclasses.replace(base, keep=(*base.keep, "aml_type"))
     # Run
     result = anonymize(aml_site1, policy, key=key)
-    rc = result.report["risk"]["released_columns"]
+    rc = result.report.risk.released_columns
     # Assert: recomputed by brute force over the released columns (pseudonyms aside)
     cols = [c for c in result.data.columns if c not in ("patient_id",)]
     sizes = result.data[cols].astype(str).value_counts()
@@ -133,7 +133,7 @@ def test_uniqueness_over_all_released_columns_is_measured_and_warned(aml_site1, 
     with_type = result.data[["age", "sex", "diagnosis_date", "os_days", "os_status",
                              "aml_type"]].astype(str).value_counts()
     assert rc["singled_out_with_quasi_identifiers"]["aml_type"] == int((with_type == 1).sum())
-    assert any("unique over all released columns" in w for w in result.report["warnings"])
+    assert any("unique over all released columns" in w for w in result.report.warnings)
 
 
 # -- 2. the SCD date shift: public cut-off, pseudonym key -----------------------------------
@@ -259,7 +259,7 @@ def test_two_releases_share_no_shifted_date_beyond_chance(scd_data, key, date_ke
         assert (gap.dt.days == 30).all()
         assert shift.abs().between(1, policy.dates.max_shift_days).all()
         assert shift.abs().max() > 0.9 * policy.dates.max_shift_days  # the bound is used
-        assert release.report["pseudonym"]["dates_linkable_across_releases"] is False
+        assert release.report.pseudonym.dates_linkable_across_releases is False
 
 
 def test_linking_scopes_keep_the_keyed_shift_and_say_so(scd_data, key, date_key):
@@ -280,9 +280,9 @@ def test_linking_scopes_keep_the_keyed_shift_and_say_so(scd_data, key, date_key)
     both = shift["study A 1"].index.intersection(shift["study B"].index)
     assert (shift["study A 1"][both] == shift["study B"][both]).sum() <= 5
     for r in runs.values():
-        assert r.report["pseudonym"]["dates_linkable_across_releases"] is True
+        assert r.report.pseudonym.dates_linkable_across_releases is True
         assert any("date shifts of enrolment_date, visit_date follow the same scope" in w
-                   for w in r.report["warnings"])
+                   for w in r.report.warnings)
 
 
 # -- 4. rebuilding suppressed counts from the report's figures ------------------------------
@@ -290,7 +290,7 @@ def test_report_figures_do_not_rebuild_suppressed_counts(aml_site1, key):
     # Setup: before, per-column TVDs (6 decimals) and the release gave the exact numbers of
     # women, deaths and transplants among the suppressed patients
     result = anonymize(aml_site1, load_policy("aml"), key=key)
-    rep = result.report
+    rep = result.report.to_dict()
     n_in, n_rel = rep["records_in"], rep["records_out"]
     n_supp = n_in - n_rel
     assert n_supp > 0
@@ -383,7 +383,7 @@ def test_released_rows_do_not_keep_the_input_order(raw_aml, key):
 
 # -- also seen: the input's path in Parquet metadata ----------------------------------------
 def test_parquet_release_carries_no_input_path(raw_aml, key, tmp_path):
-    from synthema.harmonize.io import write_table
+    from synthema.tables import write_table
 
     df = raw_aml.copy()
     df.attrs.update(file="/data/clinic/Mueller_Anna_export.csv", format="csv")  # read_table's

@@ -36,10 +36,10 @@ def test_linkage_pseudonyms_stable_with_one_key_and_different_with_another(raw_a
     assert set(a.data["patient_id"]) == set(b["patient_id"])
     assert not set(a.data["patient_id"]) & set(c["patient_id"])
     # and the report flags it, as a warning and a scorecard row that warns
-    from synthema.anonymize.report import scorecard_metrics
+    from synthema.anonymize.html import scorecard_metrics
 
-    assert a.report["pseudonym"]["linkable_across_releases"] is True
-    assert any("join on them" in w for w in a.report["warnings"])
+    assert a.report.pseudonym.linkable_across_releases is True
+    assert any("join on them" in w for w in a.report.warnings)
     row = next(r for r in scorecard_metrics(a.report)
                if r["name"] == "pseudonyms link across releases")
     assert row["status"] == "warn"
@@ -59,13 +59,13 @@ def test_two_releases_do_not_join_on_pseudonyms_by_default(raw_aml, key):
     # Assert: no pseudonym in common, so the join is empty (and the report says why)
     joined = one.data.merge(two.data, on="patient_id")
     assert len(joined) == 0 and not set(one.data["patient_id"]) & set(again.data["patient_id"])
-    assert one.report["pseudonym"]["scope"] == "release"
-    assert one.report["pseudonym"]["linkable_across_releases"] is False
+    assert one.report.pseudonym.scope == "release"
+    assert one.report.pseudonym.linkable_across_releases is False
     # with the explicit linkage scope the same join links every patient, and is flagged
     linked = [anonymize(raw_aml, dataclasses.replace(p, scope="linkage"), key=key)
               for p in (base, variant)]
     assert len(linked[0].data.merge(linked[1].data, on="patient_id")) >= 0.9 * len(raw_aml)
-    assert all(r.report["pseudonym"]["linkable_across_releases"] for r in linked)
+    assert all(r.report.pseudonym.linkable_across_releases for r in linked)
 
 
 def test_study_scope_links_one_study_and_not_another(key):
@@ -177,7 +177,8 @@ def test_identifier_headers_detected_but_clinical_columns_not():
 def test_raw_export_headers_detected_exactly(tmp_path):
     # every style's identifier columns are found, and none of its clinical columns
     from synthema.cohorts.simulate import simulate, write_cohort
-    from synthema.harmonize import load_mapping, read_table
+    from synthema.harmonize import load_mapping
+    from synthema.tables import read_table
 
     write_cohort(simulate("aml", sites=4, patients=160, seed=3), tmp_path, disease="aml",
                  raw=True, seed=3)
@@ -226,9 +227,9 @@ def test_scd_policy_shifts_enrolment_dates(key, date_key):
     data = pd.concat([c.data for c in simulate("scd", sites=2, patients=400, seed=2)],
                      ignore_index=True)
     result = _ids(data, "scd", key=key, date_key=date_key)
-    assert "enrolment_date" in result.report["dates"]
-    assert result.report["achieved"]["t"] <= 0.3
-    assert result.report["achieved"]["k"] >= 5
+    assert "enrolment_date" in result.report.dates
+    assert result.report.achieved.t <= 0.3
+    assert result.report.achieved.k >= 5
     policy = dataclasses.replace(Policy(name="x"), pseudonym_column="patient_id")
     assert anonymize(data, policy, key=key).data.columns.tolist() == ["patient_id"]
     # the default (release) scope draws the shifts for the release: no date-shift key read.

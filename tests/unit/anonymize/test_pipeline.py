@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from synthema.anonymize import AnonymizationError, Models, Policy, anonymize, load_policy
-from synthema.anonymize.report import render_html
+from synthema.anonymize.html import render_html
 
 ORDER = ["favorable", "intermediate", "adverse", "not_assessable"]  # the aml policy's order
 
@@ -42,8 +42,8 @@ def test_release_meets_declared_models(raw_aml, models, check, key, checker):
     assert checker(result.data, raw_aml, qis, "eln2022", **check) == []
     suppressed = len(raw_aml) - len(result.data)
     assert suppressed <= models["max_suppression"] * len(raw_aml)
-    assert result.report["information_loss"]["suppressed_records"] == suppressed
-    assert result.report["achieved"]["k"] >= models["k"]
+    assert result.report.information_loss.suppressed_records == suppressed
+    assert result.report.achieved.k >= models["k"]
 
 
 def test_checker_catches_a_violation(raw_aml, checker):
@@ -83,7 +83,7 @@ def test_no_identifier_value_anywhere_in_output(raw_aml, key, identifiers, scan,
     text = report_text(result.report, render_html(result.report))
     assert key.decode() not in text
     assert not scan([s for s in secrets if len(s) >= 5], text)
-    assert set(identifiers) <= set(result.report["removed"])
+    assert set(identifiers) <= set(result.report.removed)
 
 
 def test_minimisation_keeps_only_purpose_columns(raw_aml, key):
@@ -92,7 +92,7 @@ def test_minimisation_keeps_only_purpose_columns(raw_aml, key):
     wanted = {"patient_id", "age", "sex", "diagnosis_date", "os_days", "os_status", "eln2022",
               *policy.keep}
     assert set(result.data.columns) == wanted
-    assert result.report["removed"]["npm1"] == "not needed for the purpose"
+    assert result.report.removed["npm1"] == "not needed for the purpose"
 
 
 @pytest.mark.parametrize("header, cells", [
@@ -158,7 +158,7 @@ def test_search_result_is_the_least_loss_feasible_node(raw_aml):
 
 
 def test_report_has_risk_loss_and_utility(raw_aml, key):
-    rep = anonymize(raw_aml, load_policy("aml"), key=key).report
+    rep = anonymize(raw_aml, load_policy("aml"), key=key).report.to_dict()
     assert rep["risk"]["after"]["prosecutor"]["highest"] <= 1 / 5
     assert rep["risk"]["before"]["prosecutor"]["highest"] == 1.0
     assert rep["risk"]["after"]["population_estimated"] is True
@@ -174,7 +174,7 @@ def test_report_has_risk_loss_and_utility(raw_aml, key):
 
 def test_population_table_lowers_journalist_risk(raw_aml, key):
     population = pd.concat([raw_aml] * 3, ignore_index=True)
-    rep = anonymize(raw_aml, load_policy("aml"), key=key, population=population).report
+    rep = anonymize(raw_aml, load_policy("aml"), key=key, population=population).report.to_dict()
     after = rep["risk"]["after"]
     assert after["population_estimated"] is False
     assert after["journalist"]["highest"] == pytest.approx(
@@ -243,12 +243,12 @@ def test_relative_dates_are_released_only_as_quasi_identifiers(raw_aml, key):
         policy, quasi_identifiers=(*base.quasi_identifiers, spec)), key=key)
     labels = set(result.data["sample_date"].dropna().astype(str))
     assert labels and all(re.fullmatch(r"\d+-\d+|\d+\+|\*", lab) for lab in labels), labels
-    assert result.report["generalisation_levels"]["sample_date"]["level"] >= 1
+    assert result.report.generalisation_levels["sample_date"].level >= 1
     # the anchor leaves generalised, and the report does not claim it was dropped
     assert "diagnosis_date" in result.data
-    assert "dropped" not in result.report["dates"]["diagnosis_date"]
-    assert "generalised as a quasi-identifier" in result.report["dates"]["sample_date"]
-    assert not any("derived from dates" in w for w in result.report["warnings"])
+    assert "dropped" not in result.report.dates["diagnosis_date"]
+    assert "generalised as a quasi-identifier" in result.report.dates["sample_date"]
+    assert not any("derived from dates" in w for w in result.report.warnings)
 
 
 def test_journalist_risk_of_the_input_matches_population_in_any_date_format(raw_aml, key):
@@ -259,7 +259,7 @@ def test_journalist_risk_of_the_input_matches_population_in_any_date_format(raw_
     policy = dataclasses.replace(base, dates=dataclasses.replace(base.dates, format="%d.%m.%Y"))
     population = pd.concat([df] * 3, ignore_index=True)
     # Run
-    before = anonymize(df, policy, key=key, population=population).report["risk"]["before"]
+    before = anonymize(df, policy, key=key, population=population).report.risk.before
     # Assert: every input record is in the population, in a class three times its size
     assert before["records_missing_from_population"] == 0
     assert before["journalist"]["highest"] == pytest.approx(
@@ -297,7 +297,7 @@ def test_population_with_longer_codes_is_generalised_to_the_same_level(raw_aml, 
     # Assert: the release withholds zip, and so does the population it is compared with:
     # every released record is found there, in a class twice its size
     assert set(result.data["zip"]) == {"*"}
-    after = result.report["risk"]["after"]
+    after = result.report.risk.after
     assert after["records_missing_from_population"] == 0
     assert after["journalist"]["highest"] == pytest.approx(
         after["prosecutor"]["highest"] / 2, abs=1e-6)
@@ -312,7 +312,7 @@ def test_declared_identifier_absent_from_the_input_is_not_reported_removed(raw_a
     result = anonymize(df, policy, key=key)
 
     # Assert: the report lists what was there and removed, not what never was
-    removed = result.report["removed"]
+    removed = result.report.removed
     assert removed["fax"] == "direct identifier (declared)"
     assert "insurance_number" not in removed
     assert "fax" not in result.data.columns

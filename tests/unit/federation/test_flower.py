@@ -13,7 +13,7 @@ from flwr.app import Context, RecordDict
 from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFIGS, Key, Stage
 from flwr.supercore.task_identity import TaskIdentity
 
-from synthema.errors import FederationError
+from synthema.errors import FederationError, ParameterError
 from synthema.federation.flower import FlowerSecureSum, secagg_workflow
 from synthema.federation.protocol import Query, check_sites
 
@@ -91,5 +91,5 @@ def test_workflow_and_plan_limits():
     with pytest.raises(FederationError, match="3 of 2"):
         secagg_workflow(2, 3, timeout=1)
     assert check_sites(5, 2) == (5, 2)
-    with pytest.raises(FederationError, match="between 0 and 1"):
+    with pytest.raises(ParameterError, match="between 0 and 1"):
         check_sites(4, 2)  # 2 of 4 shares: not a majority

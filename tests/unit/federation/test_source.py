@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from fedhelpers import LocalSum, make_site
 
-from synthema.errors import FederationError, InsufficientNoiseError
+from synthema.errors import FederationError, InsufficientNoiseError, ParameterError
 from synthema.federation.source import FederatedSource
 from synthema.privacy.ledger import BudgetLedger
 from synthema.stats import CentralSource
@@ -62,7 +62,7 @@ def test_each_ledger_is_charged_exactly_what_the_fit_spent(sites, small_dictiona
     for site in sites:
         with BudgetLedger(site.config.ledger) as ledger:
             charges = ledger.charges()
-            assert [c.rho for c in charges] == [r["rho_per_site"] for r in source.rounds]
+            assert [c.rho for c in charges] == [r.rho_per_site for r in source.rounds]
             assert ledger.spent == pytest.approx(spent["rho"], rel=1e-12)
     # never more than the central budget rho(eps=1, delta) the synthesizer planned
     from synthema.privacy.analysis import cdp_rho
@@ -77,10 +77,10 @@ def test_one_dropout_is_tolerated_two_are_refused(tmp_path, site_files, small_di
     source = FederatedSource(small_domain, LocalSum(four, drop=("s4",)), n_sites=4, dropouts=1)
     [m] = source.measure([("sex",)], sigma=6.0)
     r = source.rounds[0]
-    assert r["contributors"] == ["s1", "s2", "s3"]
+    assert r.contributors == ("s1", "s2", "s3")
     # the noise actually summed (3 shares) still carries the accounted sigma^2
-    assert 3 * r["share_sigma"] ** 2 >= 6.0**2
-    assert m.stddev == pytest.approx(r["share_sigma"] * math.sqrt(3))
+    assert 3 * r.share_sigma**2 >= 6.0**2
+    assert m.stddev == pytest.approx(r.share_sigma * math.sqrt(3))
     assert not four[3].config.ledger.exists()  # the dropped site never answered: not charged
     source = FederatedSource(small_domain, LocalSum(four, drop=("s3", "s4")), n_sites=4)
     with pytest.raises(InsufficientNoiseError, match="only 2 of 4 sites.*discarded"):
@@ -107,5 +107,5 @@ def test_bad_arguments(sites, small_domain):
     with pytest.raises(KeyError):
         source.measure([("nope",)], sigma=1)
     assert source.measure([], sigma=1) == []
-    with pytest.raises(FederationError, match="3 to"):
+    with pytest.raises(ParameterError, match="3 to"):
         FederatedSource(small_domain, LocalSum(sites), n_sites=2)

@@ -7,10 +7,10 @@ import pytest
 from typer.testing import CliRunner
 
 from synthema.cli import app
-from synthema.harmonize.io import clean_text
 from synthema.harmonize.mapping import dump_mapping
 from synthema.harmonize.validate import validate_file
 from synthema.schema import load_dictionary
+from synthema.tables import clean_text
 
 runner = CliRunner()
 

@@ -18,10 +18,10 @@ from typer.testing import CliRunner
 
 from synthema.cli import app
 from synthema.errors import ValidationFailed
-from synthema.harmonize import harmonize, harmonize_file, read_table
-from synthema.harmonize.io import normalize_decimal
+from synthema.harmonize import harmonize, harmonize_file
 from synthema.harmonize.mapping import dump_mapping
 from synthema.harmonize.validate import validate_frame
+from synthema.tables import normalize_decimal, read_table
 
 OTHER_MARK = "'.' read as the decimal point (the file's mark is ',')"
 DECIMAL_COMMA = "not a number (decimal comma? set read: decimal: ',')"

@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 
 from synthema.errors import ValidationFailed
-from synthema.harmonize import harmonize, harmonize_file, load_mapping, read_table
+from synthema.harmonize import harmonize, harmonize_file, load_mapping
+from synthema.tables import read_table
 
 EXAMPLE = Path(__file__).parent / "data" / "AML_DATA_ES.csv"
 MAPPING = "synthema_aml_reference"

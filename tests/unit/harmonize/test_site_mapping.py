@@ -7,8 +7,8 @@ import textwrap
 import pytest
 
 from synthema.errors import MappingError
+from synthema.harmonize.apply import dictionary_for
 from synthema.harmonize.mapping import SiteMapping, builtin_mappings, load_mapping
-from synthema.harmonize.result import dictionary_for
 from synthema.schema import load_dictionary
 
 BRIEF = textwrap.dedent(

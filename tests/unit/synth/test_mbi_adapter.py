@@ -8,7 +8,7 @@ import pytest
 from synthema.schema import Dictionary
 from synthema.stats import CentralSource, Domain
 from synthema.synth import _mbi
-from synthema.synth.model import GraphicalModel
+from synthema.synth.graphical_model import GraphicalModel
 
 
 @pytest.fixture(scope="module")

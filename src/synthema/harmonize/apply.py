@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +46,6 @@ from synthema.harmonize.convert import (
     guess_date_format,
 )
 from synthema.harmonize.dates import shown_format
-from synthema.harmonize.io import column_markers, describe_read, read_table, typed_numbers
 from synthema.harmonize.mapping import ColumnMapping, SiteMapping, load_mapping
 from synthema.harmonize.summary import (
     CODED_MISSING,
@@ -59,16 +59,25 @@ from synthema.harmonize.summary import (
 from synthema.harmonize.units import variable_factor
 from synthema.schema.dictionary import Dictionary, Variable, load_dictionary
 from synthema.schema.values import empty_column
+from synthema.tables import (
+    check_output_path,
+    column_markers,
+    describe_read,
+    read_table,
+    typed_numbers,
+    write_table,
+)
 
 _LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class HarmonizeResult:
-    """The harmonised typed frame (dictionary column order) and its summary."""
+    """The harmonised typed frame (dictionary column order), its summary and its dictionary."""
 
     data: pd.DataFrame
     summary: HarmonizeSummary
+    dictionary: Dictionary
 
 
 def _conversion_text(col: ColumnMapping, var: Variable, factor: float | None) -> str:
@@ -146,7 +155,7 @@ def harmonize(
     never where they are a category or a code.
 
     Args:
-        raw: text cells as :func:`synthema.harmonize.io.read_table` returns them (missing
+        raw: text cells as :func:`synthema.tables.read_table` returns them (missing
             markers may still be present: the defaults and the mapping's are applied).
         dictionary: the target dictionary (object, built-in name or YAML path).
         mapping: the site's mapping (object, YAML path, or the parsed YAML as a dict).
@@ -178,6 +187,35 @@ def harmonize(
     rows = np.arange(len(raw)) + 2
     empty = pd.DataFrame(cells, index=raw.index).isna().all(axis=1).to_numpy(dtype=bool)
     keep = ~empty
+    out, reports = _convert_columns(mapped, dictionary, cells, stripped, raw, keep, rows,
+                                    mapping.read.get("decimal", "."), kept_markers)
+    data = _typed_frame(out, dictionary, raw.index)[keep].reset_index(drop=True)
+    summary = HarmonizeSummary(
+        file=file,
+        rows_in=len(raw),
+        rows_out=len(data),
+        columns=tuple(reports),
+        **_column_findings(raw, mapping, dictionary, mapped, absent, out),
+        notes=tuple(notes),
+        empty_rows=tuple(int(r) for r in rows[empty]),
+        **_id_findings(data, dictionary, rows[keep], mapped=dictionary.patient_id in out),
+        duplicate_rows=_duplicate_rows(raw, keep, rows),
+        rule_violations=_rule_findings(data, dictionary, rows[keep]),
+        read=describe_read(raw.attrs),
+    )
+    for line in summary.lines():
+        _LOG.info("%s", line)
+    if strict:
+        _refuse(summary)
+    return HarmonizeResult(data=data, summary=summary, dictionary=dictionary)
+
+
+def _convert_columns(
+    mapped: list[ColumnMapping], dictionary: Dictionary, cells: dict[str, pd.Series],
+    stripped: dict[str, pd.Series], raw: pd.DataFrame, keep: np.ndarray, rows: np.ndarray,
+    decimal: str, kept_markers: dict[str, tuple[str, ...]],
+) -> tuple[dict[str, pd.Series], list[ColumnReport]]:
+    """Each mapped column converted (the patient id copied), with its account."""
     out: dict[str, pd.Series] = {}
     reports: list[ColumnReport] = []
     for col in mapped:
@@ -188,10 +226,15 @@ def harmonize(
             reports.append(ColumnReport(col.target, col.source, "patient id", n, n))
             continue
         res, report = _convert(col, dictionary[col.target], src, stripped, raw, keep, rows,
-                               mapping.read.get("decimal", "."))
+                               decimal)
         out[col.target] = res.values
         reports.append(dataclasses.replace(report, kept_markers=kept_markers[col.target]))
-    index = raw.index
+    return out, reports
+
+
+def _typed_frame(out: dict[str, pd.Series], dictionary: Dictionary,
+                 index: pd.Index) -> pd.DataFrame:
+    """Every dictionary column in order: converted, or all missing when not mapped."""
     frame = {}
     for name in dictionary.columns:
         if name in out:
@@ -200,36 +243,24 @@ def harmonize(
             frame[name] = pd.Series(pd.NA, index=index, dtype="string")
         else:
             frame[name] = empty_column(dictionary[name], index)
-    data = pd.DataFrame(frame, index=index)[keep].reset_index(drop=True)
-    kept_rows = rows[keep]
-    summary = HarmonizeSummary(
-        file=file,
-        rows_in=len(raw),
-        rows_out=len(data),
-        columns=tuple(reports),
-        missing_variables=tuple(
-            n for n in dictionary.columns
-            if n not in out and n not in {c.target for c in mapping.columns}),
-        ignored_columns=tuple(
-            str(c) for c in raw.columns
-            if c not in {s for m in mapping.columns for s in m.needed_sources}
-            and c not in mapping.drop
-        ),
-        dropped_columns=tuple(c for c in mapping.drop if c in set(raw.columns)),
-        absent_columns=tuple((c.target, next(s for s in c.needed_sources if s in absent))
-                             for c in mapping.columns if c not in mapped),
-        notes=tuple(notes),
-        empty_rows=tuple(int(r) for r in rows[empty]),
-        **_id_findings(data, dictionary, kept_rows, mapped=dictionary.patient_id in out),
-        duplicate_rows=_duplicate_rows(raw, keep, rows),
-        rule_violations=_rule_findings(data, dictionary, kept_rows),
-        read=describe_read(raw.attrs),
-    )
-    for line in summary.lines():
-        _LOG.info("%s", line)
-    if strict:
-        _refuse(summary)
-    return HarmonizeResult(data=data, summary=summary)
+    return pd.DataFrame(frame, index=index)
+
+
+def _column_findings(raw: pd.DataFrame, mapping: SiteMapping, dictionary: Dictionary,
+                     mapped: list[ColumnMapping], absent: set[str],
+                     out: dict[str, pd.Series]) -> dict[str, tuple]:
+    """Variables left missing, source columns ignored, dropped or absent from the file."""
+    targets = {c.target for c in mapping.columns}
+    sources = {s for m in mapping.columns for s in m.needed_sources}
+    return {
+        "missing_variables": tuple(n for n in dictionary.columns
+                                   if n not in out and n not in targets),
+        "ignored_columns": tuple(str(c) for c in raw.columns
+                                 if c not in sources and c not in mapping.drop),
+        "dropped_columns": tuple(c for c in mapping.drop if c in set(raw.columns)),
+        "absent_columns": tuple((c.target, next(s for s in c.needed_sources if s in absent))
+                                for c in mapping.columns if c not in mapped),
+    }
 
 
 def _source_cells(
@@ -426,10 +457,19 @@ def harmonize_file(
     *,
     dictionary: Dictionary | str | Path | None = None,
     strict: bool = False,
+    out: str | Path | None = None,
+    report: str | Path | None = None,
 ) -> HarmonizeResult:
     """Read ``path`` with the mapping's read options and harmonise it.
 
     ``path`` defaults to the mapping's ``file:``; ``dictionary`` to its ``dictionary:``.
+    With ``out`` the harmonised table is written there (as clean files store it), with
+    ``report`` the summary as JSON; both are checked before any work is done, and ``out``
+    may never be the export itself.
+
+    Raises:
+        DataFileError: the export cannot be read, or an output cannot be written.
+        MappingError, ValidationFailed: as :func:`harmonize`.
     """
     mapping = load_mapping(mapping)
     if path is None:
@@ -437,9 +477,21 @@ def harmonize_file(
         if path is None:
             raise MappingError(f"{mapping.where}: no data file given and no 'file:' in it",
                                fix="name the data file on the command line")
+    _check_outputs(Path(path), out, report)
     target = dictionary_for(mapping) if dictionary is None else load_dictionary(dictionary)
+    result = harmonize(_read_export(path, mapping), target, mapping, file=str(path),
+                       strict=strict)
+    if out is not None:
+        write_table(result.data, out, dictionary=target)
+    if report is not None:
+        _write_json(Path(report), result.summary.to_dict())
+    return result
+
+
+def _read_export(path: str | Path, mapping: SiteMapping) -> pd.DataFrame:
+    """The export's raw text; an encoding problem points at the mapping's ``read:``."""
     try:
-        raw = read_table(path, **mapping.read_options())
+        return read_table(path, **mapping.read_options())
     except DataFileError as exc:
         if "--encoding" not in exc.fix:
             raise
@@ -448,4 +500,23 @@ def harmonize_file(
             f"set the file's encoding under 'read:' in {mapping.where} (e.g. encoding: latin-1, "
             "or cp1252 for Windows Excel exports), or check this is the mapping for this file"
         )) from exc
-    return harmonize(raw, target, mapping, file=str(path), strict=strict)
+
+
+def _check_outputs(source: Path, out: str | Path | None, report: str | Path | None) -> None:
+    """Refuse outputs that cannot be written, or that would overwrite the export."""
+    if out is not None:
+        out = check_output_path(out)
+    if report is not None and Path(report).is_dir():
+        raise DataFileError(f"{report}: is a folder", fix="name a file, e.g. summary.json")
+    if out is not None and out.resolve() == source.resolve():
+        raise DataFileError(f"{out}: is the input file; harmonize never overwrites the export",
+                            fix=f"write to another file, e.g. {out.stem}_harmonised{out.suffix}")
+
+
+def _write_json(path: Path, content: dict) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(content, indent=2), encoding="utf-8")
+    except OSError as exc:
+        raise DataFileError(f"{path}: cannot be written ({exc.strerror or exc})",
+                            fix="choose a folder you can write to") from None

@@ -1,14 +1,18 @@
-"""What ``synthema anonymize`` does, kept out of cli.py so the command stays a thin wrapper."""
+"""``synthema anonymize``: a release and its report, summarised in a few lines.
+
+The library call is :func:`synthema.anonymize.files.anonymize_file`; this module only turns
+its report into the lines a privacy officer reads first (the full report is in
+``anonymization.json`` and ``anonymization.html``).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from synthema.anonymize.pipeline import anonymize
-from synthema.anonymize.policy import load_policy
-from synthema.anonymize.raw import anonymize_export
-from synthema.anonymize.report import write_report
+import typer
+
+from synthema.cli._output import friendly, say
 
 
 def _risk_lines(risk: dict[str, Any]) -> list[str]:
@@ -75,39 +79,11 @@ def _raw_lines(rep: dict[str, Any]) -> list[str]:
     return lines
 
 
-def run_anonymize(file: Path, *, policy: str, out: Path, report_dir: Path,
-                  mapping: Path | None = None) -> list[str]:
-    """Read ``file``, anonymise it under ``policy``, write the release and the report.
-
-    With ``mapping``, ``file`` is a raw site export: it is read with the mapping's read
-    options and harmonised in memory, its identifier columns handled as the policy's
-    ``raw:`` section says (:func:`synthema.anonymize.raw.anonymize_export`).
-
-    Returns:
-        Summary lines for the terminal.
-    """
-    from synthema.harmonize import load_mapping
-    from synthema.harmonize.io import check_output_path, read_table, write_table
-
-    check_output_path(out)
-    pol = load_policy(policy)
-    site = load_mapping(mapping) if mapping is not None else None
-    df = read_table(file, **site.read_options()) if site is not None else read_table(file)
-    population = None
-    if pol.population:
-        pop_path = Path(pol.population)
-        if not pop_path.is_absolute() and pol.source != "<policy>":
-            pop_path = Path(pol.source).parent / pop_path
-        population = read_table(pop_path)
-    if site is not None:
-        result = anonymize_export(df, pol, mapping=site, population=population, file=str(file))
-    else:
-        result = anonymize(df, pol, population=population, file=str(file))
-    write_table(result.data, out)
-    paths = write_report(result.report, report_dir, version=_version())
-    rep = result.report
-    lines = _raw_lines(rep) if site is not None else []
-    return lines + [
+def summary_lines(rep: dict[str, Any], *, out: Path, report_paths: tuple[Path, ...],
+                  raw_export: bool) -> list[str]:
+    """The terminal summary of a release's report (its JSON form)."""
+    return [
+        *(_raw_lines(rep) if raw_export else []),
         f"wrote {out} ({rep['records_out']} of {rep['records_in']} records, "
         f"{len(rep['columns_out'])} columns)",
         _models_line(rep),
@@ -115,14 +91,23 @@ def run_anonymize(file: Path, *, policy: str, out: Path, report_dir: Path,
         *_risk_lines(rep["risk"]["after"]),
         *_released_lines(rep),
         _utility_line(rep["utility"]),
-        "report: " + ", ".join(str(p) for p in paths),
+        "report: " + ", ".join(str(p) for p in report_paths),
     ]
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+@friendly
+def anonymize_cmd(
+    file: Annotated[Path, typer.Argument(help="Input table: .csv, .tsv, .xlsx or .parquet.")],
+    policy: Annotated[str, typer.Option(help="Policy YAML path, or a built-in: aml, scd.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file: .csv, .tsv, .parquet.")],
+    report: Annotated[Path, typer.Option(help="Folder for anonymization.json/.html.")],
+    mapping: Annotated[Path | None, typer.Option(
+        "--mapping", "-m", help="FILE is a raw site export: its mapping YAML.")] = None,
+) -> None:
+    """Remove identifiers, pseudonymise, generalise to k/l/t and report risk and utility."""
+    from synthema.anonymize.files import anonymize_file
 
-    try:
-        return version("synthema")
-    except PackageNotFoundError:
-        return "unknown"
+    done = anonymize_file(file, policy=policy, out=out, report_dir=report, mapping=mapping)
+    for line in summary_lines(done.result.report.to_dict(), out=done.out,
+                              report_paths=done.report_paths, raw_export=done.raw_export):
+        say(line)
