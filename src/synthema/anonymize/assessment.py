@@ -242,7 +242,7 @@ def assess(run: Release, *, population: pd.DataFrame | None,
                            f"keyed, prefix {RAW_PREFIX.get(role, 'X')}, scope {policy.scope}"
                         for c, role in run.raw_pseudonyms.items()},
         models=policy.models,
-        achieved=_achieved(run),
+        achieved=_achieved(run, decimals),
         generalisation_levels={
             h.column: GeneralisationLevel(s.type, lv, h.height, h.names[lv])
             for h, s, lv in zip(run.hierarchies, policy.quasi_identifiers, found.node,
@@ -254,13 +254,23 @@ def assess(run: Release, *, population: pd.DataFrame | None,
     return replace(report, warnings=_warnings(report, policy.sensitive))
 
 
-def _achieved(run: Release):
-    """k, l and t of the released classes (suppressed records left out)."""
+def _achieved(run: Release, decimals: int):
+    """k, l and t of the released classes (suppressed records left out).
+
+    t is measured against the whole input's distribution, suppressed records included, so
+    with all its digits it narrows what the suppressed records held (a review recovered the
+    suppressed patients' ELN split among a few dozen candidates): it is rounded *down* to
+    ``decimals`` (:func:`figure_decimals`), which keeps the comparison with the required t
+    exact (the search enforced it unrounded). k and l depend on released records only.
+    """
     keep_rows = ~run.found.suppressed
     _, classes = np.unique(run.found.classes[keep_rows], return_inverse=True)
     kept = [SensitiveCodes(s.column, s.codes[keep_rows], s.n_values, s.ordered, s.reference)
             for s in run.sensitive]
-    return achieved(classes.astype(np.int64), kept)
+    out = achieved(classes.astype(np.int64), kept)
+    if out.t is None:
+        return out
+    return replace(out, t=math.floor(out.t * 10**decimals) / 10**decimals)
 
 
 def _information_loss(found: SearchResult, n: int) -> InformationLoss:

@@ -198,22 +198,13 @@ def _deid_tables(report: dict[str, Any]) -> list[tuple[str, Markup]]:
     out = []
     harm = report.get("harmonization")
     if harm:
-        rows = [["rows read", harm["rows_in"]], ["rows kept (with at least one mapped value)",
-                                                  harm["rows_out"]],
-                ["values dropped by harmonisation", harm["dropped_total"]],
-                ["values repaired by harmonisation", harm["repaired_total"]],
-                ["rows without a patient id", harm["missing_ids"]],
-                ["rows repeating a patient id", harm["duplicate_ids"]]]
+        rows = [["rows read", harm["rows_in"]],
+                ["rows kept (with at least one mapped value)", harm["rows_out"]]]
+        note = Markup('<p style="font-size:13px">{}</p>').format(
+            f"Values dropped or repaired per column: {harm['detail']}. They count every row "
+            "of the export, suppressed records included, so they stay at the site.")
         out.append((f"Raw export {harm['file']} harmonised with {harm['mapping']}",
-                    table(["", "count"], rows, numeric=(1,))))
-        changed = [[c["column"], c["source"], c["carried"], c["present"],
-                    "; ".join(f"{n} {r}" for r, n in c["dropped"].items()),
-                    "; ".join(f"{n} {r}" for r, n in c["repaired"].items())]
-                   for c in harm["columns"] if c["dropped"] or c["repaired"]]
-        if changed:
-            out.append(("Columns with dropped or repaired values", table(
-                ["column", "source", "carried", "present", "dropped", "repaired"], changed,
-                numeric=(2, 3))))
+                     table(["", "count"], rows, numeric=(1,)) + note))
     idents = report.get("identifiers")
     if idents:
         out.append(("Identifier columns of the raw export", table(

@@ -26,6 +26,8 @@ from typing import Any
 from synthema.anonymize.policy import Models
 from synthema.anonymize.privacy_models import Achieved
 
+#: the site-internal harmonisation counts written next to the report (never published)
+INTERNAL_NAME = "harmonization.json"
 
 @dataclass(frozen=True)
 class InformationLoss:
@@ -106,6 +108,18 @@ class Harmonization:
     duplicate_ids: int
     rule_violations: Mapping[str, int]
 
+    def published(self) -> dict[str, Any]:
+        """What the release's report may say: the file and its row counts, nothing per column.
+
+        The per-column counts (values present, carried, dropped, repaired) are over every
+        row of the export, suppressed records and columns the policy left out included:
+        subtracted from the release they give exact counts about the suppressed patients
+        (a review read the missing ELN values among 127 suppressed records that way). They
+        stay at the site, in ``harmonization.json`` (:func:`write_report`).
+        """
+        return {"file": self.file, "mapping": self.mapping, "rows_in": self.rows_in,
+                "rows_out": self.rows_out, "detail": INTERNAL_NAME + " (site-internal)"}
+
 
 @dataclass(frozen=True)
 class IdentifierColumn:
@@ -162,7 +176,7 @@ class AnonymizationReport:
         if self.input is not None:
             raw["input"] = asdict(self.input)
         if self.harmonization is not None:
-            raw["harmonization"] = _plain(asdict(self.harmonization))
+            raw["harmonization"] = self.harmonization.published()
         if self.identifiers is not None:
             raw["identifiers"] = [i.to_dict() for i in self.identifiers]
         return {"policy": self.policy, "purpose": self.purpose, **raw, **_plain({
@@ -210,4 +224,13 @@ def write_report(report: AnonymizationReport | Mapping[str, Any], directory: str
     json_path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
     html_path = directory / "anonymization.html"
     html_path.write_text(render_html(data, version=version), encoding="utf-8")
-    return [json_path, html_path]
+    paths = [json_path, html_path]
+    harm = getattr(report, "harmonization", None)
+    if harm is not None:  # counts over every row and column of the export: not for release
+        internal = directory / INTERNAL_NAME
+        internal.write_text(json.dumps({
+            "not_for_release": "counts over every row of the raw export, suppressed records "
+                               "and columns not released included: keep at the site",
+            **_plain(asdict(harm))}, indent=2, default=str) + "\n", encoding="utf-8")
+        paths.append(internal)
+    return paths

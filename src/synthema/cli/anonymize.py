@@ -7,6 +7,7 @@ its report into the lines a privacy officer reads first (the full report is in
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -67,8 +68,8 @@ def _generalisation_line(rep: dict[str, Any]) -> str:
             f"({loss['suppression_rate']:.2%}); generalisation: {levels or 'none'}")
 
 
-def _raw_lines(rep: dict[str, Any]) -> list[str]:
-    h = rep["harmonization"]
+def _raw_lines(rep: dict[str, Any], h: dict[str, Any]) -> list[str]:
+    """The raw export's lines; ``h`` is the site-internal harmonisation detail."""
     lines = [f"harmonised {h['file']} with {h['mapping']}: {h['rows_out']} of {h['rows_in']} "
              f"rows kept, {h['dropped_total']} values dropped, {h['repaired_total']} repaired"]
     for i in rep["identifiers"]:
@@ -80,10 +81,14 @@ def _raw_lines(rep: dict[str, Any]) -> list[str]:
 
 
 def summary_lines(rep: dict[str, Any], *, out: Path, report_paths: tuple[Path, ...],
-                  raw_export: bool) -> list[str]:
-    """The terminal summary of a release's report (its JSON form)."""
+                  harmonization: dict[str, Any] | None = None) -> list[str]:
+    """The terminal summary of a release's report (its JSON form) for the site's operator.
+
+    ``harmonization`` (a raw export's per-column counts) is site-internal: the terminal may
+    show it, the published report does not.
+    """
     return [
-        *(_raw_lines(rep) if raw_export else []),
+        *(_raw_lines(rep, harmonization) if harmonization is not None else []),
         f"wrote {out} ({rep['records_out']} of {rep['records_in']} records, "
         f"{len(rep['columns_out'])} columns)",
         _models_line(rep),
@@ -108,6 +113,8 @@ def anonymize_cmd(
     from synthema.anonymize.files import anonymize_file
 
     done = anonymize_file(file, policy=policy, out=out, report_dir=report, mapping=mapping)
+    harm = done.result.report.harmonization
     for line in summary_lines(done.result.report.to_dict(), out=done.out,
-                              report_paths=done.report_paths, raw_export=done.raw_export):
+                              report_paths=done.report_paths,
+                              harmonization=None if harm is None else asdict(harm)):
         say(line)

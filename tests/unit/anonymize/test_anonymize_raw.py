@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import re
+from dataclasses import asdict
 
 import pandas as pd
 import pytest
@@ -129,7 +130,7 @@ def test_dropped_values_and_empty_rows_are_counted(exports, key):
     # Run
     result = anonymize_export(bad, load_policy("aml"), mapping=mapping, key=key, file="x.csv")
     # Assert
-    harm = result.report.to_dict()["harmonization"]
+    harm = asdict(result.report.harmonization)  # site-internal detail
     assert harm["dropped_total"] == 3
     assert next(c for c in harm["columns"] if c["column"] == "age")["dropped"] == {
         "not a number": 3}
@@ -226,6 +227,14 @@ def test_cli_anonymizes_a_raw_export_and_prints_the_risk(exports, tmp_path, monk
     assert not cells & _secrets(raw, mapping)
     report = json.loads((rep / "anonymization.json").read_text(encoding="utf-8"))
     assert report["harmonization"]["rows_in"] == len(raw)
+    # per-column counts (over suppressed records too) stay in the site-internal file
+    assert "columns" not in report["harmonization"]
+    assert "dropped_total" not in report["harmonization"]
+    internal = json.loads((rep / "harmonization.json").read_text(encoding="utf-8"))
+    assert internal["not_for_release"] and internal["rows_in"] == len(raw)
+    page = (rep / "anonymization.html").read_text(encoding="utf-8")
+    assert "Columns with dropped or repaired values" not in page
+    assert "harmonization.json (site-internal)" in page
 
 
 def test_repeated_study_id_is_refused_with_the_export_rows(exports, key):
