@@ -12,6 +12,12 @@ Rates are Wilson score estimates; the risk's error is propagated from both rates
 result bound to [0, 1], as in the reference implementation. Training and holdout samples are
 of equal size, so no size correction is needed for singling out.
 
+A risk's **status** comes from its interval, not its point estimate: it fails only when the
+lower end of its one-sided 99.9 % interval is above the limit (for the inference attack, a
+Bonferroni interval over the secrets, since the largest of several noisy risks is reported).
+Few successful attacks on either side give a wide interval: the report shows it, and a
+perfect generator passes at any size.
+
 >>> r = residual_risk(success_rate(500, 100), success_rate(500, 50))
 >>> round(r.value, 3), [round(x, 3) for x in r.ci]
 (0.111, [0.064, 0.158])
@@ -28,10 +34,13 @@ import pandas as pd
 
 from synthema.evaluate.distance import nearest
 from synthema.evaluate.encoding import numeric_values
-from synthema.evaluate.metric import Goal, Metric, Outcome, finite
+from synthema.evaluate.metric import Goal, Limits, Metric, Outcome, finite
+from synthema.evaluate.null import LEVEL
 from synthema.schema import VariableType
 
 CONFIDENCE = 0.95
+#: one-sided level of the interval whose lower end decides a risk's status
+JUDGED = LEVEL
 INFERENCE_TOLERANCE = 0.05  # relative error of a correct numeric guess
 
 
@@ -75,13 +84,34 @@ def residual_risk(attack: Rate, control: Rate) -> Risk:
     return Risk(clip(value), (clip(value - error), clip(value + error)))
 
 
-def _result(n: int, attack: int, control: int, baseline: int) -> dict:
-    a, c, b = success_rate(n, attack), success_rate(n, control), success_rate(n, baseline)
+def _result(n: int, attack: int, control: int, baseline: int, *, tests: int = 1,
+            n_control: int | None = None) -> dict:
+    """Rates, the risk with its 95 % interval, and the lower end that judges it.
+
+    ``tests``: how many risks the reported one is the largest of (Bonferroni); ``n_control``:
+    control attacks when they differ from ``n``.
+    """
+    nc = n if n_control is None else n_control
+    a, c, b = success_rate(n, attack), success_rate(nc, control), success_rate(n, baseline)
     risk = residual_risk(a, c)
-    return {"n_attacks": n, "attack_rate": finite(a.value), "control_rate": finite(c.value),
+    level = 1 - 2 * (1 - JUDGED) / tests  # two-sided level whose lower end is one-sided JUDGED
+    judged = residual_risk(success_rate(n, attack, level), success_rate(nc, control, level))
+    return {"n_attacks": n, "n_control": nc, "attack_rate": finite(a.value),
+            "control_rate": finite(c.value),
             "baseline_rate": finite(b.value), "risk": finite(risk.value),
             "risk_ci": [finite(risk.ci[0]), finite(risk.ci[1])],
+            "risk_lower_judged": finite(judged.ci[0]),
             "successes": {"attack": attack, "control": control, "baseline": baseline}}
+
+
+def _limits(metric: type[Metric], res: dict, tests: int = 1) -> Limits:
+    good, ok = metric.thresholds
+    lower = res.get("risk_lower_judged")
+    judged = math.nan if lower is None else lower
+    extra = f", Bonferroni over {tests} secrets" if tests > 1 else ""
+    return Limits(good, ok, judged, reference=0.0, basis=(
+        f"judged by the lower end of the risk's one-sided {JUDGED:.1%} interval "
+        f"({judged:.3g}{extra}): the attack must beat its control by more than chance to fail"))
 
 
 def _column_values(df: pd.DataFrame, var) -> np.ndarray:
@@ -189,7 +219,10 @@ class SinglingOutRisk(Metric):
         res = _result(n, _successes(train, queries, context),
                       _successes(holdout, queries, context), _successes(train, base, context))
         res["examples"] = [_describe(q) for q in queries[:5]]
-        return Outcome(res["risk"] if res["risk"] is not None else math.nan, res)
+        res["rows_used"] = {"training": len(train), "holdout": len(holdout),
+                            "synthetic": len(synthetic)}
+        return Outcome(res["risk"] if res["risk"] is not None else math.nan, res,
+                       _limits(cls, res))
 
 
 def _targets(df: pd.DataFrame, n: int, rng) -> pd.DataFrame:
@@ -231,18 +264,26 @@ class LinkabilityRisk(Metric):
         baseline = int((rng.integers(len(xs), size=n) == rng.integers(len(xs), size=n)).sum())
         res = _result(n, attack, control, baseline)
         res["columns"] = [names[:half], names[half:]]
-        return Outcome(res["risk"] if res["risk"] is not None else math.nan, res)
+        res["rows_used"] = {"training": len(train), "holdout": len(holdout),
+                            "synthetic": len(synthetic)}
+        return Outcome(res["risk"] if res["risk"] is not None else math.nan, res,
+                       _limits(cls, res))
 
 
 def _guess_ok(guess: np.ndarray, truth: np.ndarray, numeric: bool) -> np.ndarray:
+    """A guess is right when both are present and equal (numbers: within 5 %).
+
+    A missing guess of a missing truth is no hit: it tells the attacker nothing about the
+    patient, and counting it made the control succeed 80-90 % of the time, multiplying the
+    noise of the risk 5-8 times.
+    """
     gm, tm = pd.isna(guess), pd.isna(truth)
-    both = gm & tm
     if numeric:
         g, t = guess.astype(float), truth.astype(float)
         with np.errstate(invalid="ignore"):
             close = np.abs(g - t) <= INFERENCE_TOLERANCE * np.abs(t)
-        return both | (~gm & ~tm & close)
-    return both | (~gm & ~tm & (guess == truth))
+        return ~gm & ~tm & close
+    return ~gm & ~tm & (guess == truth)
 
 
 class InferenceRisk(Metric):
@@ -258,35 +299,55 @@ class InferenceRisk(Metric):
 
     @classmethod
     def compute(cls, real, synthetic, *, context) -> Outcome:
-        """Numeric guesses count when within 5 % of the truth; missing guesses missing.
+        """Numeric guesses count when within 5 % of the truth; a missing guess never does.
 
-        Columns sharing a clinical rule with the secret are not given to the attacker: the rule
+        Targets are drawn among the rows whose secret is known (an unknown secret cannot be
+        inferred). Columns a rule ties to the secret are not given to the attacker: the rule
         would give the secret away to anyone, so the control could not tell a leak from it.
         """
         train, holdout = context.privacy_pair(real)
         enc = context.encoder(real)
         xs = context.encode(synthetic, real)
         rng = context.rng("inference")
+        secrets = context.resolve_secrets()
         per_secret = {}
-        for secret in context.resolve_secrets():
+        for secret in secrets:
             var = context.dictionary[secret]
             numeric = not (var.type.has_categories or var.type is VariableType.BOOLEAN)
-            hidden = {secret} | context.linked_columns([secret])
+            hidden = context.hidden_from_attacker(secret)
             aux = enc.columns([n for n in context.names if n not in hidden])
             syn_secret = _column_values(synthetic, var)
 
+            def known(df: pd.DataFrame, var=var) -> pd.DataFrame:
+                return df[~pd.isna(_column_values(df, var))]
+
             def wins(df: pd.DataFrame, var=var, aux=aux, syn_secret=syn_secret,
                      numeric=numeric) -> tuple[int, int]:
-                t = _targets(df, context.n_attacks, rng)
+                t = _targets(known(df), context.n_attacks, rng)
+                if not len(t):
+                    return 0, 0
                 idx = nearest(context.encode(t, real)[:, aux], xs[:, aux])[1][:, 0]
                 ok = _guess_ok(syn_secret[idx], _column_values(t, var), numeric)
                 return int(ok.sum()), len(t)
 
             attack, n = wins(train)
-            control, _ = wins(holdout)
+            control, n_control = wins(holdout)
+            if n == 0 or n_control == 0:
+                continue
             guesses = syn_secret[rng.integers(len(syn_secret), size=n)]
-            truth = _column_values(_targets(train, n, rng), var)
+            truth = _column_values(_targets(known(train), n, rng), var)
             baseline = int(_guess_ok(guesses, truth, numeric).sum())
-            per_secret[secret] = _result(n, attack, control, baseline)
+            per_secret[secret] = _result(n, attack, control, baseline, tests=len(secrets),
+                                         n_control=n_control)
+            per_secret[secret]["hidden_from_attacker"] = sorted(hidden - {secret})
+        if not per_secret:
+            return Outcome(math.nan, {"secrets": {}, "note": "no secret is known in the data"})
         risks = [r["risk"] for r in per_secret.values() if r["risk"] is not None]
-        return Outcome(max(risks) if risks else math.nan, {"secrets": per_secret})
+        lowers = [r["risk_lower_judged"] for r in per_secret.values()
+                  if r["risk_lower_judged"] is not None]
+        worst = {"risk_lower_judged": max(lowers) if lowers else None}
+        return Outcome(max(risks) if risks else math.nan,
+                       {"secrets": per_secret, "rows_used": {
+                           "training": len(train), "holdout": len(holdout),
+                           "synthetic": len(synthetic)}},
+                       _limits(cls, worst, len(per_secret)))

@@ -23,7 +23,10 @@ import numpy as np
 import pandas as pd
 
 from synthema.errors import IncomputableMetricError
+from synthema.evaluate.covariates import baseline_covariates, outcome_closure
 from synthema.evaluate.encoding import MixedEncoder
+from synthema.evaluate.null import NULL_DRAWS, NullSplits, null_splits
+from synthema.evaluate.sample import Sample, sample_of
 from synthema.schema import Dictionary, VariableType
 
 if TYPE_CHECKING:
@@ -33,6 +36,8 @@ T = TypeVar("T")
 
 #: targets preferred for the classification utility test when ``target`` is not given
 PREFERRED_TARGETS = ("cr",)
+#: variable types a classification target may have
+CLASSIFIABLE = (VariableType.BOOLEAN, VariableType.CATEGORICAL, VariableType.ORDINAL)
 
 
 @dataclass(eq=False)
@@ -43,9 +48,9 @@ class EvaluationContext:
         dictionary: the common data dictionary all frames follow.
         holdout: real rows *not* used to train the generator (privacy control set, test set
             for train-on-synthetic / test-on-real). Metrics that need it fail without it.
-        target: classification target for the utility test (boolean or categorical); default:
-            a variable named ``cr`` (complete remission), else the first survival event, else
-            the first boolean variable.
+        target: classification target(s) for the utility test (boolean or categorical);
+            default: the dictionary's ``targets:``, else a variable named ``cr`` (complete
+            remission), else the first survival event, else the first boolean variable.
         random_state: seed of every sample, split and model.
         n_attacks: records attacked by each Anonymeter-style attack (and its control).
         max_rows: rows per side used by the discriminator.
@@ -55,11 +60,13 @@ class EvaluationContext:
         problems: impossible cells the loader found in the synthetic file (already set to
             missing in the typed frame): :class:`synthema.harmonize.Problem` findings, whose
             ``row`` is the file's spreadsheet row (the frame's position + 2).
+        null_draws: null splits per metric that judges itself against a perfect generator
+            (:mod:`synthema.evaluate.null`).
     """
 
     dictionary: Dictionary
     holdout: pd.DataFrame | None = None
-    target: str | None = None
+    target: str | Sequence[str] | None = None
     random_state: int = 0
     n_attacks: int = 2000
     max_rows: int = 5000
@@ -67,6 +74,7 @@ class EvaluationContext:
     max_subsets: int = 500
     secrets: Sequence[str] | None = None
     problems: Sequence[Problem] = ()
+    null_draws: int = NULL_DRAWS
     _memo: dict[Any, tuple[tuple[Any, ...], Any]] = field(default_factory=dict, repr=False)
 
     # -- memo -----------------------------------------------------------------------------------
@@ -112,6 +120,17 @@ class EvaluationContext:
         return self.memo(("codes", id(df)), (df,),
                          lambda: self.domain.encode(df[list(self.names)]).codes)
 
+    def sample(self, df: pd.DataFrame) -> Sample:
+        """Bin codes and ordered values of ``df`` (:mod:`synthema.evaluate.sample`), memoised."""
+        return self.memo(("sample", id(df)), (df,),
+                         lambda: sample_of(df, self.dictionary, self.domain))
+
+    def nulls(self, real: pd.DataFrame, synthetic: pd.DataFrame) -> NullSplits:
+        """Null splits of the pooled real rows for a synthetic file this size (memoised)."""
+        holdout = self.holdout if self.holdout is not None and len(self.holdout) else None
+        return self.memo(("nulls", len(synthetic)), (real, holdout), lambda: null_splits(
+            real, holdout, len(synthetic), draws=self.null_draws, rng=self.rng("null")))
+
     def require_holdout(self, why: str) -> pd.DataFrame:
         """The holdout, or an error saying which metric needs it."""
         if self.holdout is None or len(self.holdout) == 0:
@@ -142,48 +161,67 @@ class EvaluationContext:
 
         return self.memo("privacy-pair", (real, holdout), split)
 
-    # -- targets --------------------------------------------------------------------------------
-    def resolve_target(self) -> str:
-        """The classification target (see the class docstring)."""
+    # -- targets and covariates ---------------------------------------------------------------
+    def _check_target(self, name: str) -> str:
         d = self.dictionary
+        if name not in d:
+            raise IncomputableMetricError(
+                f"target '{name}' is not a variable of dictionary '{d.name}'",
+                fix="pass --target with a boolean or categorical variable",
+            )
+        if d[name].type not in CLASSIFIABLE:
+            raise IncomputableMetricError(
+                f"target '{name}' is {d[name].type.value}",
+                fix="pass --target with a boolean or categorical variable",
+            )
+        return name
+
+    def resolve_targets(self) -> list[str]:
+        """The classification targets: ``target``, else the dictionary's declared ``targets``
+        that are boolean or categorical, else ``cr``, the first survival event or the first
+        boolean variable."""
         if self.target is not None:
-            if self.target not in d:
-                raise IncomputableMetricError(
-                    f"target '{self.target}' is not a variable of dictionary '{d.name}'",
-                    fix="pass --target with a boolean or categorical variable",
-                )
-            if d[self.target].type not in (VariableType.BOOLEAN, VariableType.CATEGORICAL,
-                                           VariableType.ORDINAL):
-                raise IncomputableMetricError(
-                    f"target '{self.target}' is {d[self.target].type.value}",
-                    fix="pass --target with a boolean or categorical variable",
-                )
-            return self.target
+            names = [self.target] if isinstance(self.target, str) else list(self.target)
+            return [self._check_target(n) for n in names]
+        d = self.dictionary
+        declared = [n for n in declared_targets(d) if n in d and d[n].type in CLASSIFIABLE]
+        if declared:
+            return declared
         for name in PREFERRED_TARGETS:
             if name in d and d[name].type is VariableType.BOOLEAN:
-                return name
+                return [name]
         if d.survival:
-            return d.survival[0].event
+            return [d.survival[0].event]
         for v in d.variables:
             if v.type is VariableType.BOOLEAN:
-                return v.name
+                return [v.name]
         raise IncomputableMetricError(
             f"dictionary '{d.name}' has no boolean variable to predict",
             fix="pass --target with a categorical variable",
         )
 
-    def linked_columns(self, columns: Sequence[str]) -> set[str]:
-        """Columns that share a clinical rule with any of ``columns``.
+    def resolve_target(self) -> str:
+        """The first classification target (:meth:`resolve_targets`)."""
+        return self.resolve_targets()[0]
 
-        Rules tie them together by definition (``cr == induction_response in [...]``), so a
-        model fed them would predict the target from its definition, not from the patient.
+    @functools.cached_property
+    def covariates(self) -> tuple[list[str], dict[str, str]]:
+        """Baseline covariates of every outcome model and why the others were left out
+        (:func:`synthema.evaluate.covariates.baseline_covariates`)."""
+        try:
+            targets = self.resolve_targets()
+        except IncomputableMetricError:
+            targets = []
+        return baseline_covariates(self.dictionary, [*declared_targets(self.dictionary),
+                                                     *targets])
+
+    def hidden_from_attacker(self, secret: str) -> set[str]:
+        """The secret and every column a rule ties to it (the inference attacker lacks them).
+
+        Rules would give the secret away to anyone, so the control could not tell a leak from
+        them; the ties are those of :func:`synthema.evaluate.covariates.outcome_closure`.
         """
-        cols = set(columns)
-        out = set()
-        for rule in self.dictionary.rules:
-            if cols & set(rule.columns):
-                out |= set(rule.columns)
-        return out
+        return set(outcome_closure(self.dictionary, {secret: "secret"}))
 
     def resolve_secrets(self) -> list[str]:
         """Columns for the attribute-inference attack."""
@@ -197,9 +235,20 @@ class EvaluationContext:
             return list(self.secrets)
         out: list[str] = []
         try:
-            out.append(self.resolve_target())
+            out += self.resolve_targets()
         except IncomputableMetricError:
             pass
         out += [p.event for p in self.dictionary.survival]
         return list(dict.fromkeys(out))[:5] or [self.dictionary.names[-1]]
 
+
+def declared_targets(dictionary: Dictionary) -> list[str]:
+    """The dictionary's ``targets:`` (outcome columns beyond survival pairs), if it declares any.
+
+    Read defensively: the key is being added to the dictionary format (issue 13); names or
+    objects with a ``name`` are accepted.
+    """
+    raw = getattr(dictionary, "targets", None) or ()
+    if isinstance(raw, str):
+        raw = (raw,)
+    return [t if isinstance(t, str) else str(getattr(t, "name", t)) for t in raw]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from synthema.evaluate.metric import AtMostHalfBetter, Goal, Metric, Outcome, finite
+from synthema.evaluate.null import auroc_null_sd, share_limits
 
 _CHUNK = 2048
 _ZERO = 1e-6
@@ -105,13 +106,14 @@ class DCRShare(AtMostHalfBetter):
         p5 = float(np.quantile(base, 0.05))
         return Outcome(share, {
             "rows_per_side": nb["n"],
+            "rows_used": {"training": nb["n"], "holdout": nb["n"], "synthetic": len(dt)},
             "dcr_synthetic_median": finite(np.median(dt)),
             "dcr_holdout_median": finite(np.median(base)),
             "share_exact_copies": finite(np.mean(dt == 0)),
             "holdout_share_exact": finite(np.mean(base == 0)),
             "share_below_holdout_p5": finite(np.mean(dt < p5)),
             "histogram": _histogram(dt, base),
-        })
+        }, share_limits(cls, share, 0.5, len(dt), what="a coin toss"))
 
 
 class NNDRRisk(Metric):
@@ -132,9 +134,15 @@ class NNDRRisk(Metric):
         nb = neighbours(real, synthetic, context)
         rs, rh = _ratio(nb["syn_train"]), _ratio(nb["hold_train"])
         p5 = float(np.quantile(rh, 0.05))
-        return Outcome(float(np.mean(rs < p5)), {
+        value = float(np.mean(rs < p5))
+        # binomial spread of the share, plus that of the holdout's own 5th percentile
+        var = 0.05 * 0.95 * (1 / max(len(rs), 1) + 1 / max(len(rh), 1))
+        return Outcome(value, {
             "nndr_synthetic_mean": finite(rs.mean()), "nndr_holdout_mean": finite(rh.mean()),
-            "holdout_p5": finite(p5), "histogram": _histogram(rs, rh)})
+            "holdout_p5": finite(p5), "histogram": _histogram(rs, rh),
+            "rows_used": {"training": nb["n"], "holdout": len(rh), "synthetic": len(rs)}},
+            share_limits(cls, value, 0.05, len(rs), variance=var,
+                         what="the expected share"))
 
 
 class MembershipInference(AtMostHalfBetter):
@@ -155,7 +163,12 @@ class MembershipInference(AtMostHalfBetter):
         nb = neighbours(real, synthetic, context)
         score = -np.r_[nb["members"], nb["others"]]
         label = np.r_[np.ones(len(nb["members"])), np.zeros(len(nb["others"]))]
-        return Outcome(float(roc_auc_score(label, score)), {
+        value = float(roc_auc_score(label, score))
+        sd = auroc_null_sd(len(nb["members"]), len(nb["others"]))
+        return Outcome(value, {
             "records_per_side": len(nb["members"]),
             "distance_members_median": finite(np.median(nb["members"])),
-            "distance_nonmembers_median": finite(np.median(nb["others"]))})
+            "distance_nonmembers_median": finite(np.median(nb["others"])),
+            "rows_used": {"members": len(nb["members"]), "non_members": len(nb["others"]),
+                          "synthetic": len(synthetic)}},
+            share_limits(cls, value, 0.5, 1, variance=sd * sd, what="an AUROC at chance"))

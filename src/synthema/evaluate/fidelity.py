@@ -2,7 +2,9 @@
 
 Distances are in [0, 1], 0 identical. Binned metrics count over the public
 :class:`synthema.stats.Domain` (dictionary bins, a missing code per variable), so they measure
-what a marginal-based synthesizer models and never depend on data-derived bins.
+what a marginal-based synthesizer models and never depend on data-derived bins. Each distance is
+also computed on null splits of the real rows (:mod:`synthema.evaluate.null`): what a perfect
+generator scores at this size widens its thresholds, so sampling noise alone never fails it.
 """
 
 from __future__ import annotations
@@ -10,11 +12,18 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-import pandas as pd
 
+from synthema.evaluate.association import association_matrix
 from synthema.evaluate.classifier import fit_predict_proba
-from synthema.evaluate.encoding import numeric_values
-from synthema.evaluate.metric import AtMostHalfBetter, Goal, Metric, Outcome, finite
+from synthema.evaluate.metric import AtMostHalfBetter, Goal, Limits, Metric, Outcome, finite
+from synthema.evaluate.null import (
+    NullSplits,
+    auroc_null_sd,
+    prediction_factor,
+    share_limits,
+    widened,
+)
+from synthema.evaluate.sample import Sample
 from synthema.schema import VariableType
 
 _TOP = 20
@@ -62,9 +71,38 @@ def wasserstein_distance(u: np.ndarray, v: np.ndarray) -> float:
     return float(np.sum(np.abs(fu - fv) * width))
 
 
-def _binned(real: pd.DataFrame, synthetic: pd.DataFrame, context) -> tuple[np.ndarray, ...]:
-    cr, cs = context.codes(real), context.codes(synthetic)
-    return cr, cs, np.asarray(context.domain.shape, dtype=np.int64)
+def _null(context, real, synthetic, stat, *, draws: int | None = None) -> tuple[list, NullSplits]:
+    """``stat(a, b)`` on null splits (:class:`~synthema.evaluate.sample.Sample` pairs)."""
+    splits = context.nulls(real, synthetic)
+    pool = context.sample(splits.pool)
+    chosen = splits.draws[:draws] if draws else splits.draws
+    return [stat(pool.take(a), pool.take(b)) for a, b in chosen], splits
+
+
+def _limits(metric, context, real, synthetic, value: float, stat, *,
+            draws: int | None = None) -> Limits:
+    values, splits = _null(context, real, synthetic, stat, draws=draws)
+    k = len(values)
+    source = splits.describe().replace(f"{len(splits.draws)} random", f"{k} random")
+    return widened(metric, value, values, scale=splits.scale, source=source)
+
+
+def _numeric(context) -> np.ndarray:
+    return np.array([v.type.is_numeric or v.type is VariableType.DATE
+                     for v in context.dictionary.variables])
+
+
+def column_distances(x: Sample, y: Sample, numeric: np.ndarray, shape: np.ndarray
+                     ) -> np.ndarray:
+    """Per column: KS (missing below every value) for numbers and dates, TVD for the rest."""
+    out = np.empty(len(numeric))
+    for j, is_num in enumerate(numeric):
+        if is_num:
+            out[j] = ks_with_missing(x.numbers[:, j], y.numbers[:, j])
+        else:
+            out[j] = tvd(np.bincount(x.codes[:, j], minlength=shape[j]),
+                         np.bincount(y.codes[:, j], minlength=shape[j]))
+    return out
 
 
 class ColumnDistance(Metric):
@@ -79,27 +117,60 @@ class ColumnDistance(Metric):
 
     @classmethod
     def compute(cls, real, synthetic, *, context) -> Outcome:
-        """Per column distance and binned marginals (for the report's side-by-side bars)."""
-        cr, cs, shape = _binned(real, synthetic, context)
+        """Per column distance, its null bound, and binned marginals (for the report's bars)."""
+        sr, ss = context.sample(real), context.sample(synthetic)
+        shape = np.asarray(context.domain.shape, dtype=np.int64)
+        numeric = _numeric(context)
+        dist = column_distances(sr, ss, numeric, shape)
+        nulls, splits = _null(context, real, synthetic,
+                              lambda a, b: column_distances(a, b, numeric, shape))
+        null = np.asarray(nulls) * splits.scale
+        bound = null.mean(axis=0) + prediction_factor(len(null)) * null.std(axis=0, ddof=1)
         rows, marginals = [], {}
         for j, var in enumerate(context.dictionary.variables):
-            pr = np.bincount(cr[:, j], minlength=shape[j])
-            ps = np.bincount(cs[:, j], minlength=shape[j])
-            if var.type.is_numeric or var.type is VariableType.DATE:
-                kind = "ks"
-                dist = ks_with_missing(numeric_values(real[var.name], var),
-                                       numeric_values(synthetic[var.name], var))
-            else:
-                kind, dist = "tvd", tvd(pr, ps)
-            rows.append({"column": var.name, "type": var.type.value, "metric": kind,
-                         "distance": finite(dist)})
+            pr = np.bincount(sr.codes[:, j], minlength=shape[j])
+            ps = np.bincount(ss.codes[:, j], minlength=shape[j])
+            rows.append({"column": var.name, "type": var.type.value,
+                         "metric": "ks" if numeric[j] else "tvd", "distance": finite(dist[j]),
+                         "null_bound": finite(bound[j]), "beyond_noise": bool(dist[j] > bound[j])})
             marginals[var.name] = {
                 "labels": list(context.domain[var.name].labels),
                 "real": [finite(v) for v in pr / max(pr.sum(), 1)],
                 "synthetic": [finite(v) for v in ps / max(ps.sum(), 1)],
             }
-        value = float(np.mean([r["distance"] for r in rows]))
-        return Outcome(value, {"columns": rows, "marginals": marginals})
+        value = float(dist.mean())
+        limits = widened(cls, value, null.mean(axis=1), source=splits.describe())
+        return Outcome(value, {"columns": rows, "marginals": marginals,
+                               "rows_used": _rows(real, synthetic)}, limits)
+
+
+def _rows(real, synthetic, **extra) -> dict:
+    return {"real": len(real), "synthetic": len(synthetic), **extra}
+
+
+def _scaled(context, real) -> tuple[list[int], list[tuple[float, float]]]:
+    """Numeric and date columns and their scaling bounds (the encoder's: dictionary, else real)."""
+    enc = context.encoder(real)
+    cols, bounds = [], []
+    for j, (var, b) in enumerate(zip(enc.variables, enc.bounds, strict=True)):
+        if var.type.is_numeric or var.type is VariableType.DATE:
+            cols.append(j)
+            bounds.append(b if b is not None else (0.0, 1.0))
+    return cols, bounds
+
+
+def wasserstein_columns(x: Sample, y: Sample, cols: list[int],
+                        bounds: list[tuple[float, float]]) -> np.ndarray:
+    """Wasserstein-1 of the observed values of each column, scaled to [0, 1] by its bounds."""
+    out = np.empty(len(cols))
+    for k, (j, (lo, hi)) in enumerate(zip(cols, bounds, strict=True)):
+        width = hi - lo if hi > lo else 1.0
+        a = x.numbers[:, j]
+        b = y.numbers[:, j]
+        a = np.clip((a[~np.isnan(a)] - lo) / width, 0.0, 1.0)
+        b = np.clip((b[~np.isnan(b)] - lo) / width, 0.0, 1.0)
+        out[k] = wasserstein_distance(a, b) if len(a) and len(b) else float(len(a) != len(b))
+    return out
 
 
 class Wasserstein(Metric):
@@ -115,21 +186,17 @@ class Wasserstein(Metric):
     @classmethod
     def compute(cls, real, synthetic, *, context) -> Outcome:
         """One distance per numeric or date column, on the encoder's [0, 1] scale."""
-        enc = context.encoder(real)
-        er, es = context.encode(real, real), context.encode(synthetic, real)
-        rows = []
-        for var in context.dictionary.variables:
-            if not (var.type.is_numeric or var.type is VariableType.DATE):
-                continue
-            sl = enc.slices[var.name]
-            xr = er[er[:, sl.start + 1] == 0, sl.start]
-            xs = es[es[:, sl.start + 1] == 0, sl.start]
-            dist = (wasserstein_distance(xr, xs) if len(xr) and len(xs)
-                    else float(len(xr) != len(xs)))
-            rows.append({"column": var.name, "distance": finite(dist)})
-        if not rows:
+        cols, bounds = _scaled(context, real)
+        if not cols:
             return Outcome(0.0, {"columns": [], "note": "no numeric columns"})
-        return Outcome(float(np.mean([r["distance"] for r in rows])), {"columns": rows})
+        dist = wasserstein_columns(context.sample(real), context.sample(synthetic), cols, bounds)
+        names = context.names
+        value = float(dist.mean())
+        limits = _limits(cls, context, real, synthetic, value, lambda a, b: float(
+            wasserstein_columns(a, b, cols, bounds).mean()))
+        return Outcome(value, {"columns": [{"column": names[j], "distance": finite(v)}
+                                           for j, v in zip(cols, dist, strict=True)],
+                               "rows_used": _rows(real, synthetic)}, limits)
 
 
 def pairwise_tvd_matrix(cr: np.ndarray, cs: np.ndarray, shape: np.ndarray) -> np.ndarray:
@@ -155,6 +222,10 @@ def pairwise_tvd_matrix(cr: np.ndarray, cs: np.ndarray, shape: np.ndarray) -> np
     return out
 
 
+#: null draws used by the metrics that cost a second or more per draw on large dictionaries
+FEW_DRAWS = 8
+
+
 class PairwiseTVD(Metric):
     """Mean TVD of all 2-way contingency tables over the public bins."""
 
@@ -168,8 +239,9 @@ class PairwiseTVD(Metric):
     @classmethod
     def compute(cls, real, synthetic, *, context) -> Outcome:
         """Mean over pairs; per-column means and the worst pairs in details."""
-        cr, cs, shape = _binned(real, synthetic, context)
-        m = pairwise_tvd_matrix(cr, cs, shape)
+        shape = np.asarray(context.domain.shape, dtype=np.int64)
+        m = pairwise_tvd_matrix(context.sample(real).codes, context.sample(synthetic).codes,
+                                shape)
         d = m.shape[0]
         if d < 2:
             return Outcome(0.0, {"note": "fewer than two columns"})
@@ -179,8 +251,36 @@ class PairwiseTVD(Metric):
         worst = [{"columns": [names[iu[0][k]], names[iu[1][k]]], "tvd": finite(m[iu][k])}
                  for k in order]
         per_column = {n: finite(m[j].sum() / (d - 1)) for j, n in enumerate(names)}
-        return Outcome(float(m[iu].mean()),
-                       {"n_pairs": len(iu[0]), "worst_pairs": worst, "per_column": per_column})
+        value = float(m[iu].mean())
+        limits = _limits(cls, context, real, synthetic, value, lambda a, b: float(
+            pairwise_tvd_matrix(a.codes, b.codes, shape)[iu].mean()), draws=FEW_DRAWS)
+        return Outcome(value, {"n_pairs": len(iu[0]), "worst_pairs": worst,
+                               "per_column": per_column, "rows_used": _rows(real, synthetic)},
+                       limits)
+
+
+def kway_subsets(context, d: int, k: int) -> list[list[int]]:
+    """All k-subsets of d columns when few, else ``max_subsets`` drawn with the context seed."""
+    n_all = int(np.prod([d - i for i in range(k)]) // np.prod(range(1, k + 1)))
+    if n_all <= context.max_subsets:
+        return [list(s) for s in itertools.combinations(range(d), k)]
+    rng = context.rng("kway")
+    seen: set[tuple[int, ...]] = set()
+    while len(seen) < context.max_subsets:
+        seen.add(tuple(sorted(rng.choice(d, size=k, replace=False).tolist())))
+    return [list(s) for s in sorted(seen)]
+
+
+def kway_distances(cr: np.ndarray, cs: np.ndarray, shape: np.ndarray,
+                   subsets: list[list[int]]) -> np.ndarray:
+    """TVD of the k-way marginal of each column subset."""
+    out = np.empty(len(subsets))
+    for i, cols in enumerate(subsets):
+        mult = np.cumprod([1, *shape[cols][::-1][:-1]])[::-1]
+        size = int(np.prod(shape[cols]))
+        out[i] = tvd(np.bincount(cr[:, cols] @ mult, minlength=size),
+                     np.bincount(cs[:, cols] @ mult, minlength=size))
+    return out
 
 
 class KWayTVD(Metric):
@@ -196,89 +296,31 @@ class KWayTVD(Metric):
     @classmethod
     def compute(cls, real, synthetic, *, context) -> Outcome:
         """Subsets are all k-subsets when few, else ``max_subsets`` drawn with the context seed."""
-        cr, cs, shape = _binned(real, synthetic, context)
+        cr, cs = context.sample(real).codes, context.sample(synthetic).codes
+        shape = np.asarray(context.domain.shape, dtype=np.int64)
         d, k = cr.shape[1], min(context.kway, cr.shape[1])
-        n_all = int(np.prod([d - i for i in range(k)]) // np.prod(range(1, k + 1)))
-        if n_all <= context.max_subsets:
-            subsets = [list(s) for s in itertools.combinations(range(d), k)]
-        else:
-            rng = context.rng("kway")
-            seen: set[tuple[int, ...]] = set()
-            while len(seen) < context.max_subsets:
-                seen.add(tuple(sorted(rng.choice(d, size=k, replace=False).tolist())))
-            subsets = [list(s) for s in sorted(seen)]
-        dists = []
-        for cols in subsets:
-            mult = np.cumprod([1, *shape[cols][::-1][:-1]])[::-1]
-            size = int(np.prod(shape[cols]))
-            pr = np.bincount(cr[:, cols] @ mult, minlength=size)
-            ps = np.bincount(cs[:, cols] @ mult, minlength=size)
-            dists.append(tvd(pr, ps))
-        dists_a = np.asarray(dists)
-        worst = [{"columns": [context.names[c] for c in subsets[i]], "tvd": finite(dists_a[i])}
-                 for i in np.argsort(-dists_a)[:_TOP]]
-        return Outcome(float(dists_a.mean()), {"k": k, "n_subsets": len(subsets), "worst": worst})
+        subsets = kway_subsets(context, d, k)
+        dists = kway_distances(cr, cs, shape, subsets)
+        worst = [{"columns": [context.names[c] for c in subsets[i]], "tvd": finite(dists[i])}
+                 for i in np.argsort(-dists)[:_TOP]]
+        value = float(dists.mean())
+        limits = _limits(cls, context, real, synthetic, value, lambda a, b: float(
+            kway_distances(a.codes, b.codes, shape, subsets).mean()), draws=FEW_DRAWS)
+        return Outcome(value, {"k": k, "n_subsets": len(subsets), "worst": worst,
+                               "rows_used": _rows(real, synthetic)}, limits)
 
 
-def _rank_columns(df: pd.DataFrame, context, ordered: list) -> np.ndarray:
-    cols = []
-    for var in ordered:
-        if var.type is VariableType.ORDINAL:
-            x = pd.Categorical(df[var.name].astype("string"), categories=var.categories).codes
-            x = np.where(x >= 0, x, np.nan).astype(float)
-        else:
-            x = numeric_values(df[var.name], var)
-        cols.append(pd.Series(x).rank(method="average").to_numpy(dtype=float))
-    return np.column_stack(cols) if cols else np.zeros((len(df), 0))
+def _associations(x: Sample, context) -> np.ndarray:
+    nominal = np.array([v.type is VariableType.CATEGORICAL
+                        for v in context.dictionary.variables])
+    return association_matrix(x.numbers, x.codes,
+                              np.asarray(context.domain.shape, dtype=np.int64), nominal)
 
 
-def spearman_pairwise(ranks: np.ndarray) -> np.ndarray:
-    """Pearson correlation of ranks on pairwise-complete rows (NaN-free; 0 where undefined)."""
-    m = (~np.isnan(ranks)).astype(float)
-    x = np.nan_to_num(ranks)
-    n = m.T @ m
-    sx = x.T @ m  # sx[i, j]: sum of column i over rows where i and j are present
-    sxx = (x * x).T @ m
-    sxy = x.T @ x
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cov = sxy / n - (sx / n) * (sx.T / n)
-        var_i = sxx / n - (sx / n) ** 2
-        corr = cov / np.sqrt(var_i * var_i.T)
-    corr[~np.isfinite(corr)] = 0.0
-    np.fill_diagonal(corr, 1.0)
-    return np.clip(corr, -1.0, 1.0)
-
-
-def cramers_v(a: np.ndarray, b: np.ndarray, ka: int, kb: int) -> float:
-    """Cramér's V of two code vectors (missing is a category of its own)."""
-    table = np.bincount(a * kb + b, minlength=ka * kb).reshape(ka, kb).astype(float)
-    table = table[table.sum(1) > 0][:, table.sum(0) > 0]
-    n = table.sum()
-    r, c = table.shape
-    if n == 0 or min(r, c) < 2:
-        return 0.0
-    expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / n
-    chi2 = float(((table - expected) ** 2 / expected).sum())
-    return float(np.sqrt(chi2 / n / (min(r, c) - 1)))
-
-
-def association_matrix(df: pd.DataFrame, codes: np.ndarray, context) -> np.ndarray:
-    """Spearman for ordered pairs (numbers, dates, booleans, ordinals), Cramér's V otherwise."""
-    variables = context.dictionary.variables
-    nominal = [v.type is VariableType.CATEGORICAL for v in variables]
-    ordered_idx = [j for j, nom in enumerate(nominal) if not nom]
-    out = np.zeros((len(variables), len(variables)))
-    ranks = _rank_columns(df, context, [variables[j] for j in ordered_idx])
-    out[np.ix_(ordered_idx, ordered_idx)] = spearman_pairwise(ranks)
-    shape = context.domain.shape
-    for i, nom in enumerate(nominal):
-        if not nom:
-            continue
-        for j in range(len(variables)):
-            if j != i and (j > i or not nominal[j]):
-                out[i, j] = out[j, i] = cramers_v(codes[:, i], codes[:, j], shape[i], shape[j])
-        out[i, i] = 1.0
-    return out
+def _association_difference(a: np.ndarray, b: np.ndarray, nominal: np.ndarray) -> np.ndarray:
+    """(a − b), Spearman differences halved (ρ spans 2, V spans 1)."""
+    scale = np.where(nominal[:, None] | nominal[None, :], 1.0, 0.5)
+    return (a - b) * scale
 
 
 class CorrelationDifference(Metric):
@@ -289,18 +331,18 @@ class CorrelationDifference(Metric):
     goal = Goal.MINIMIZE
     unit = "|Δ association|"
     thresholds = (0.03, 0.06)
-    description = ("mean |real − synthetic| association over pairs: Spearman ρ (halved, range 2) "
-                   "for ordered pairs, Cramér's V when a categorical is involved")
+    description = ("mean |real − synthetic| association over pairs: Spearman ρ on pairwise-"
+                   "complete rows (halved, range 2) for ordered pairs, Cramér's V when a "
+                   "categorical is involved")
 
     @classmethod
     def compute(cls, real, synthetic, *, context) -> Outcome:
         """The difference matrix (for the heatmap) and the most changed pairs in details."""
-        ar = association_matrix(real, context.codes(real), context)
-        asyn = association_matrix(synthetic, context.codes(synthetic), context)
         nominal = np.array([v.type is VariableType.CATEGORICAL
                             for v in context.dictionary.variables])
-        scale = np.where(nominal[:, None] | nominal[None, :], 1.0, 0.5)
-        diff = (ar - asyn) * scale
+        ar = _associations(context.sample(real), context)
+        asyn = _associations(context.sample(synthetic), context)
+        diff = _association_difference(ar, asyn, nominal)
         d = diff.shape[0]
         if d < 2:
             return Outcome(0.0, {"note": "fewer than two columns"})
@@ -308,12 +350,20 @@ class CorrelationDifference(Metric):
         names = context.names
         order = np.argsort(-np.abs(diff[iu]))[:_TOP]
         worst = [{"columns": [names[iu[0][k]], names[iu[1][k]]],
-                  "real": finite(ar[iu][k]), "synthetic": finite(asyn[iu][k])} for k in order]
-        return Outcome(float(np.abs(diff[iu]).mean()), {
+                  "measure": "cramers_v" if nominal[iu[0][k]] or nominal[iu[1][k]]
+                  else "spearman", "real": finite(ar[iu][k]), "synthetic": finite(asyn[iu][k])}
+                 for k in order]
+        value = float(np.abs(diff[iu]).mean())
+        limits = _limits(cls, context, real, synthetic, value, lambda a, b: float(np.abs(
+            _association_difference(_associations(a, context), _associations(b, context),
+                                    nominal)[iu]).mean()), draws=FEW_DRAWS)
+        return Outcome(value, {
             "columns": list(names),
             "difference": [[round(float(v), 3) for v in row] for row in ar - asyn],
+            "real": [[round(float(v), 3) for v in row] for row in ar],
             "worst_pairs": worst,
-        })
+            "rows_used": _rows(real, synthetic),
+        }, limits)
 
 
 def discriminate(real, synthetic, context) -> dict:
@@ -354,6 +404,18 @@ def discriminate(real, synthetic, context) -> dict:
     return context.memo("discriminator", (real, synthetic), run)
 
 
+def _chance(res: dict) -> Limits:
+    """Limits of the discriminator's AUROC: chance (0.5) with its Mann-Whitney spread.
+
+    Within a fold the scores come from a model that never saw those rows, so under the null
+    (synthetic rows from the real population) labels are exchangeable given the scores.
+    """
+    n_real, n_syn = res["rows"]
+    sd = auroc_null_sd(n_real, n_syn)
+    return share_limits(DiscriminatorAUROC, res["auroc"], 0.5, 1, variance=sd * sd,
+                        what="an AUROC at chance")
+
+
 class DiscriminatorAUROC(AtMostHalfBetter):
     """AUROC of a gradient-boosting classifier telling synthetic from real rows (0.5 ideal)."""
 
@@ -366,9 +428,11 @@ class DiscriminatorAUROC(AtMostHalfBetter):
 
     @classmethod
     def compute(cls, real, synthetic, *, context) -> Outcome:
-        """Two-fold cross-fitted out-of-fold AUROC."""
+        """Two-fold cross-fitted out-of-fold AUROC, judged against chance and its spread."""
         res = discriminate(real, synthetic, context)
-        return Outcome(res["auroc"], {"rows": res["rows"], "folds": 2})
+        return Outcome(res["auroc"], {"rows": res["rows"], "folds": 2,
+                                      "rows_used": _rows(real, synthetic, discriminator=
+                                                         res["rows"])}, _chance(res))
 
 
 class PropensityMSE(Metric):
@@ -384,6 +448,23 @@ class PropensityMSE(Metric):
 
     @classmethod
     def compute(cls, real, synthetic, *, context) -> Outcome:
-        """Same classifier run as :class:`DiscriminatorAUROC`."""
+        """Same classifier run as :class:`DiscriminatorAUROC`.
+
+        A flexible classifier's propensities spread around c even when there is nothing to
+        learn, so the pMSE of a perfect generator is not 0 and depends on the classifier. The
+        AUROC of the same out-of-fold propensities has a known null: when it is within what
+        chance gives, the spread is the classifier's own noise and the pMSE passes.
+        """
         res = discriminate(real, synthetic, context)
-        return Outcome(res["pmse"], {"rows": res["rows"]})
+        chance = _chance(res)
+        details = {"rows": res["rows"], "auroc": finite(res["auroc"]),
+                   "rows_used": _rows(real, synthetic, discriminator=res["rows"])}
+        if res["auroc"] <= chance.passed:
+            good, ok = cls.thresholds
+            passed = max(good, res["pmse"])
+            return Outcome(res["pmse"], details, Limits(
+                passed, max(ok, passed + ok - good), res["pmse"], basis=(
+                    f"the discriminator's AUROC {res['auroc']:.3g} is within what chance gives "
+                    f"(≤ {chance.passed:.3g}): this spread of propensities is the classifier's "
+                    "own noise, so it passes")))
+        return Outcome(res["pmse"], details)

@@ -2,10 +2,19 @@
 
 A metric is a class, never an instance: ``name``, ``group``, ``goal``, ``min_value``,
 ``max_value``, ``unit`` and the documented ``thresholds`` (pass, warn) are class attributes, and
-``compute(real, synthetic, *, context)`` returns a :class:`Outcome` (the raw value in the
-metric's unit plus JSON-able details for the report). :meth:`Metric.normalize` maps the raw value
-to a score in [0, 1] where 1 is best, and :meth:`Metric.status` to pass / warn / fail against the
-thresholds documented in ``docs/evaluate.md``.
+``compute(real, synthetic, *, context)`` returns a :class:`Outcome`: the raw value in the
+metric's unit, JSON-able details for the report and, where the metric can tell, the
+:class:`Limits` it is judged by at this data size.
+
+**Statuses a perfect generator passes at any size.** The documented thresholds say how large a
+difference matters; at a few hundred rows sampling noise alone can exceed them. So a metric
+that knows what a perfect generator (a second sample of the same patients) would score widens
+its thresholds to that: its ``Limits`` carry the pass and warn limits actually used, the
+number compared with them (the value, or an interval's bound) and one sentence saying how
+they were set. :meth:`Metric.judge` turns an outcome into a status and a score.
+
+**Scores that cannot look good while a check fails.** The score maps the judged number onto
+[0, 1] piecewise through the limits: a pass scores 0.75-1, a warn 0.5-0.75, a fail below 0.5.
 
 >>> class Share(Metric):
 ...     name, group, goal, min_value, max_value = "share", "clinical", Goal.MINIMIZE, 0.0, 1.0
@@ -14,7 +23,9 @@ thresholds documented in ``docs/evaluate.md``.
 ...     def compute(cls, real, synthetic, *, context):
 ...         return Outcome(0.02)
 >>> Share.normalize(0.02), Share.status(0.02), Share.status(float("nan"))
-(0.98, 'warn', 'error')
+(0.6875, 'warn', 'error')
+>>> Share.judge(Outcome(0.02, limits=Limits(0.03, 0.06, 0.02, basis="null")))[:2]
+('pass', 0.8333333333)
 """
 
 from __future__ import annotations
@@ -40,11 +51,38 @@ class Goal(StrEnum):
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What a status was decided by, at this data size.
+
+    ``passed`` and ``warned`` are the limits used (the documented thresholds, widened to what a
+    perfect generator reaches here); ``judged`` is the number compared with them (the value, or
+    the bound of its interval that decides); ``reference`` is what a perfect generator scores
+    (the holdout's own value or the null's mean) when known; ``basis`` says how, in a sentence.
+    """
+
+    passed: float
+    warned: float
+    judged: float
+    reference: float | None = None
+    basis: str = ""
+    #: a status a stated rule imposes whatever the number (e.g. a model worse than chance)
+    override: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (rounded; NaN becomes None)."""
+        return {"pass": finite(self.passed), "warn": finite(self.warned),
+                "judged": finite(self.judged), "reference": finite(self.reference),
+                "basis": self.basis, "override": self.override}
+
+
+@dataclass(frozen=True)
 class Outcome:
-    """What ``compute`` returns: the raw value and details for the report (JSON-able)."""
+    """What ``compute`` returns: the raw value, details for the report (JSON-able) and, when
+    the metric knows its sampling spread, the :class:`Limits` it is judged by."""
 
     value: float
     details: dict[str, Any] = field(default_factory=dict)
+    limits: Limits | None = None
 
 
 class Metric:
@@ -58,6 +96,8 @@ class Metric:
     unit: ClassVar[str] = "fraction"
     #: value at which the metric passes, and at which it still only warns (direction = goal)
     thresholds: ClassVar[tuple[float, float]] = (math.nan, math.nan)
+    #: the best value (None: ``min_value`` when minimising, ``max_value`` when maximising)
+    ideal: ClassVar[float | None] = None
     description: ClassVar[str] = ""
 
     @classmethod
@@ -68,24 +108,72 @@ class Metric:
         raise NotImplementedError  # abstract
 
     @classmethod
-    def normalize(cls, value: float) -> float:
-        """Score in [0, 1], 1 best (SDMetrics ``BaseMetric.normalize``)."""
-        if value is None or math.isnan(value):
+    def default_limits(cls, value: float) -> Limits:
+        """The documented thresholds, judging the value itself."""
+        return Limits(cls.thresholds[0], cls.thresholds[1], value)
+
+    @classmethod
+    def best(cls) -> float:
+        """The ideal value."""
+        if cls.ideal is not None:
+            return cls.ideal
+        return cls.min_value if cls.goal is Goal.MINIMIZE else cls.max_value
+
+    @classmethod
+    def score(cls, judged: float, passed: float, warned: float) -> float:
+        """Score in [0, 1] (1 best): 0.75-1 inside the pass limit, 0.5-0.75 inside the warn
+        limit, below 0.5 beyond it, linear in between (the worst value scores 0)."""
+        if judged is None or math.isnan(judged):
             return math.nan
-        lo, hi = cls.min_value, cls.max_value
-        v = min(max(float(value), lo), hi)
-        frac = (v - lo) / (hi - lo)
-        return round(frac if cls.goal is Goal.MAXIMIZE else 1.0 - frac, 12)
+        sign = 1.0 if cls.goal is Goal.MINIMIZE else -1.0
+        v, ideal, p, w = (sign * float(x) for x in (judged, cls.best(), passed, warned))
+        worst = sign * (cls.max_value if cls.goal is Goal.MINIMIZE else cls.min_value)
+        w = max(w, p)
+
+        def between(x: float, lo: float, hi: float, top: float, bottom: float) -> float:
+            return top if hi <= lo else top - (top - bottom) * (x - lo) / (hi - lo)
+
+        if v <= ideal:
+            out = 1.0
+        elif v <= p:
+            out = between(v, ideal, p, 1.0, 0.75)
+        elif v <= w:
+            out = between(v, p, w, 0.75, 0.5)
+        else:
+            out = 0.0 if v >= worst else min(between(v, w, worst, 0.5, 0.0), 0.4999)
+        return round(min(max(out, 0.0), 1.0), 10)
+
+    @classmethod
+    def normalize(cls, value: float) -> float:
+        """Score in [0, 1] of a value judged by the documented thresholds (:meth:`score`)."""
+        return cls.score(value, *cls.thresholds)
 
     @classmethod
     def status(cls, value: float) -> str:
         """``pass``, ``warn`` or ``fail`` against :attr:`thresholds`; ``error`` for NaN."""
-        if value is None or math.isnan(value):
+        return cls.status_within(value, *cls.thresholds)
+
+    @classmethod
+    def status_within(cls, judged: float, passed: float, warned: float) -> str:
+        """``pass``, ``warn`` or ``fail`` of ``judged`` against the given limits."""
+        if judged is None or math.isnan(judged):
             return "error"
-        good, ok = cls.thresholds
         if cls.goal is Goal.MINIMIZE:
-            return "pass" if value <= good else "warn" if value <= ok else "fail"
-        return "pass" if value >= good else "warn" if value >= ok else "fail"
+            return "pass" if judged <= passed else "warn" if judged <= warned else "fail"
+        return "pass" if judged >= passed else "warn" if judged >= warned else "fail"
+
+    @classmethod
+    def judge(cls, outcome: Outcome) -> tuple[str, float, Limits]:
+        """(status, score, limits) of an outcome: its own limits, else the thresholds."""
+        limits = outcome.limits or cls.default_limits(outcome.value)
+        if outcome.value is None or math.isnan(outcome.value):
+            return "error", math.nan, limits
+        score = cls.score(limits.judged, limits.passed, limits.warned)
+        if limits.override == "fail":
+            return "fail", min(score, 0.4999), limits
+        if limits.override == "warn":
+            return "warn", min(max(score, 0.5), 0.7499), limits
+        return cls.status_within(limits.judged, limits.passed, limits.warned), score, limits
 
 
 class AtMostHalfBetter(Metric):
@@ -96,13 +184,7 @@ class AtMostHalfBetter(Metric):
     """
 
     goal: ClassVar[Goal] = Goal.MINIMIZE
-
-    @classmethod
-    def normalize(cls, value: float) -> float:
-        """1 at or below 0.5, falling linearly to 0 at 1."""
-        if value is None or math.isnan(value):
-            return math.nan
-        return round(1.0 - 2.0 * max(0.0, min(float(value), 1.0) - 0.5), 12)
+    ideal: ClassVar[float | None] = 0.5
 
 
 def finite(value: Any) -> float | None:

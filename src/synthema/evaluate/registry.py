@@ -12,7 +12,7 @@ through ``__subclasses__``.
 from __future__ import annotations
 
 from synthema.errors import ParameterError
-from synthema.evaluate import anonymeter, clinical, distance, fidelity, utility
+from synthema.evaluate import anonymeter, checks, clinical, distance, fidelity, utility
 from synthema.evaluate.metric import GROUPS, Metric
 
 REGISTRY: dict[str, type[Metric]] = {
@@ -39,6 +39,11 @@ REGISTRY: dict[str, type[Metric]] = {
         clinical.RuleViolations,
         clinical.ImpossibleValues,
         clinical.RealDuplicates,
+        clinical.OutsideRealRange,
+        clinical.OutcomeRates,
+        checks.HazardRatioAgreement,
+        checks.AssociationSignFlips,
+        checks.RiskGroupOrder,
     )
 }
 

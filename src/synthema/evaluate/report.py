@@ -1,8 +1,12 @@
 """Reports (SDMetrics style): metrics grouped into properties, ``generate`` then getters.
 
 A report runs each registered metric of its groups on (real, synthetic); a metric that fails
-becomes NaN plus its error message and the rest is still computed. Scores are each metric's
-normalised value in [0, 1] (1 best); a group's score is the mean of its metrics' scores.
+becomes NaN plus its error message and the rest is still computed. Each metric's status and
+score come from :meth:`synthema.evaluate.metric.Metric.judge` (a pass scores 0.75-1, a warn
+0.5-0.75, a fail below 0.5). A group's score is the mean of its metrics' scores, held below
+0.75 while one of them warns and below 0.5 while one fails; a group with a metric that could
+not be computed has no score (the metrics not computed are listed instead), so reports with
+and without a holdout never score different metric sets under one name.
 
 >>> from synthema.schema import Dictionary
 >>> d = Dictionary.from_mapping({"name": "x", "version": 1, "variables": [
@@ -11,6 +15,8 @@ normalised value in [0, 1] (1 best); a group's score is the mean of its metrics'
 >>> r = FidelityReport(d, metrics=["column_distance"]).generate(df, df)
 >>> r.get_score(), r.get_details("column_distance")["columns"][0]["distance"]
 (1.0, 0.0)
+>>> capped_mean([0.9, 0.95, 0.3], ["pass", "pass", "fail"])
+0.4999
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import pandas as pd
 
 from synthema.errors import ParameterError, SynthemaError
 from synthema.evaluate.context import EvaluationContext
-from synthema.evaluate.metric import GROUPS, Metric, finite
+from synthema.evaluate.metric import GROUPS, Limits, Metric, Outcome, finite
 from synthema.evaluate.registry import REGISTRY
 from synthema.schema import Dictionary, load_dictionary
 
@@ -51,13 +57,15 @@ class MetricResult:
     seconds: float
     details: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    limits: Limits | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (NaN becomes null)."""
         metric = REGISTRY.get(self.name)
         out = {"name": self.name, "group": self.group, "value": finite(self.value),
                "score": finite(self.score), "status": self.status,
-               "seconds": round(self.seconds, 3), "error": self.error}
+               "seconds": round(self.seconds, 3), "error": self.error,
+               "limits": self.limits.to_dict() if self.limits is not None else None}
         if metric is not None:
             out |= {"unit": metric.unit, "goal": metric.goal.value,
                     "min_value": finite(metric.min_value), "max_value": finite(metric.max_value),
@@ -115,7 +123,7 @@ class EvaluationReport:
         *,
         metrics: Sequence[str] | None = None,
         holdout: pd.DataFrame | None = None,
-        target: str | None = None,
+        target: str | Sequence[str] | None = None,
         random_state: int = 0,
         n_attacks: int = 2000,
         max_rows: int = 5000,
@@ -154,7 +162,8 @@ class EvaluationReport:
                                     **self._settings)
         settings = dict(self._settings)
         try:
-            settings["target"] = context.resolve_target()
+            settings["targets"] = context.resolve_targets()
+            settings["target"] = settings["targets"][0]
         except SynthemaError:
             pass
         results: dict[str, MetricResult] = {}
@@ -174,6 +183,7 @@ class EvaluationReport:
             "settings": settings,
             "seconds": round(time.perf_counter() - start, 3),
             "loader_problems": len(self._problems),
+            "covariates": {"used": context.covariates[0], "left_out": context.covariates[1]},
         }
         return self
 
@@ -189,22 +199,32 @@ class EvaluationReport:
         return list(self._require().values())
 
     def get_score(self) -> float:
-        """Mean of the group scores (NaN groups left out)."""
-        scores = self.get_properties()["score"].dropna()
-        return float(scores.mean()) if len(scores) else math.nan
+        """Mean of the group scores, capped like them; NaN when a group has no score."""
+        props = self.get_properties()
+        if not len(props) or props["score"].isna().any():
+            return math.nan
+        worst = ["fail" if r.fail else "warn" if r.warn else "pass" for r in props.itertuples()]
+        return capped_mean(props["score"].tolist(), worst)
 
     def get_properties(self) -> pd.DataFrame:
-        """One row per group: mean score and counts of pass / warn / fail / error."""
+        """One row per group: score, counts of pass / warn / fail / error, metrics not computed.
+
+        The score is NaN when a metric of the group could not be computed.
+        """
         rows = []
         for group in self.groups:
             res = [r for r in self._require().values() if r.group == group]
             if not res:
                 continue
-            scores = [r.score for r in res if not math.isnan(r.score)]
-            rows.append({"group": group, "score": float(np.mean(scores)) if scores else math.nan,
+            missing = [r.name for r in res if r.status == "error"]
+            score = math.nan if missing else capped_mean([r.score for r in res],
+                                                         [r.status for r in res])
+            rows.append({"group": group, "score": score,
                          **{s: sum(r.status == s for r in res)
-                            for s in ("pass", "warn", "fail", "error")}})
-        return pd.DataFrame(rows, columns=["group", "score", "pass", "warn", "fail", "error"])
+                            for s in ("pass", "warn", "fail", "error")},
+                         "not_computed": missing})
+        return pd.DataFrame(rows, columns=["group", "score", "pass", "warn", "fail", "error",
+                                           "not_computed"])
 
     def get_details(self, name: str) -> dict[str, Any]:
         """Details of one metric (per column, per rule, per pair, ...)."""
@@ -234,24 +254,39 @@ class EvaluationReport:
             "score": finite(self.get_score()),
             "groups": {row.group: {"score": finite(row.score), "pass": int(row["pass"]),
                                    "warn": int(row.warn), "fail": int(row.fail),
-                                   "error": int(row.error)} for _, row in props.iterrows()},
+                                   "error": int(row.error),
+                                   "not_computed": list(row.not_computed)}
+                       for _, row in props.iterrows()},
             "metrics": {r.name: r.to_dict() for r in self.results},
         })
+
+
+def capped_mean(scores: Sequence[float], statuses: Sequence[str]) -> float:
+    """Mean score held below 0.5 while a status is ``fail`` and below 0.75 while one warns."""
+    mean = float(np.mean(scores))
+    if "fail" in statuses:
+        return min(mean, 0.4999)
+    if "warn" in statuses:
+        return min(mean, 0.7499)
+    return mean
 
 
 def _run(metric: type[Metric], real, synthetic, context) -> MetricResult:
     start = time.perf_counter()
     try:
         out = metric.compute(real, synthetic, context=context)
-        value, details, error = float(out.value), out.details, None
+        out = Outcome(float(out.value), out.details, out.limits)
+        error = None
     except SynthemaError as exc:
-        value, details = math.nan, {}
+        out = Outcome(math.nan)
         error = exc.message + (f" (fix: {exc.fix})" if exc.fix else "")
     except Exception as exc:  # noqa: BLE001 - one failing metric must not sink the report
         _LOG.exception("metric %s failed", metric.name)
-        value, details, error = math.nan, {}, f"{type(exc).__name__}: {exc}"
-    return MetricResult(metric.name, metric.group, value, metric.normalize(value),
-                        metric.status(value), time.perf_counter() - start, details, error)
+        out, error = Outcome(math.nan), f"{type(exc).__name__}: {exc}"
+    status, score, limits = metric.judge(out)
+    return MetricResult(metric.name, metric.group, out.value, score, status,
+                        time.perf_counter() - start, out.details, error,
+                        limits if error is None else None)
 
 
 class FidelityReport(EvaluationReport):

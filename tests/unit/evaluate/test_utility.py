@@ -10,12 +10,18 @@ from conftest import value
 from synthema.evaluate import evaluate
 
 
+def status(report, name: str) -> str:
+    return {r.name: r for r in report.results}[name].status
+
+
 def test_real_against_itself_loses_no_utility(self_report):
     # Assert
     assert value(self_report, "classification_auroc_gap") == 0.0
     assert value(self_report, "cindex_gap") == 0.0
     assert value(self_report, "km_distance") == 0.0
-    assert value(self_report, "km_risk_group_distance") == 0.0
+    # risk groups are cross-fitted: a real row is scored by the half model that did not see
+    # it, any other row by both halves, so even identical rows may change group; still a pass
+    assert value(self_report, "km_risk_group_distance") < 0.1
     assert value(self_report, "logrank_p") == pytest.approx(1.0)
     assert all(r.status == "pass" for r in self_report.results if r.group == "utility")
 
@@ -24,15 +30,20 @@ def test_column_shuffles_lose_prediction_and_survival_structure(shuffled_report,
     # Assert: a fresh sample keeps what predicts the outcome, a shuffle does not
     assert value(shuffled_report, "classification_auroc_gap") > 0.15
     assert value(fresh_report, "classification_auroc_gap") < 0.05
-    assert value(shuffled_report, "cindex_gap") > 0.2
+    # baseline covariates only (no cr, cr_days, relapse_days): the real-trained C is lower
+    # than with the leaks, so the shuffle loses less, but clearly more than the fail limit
+    assert value(shuffled_report, "cindex_gap") > 0.08
+    assert status(shuffled_report, "cindex_gap") == "fail"
     assert value(fresh_report, "cindex_gap") < 0.05
-    assert value(shuffled_report, "km_risk_group_distance") > 0.4
-    assert value(shuffled_report, "km_risk_group_distance") > 3 * value(
+    assert value(shuffled_report, "km_risk_group_distance") > 0.25
+    assert status(shuffled_report, "km_risk_group_distance") == "fail"
+    # per group about 200 patients: a fresh sample differs by 0.17 from noise alone, which
+    # its null limit allows; the shuffle fails
+    assert status(fresh_report, "km_risk_group_distance") == "pass"
+    assert value(shuffled_report, "km_risk_group_distance") > 2 * value(
         fresh_report, "km_risk_group_distance")
-    # overall KM: a shuffle keeps each margin, so the gap is smaller than within risk groups;
-    # over 12 seed pairs (600 patients) shuffled/fresh ranged 1.9-5.9, fresh alone 0.03-0.09
-    assert value(shuffled_report, "km_distance") > 0.12
-    assert value(shuffled_report, "km_distance") > 1.5 * value(fresh_report, "km_distance")
+    # the overall KM curve is no shuffle detector: a shuffle keeps each margin, and up to the
+    # horizon (10 % at risk) its gap (0.10) is close to a fresh sample's (0.09)
     details = shuffled_report.get_details("classification_auroc_gap")
     assert details["tstr_auroc"] == pytest.approx(0.5, abs=0.1)
 
@@ -54,7 +65,9 @@ def test_survival_details_cover_every_pair_and_risk_group(fresh_report, dictiona
     assert [p["time"] for p in km] == [p.time for p in dictionary.survival]
     for pair in groups:
         assert set(pair["groups"]) == {"low", "intermediate", "high"}
-        assert len(pair["grid"]) == len(pair["groups"]["low"]["curves"]["real"])
+        curve = pair["groups"]["low"]["curves"]["real"]
+        assert len(pair["grid"]) == len(curve["survival"]) == len(curve["lower"])
+        assert len(pair["ticks"]) == len(curve["at_risk"])
 
 
 def test_without_holdout_the_tstr_metrics_fail_alone(real, fresh, dictionary):
