@@ -412,13 +412,15 @@ def run_module(shadow: Path, module: Path, *, limit: int | None = None) -> dict[
                 continue
             target.write_text(apply(source, m), encoding="utf-8")
             budget = 20.0 + 2.0 * sum(durations.get(t, 0.0) for t in selected)
-            code, tail, seconds = _pytest(shadow, selected, timeout=budget)
+            doctests = ["--doctest-modules"] if any(t.startswith("src/") for t in selected) else []
+            code, tail, seconds = _pytest(shadow, [*doctests, *selected], timeout=budget)
             target.write_text(source, encoding="utf-8")
             if code is None:
                 status = "timeout"
             elif code == 0:
                 status = "survived"
-            elif code in (1, 2):
+            elif code in (1, 2) or (code == 4 and ("ERROR collecting" in tail
+                                                   or "found no collectors" in tail)):
                 status = "killed"  # a test failed, or the mutant broke collection/import
             else:
                 status = "error"  # pytest usage or internal error: a fault of this script

@@ -311,3 +311,23 @@ def test_search_result_is_frozen():
     found = search([build_hierarchy(df["sex"], SEX)], [], Models(k=1), n=20)
     with pytest.raises(dataclasses.FrozenInstanceError):
         found.node = (1,)  # type: ignore[misc]
+
+
+def test_a_node_whose_bound_is_just_below_the_best_loss_is_still_searched():
+    # Setup: level 0 suppresses c and d (2 * log2 16 = 8 bits); level 1 merges a, c, d
+    # (4 log2(6/4) + 2 log2 6 = 7.51 bits, all of it known in advance as its lower bound).
+    # The bound 7.51 is below 8, so level 1 must be grouped and wins.
+    values = pd.Series(["a"] * 4 + ["b"] * 10 + ["c", "d"])
+    spec = HierarchySpec("v", "groups", levels=({"a": "acd", "b": "b", "c": "acd", "d": "acd"},))
+    h = build_hierarchy(values, spec)
+    level0 = 2 * math.log2(16)
+    level1 = 4 * math.log2(6 / 4) + 2 * math.log2(6)
+    assert level0 - 1 < level1 < level0
+    # Run
+    found = search([h], [], Models(k=2, max_suppression=2 / 16), n=16)
+    # Assert
+    assert found.node == (1,) and not found.suppressed.any()
+    assert found.nue_bits == pytest.approx(level1)
+    assert found.nodes_evaluated == 2
+    # with no suppression allowed level 0 is infeasible, and the answer is the same
+    assert search([h], [], Models(k=2), n=16).node == (1,)

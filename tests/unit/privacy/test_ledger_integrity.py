@@ -7,8 +7,10 @@ that :meth:`BudgetLedger.verify` and the open-time checks are shown to catch eac
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import sqlite3
+import threading
 from fractions import Fraction
 from pathlib import Path
 
@@ -294,3 +296,157 @@ def test_verify_detects_a_damaged_index_when_the_rows_still_add_up(path, tmp_pat
         assert len(ledger.charges()) == 300
         with pytest.raises(LedgerError, match="integrity check failed"):
             ledger.verify()
+
+
+# -- opening, closing, locking ------------------------------------------------------------------
+
+
+def test_switching_an_old_file_to_wal_waits_for_a_reader(path):
+    # Setup: a ledger in the rollback journal, and a reader holding it open
+    BudgetLedger(path, rho_max=1.0, site="site-a").close()
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA journal_mode = DELETE")
+    raw.close()
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM charges").fetchone()
+    result: dict[str, object] = {}
+
+    def open_ledger() -> None:
+        try:
+            with BudgetLedger(path, timeout=10) as ledger:
+                result["spent"] = ledger.spent
+        except LedgerError as exc:  # pragma: no cover - reported by the assert below
+            result["error"] = exc
+
+    # Run: the ledger opens in a thread while the reader still holds its lock
+    thread = threading.Thread(target=open_ledger)
+    thread.start()
+    thread.join(0.3)
+    still_waiting = thread.is_alive()
+    reader.execute("COMMIT")
+    reader.close()
+    thread.join()
+    # Assert: it waited for the reader instead of failing, then switched the file to WAL
+    assert still_waiting
+    assert result == {"spent": 0.0}
+    raw = sqlite3.connect(path)
+    assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    raw.close()
+
+
+def test_a_reader_past_the_timeout_gives_a_locked_error_with_a_fix(path):
+    BudgetLedger(path, rho_max=1.0, site="site-a").close()
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA journal_mode = DELETE")
+    raw.close()
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM charges").fetchone()
+    try:
+        with pytest.raises(LedgerError, match="locked by another process") as err:
+            BudgetLedger(path, timeout=0.05)
+        assert "wait for the other synthema process" in err.value.fix
+    finally:
+        reader.execute("COMMIT")
+        reader.close()
+
+
+def test_a_closed_ledger_says_so(path):
+    with BudgetLedger(path, rho_max=1.0, site="site-a") as ledger:
+        ledger.charge(0.1, query_id="q1", label="x")
+    # Run / Assert: after the with-block the file is closed, every use says how to go on
+    for use in (lambda: ledger.spent, lambda: ledger.charges(), lambda: ledger.rho_max,
+                lambda: ledger.charge(0.1, query_id="q2", label="x")):
+        with pytest.raises(LedgerError, match="ledger is closed") as err:
+            use()
+        assert err.value.fix == "open it again"
+    with BudgetLedger(path) as again:
+        assert again.spent == 0.1 and repr(again) == f"BudgetLedger({str(path)!r}, site='site-a')"
+
+
+def test_a_failed_creation_leaves_an_existing_empty_file_alone(tmp_path):
+    # Setup: the user's own empty file (not created by the ledger)
+    target = tmp_path / "placeholder.sqlite"
+    target.touch()
+    # Run / Assert
+    with pytest.raises(LedgerError, match="rho_max and site"):
+        BudgetLedger(target, site="a")
+    assert target.exists()
+    with BudgetLedger(target, rho_max=1.0, site="a") as ledger:  # and it can still become one
+        assert ledger.rho_max == 1.0
+
+
+def test_many_threads_creating_the_same_ledger_make_one(tmp_path):
+    # Setup: 8 threads open (and so create) one new ledger at the same moment
+    target = tmp_path / "shared.ledger"
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def create(i: int) -> None:
+        barrier.wait()
+        try:
+            with BudgetLedger(target, rho_max=1.0, site="site-a") as ledger:
+                ledger.charge(0.1, query_id=f"q{i}", label="x")
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Assert: nobody failed, one creation, eight charges
+    assert errors == []
+    with BudgetLedger(target) as ledger:
+        assert [b.reason for b in ledger.budget_changes()] == ["created"]
+        assert ledger.spent_exact == Fraction(8, 10)
+        ledger.verify()
+
+
+def test_an_error_inside_a_charge_rolls_it_back(path, monkeypatch):
+    # Setup: fail right after the charge row is inserted, before the commit
+    ledger_module = importlib.import_module("synthema.privacy.ledger")
+
+    def fail(stage: str) -> None:
+        raise RuntimeError(f"crash at {stage}")
+
+    with BudgetLedger(path, rho_max=1.0, site="site-a") as ledger:
+        ledger.charge(0.1, query_id="q1", label="x")
+        monkeypatch.setattr(ledger_module, "_FAULT_HOOK", fail)
+        # Run
+        with pytest.raises(RuntimeError, match="crash at after_insert"):
+            ledger.charge(0.2, query_id="q2", label="x")
+        monkeypatch.setattr(ledger_module, "_FAULT_HOOK", None)
+        # Assert: nothing of q2 was kept, and the ledger goes on working
+        assert ledger.spent_exact == Fraction(1, 10)
+        assert [c.query_id for c in ledger.charges()] == ["q1"]
+        assert ledger.charge(0.2, query_id="q2", label="x").total == pytest.approx(0.3)
+        ledger.verify()
+
+
+def test_records_read_back_have_their_documented_defaults(path):
+    with BudgetLedger(path, rho_max=1.0, site="site-a") as ledger:
+        ledger.charge(0.1, query_id="q1", label="x")
+        ledger.set_budget(2.0, reason="approved")
+        # Assert: a listed charge is not a replay; the first budget has no previous value
+        assert [c.replayed for c in ledger.charges()] == [False]
+        assert [b.previous for b in ledger.budget_changes()] == [None, 1.0]
+        assert [c.epsilon for c in ledger.charges()] == [None]
+
+
+@pytest.mark.parametrize("query_id", ["", None, 7, b"q1"])
+def test_a_query_id_must_be_a_non_empty_string(path, query_id):
+    with BudgetLedger(path, rho_max=1.0, site="site-a") as ledger:
+        with pytest.raises(ValueError, match="query_id must be a non-empty string"):
+            ledger.charge(0.1, query_id=query_id, label="x")
+        assert ledger.charges() == []
+
+
+@pytest.mark.parametrize("reason", ["", "   ", None, 3])
+def test_a_budget_change_needs_a_written_reason(path, reason):
+    with BudgetLedger(path, rho_max=1.0, site="site-a") as ledger:
+        with pytest.raises(ValueError, match="reason must say why"):
+            ledger.set_budget(2.0, reason=reason)
+        assert ledger.rho_max == 1.0
+        assert ledger.set_budget(2.0, reason="  ethics board  ").reason == "ethics board"

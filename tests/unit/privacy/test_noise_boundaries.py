@@ -98,6 +98,8 @@ def test_squares_match_python_integers_on_both_sides_of_the_int64_threshold():
         (np.array([0, 3, -3]), 7, SQUARE_SAFE - 20),  # one above
         (np.array([SQUARE_SAFE, -1, 0]), 1, 0),  # |y| itself at the limit
         (np.array([SQUARE_SAFE + 1, 0]), 1, 0),  # and above
+        (np.array([SQUARE_SAFE // 2 + 1]), 2, 0),  # |y|·qt one above the limit, |y| far below
+        (np.array([SQUARE_SAFE // 2]), 2, 1),  # |y|·qt + p at the limit
         (np.array([5, -5, 0]), 3, 4),  # small values
         (np.array([], dtype=np.int64), 3, 4),  # nothing to square
     ]
@@ -145,18 +147,50 @@ def test_discrete_gaussian_refuses_a_non_generator_rng():
             discrete_gaussian(3, sigma=1.0, rng=rng)
 
 
+def _d(s2: Fraction) -> int:
+    """The sampler's uniform-draw range D = 2pq(⌊√(p/q)⌋ + 1)² for σ² = p/q."""
+    p, q = s2.numerator, s2.denominator
+    return 2 * p * q * (math.isqrt(p // q) + 1) ** 2
+
+
+def _round_up(exact: Fraction, bits: int) -> Fraction:
+    scale = 1 << bits
+    return Fraction(-((-exact.numerator * scale) // exact.denominator), scale)
+
+
 def test_rational_sigma2_is_exact_below_the_denominator_limit_and_rounds_up_above():
-    # Setup: σ² = p/q is used exactly while D = 2pq(⌊√(p/q)⌋ + 1)² < 2^62
+    # Setup: σ² = p/q is used exactly while D < 2^62
     assert mechanisms.rational_sigma2(Fraction(7, 3)) == Fraction(49, 9)
     assert mechanisms.rational_sigma2(0) == 0
     assert mechanisms.rational_sigma2(1) == 1
-    # sigma = 0.3: the binary float's square has a 2^108 denominator; it is rounded up to the
-    # finest dyadic grid whose D fits, and never down
-    s2 = mechanisms.rational_sigma2(0.3)
-    exact = Fraction(0.3) ** 2
-    assert s2 >= exact and s2.denominator & (s2.denominator - 1) == 0  # a power of two
-    p, q = s2.numerator, s2.denominator
-    assert 2 * p * q * (math.isqrt(p // q) + 1) ** 2 < 2**62
-    finer = Fraction(-((-exact.numerator * q * 2) // exact.denominator), q * 2)
-    p2, q2 = finer.numerator, finer.denominator
-    assert finer == s2 or 2 * p2 * q2 * (math.isqrt(p2 // q2) + 1) ** 2 >= 2**62
+    assert mechanisms.rational_sigma2(Fraction(3, 2)) == Fraction(9, 4)
+    # floats whose square has a huge binary denominator: rounded up to the finest dyadic grid
+    # 1/2^b whose D fits (brute force over every b), never down
+    for sigma in (0.3, 0.7, 1.3, 2.9, 37.1, 1234.567):
+        exact = Fraction(sigma) ** 2
+        s2 = mechanisms.rational_sigma2(sigma)
+        finest = max(b for b in range(0, 80) if _d(_round_up(exact, b)) < 2**62)
+        assert s2 == _round_up(exact, finest), sigma
+        assert exact <= s2 < exact + Fraction(1, 2**finest)
+
+
+def test_rational_sigma2_near_the_limit_rounds_up_to_an_integer_or_refuses():
+    # Setup: at σ ≈ 37,000 only the integer grid keeps D below 2^62
+    exact = Fraction(37_000.3) ** 2
+    # Run / Assert
+    assert mechanisms.rational_sigma2(37_000.3) == math.ceil(exact)
+    assert _d(Fraction(math.ceil(exact))) < 2**62 <= _d(_round_up(exact, 1))
+    with pytest.raises(ValueError, match="too large for the exact int64 sampler"):
+        mechanisms.rational_sigma2(39_000.3)
+    with pytest.raises(ValueError, match="too large"):
+        mechanisms.rational_sigma2(2**40)
+
+
+def test_adding_noise_adds_exactly_the_noise_drawn():
+    # Setup: the same seed, once for the noise alone, once for counts + noise
+    counts = np.array([[0, 5, 17], [3, 0, 1]])
+    # Run
+    noisy = add_discrete_gaussian(counts, sigma=2.5, rng=np.random.default_rng(21))
+    noise = discrete_gaussian(counts.shape, sigma=2.5, rng=np.random.default_rng(21))
+    # Assert: counts + noise, not counts − noise (same law, different release)
+    assert np.array_equal(noisy, counts + noise) and noise.any()

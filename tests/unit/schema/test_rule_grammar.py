@@ -7,6 +7,7 @@ operator, boundary, literal or type check in ``schema/rules.py`` fails a test.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import operator
@@ -363,3 +364,47 @@ def test_integer_and_plain_bool_columns_are_read_as_numbers_and_booleans():
     # Run / Assert
     assert _values(Rule.parse("f => n >= 2.5").evaluate(df)) == [False, True, True]
     assert _values(Rule.parse("n * f == 3").evaluate(df)) == [False, False, True]
+
+
+def test_text_that_looks_like_a_keyword_or_an_operator_stays_text():
+    # Setup
+    df = pd.DataFrame({"txt": pd.array(["true", "-", "false", "+"], dtype="string")})
+    # Run / Assert: quoted true/false/- are strings, not booleans or a minus sign
+    assert _values(Rule.parse('txt == "true"').evaluate(df)) == [True, False, False, False]
+    assert _values(Rule.parse("txt in ['-', 'false']").evaluate(df)) == [False, True, True, False]
+    assert _values(Rule.parse('txt not in ["+"]').evaluate(df)) == [True, True, True, False]
+
+
+def test_only_a_minus_sign_may_precede_a_list_number():
+    with pytest.raises(RuleSyntaxError, match=r"expected a number.*position 7 \('\('\)"):
+        Rule.parse("a in [(1)]")
+    with pytest.raises(RuleSyntaxError, match=r"expected a number.*position 7 \('\+'\)"):
+        Rule.parse("a in [+1]")
+
+
+def test_a_bad_list_element_is_pointed_at():
+    with pytest.raises(RuleSyntaxError, match=r"position 13 \('x'\)"):
+        Rule.parse("days in [1, x]")
+    with pytest.raises(RuleSyntaxError, match=r"position 11 \('x'\)"):
+        Rule.parse("days in [-x]")
+
+
+def test_a_rule_is_an_immutable_value_with_a_readable_repr():
+    rule = Rule.parse("a < b", name="order", description="a first")
+    assert repr(rule) == "Rule(expr='a < b', name='order', description='a first')"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        rule.expr = "a > b"  # type: ignore[misc]
+    assert rule == Rule.parse("a < b", name="order", description="a first")
+    assert hash(rule) == hash(Rule.parse("a < b", name="order", description="a first"))
+
+
+def test_backquoted_keyword_names_are_columns():
+    # Setup: columns literally called true, missing and and
+    df = pd.DataFrame({"true": pd.array([0.0, 2.0], dtype="Float64"),
+                       "false": pd.array([5.0, 1.0], dtype="Float64"),
+                       "and": pd.array([True, False], dtype="boolean")})
+    # Run / Assert
+    assert _values(Rule.parse("`true` > 1").evaluate(df)) == [False, True]
+    assert _values(Rule.parse("`false` > `true`").evaluate(df)) == [True, False]
+    assert _values(Rule.parse("`and` and true").evaluate(df)) == [True, False]
+    assert Rule.parse("`true` + `false` > 1").columns == ("true", "false")
