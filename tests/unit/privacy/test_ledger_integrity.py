@@ -450,3 +450,26 @@ def test_a_budget_change_needs_a_written_reason(path, reason):
             ledger.set_budget(2.0, reason=reason)
         assert ledger.rho_max == 1.0
         assert ledger.set_budget(2.0, reason="  ethics board  ").reason == "ethics board"
+
+
+@pytest.mark.parametrize("table", ["budget_changes", "charges", "meta"])
+def test_a_damaged_table_page_is_a_corrupt_ledger_error_not_a_traceback(path, tmp_path, table):
+    # Setup: overwrite the first page of one table with garbage, in a copy
+    with BudgetLedger(path, rho_max=1.0, site="site-a") as ledger:
+        for i in range(40):
+            ledger.charge(0.001, query_id=f"q{i}", label="x" * 200)
+    target = tmp_path / f"{table}.ledger"
+    shutil.copy(path, target)
+    raw = sqlite3.connect(target)
+    page_size = raw.execute("PRAGMA page_size").fetchone()[0]
+    root = raw.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
+    raw.close()
+    data = bytearray(target.read_bytes())
+    data[(root - 1) * page_size: root * page_size] = b"\x13" * page_size
+    target.write_bytes(bytes(data))
+    # Run / Assert: opening, reading or verifying says the ledger is corrupt, with the fix
+    with pytest.raises(LedgerError, match="ledger is corrupt") as err:
+        with BudgetLedger(target) as ledger:
+            ledger.verify()
+            ledger.charges()
+    assert "restore the ledger file from a backup" in err.value.fix
