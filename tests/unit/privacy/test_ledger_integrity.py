@@ -7,6 +7,7 @@ that :meth:`BudgetLedger.verify` and the open-time checks are shown to catch eac
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import shutil
 import sqlite3
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from synthema.errors import BudgetExceededError, LedgerError
-from synthema.privacy.ledger import BudgetLedger
+from synthema.privacy import BudgetLedger, Charge
 
 
 @pytest.fixture
@@ -433,6 +434,14 @@ def test_records_read_back_have_their_documented_defaults(path):
         assert [c.replayed for c in ledger.charges()] == [False]
         assert [b.previous for b in ledger.budget_changes()] == [None, 1.0]
         assert [c.epsilon for c in ledger.charges()] == [None]
+        # records are values: nobody downstream can edit what the ledger returned
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            ledger.charges()[0].rho = 0.0  # type: ignore[misc]
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            ledger.budget_changes()[0].rho_max = 9.0  # type: ignore[misc]
+    # a Charge built by hand is a plain charge unless said otherwise
+    bare = Charge(1, "q1", "age", "2026-01-01T00:00:00+00:00", 0.1, 0.1, 1.0)
+    assert bare.replayed is False and bare.epsilon is None
 
 
 @pytest.mark.parametrize("query_id", ["", None, 7, b"q1"])
