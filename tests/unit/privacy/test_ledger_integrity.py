@@ -482,3 +482,43 @@ def test_a_damaged_table_page_is_a_corrupt_ledger_error_not_a_traceback(path, tm
             ledger.verify()
             ledger.charges()
     assert "restore the ledger file from a backup" in err.value.fix
+
+
+class _LockedAtFirst:
+    """A connection whose switch to WAL reports 'database is locked' the first n times."""
+
+    def __init__(self, path: Path, n: int, message: str = "database is locked") -> None:
+        self.con = sqlite3.connect(path)
+        self.left, self.message, self.tries = n, message, 0
+
+    def execute(self, sql: str):
+        if sql.replace(" ", "").upper() == "PRAGMAJOURNAL_MODE=WAL":
+            self.tries += 1
+            if self.left:
+                self.left -= 1
+                raise sqlite3.OperationalError(self.message)
+        return self.con.execute(sql)
+
+
+def test_the_wal_switch_retries_while_locked_until_the_timeout(tmp_path):
+    # Setup: SQLite can report "locked" at once, without waiting in its busy handler
+    from synthema.privacy._schema import enable_wal
+
+    for i, (failures, timeout, message, ok) in enumerate([
+        (3, 30.0, "database is locked", True),  # retried, then switched
+        (10**9, 0.0, "database is locked", False),  # no time left: the error is raised
+        (1, 30.0, "disk I/O error", False),  # anything but a lock is raised at once
+    ]):
+        con = _LockedAtFirst(tmp_path / f"{i}.db", failures, message)
+        # Run / Assert
+        if ok:
+            enable_wal(con, timeout=timeout)
+            assert con.con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+            assert con.tries == failures + 1
+        else:
+            with pytest.raises(sqlite3.OperationalError, match=message):
+                enable_wal(con, timeout=timeout)
+            assert con.con.execute("PRAGMA journal_mode").fetchone()[0] != "wal"
+            if "locked" not in message:
+                assert con.tries == 1
+        con.con.close()
