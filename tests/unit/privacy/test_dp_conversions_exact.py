@@ -1,0 +1,106 @@
+"""ε and δ from ρ against the same [CKS20] bound minimised in 50-digit arithmetic (mpmath).
+
+The conversions promise an *upper* bound: never below the exact optimum over the Rényi order
+α (floating-point error is absorbed by a relative margin of 1e-13), and not looser than that
+margin. The references here minimise the closed forms of [CKS20] Prop. 12 / Cor. 13 over α
+with a golden-section search in mpmath at 50 significant digits.
+"""
+
+from __future__ import annotations
+
+import mpmath as mp
+import pytest
+
+from synthema.privacy import analysis
+from synthema.privacy.analysis import cdp_delta, cdp_epsilon, cdp_rho
+
+mp.mp.dps = 50
+
+
+def _golden_min(f, lo, hi, steps: int = 300):
+    g = (mp.sqrt(5) - 1) / 2
+    for _ in range(steps):
+        c, d = hi - g * (hi - lo), lo + g * (hi - lo)
+        if f(c) < f(d):
+            hi = d
+        else:
+            lo = c
+    return f((lo + hi) / 2)
+
+
+def exact_epsilon(rho: float, delta: float):
+    """min over α > 1 of αρ + (log(1/δ) − log α)/(α − 1) + log(1 − 1/α)."""
+    r, big_l = mp.mpf(rho), -mp.log(mp.mpf(delta))
+
+    def eps(a):
+        return a * r + (big_l - mp.log(a)) / (a - 1) + mp.log(1 - 1 / a)
+
+    star = 1 + mp.sqrt(big_l / r)  # near the optimum; bracket it widely
+    return _golden_min(eps, 1 + (star - 1) / 50, 1 + (star - 1) * 50)
+
+
+def exact_log_delta(rho: float, epsilon: float):
+    """min over α > 1 of (α − 1)(αρ − ε) + α log(1 − 1/α) − log(α − 1)."""
+    r, e = mp.mpf(rho), mp.mpf(epsilon)
+
+    def log_delta(a):
+        return (a - 1) * (a * r - e) + a * mp.log(1 - 1 / a) - mp.log(a - 1)
+
+    return _golden_min(log_delta, 1 + mp.mpf(10) ** -40, (e + 1) / (2 * r) + 10)
+
+
+CASES = [(1 / 32, 1e-3), (0.025, 1e-6), (0.1, 1e-5), (0.5, 1e-6), (1.0, 1e-6), (2.0, 1e-9),
+         (1e-4, 1e-8), (8.0, 1e-12), (0.3, 0.2)]
+
+
+@pytest.mark.parametrize(("rho", "delta"), CASES)
+def test_epsilon_is_the_exact_optimum_plus_at_most_the_margin(rho, delta):
+    # Run
+    ours = cdp_epsilon(rho, delta)
+    truth = exact_epsilon(rho, delta)
+    # Assert: never below the exact bound, at most 1e-12 relative above it
+    assert mp.mpf(ours) > truth
+    assert mp.mpf(ours) <= truth + mp.mpf("1e-12") * (1 + truth)
+
+
+@pytest.mark.parametrize(("rho", "epsilon"), [(0.01, 0.02), (0.1, 0.3), (0.5, 1.0), (1.0, 3.0),
+                                              (2.0, 6.0), (5.0, 15.0), (0.5, 0.0), (0.1, 1.5),
+                                              (1e-3, 0.2)])
+def test_delta_is_the_exact_optimum_plus_at_most_the_margin(rho, epsilon):
+    # Run
+    ours = cdp_delta(rho, epsilon)
+    truth = mp.exp(exact_log_delta(rho, epsilon))
+    # Assert
+    assert 0 < truth < 1
+    assert mp.mpf(ours) > truth
+    assert mp.mpf(ours) <= truth * (1 + mp.mpf("1e-11"))
+
+
+@pytest.mark.parametrize(("rho", "epsilon"), [(50.0, 0.0), (30.0, 1.0), (1e3, 2.0), (20.0, 0.5)])
+def test_delta_near_one_is_a_probability_and_never_below_the_bound(rho, epsilon):
+    # Setup: here the optimal order is within 1e-9 of 1 and the bound is about 1
+    log_truth = exact_log_delta(rho, epsilon)
+    assert abs(log_truth) < mp.mpf("1e-6")
+    # Run: computed without a domain error near α = 1
+    ours = cdp_delta(rho, epsilon)
+    # Assert: at least the bound, and a probability (1 where the bound rounds to 1 or more)
+    assert min(mp.mpf(1), mp.exp(log_truth)) <= ours <= 1.0
+
+
+def test_epsilon_and_delta_round_trip_through_the_exact_curves():
+    for rho, delta in CASES[:6]:
+        eps = cdp_epsilon(rho, delta)
+        # δ at that ε is delta itself (up to the two margins), never above it by more
+        assert cdp_delta(rho, eps) == pytest.approx(delta, rel=1e-9)
+        back = cdp_rho(eps, delta)
+        assert back <= rho * (1 + 1e-9) and cdp_epsilon(back, delta) <= eps
+
+
+@pytest.mark.parametrize("alpha", [1 + 1e-12, 1.0000001, 1.5, 2.0, 2.5, 3.0, 1e6, 1e12, 1e15])
+def test_log_one_minus_inverse_alpha_is_accurate_near_one_and_for_huge_orders(alpha):
+    # Run
+    ours = analysis._log1m_inv(alpha)
+    truth = mp.log(1 - 1 / mp.mpf(alpha))
+    # Assert: relative accuracy of a few ulps (a cancelling log(α − 1) − log α loses digits
+    # for huge α: at α = 1e12 its error is about 1e-3 relative)
+    assert abs((mp.mpf(ours) - truth) / truth) < 1e-14
