@@ -8,6 +8,8 @@ with a golden-section search in mpmath at 50 significant digits.
 
 from __future__ import annotations
 
+import math
+
 import mpmath as mp
 import pytest
 
@@ -104,3 +106,66 @@ def test_log_one_minus_inverse_alpha_is_accurate_near_one_and_for_huge_orders(al
     # Assert: relative accuracy of a few ulps (a cancelling log(α − 1) − log α loses digits
     # for huge α: at α = 1e12 its error is about 1e-3 relative)
     assert abs((mp.mpf(ours) - truth) / truth) < 1e-14
+
+
+def _kls21_rho(sensitivity: float, s: float, n: int, d: int) -> tuple:
+    """[KLS21] Prop. 14 folded into one ρ, in mpmath: (ρ, the ξ arm, the shifted arm)."""
+    tau = 10 * mp.fsum(mp.exp(-2 * mp.pi**2 * mp.mpf(s) ** 2 * k / (k + 1)) for k in range(1, n))
+    var = n * mp.mpf(s) ** 2
+    with_xi = mp.mpf(sensitivity) ** 2 / (2 * var) + tau * d
+    shifted = (mp.mpf(sensitivity) / mp.sqrt(var) + tau * mp.sqrt(d)) ** 2 / 2
+    return min(with_xi, shifted), with_xi, shifted
+
+
+@pytest.mark.parametrize(("sens", "s", "n", "d", "arm"), [
+    (1.0, 0.5, 2, 1, "xi"),  # small shares: τ ≈ 2.9, the ξ arm is the smaller one
+    (3.0, 0.6, 3, 2, "xi"),
+    (1.0, math.sqrt(0.5), 8, 3, "shifted"),
+    (0.5, 1.0, 2, 50, "shifted"),
+])
+def test_distributed_rho_is_the_smaller_kls21_arm(sens, s, n, d, arm):
+    # Setup
+    truth, with_xi, shifted = _kls21_rho(sens, s, n, d)
+    assert (with_xi < shifted) is (arm == "xi")  # both arms are exercised
+    # Run / Assert
+    ours = analysis.distributed_dgauss_rho(sens, s, n, dimension=d)
+    assert ours == pytest.approx(float(truth), rel=1e-13)
+
+
+def test_half_is_the_smallest_share_sigma_accepted():
+    assert analysis.distributed_dgauss_rho(1.0, 0.5, 3, dimension=1) == pytest.approx(
+        float(_kls21_rho(1.0, 0.5, 3, 1)[0]), rel=1e-13)
+    with pytest.raises(ValueError, match="sigma_share must be >= 0.5"):
+        analysis.distributed_dgauss_rho(1.0, math.nextafter(0.5, 0), 3, dimension=1)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: analysis.gaussian_rho(math.inf, 1.0),
+    lambda: analysis.sigma_for_rho(0.1, math.inf),
+    lambda: analysis.distributed_dgauss_tau(math.inf, 2),
+    lambda: analysis.distributed_dgauss_rho(math.inf, 1.0, 2, dimension=1),
+    lambda: analysis.distributed_dgauss_rho(1.0, math.inf, 2, dimension=1),
+])
+def test_an_infinite_sensitivity_or_share_is_refused(call):
+    with pytest.raises(ValueError, match="must be a finite non-negative number"):
+        call()
+
+
+def test_edge_values_of_the_simple_conversions_and_the_calibration():
+    # ρ = 0 costs nothing at any δ, even δ = 0; δ = 0 with ρ > 0 has no finite ε
+    assert analysis.cdp_epsilon_simple(0.0, 0.0) == 0.0
+    assert analysis.cdp_epsilon(0.0, 0.0) == 0.0
+    assert analysis.cdp_epsilon_simple(0.5, 0.0) == math.inf
+    assert analysis.cdp_epsilon_simple(math.inf, 1e-6) == math.inf
+    # the inverse: ε = inf needs no noise, δ = 0 allows no ρ
+    assert analysis.cdp_rho_simple(math.inf, 1e-6) == math.inf
+    assert analysis.cdp_rho_simple(1.0, 0.0) == 0.0
+    assert analysis.cdp_rho_simple(0.0, 1e-6) == 0.0
+    # a query that reveals nothing needs no noise, whatever the budget
+    assert analysis.sigma_for_rho(0.0, 0.0) == 0.0 and analysis.sigma_for_rho(1.0, 0.0) == 0.0
+    # closed forms of the simple bound and its inverse
+    big_l = -math.log(1e-6)
+    assert analysis.cdp_epsilon_simple(0.5, 1e-6) == pytest.approx(
+        0.5 + 2 * math.sqrt(0.5 * big_l), rel=1e-15)
+    assert analysis.cdp_rho_simple(2.0, 1e-6) == pytest.approx(
+        (math.sqrt(big_l + 2.0) - math.sqrt(big_l)) ** 2, rel=1e-12)
