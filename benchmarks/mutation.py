@@ -380,10 +380,13 @@ def baseline(shadow: Path, module: Path, tests: str) -> dict[str, Any]:
     return data
 
 
-def run_module(shadow: Path, module: Path, *, limit: int | None = None) -> dict[str, Any]:
+def run_module(shadow: Path, module: Path, *, commit: str,
+               limit: int | None = None) -> dict[str, Any]:
     """Every mutant of ``module`` against its room's tests; returns the module's entry."""
     rel = module.relative_to(ROOT).as_posix()
-    source = module.read_text(encoding="utf-8")
+    # the shadow's copy, not the live file: the baseline and every mutant must use the same
+    # source even if the working tree changes during a long run
+    source = (shadow / module.relative_to(ROOT)).read_text(encoding="utf-8")
     mutants = find_mutants(source)[:limit]
     tests = room_tests(module)
     print(f"{rel}: {len(mutants)} mutants; baseline run of {tests} ...", flush=True)  # noqa: T201
@@ -440,7 +443,7 @@ def run_module(shadow: Path, module: Path, *, limit: int | None = None) -> dict[
         "tests": tests,
         "doctests": _has_doctests(source),
         "date": dt.date.today().isoformat(),
-        "commit": _commit(),
+        "commit": commit,
         "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} cpus",
         "baseline_tests": len(all_tests),
         "baseline_seconds": round(base["seconds"], 1),
@@ -594,10 +597,11 @@ def main() -> None:
                 print(f"{module.relative_to(ROOT)}:{m.line} [{m.operator}] {m.function}: "  # noqa: T201
                       f"{m.old} -> {m.shown}{'  (import time)' if m.module_level else ''}")
         return
+    commit = _commit()  # what the shadow copy holds: taken together
     shadow = make_shadow()
     try:
         for module in modules:
-            entry = run_module(shadow, module, limit=args.limit)
+            entry = run_module(shadow, module, commit=commit, limit=args.limit)
             results["modules"][entry["module"]] = entry
             results["python"] = platform.python_version()
             _publish(results, doc=not args.no_doc)
