@@ -366,14 +366,23 @@ def test_a_closed_ledger_says_so(path):
         assert again.spent == 0.1 and repr(again) == f"BudgetLedger({str(path)!r}, site='site-a')"
 
 
-def test_a_failed_creation_leaves_an_existing_empty_file_alone(tmp_path):
+def test_a_failed_creation_leaves_an_existing_empty_file_alone(tmp_path, monkeypatch):
     # Setup: the user's own empty file (not created by the ledger)
     target = tmp_path / "placeholder.sqlite"
     target.touch()
+    opened: list[sqlite3.Connection] = []
+    real_connect = sqlite3.connect
+    monkeypatch.setattr(sqlite3, "connect",
+                        lambda *a, **k: opened.append(real_connect(*a, **k)) or opened[-1])
     # Run / Assert
     with pytest.raises(LedgerError, match="rho_max and site"):
         BudgetLedger(target, site="a")
     assert target.exists()
+    # and the connection it opened is closed again (no handle left on the file)
+    (con,) = opened
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        con.execute("SELECT 1")
+    monkeypatch.undo()
     with BudgetLedger(target, rho_max=1.0, site="a") as ledger:  # and it can still become one
         assert ledger.rho_max == 1.0
 

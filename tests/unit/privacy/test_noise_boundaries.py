@@ -166,7 +166,7 @@ def test_rational_sigma2_is_exact_below_the_denominator_limit_and_rounds_up_abov
     assert mechanisms.rational_sigma2(Fraction(3, 2)) == Fraction(9, 4)
     # floats whose square has a huge binary denominator: rounded up to the finest dyadic grid
     # 1/2^b whose D fits (brute force over every b), never down
-    for sigma in (0.3, 0.7, 1.3, 2.9, 37.1, 1234.567):
+    for sigma in (1e-10, 0.3, 0.7, 1.3, 2.9, 37.1, 1234.567):
         exact = Fraction(sigma) ** 2
         s2 = mechanisms.rational_sigma2(sigma)
         finest = max(b for b in range(0, 80) if _d(_round_up(exact, b)) < 2**62)
