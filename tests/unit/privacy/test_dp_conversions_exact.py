@@ -169,3 +169,15 @@ def test_edge_values_of_the_simple_conversions_and_the_calibration():
         0.5 + 2 * math.sqrt(0.5 * big_l), rel=1e-15)
     assert analysis.cdp_rho_simple(2.0, 1e-6) == pytest.approx(
         (math.sqrt(big_l + 2.0) - math.sqrt(big_l)) ** 2, rel=1e-12)
+
+
+@pytest.mark.parametrize("delta", [1e-6, 0.5, 0.9, 0.999])
+def test_cdp_rho_is_the_largest_rho_within_epsilon_also_for_a_large_delta(delta):
+    # Setup: with δ near 1 the bound allows ρ far above ε + 1, so the search must widen
+    # Run
+    rho = analysis.cdp_rho(0.1, delta)
+    # Assert: within ε, and any noticeably larger ρ is not
+    assert analysis.cdp_epsilon(rho, delta) <= 0.1
+    assert analysis.cdp_epsilon(rho * (1 + 1e-9), delta) > 0.1
+    if delta >= 0.9:
+        assert rho > 0.1 + 1.0

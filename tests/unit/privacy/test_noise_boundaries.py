@@ -194,3 +194,13 @@ def test_adding_noise_adds_exactly_the_noise_drawn():
     noise = discrete_gaussian(counts.shape, sigma=2.5, rng=np.random.default_rng(21))
     # Assert: counts + noise, not counts − noise (same law, different release)
     assert np.array_equal(noisy, counts + noise) and noise.any()
+
+
+def test_continuous_noise_is_added_as_drawn():
+    # Setup: the same seed for the noise alone and for values + noise
+    values = np.array([1.0, -2.0, 10.0])
+    # Run
+    out = gaussian(values, sigma=1.5, rng=np.random.default_rng(17))
+    drawn = np.random.default_rng(17).normal(0.0, 1.5, size=3)
+    # Assert: values + noise (values − noise has the same law but is another release)
+    assert np.array_equal(out, values + drawn)
