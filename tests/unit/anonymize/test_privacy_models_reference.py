@@ -8,6 +8,7 @@ the L1 distance; then which classes fail which model, at and around each thresho
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -146,3 +147,22 @@ def test_achieved_on_nothing_released_and_without_sensitive_attributes():
     # suppressed classes leave gaps in the class numbers: empty classes do not count as k=0
     only_k = achieved(np.array([0, 0, 2, 2, 2], dtype=np.int64), [])
     assert only_k.k == 2 and only_k.l_distinct is None and only_k.t is None
+
+
+def test_no_records_give_no_classes_and_a_singleton_class_is_k_one():
+    # Run / Assert: empty input, empty per-class arrays
+    sizes, distinct, ent, t = class_measures(np.zeros(0, dtype=np.int64),
+                                             np.zeros(0, dtype=np.int64), 3, ordered=True,
+                                             reference=np.full(3, 1 / 3))
+    assert sizes.size == distinct.size == ent.size == t.size == 0
+    # a class of one record is k = 1, not skipped
+    single = achieved(np.array([0, 1, 1], dtype=np.int64), [])
+    assert single.k == 1
+
+
+def test_model_records_are_frozen_values():
+    attr = _codes(np.array([0, 1, 1], dtype=np.int64), 2, False)
+    got = achieved(np.array([0, 0, 0], dtype=np.int64), [attr])
+    for record, field in ((attr, "n_values"), (got, "k")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(record, field, 0)
