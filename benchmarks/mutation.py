@@ -31,6 +31,8 @@ timeout of twice the selected tests' baseline time plus 20 s.
     python benchmarks/mutation.py src/synthema/schema/rules.py          # one module
     python benchmarks/mutation.py privacy anonymize rules               # room aliases
     python benchmarks/mutation.py --report-only                         # docs from the JSON
+    python benchmarks/mutation.py --save-before old.json                # compare with a run
+                                                                        # on older tests
     python benchmarks/mutation.py rules --list                          # mutants, no runs
 
 Results merge into ``benchmarks/results/mutation.json`` (one entry per module, replaced
@@ -61,6 +63,8 @@ from _docpage import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "mutation.json"
+# the same run on an older commit's tests, kept for comparison (see --before)
+BEFORE = ROOT / "benchmarks" / "results" / "mutation_before.json"
 NOTES = ROOT / "benchmarks" / "mutation_notes.yaml"
 DOC = ROOT / "docs" / "testing.md"
 START, END = "<!-- mutation:start -->", "<!-- mutation:end -->"
@@ -515,6 +519,20 @@ def render(results: dict[str, Any]) -> str:
         lines.append(f"- `{room.removeprefix('src/synthema/')}`: {killed} of {total} killed, "
                      f"{100 * killed / total:.1f} %; {equivalent} equivalent, "
                      f"{100 * adjusted:.1f} % of the rest")
+    if BEFORE.exists():
+        before = json.loads(BEFORE.read_text(encoding="utf-8"))["modules"]
+        commits = sorted({e["commit"] for e in before.values()})
+        lines += ["", f"The same mutants against the tests of commit {', '.join(commits)} "
+                  "(before the tests written against these survivors):", "",
+                  "| module | mutants | killed then | score then | score now |",
+                  "|---|---|---|---|---|"]
+        for e in modules:
+            old = before.get(e["module"])
+            if old is None:
+                continue
+            lines.append(
+                f"| `{e['module'].removeprefix('src/synthema/')}` | {old['mutants']} "
+                f"| {old['killed']} | {100 * old['score']:.1f} % | {100 * e['score']:.1f} % |")
     lines += ["", "### Surviving mutants", ""]
     for e in modules:
         if not e["survivors"]:
@@ -585,8 +603,14 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="first N mutants per module (trial runs; "
                         "the result is marked incomplete)")
     parser.add_argument("--no-doc", action="store_true", help="do not touch docs/testing.md")
+    parser.add_argument("--save-before", type=Path, metavar="JSON",
+                        help="keep another run's results (e.g. on an older commit) as the "
+                        "comparison shown in the docs, then rewrite the docs")
     args = parser.parse_args()
     results = _load()
+    if args.save_before:
+        BEFORE.write_text(args.save_before.read_text(encoding="utf-8"), encoding="utf-8")
+        args.report_only = True
     if args.report_only:
         _publish(results, doc=True)
         return
