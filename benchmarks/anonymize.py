@@ -101,6 +101,8 @@ def summary(rep: dict[str, Any]) -> dict[str, Any]:
         "information_loss": rep["information_loss"],
         "risk_after": {m: rep["risk"]["after"][m] for m in ("prosecutor", "journalist",
                                                              "marketer")},
+        "released_columns": {k: rep["risk"]["released_columns"][k] for k in (
+            "records", "unique_records", "unique_share")},
         "mean_tvd": rep["utility"]["mean_tvd"],
         "utility": {m["name"]: m["value"] for m in rep["utility"]["metrics"]},
     }
@@ -111,7 +113,7 @@ def _pct(x: float) -> str:
 
 
 def _num(x: float | None) -> str:
-    return "—" if x is None else f"{x:.4f}"
+    return "—" if x is None else f"{x:g}"
 
 
 def _levels(x: dict[str, Any]) -> str:
@@ -172,8 +174,11 @@ def markdown(r: dict[str, Any]) -> str:
             f"{x['risk_after']['prosecutor']['average']:.3f}" for x in (r, raw))),
         row("records above risk 0.09", *(
             _pct(x["risk_after"]["prosecutor"]["above_threshold"]) for x in (r, raw))),
-        row("utility: mean TVD / C-index cost of generalisation", *(
-            f"{x['mean_tvd']:.4f} / {_num(x['utility'].get('cindex_gap_generalisation'))}"
+        row("records unique over all released columns", *(
+            f"{x['released_columns']['unique_records']:,} "
+            f"({_pct(x['released_columns']['unique_share'])})" for x in (r, raw))),
+        row("utility: mean TVD / C-index cost of generalisation (rounded)", *(
+            f"{x['mean_tvd']} / {_num(x['utility'].get('cindex_gap_generalisation'))}"
             for x in (r, raw))),
         "",
         f"Process peak RSS: {r['peak_rss_mib']:.0f} MiB. Simulating the cohort (not timed "
@@ -212,7 +217,7 @@ def main() -> None:
     raw_result, raw_seconds, raw_peak, raw_load = measure(
         lambda: anonymize_export(export.data, policy, mapping=export.mapping, key=key,
                                  file="site_03.csv"))
-    rep = result.report
+    rep, raw_rep = result.report.to_dict(), raw_result.report.to_dict()
     out = {
         "date": dt.date.today().isoformat(),
         "machine": f"{platform.machine()} {platform.system()}, {os.cpu_count()} cpus",
@@ -233,10 +238,10 @@ def main() -> None:
             "peak_python_mib": round(raw_peak, 1),
             "input_mib": round(export.data.memory_usage(deep=True).sum() / 2**20, 1),
             "columns_in": export.data.shape[1],
-            "harmonization": {k: raw_result.report["harmonization"][k] for k in (
+            "harmonization": {k: raw_rep["harmonization"][k] for k in (
                 "rows_in", "rows_out", "dropped_total", "repaired_total")},
-            "identifiers": {i["source"]: i["action"] for i in raw_result.report["identifiers"]},
-            **summary(raw_result.report),
+            "identifiers": {i["source"]: i["action"] for i in raw_rep["identifiers"]},
+            **summary(raw_rep),
         },
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }

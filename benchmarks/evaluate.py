@@ -20,7 +20,7 @@ from pathlib import Path
 
 from synthema.cohorts.simulate import simulate
 from synthema.evaluate import evaluate
-from synthema.evaluate.command import run_evaluate
+from synthema.evaluate.files import evaluate_files
 from synthema.schema import format_frame, load_dictionary
 
 RESULTS = Path(__file__).parent / "results" / "evaluate.json"
@@ -44,11 +44,10 @@ def main() -> None:
             paths[name] = Path(tmp) / f"{name}.csv"
             format_frame(df, d).to_csv(paths[name], index=False)
         start = time.perf_counter()
-        out = run_evaluate(dictionary="aml", real=paths["train"], holdout=paths["holdout"],
-                           synthetic=paths["synthetic"], out=Path(tmp) / "report",
-                           progress=False)
+        done = evaluate_files(dictionary="aml", real=paths["train"], holdout=paths["holdout"],
+                              synthetic=paths["synthetic"], out=Path(tmp) / "report")
         command = time.perf_counter() - start
-        html_mb = (out / "report.html").stat().st_size / 2**20
+        html_mb = done.html_path.stat().st_size / 2**20
     result = {
         "benchmark": "evaluate",
         "rows": args.patients,

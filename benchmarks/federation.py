@@ -270,20 +270,14 @@ def _max_rss_mb() -> float:
 
 def _pooled(data_dir: str):
     """The site files exactly as the sites read them (read, validate), concatenated."""
-    import pandas as pd
+    from synthema.errors import ValidationFailed
+    from synthema.harmonize.validate import read_clean_files
 
-    from synthema.harmonize.io import read_table
-    from synthema.harmonize.validate import validate_frame
-    from synthema.schema import load_dictionary
-
-    d = load_dictionary(DICTIONARY)
-    frames = []
-    for path in sorted(Path(data_dir).glob("site_*.csv")):
-        report = validate_frame(read_table(path), d, file=str(path))
-        if not report.ok:
-            raise SystemExit(f"{path} fails validation: {report.totals_line()}")
-        frames.append(report.data)
-    return pd.concat(frames, ignore_index=True)
+    try:
+        data, _ = read_clean_files(sorted(Path(data_dir).glob("site_*.csv")), DICTIONARY)
+    except ValidationFailed as exc:
+        raise SystemExit(f"a site file fails validation: {exc.message}") from None
+    return data
 
 
 def _score(real, synth) -> dict:
@@ -438,31 +432,18 @@ def run_sites(n_sites: int, args, load) -> dict:
             fit["wall_s"] = round(time.perf_counter() - t0, 1)
             fit["monitor"] = monitor.stop()
             fit["load_after"] = load()
-            rounds = [
-                {
-                    k: r[k]
-                    for k in (
-                        "round",
-                        "marginals",
-                        "cells",
-                        "share_sigma",
-                        "sigma",
-                        "seconds",
-                        "bytes_received",
-                        "rho_per_site",
-                    )
-                }
-                | {"contributors": len(r["contributors"])}
-                for r in summary["rounds"]
-            ]
+            keys = ("round", "marginals", "cells", "share_sigma", "sigma", "seconds",
+                    "bytes_received", "rho_per_site")
+            rounds = [{k: r.to_dict()[k] for k in keys} | {"contributors": len(r.contributors)}
+                      for r in summary.rounds]
             fit.update(
                 status="ok",
-                model=summary["model"],
-                serverapp_s=summary.get("seconds"),
+                model=summary.model,
+                serverapp_s=summary.seconds,
                 rounds=rounds,
                 secagg_s=round(sum(r["seconds"] for r in rounds), 1),
-                bytes_received=summary.get("bytes_received"),
-                privacy=summary.get("privacy"),
+                bytes_received=summary.bytes_received,
+                privacy=dict(summary.privacy),
                 transcript=_transcript_bytes(transcript),
             )
             per_node = list(fit["transcript"].get("per_node", {}).values())

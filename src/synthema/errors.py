@@ -1,8 +1,10 @@
-"""Errors a user can cause, each with a one-line fix.
+"""Every exception synthema raises on purpose, each user-caused one with a one-line fix.
 
 The CLI prints ``error: <message>`` and ``fix: <fix>`` for any :class:`SynthemaError`
 and exits with status 2, never with a traceback. Library callers can catch the
-specific subclasses.
+specific subclasses. A parameter the user can correct (a method name, ε, δ, a number of
+rows, dropouts for the number of sites) raises :class:`ParameterError`, from the library,
+once: the command line does not check it again.
 """
 
 from __future__ import annotations
@@ -26,6 +28,23 @@ class SynthemaError(Exception):
         super().__init__(message)
         self.message = message
         self.fix = fix
+
+
+class ParameterError(SynthemaError, ValueError):
+    """A parameter value the user can correct (as scikit-learn's ``InvalidParameterError``).
+
+    A ``ValueError`` too, so code written against the usual Python convention catches it.
+
+    >>> isinstance(ParameterError("epsilon is 0", fix="use a positive budget"), ValueError)
+    True
+    """
+
+
+class NotFittedError(ValueError, AttributeError):
+    """``sample`` or ``save`` was called before ``fit`` (as scikit-learn's NotFittedError).
+
+    A programming mistake rather than bad input, so not a :class:`SynthemaError`.
+    """
 
 
 class DictionaryError(SynthemaError):
@@ -69,3 +88,11 @@ class FederationError(SynthemaError):
 
 class InsufficientNoiseError(FederationError):
     """Fewer sites contributed noise than the accounting assumed: the answer is not released."""
+
+
+class AnonymizationError(SynthemaError):
+    """An anonymisation policy is malformed, does not fit the data, or cannot be met."""
+
+
+class IncomputableMetricError(SynthemaError):
+    """A metric cannot be computed on these data (no target, no survival pair, no holdout)."""

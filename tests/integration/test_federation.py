@@ -23,8 +23,9 @@ import pandas as pd
 import pytest
 
 from synthema.cohorts.simulate import simulate
+from synthema.errors import FederationError
 from synthema.federation import deploy
-from synthema.federation.protocol import CLIPPING_RANGE
+from synthema.federation.protocol import CLIPPING_RANGE, REFUSAL
 from synthema.privacy.analysis import cdp_rho
 from synthema.privacy.ledger import BudgetLedger
 from synthema.schema import load_dictionary
@@ -56,7 +57,7 @@ def federation(tmp_path_factory):
     dictionary, frames = _write_sites(root / "data", 3, seed=21)
     work = root / "work"
     # min-dropouts=1: the fits below use t = 1, so they pass only if the join round carries t
-    dep = deploy.up(3, root / "data", work, port=9140, epsilon_max=1.5,
+    dep = deploy.up(3, root / "data", work, port=9140, epsilon_max=2.0,
                     extra_node_config="allow-exact-counts=true min-dropouts=1",
                     site_transcripts=True)  # fmt: skip
     try:
@@ -74,7 +75,7 @@ def test_tls_and_auth_are_on_and_an_unregistered_node_is_rejected(federation):
                                   ledger=str(work / "intruder.sqlite"), port=9149, pid=0,
                                   key=str(work / "keys" / "intruder"))  # fmt: skip
     deploy.make_node_key(Path(intruder.key), "intruder")  # a key nobody registered
-    config = deploy.node_config(intruder, epsilon_max=1.0, delta=1e-6)
+    config = deploy.node_config(intruder, epsilon_max=1.0, delta=1e-6, consortium_sites=3)
     deploy.start_supernode(dep, intruder, config, register=False)
     try:
         log = work / "logs" / "intruder.log"
@@ -95,8 +96,8 @@ def test_noise_off_federated_equals_central_and_server_sees_only_sums(federation
     summary = deploy.run_fit(work, out=root / "exact.synth", dictionary=federation["dictionary"],
                              method="mst", epsilon=math.inf, seed=7, synth_options=OPTIONS,
                              transcript=transcript)  # fmt: skip
-    assert summary["ok"] and not summary["privacy"]["private"]
-    assert [len(r["contributors"]) for r in summary["rounds"]] == [3, 3, 3]
+    assert summary.ok and not summary.privacy["private"]
+    assert [len(r.contributors) for r in summary.rounds] == [3, 3, 3]
     pooled = pd.concat(federation["frames"], ignore_index=True)
     central = create_synthesizer("mst", dictionary=federation["dictionary"], epsilon=math.inf,
                                  random_state=7, **OPTIONS).fit(pooled)  # fmt: skip
@@ -110,7 +111,7 @@ def test_noise_off_federated_equals_central_and_server_sees_only_sums(federation
         released[site] = {json.loads(line)["query_id"]: np.load(folder / (
             json.loads(line)["query_id"] + ".npy")) for line in
             (folder / "released.jsonl").read_text().splitlines()}  # fmt: skip
-    queries = [r["query_id"] for r in summary["rounds"]]
+    queries = [r.query_id for r in summary.rounds]
     assert all(set(queries) <= set(v) for v in released.values())
     received = [np.load(p) for p in transcript.glob("*.npy")]
     assert received, "the server transcript holds the masked vectors it received"
@@ -133,17 +134,59 @@ def test_noise_on_charges_each_ledger_exactly(federation):
     work, root = federation["work"], federation["root"]
     summary = deploy.run_fit(work, out=root / "eps1.synth", dictionary=federation["dictionary"],
                              epsilon=1.0, seed=3, synth_options=OPTIONS)  # fmt: skip
-    rho = summary["privacy"]["rho"]
-    assert summary["privacy"]["private"] and rho <= cdp_rho(1.0, 1e-6)
+    rho = summary.privacy["rho"]
+    assert summary.privacy["private"] and rho <= cdp_rho(1.0, 1e-6)
     for site in ("site_01", "site_02", "site_03"):
         with BudgetLedger(work / "ledgers" / f"{site}.sqlite") as ledger:
             charges = ledger.charges()
-            assert [c.query_id for c in charges] == [r["query_id"] for r in summary["rounds"]]
-            assert [c.rho for c in charges] == [r["charges"][site] for r in summary["rounds"]]
-            assert [c.rho for c in charges] == [r["rho_per_site"] for r in summary["rounds"]]
+            assert [c.query_id for c in charges] == [r.query_id for r in summary.rounds]
+            assert [c.rho for c in charges] == [r.charges[site] for r in summary.rounds]
+            assert [c.rho for c in charges] == [r.rho_per_site for r in summary.rounds]
             assert ledger.spent == pytest.approx(rho, rel=1e-12)
     sample = load_synthesizer(root / "eps1.synth").sample(200, random_state=0)
     assert len(sample) == 200
+
+
+def _attack_app(root: Path) -> Path:
+    """A Flower app folder whose ServerApp lists a contributing site as dropped too."""
+    folder = root / "attack_app"
+    folder.mkdir(exist_ok=True)
+    honest = (deploy.app_dir(root / "honest") / "pyproject.toml").read_text(encoding="utf-8")
+    (folder / "pyproject.toml").write_text(honest.replace(
+        'serverapp = "synthema.federation.server_app:app"', 'serverapp = "attack_server:app"'),
+        encoding="utf-8")  # fmt: skip
+    source = Path(__file__).parent / "attack_app" / "attack_server.py"
+    (folder / "attack_server.py").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    return folder
+
+
+def test_sites_refuse_an_unmask_request_that_would_expose_one_site(federation):
+    # Setup: a ServerApp that, at the unmask stage, lists a contributing site as dropped too;
+    # Flower's own secaggplus_mod would return both secrets of that site to the server
+    work, root = federation["work"], federation["root"]
+    transcript = root / "attack-transcript"
+    ledgers = {s: work / "ledgers" / f"{s}.sqlite" for s in ("site_01", "site_02", "site_03")}
+    before = {s: _charges(p) for s, p in ledgers.items()}
+
+    # Run
+    with pytest.raises(FederationError, match="both contributing and dropped") as info:
+        deploy.run_fit(work, out=root / "attack.synth", dictionary=federation["dictionary"],
+                       epsilon=1.0, seed=3, synth_options=OPTIONS, transcript=transcript,
+                       app=_attack_app(root))  # fmt: skip
+
+    # Assert: the fit stopped at round 1 naming a site; no model
+    assert "round 1 stopped" in str(info.value) and REFUSAL not in str(info.value)
+    assert not (root / "attack.synth").exists()
+    # every unmask reply the server received is a refusal: not one key share left a site
+    entries = [json.loads(line) for line in (transcript / "received.jsonl").read_text()
+               .splitlines()]  # fmt: skip
+    unmask = [e for e in entries if e["tag"] == "r001" and e["stage"] == 4]
+    assert len(unmask) == 3 and all(REFUSAL in (e["error"] or "") for e in unmask), unmask
+    assert not [p for p in transcript.glob("r001-s4-*")]  # no shares saved
+    # each site was charged once, for the masked vector it had sent before the unmask stage
+    # (charge before release: the vector left the site); nothing after the refusal
+    after = {s: _charges(p) for s, p in ledgers.items()}
+    assert after == {s: n + 1 for s, n in before.items()}
 
 
 def _charges(path: Path) -> int:
@@ -157,7 +200,7 @@ def test_exhausted_budget_stops_the_run_naming_the_site(federation):
     work, root = federation["work"], federation["root"]
     ledger_path = work / "ledgers" / "site_02.sqlite"
     if not ledger_path.exists():  # run alone: create it as site_02 would (epsilon-max 1.5)
-        BudgetLedger(ledger_path, rho_max=cdp_rho(1.5, 1e-6), site="site_02").close()
+        BudgetLedger(ledger_path, rho_max=cdp_rho(2.0, 1e-6), site="site_02").close()
     with BudgetLedger(ledger_path) as ledger:
         spent = ledger.spent
     before = {s: _charges(work / "ledgers" / f"{s}.sqlite")
@@ -227,14 +270,14 @@ def test_one_of_four_sites_killed_mid_round(tmp_path):
                                  epsilon=1.0, seed=5, dropouts=1, timeout=20.0,
                                  synth_options=OPTIONS, transcript=transcript)  # fmt: skip
         killer.join(timeout=1)
-        first = summary["rounds"][0]
-        assert first["contributors"] == ["site_01", "site_02", "site_03"]
-        assert [f["site"] for f in first["failures"]] == ["site_04"]
+        first = summary.rounds[0]
+        assert first.contributors == ("site_01", "site_02", "site_03")
+        assert [f.site for f in first.failures] == ["site_04"]
         # the noise actually summed (3 shares of sigma^2/3) meets the accounted sigma^2
-        assert 3 * first["share_sigma"] ** 2 >= first["sigma"] ** 2 * (1 - 1e-12)
-        assert all(len(r["contributors"]) == 3 for r in summary["rounds"])
+        assert 3 * first.share_sigma**2 >= first.sigma**2 * (1 - 1e-12)
+        assert all(len(r.contributors) == 3 for r in summary.rounds)
         assert load_synthesizer(tmp_path / "m.synth").sample(100, random_state=0).shape[0] == 100
-        queries = [r["query_id"] for r in summary["rounds"]]
+        queries = [r.query_id for r in summary.rounds]
         for site in ("site_01", "site_02", "site_03"):
             with BudgetLedger(work / "ledgers" / f"{site}.sqlite") as ledger:
                 assert [c.query_id for c in ledger.charges()] == queries

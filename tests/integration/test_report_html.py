@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from synthema.anonymize.cli import run_anonymize
+from synthema.anonymize.files import anonymize_file
 from synthema.cohorts.simulate import simulate, write_cohort
-from synthema.evaluate.command import run_evaluate
+from synthema.evaluate.files import evaluate_files
 from synthema.schema import format_frame, load_dictionary
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -42,9 +42,9 @@ def report_html(tmp_path_factory) -> Path:
         paths[name] = folder / f"{name}.csv"
         data = simulate("aml", sites=1, patients=200, seed=seed)[0].data
         format_frame(data, d).to_csv(paths[name], index=False)
-    out = run_evaluate(dictionary="aml", real=paths["train"], holdout=paths["holdout"],
-                       synthetic=paths["syn"], out=folder / "report", progress=False)
-    return out / "report.html"
+    done = evaluate_files(dictionary="aml", real=paths["train"], holdout=paths["holdout"],
+                          synthetic=paths["syn"], out=folder / "report")
+    return done.html_path
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +53,11 @@ def anonymization_html(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("anon")
     write_cohort(simulate("aml", sites=1, patients=400, seed=4), folder, disease="aml", raw=True)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SYNTHEMA_PSEUDONYM_KEY", "integration-test-key-0123456789")
-        run_anonymize(folder / "raw" / "site_01.csv", policy="aml", out=folder / "anon.csv",
-                      report_dir=folder / "report",
-                      mapping=folder / "raw" / "site_01.mapping.yaml")
+        mp.setenv("SYNTHEMA_PSEUDONYM_KEY",
+                  "7d1f3e0c55a2b94816c0e7a3d9f2b6481c5e0a97f3d26b1e8c4a0f9d7b3e2c61")
+        anonymize_file(folder / "raw" / "site_01.csv", policy="aml", out=folder / "anon.csv",
+                       report_dir=folder / "report",
+                       mapping=folder / "raw" / "site_01.mapping.yaml")
     return folder / "report" / "anonymization.html"
 
 

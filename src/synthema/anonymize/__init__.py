@@ -17,27 +17,29 @@ from synthema.anonymize.deidentify import (
     read_key,
 )
 from synthema.anonymize.hierarchy import Hierarchy, build_hierarchy
-from synthema.anonymize.models import class_measures
+from synthema.anonymize.html import render_html, scorecard_metrics
 from synthema.anonymize.pipeline import AnonymizationResult, anonymize
 from synthema.anonymize.policy import (
     BUILTIN_POLICIES,
     RAW_ROLES,
-    AnonymizationError,
     HierarchySpec,
     Models,
     Policy,
     load_policy,
 )
+from synthema.anonymize.privacy_models import class_measures
 from synthema.anonymize.raw import anonymize_export
-from synthema.anonymize.report import render_html, scorecard_metrics, write_report
+from synthema.anonymize.report import AnonymizationReport, write_report
 from synthema.anonymize.risk import risk_measures
 from synthema.anonymize.search import search
 from synthema.anonymize.utility import utility_check
+from synthema.errors import AnonymizationError
 
 __all__ = [
     "BUILTIN_POLICIES",
     "RAW_ROLES",
     "AnonymizationError",
+    "AnonymizationReport",
     "AnonymizationResult",
     "Hierarchy",
     "HierarchySpec",

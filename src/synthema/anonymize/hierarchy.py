@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from synthema.anonymize.policy import AnonymizationError, HierarchySpec
+from synthema.anonymize.policy import HierarchySpec
+from synthema.errors import AnonymizationError
 
 TOP = "*"
 
@@ -70,9 +71,8 @@ def _where(bad: pd.Series, column: str) -> str:
 def _interval_levels(values: pd.Series, spec: HierarchySpec) -> list[np.ndarray]:
     num = pd.to_numeric(values.astype("string"), errors="coerce").astype("float64")
     bad = num.isna() & values.notna() & (values.astype("string").str.strip() != "")
-    if bad.any():
-        example = values[bad].iloc[0]
-        raise AnonymizationError(f"{_where(bad, spec.column)}: {example!r} is not a number",
+    if bad.any():  # the cell is not quoted: a quasi-identifier's value may identify
+        raise AnonymizationError(f"{_where(bad, spec.column)}: not a number (value not shown)",
                                  fix="correct the cell(s), or use type: groups or suppress")
     for small, big in zip(spec.bands, spec.bands[1:], strict=False):
         if big % small:
@@ -81,6 +81,7 @@ def _interval_levels(values: pd.Series, spec: HierarchySpec) -> list[np.ndarray]
                 fix="make each band width a multiple of the one before, e.g. [5, 10, 20]")
     arr = num.to_numpy()
     whole = bool(np.all(np.isnan(arr) | (arr == np.round(arr))))
+    capped = np.zeros(len(arr), dtype=bool) if spec.cap is None else arr >= spec.cap
     levels = []
     for width in spec.bands:
         lo = spec.origin + np.floor((arr - spec.origin) / width) * width
@@ -88,8 +89,28 @@ def _interval_levels(values: pd.Series, spec: HierarchySpec) -> list[np.ndarray]
             text = [None if np.isnan(a) else f"{a:g}-{a + width - 1:g}" for a in lo]
         else:
             text = [None if np.isnan(a) else f"[{a:g}, {a + width:g})" for a in lo]
+        if spec.cap is not None:  # top-coding: one open band from the cap up
+            text = [f"{spec.cap:g}+" if c else t for t, c in zip(text, capped, strict=True)]
         levels.append(np.array(text, dtype=object))
+    if spec.cuts:  # one more level: the groups between clinically chosen cut points
+        levels.append(np.array([None if np.isnan(a) else _cut_label(a, spec.cuts, whole)
+                                for a in arr], dtype=object))
     return levels
+
+
+def _cut_label(value: float, cuts: tuple[float, ...], whole: bool) -> str:
+    """The group of ``value`` between cut points: ``<60``, ``60-74`` / ``[60, 75)``, ``75+``.
+
+    >>> _cut_label(59, (60,), True), _cut_label(60, (60,), True), _cut_label(70, (60, 75), True)
+    ('<60', '60+', '60-74')
+    """
+    i = int(np.searchsorted(cuts, value, side="right"))
+    if i == 0:
+        return f"<{cuts[0]:g}"
+    if i == len(cuts):
+        return f"{cuts[-1]:g}+"
+    lo, hi = cuts[i - 1], cuts[i]
+    return f"{lo:g}-{hi - 1:g}" if whole and float(hi).is_integer() else f"[{lo:g}, {hi:g})"
 
 
 def _date_levels(values: pd.Series, spec: HierarchySpec, fmt: str) -> list[np.ndarray]:
@@ -132,9 +153,9 @@ def parse_dates(values: pd.Series, column: str, fmt: str) -> pd.Series:
     text = values.astype("string").str.strip().reset_index(drop=True)
     days = pd.to_datetime(text, format=fmt, errors="coerce")
     bad = days.isna() & text.notna() & (text != "")
-    if bad.any():
+    if bad.any():  # the cell is not quoted: it may be a birth date
         raise AnonymizationError(
-            f"{_where(bad, column)}: {text[bad].iloc[0]!r} is not a date in format {fmt}",
+            f"{_where(bad, column)}: not a date in format {fmt} (value not shown)",
             fix="correct the cell(s), or set dates.format in the policy (e.g. '%d.%m.%Y')")
     return days.set_axis(values.index)
 
@@ -149,17 +170,21 @@ def _truncate_levels(text: np.ndarray) -> list[np.ndarray]:
     return levels
 
 
-def _group_levels(text: np.ndarray, spec: HierarchySpec, where: str,
-                  show_values: bool) -> list[np.ndarray]:
+def _group_levels(text: np.ndarray, spec: HierarchySpec, where: str) -> list[np.ndarray]:
+    """Each level's group of every value; values without a group are counted, never shown.
+
+    A quasi-identifier's values (a postcode, a ward) may identify, whatever the column.
+    """
     levels, current = [], text
     for depth, mapping in enumerate(spec.levels, start=1):
-        missing = sorted({v for v in current if v is not None and v not in mapping})
+        missing = {v for v in current if v is not None and v not in mapping}
         if missing:
-            shown = (", ".join(map(repr, missing[:5])) if show_values else
-                     f"{len(missing)} values (not shown: the column is a direct identifier)")
+            rows = sum(1 for v in current if v is not None and v not in mapping)
             raise AnonymizationError(
-                f"{where}.levels[{depth - 1}] has no group for {shown}",
-                fix="add every value to the mapping of that level")
+                f"{where}.levels[{depth - 1}] has no group for {len(missing)} distinct "
+                f"value(s) in {rows} row(s) (values not shown)",
+                fix="add every value of the column to the mapping of that level (list the "
+                    "column's distinct values at the site to find the missing ones)")
         current = np.array([None if v is None else mapping[v] for v in current], dtype=object)
         levels.append(current)
     return levels
@@ -169,7 +194,9 @@ def _level_names(spec: HierarchySpec, levels: int) -> list[str]:
     """What each level above the original shows, in words."""
     match spec.type:
         case "interval":
-            return [f"bands of {w:g}" for w in spec.bands]
+            top = "" if spec.cap is None else f", {spec.cap:g}+ together"
+            cuts = [f"split at {', '.join(f'{c:g}' for c in spec.cuts)}"] if spec.cuts else []
+            return [f"bands of {w:g}{top}" for w in spec.bands] + cuts
         case "date":
             return [str(g) for g in spec.levels]
         case "truncate":
@@ -182,12 +209,11 @@ def _level_names(spec: HierarchySpec, levels: int) -> list[str]:
 
 
 def build_hierarchy(values: pd.Series, spec: HierarchySpec, *, date_format: str = "ISO8601",
-                    where: str | None = None, show_values: bool = True) -> Hierarchy:
+                    where: str | None = None) -> Hierarchy:
     """Render ``values`` at every level of ``spec`` and precompute codes and NUE costs.
 
     ``where`` names the hierarchy's policy key in messages (default
-    ``quasi_identifiers.<column>``); with ``show_values=False`` no message quotes a value
-    (a raw export's postcode is a direct identifier).
+    ``quasi_identifiers.<column>``); no message quotes a value.
     """
     where = where or f"quasi_identifiers.{spec.column}"
     values = values.reset_index(drop=True)
@@ -205,7 +231,7 @@ def build_hierarchy(values: pd.Series, spec: HierarchySpec, *, date_format: str 
             upper = _truncate_levels(base)
         case "groups":
             base = _text(values)
-            upper = _group_levels(base, spec, where, show_values)
+            upper = _group_levels(base, spec, where)
         case "suppress":
             base, upper = _text(values), []
         case _:

@@ -1,11 +1,15 @@
 """The anonymisation pipeline: policy + table in, release + report out.
 
 Order of steps: check the policy fits the columns and the input has one row per patient;
-remove direct identifiers and free text; keep only what the purpose needs (minimisation);
-transform dates; pseudonymise the patient id; generalise the quasi-identifiers at the
-least-loss lattice node that meets the privacy models, suppressing the failing classes;
-measure what was achieved, the re-identification risk before and after, information loss
-and utility (:mod:`synthema.anonymize.utility`).
+remove direct identifiers; refuse a release that would carry an identifier, free text, an
+exact date or a duration derived from a date by mistake; keep only what the purpose needs
+(minimisation); transform dates; pseudonymise the patient id in the policy's scope;
+generalise the quasi-identifiers at the least-loss lattice node that meets the privacy
+models, suppressing the failing classes; measure what was achieved, the re-identification
+risk before and after (on the quasi-identifiers, and on every released column an attacker
+could combine: :mod:`synthema.anonymize.linkage`), information loss and utility
+(:mod:`synthema.anonymize.utility`, rounded so that it cannot rebuild what was suppressed);
+shuffle the released rows (an export sorted by date would leak dates through row order).
 
 Identifier columns carried from a raw site export (:mod:`synthema.anonymize.raw`) arrive
 with their kind (``identifiers={"hospital_number": "hospital_number", ...}``); the policy's
@@ -20,28 +24,31 @@ import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from synthema.anonymize.assessment import RAW_PREFIX, Release, assess
 from synthema.anonymize.deidentify import (
+    date_shift_key,
     detect_identifiers,
+    identifier_values,
     looks_free_text,
     pseudonymize,
     read_key,
+    relative_durations,
+    scope_salt,
     transform_dates,
 )
 from synthema.anonymize.hierarchy import Hierarchy, build_hierarchy
-from synthema.anonymize.models import SensitiveCodes, achieved
-from synthema.anonymize.policy import AnonymizationError, HierarchySpec, Policy
-from synthema.anonymize.risk import class_keys, risk_measures
-from synthema.anonymize.search import search
-from synthema.anonymize.utility import utility_check
+from synthema.anonymize.kept import check_kept_columns
+from synthema.anonymize.policy import HierarchySpec, Policy
+from synthema.anonymize.privacy_models import SensitiveCodes
+from synthema.anonymize.report import AnonymizationReport
+from synthema.anonymize.search import SearchResult, search
+from synthema.errors import AnonymizationError
 from synthema.schema import Dictionary
 
-#: pseudonym prefix of identifiers pseudonymised under ``raw:`` (hospital numbers: H-...)
-RAW_PREFIX = {"hospital_number": "H", "national_id": "N"}
 #: why a column the purpose does not need was left out (minimisation)
 NOT_NEEDED = "not needed for the purpose"
 
@@ -50,10 +57,10 @@ _LOG = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AnonymizationResult:
-    """The released table and the report (a JSON-ready dict)."""
+    """The released table and its report (:meth:`AnonymizationReport.to_dict` for JSON)."""
 
     data: pd.DataFrame
-    report: dict[str, Any]
+    report: AnonymizationReport
 
 
 def _prefix(file: str) -> str:
@@ -61,12 +68,16 @@ def _prefix(file: str) -> str:
 
 
 def _require(df: pd.DataFrame, names: list[str], where: str, *, file: str = "<data>") -> None:
+    missing = [n for n in dict.fromkeys(names) if n not in df.columns]
+    # most of the policy's columns absent next to identifier headers: a raw export
+    raw_export = len(missing) > len(set(names)) / 2 and detect_identifiers(
+        [str(c) for c in df.columns])
     for name in names:
         if name not in df.columns:
             close = difflib.get_close_matches(name, [str(c) for c in df.columns], n=1)
-            if close:
+            if close and not raw_export:
                 fix = f"fix the policy (did you mean '{close[0]}'?)"
-            elif detect_identifiers([str(c) for c in df.columns]):
+            elif raw_export or detect_identifiers([str(c) for c in df.columns]):
                 fix = ("this looks like a raw site export (it has identifier columns): give its "
                        "mapping with --mapping SITE.mapping.yaml, or fix the policy's names")
             else:
@@ -130,6 +141,54 @@ def _identifiers(df: pd.DataFrame, policy: Policy,
     return found
 
 
+def check_release(df: pd.DataFrame, policy: Policy, *, dictionary: Dictionary | None,
+                  pseudonymised: set[str]) -> None:
+    """Refuse a policy that would release an identifier, free text or a date by mistake.
+
+    Each check looks at what would leave exactly (``purpose.keep``, ``sensitive`` and
+    quasi-identifiers that may stay at level 0), not at what the policy calls it:
+
+    - the dictionary's patient id, or a column whose values look like identifiers (e-mail
+      addresses, phone numbers, names with a title, codes distinct on nearly every row),
+      unless pseudonymised;
+    - free text (notes, comments), unless listed under ``identifiers.keep_free_text``;
+    - a date released as it is, or days counted from a date (survival, follow-up): with a
+      public data cut-off, ``date = cut-off − days`` for everyone alive at it, so a duration
+      is a quasi-identifier and must be generalised with the dates (or removed); a column
+      distinct on nearly every row, or one the dictionary does not declare, unless
+      ``identifiers.allow`` lets it pass (:func:`synthema.anonymize.kept.check_kept_columns`,
+      which judges values as well as headers).
+
+    Raises:
+        AnonymizationError: naming the column and the fix; no cell value is quoted.
+    """
+    qis = {h.column: h for h in policy.quasi_identifiers}
+    exact = [c for c in dict.fromkeys([*policy.keep, *policy.sensitive,
+                                       *(c for c, h in qis.items() if h.min_level == 0)])
+             if c in df.columns and c not in pseudonymised]
+    where = f"{policy.source}: column '{{}}' (purpose.keep, sensitive or quasi_identifiers)"
+    for col in exact:
+        if dictionary is not None and col == dictionary.patient_id:
+            raise AnonymizationError(
+                where.format(col) + " is the dictionary's patient id and would be released "
+                "in clear", fix=f"add pseudonym: {{column: {col}}} to the policy, or remove it "
+                                "from purpose.keep")
+        if col in policy.keep_free_text:
+            continue  # checked by hand, the policy says
+        if col in policy.keep and col not in qis and looks_free_text(df[col], col):
+            raise AnonymizationError(
+                where.format(col) + " looks like free text (notes, comments), which can hold "
+                "names, places and dates in any form",
+                fix="remove it from purpose.keep, or list it under identifiers.keep_free_text "
+                    "once it has been checked by hand")
+        looks = identifier_values(df[col])
+        if looks:
+            raise AnonymizationError(
+                where.format(col) + f" holds {looks}: it would release identifiers",
+                fix="pseudonymise it (pseudonym.column) or remove it from the policy")
+    check_kept_columns(df, policy, dictionary=dictionary, pseudonymised=pseudonymised)
+
+
 def _raw_plan(policy: Policy, roles: Mapping[str, str], columns: list[str]
               ) -> tuple[Policy, dict[str, str]]:
     """The policy with the raw export's quasi-identifiers added, and the columns to pseudonymise.
@@ -164,11 +223,13 @@ def _sensitive(df: pd.DataFrame, policy: Policy, file: str) -> list[SensitiveCod
         text = df[col].astype("string").fillna("<NA>").reset_index(drop=True)
         if order:
             unknown = sorted(set(text) - set(order) - {"<NA>"})
-            if unknown:
+            if unknown:  # counted, not quoted: a cell may hold anything
+                rows = np.flatnonzero(~text.isin([*order, "<NA>"]).to_numpy()) + 2
                 raise AnonymizationError(
-                    f"{_prefix(file)}column '{col}' holds "
-                    f"{', '.join(map(repr, unknown[:5]))}, not in the policy's "
-                    f"sensitive.{col}.order ({policy.source})",
+                    f"{_prefix(file)}column '{col}', row {rows[0]}"
+                    f"{f' and {len(rows) - 1} more' if len(rows) > 1 else ''}: "
+                    f"{len(unknown)} distinct value(s) not in the policy's sensitive.{col}.order "
+                    f"({policy.source}; values not shown)",
                     fix="add the value(s) to the order in the policy, or correct the cells")
             cats = list(order) + (["<NA>"] if (text == "<NA>").any() else [])
             codes = pd.Categorical(text, categories=cats).codes.astype(np.int64)
@@ -178,34 +239,6 @@ def _sensitive(df: pd.DataFrame, policy: Policy, file: str) -> list[SensitiveCod
         ref = np.bincount(codes, minlength=len(cats)) / max(len(codes), 1)
         out.append(SensitiveCodes(col, codes, len(cats), bool(order), ref))
     return out
-
-
-def _population_keys(population: pd.DataFrame | None, df: pd.DataFrame, policy: Policy,
-                     levels: list[str] | None) -> list[Any] | None:
-    """The population's class keys at the named levels (level 0 everywhere when None).
-
-    Levels go by name (``Hierarchy.names``), not index: over the input and the population
-    together a hierarchy can have more levels (longer codes add truncation levels).
-    """
-    if population is None:
-        return None
-    cols = [h.column for h in policy.quasi_identifiers]
-    absent = [c for c in cols if c not in population.columns]
-    if absent:
-        raise AnonymizationError(
-            f"population table {policy.population or ''} (risk.population): quasi-identifier "
-            f"column(s) {', '.join(absent)} missing",
-            fix="give the population table every quasi-identifier column, named as in the "
-                "input")
-    both = pd.concat([df[cols].astype("string"), population[cols].astype("string")],
-                     ignore_index=True)
-    labels = {}
-    for i, spec in enumerate(policy.quasi_identifiers):
-        h = build_hierarchy(both[spec.column], spec, date_format=policy.dates.format,
-                            show_values=False)
-        level = 0 if levels is None else h.names.index(levels[i])
-        labels[spec.column] = h.labels[level][len(df):]
-    return class_keys(pd.DataFrame(labels, columns=cols))
 
 
 @contextmanager
@@ -219,40 +252,28 @@ def _in_file(file: str) -> Iterator[None]:
         raise AnonymizationError(f"{file}: {exc.message}", fix=exc.fix) from None
 
 
-def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
-              population: pd.DataFrame | None = None, dictionary: Dictionary | None = None,
-              identifiers: Mapping[str, str] | None = None,
-              file: str = "<data>") -> AnonymizationResult:
-    """Anonymise ``df`` as ``policy`` says.
+def _secrets(policy: Policy, *, key: bytes | None, date_key: bytes | None,
+             needs_key: bool, shifts: bool) -> tuple[bytes | None, bytes | None, bytes]:
+    """``(pseudonym key, date-shift secret, scope salt)`` as the policy needs them.
 
-    Args:
-        df: the input table (typed, or text cells as :func:`read_table` gives them).
-        policy: a parsed policy (:func:`load_policy`).
-        key: pseudonym key; read from the policy's key file or environment when None.
-        population: identification table for journalist and marketer risk; the sample
-            stands in for it when None (and the report says so).
-        dictionary: the data dictionary ``df`` follows (default: the policy's
-            ``dictionary:``); it types the utility check and supplies its survival pairs.
-        identifiers: identifier columns carried from a raw export, each with its kind
-            (:data:`synthema.anonymize.policy.RAW_ROLES`), handled as ``policy.raw`` says.
-        file: the input's name, for messages (a cell's row is its position + 2, the file's
-            row when ``df`` is read with :func:`read_table`).
-
-    Raises:
-        AnonymizationError: the policy does not fit the data or cannot be met.
+    The date-shift secret follows the pseudonym scope (:func:`date_shift_key`): random for
+    each release by default, the date-shift key only where releases are meant to link.
     """
-    df = df.reset_index(drop=True)
-    roles = dict(identifiers or {})
-    policy, raw_pseudonyms = _raw_plan(policy, roles, [str(c) for c in df.columns])
-    if dictionary is None:
-        dictionary = policy.data_dictionary()
+    secret = read_key(policy, key=key) if needs_key else None
+    shift_key = date_shift_key(policy, key=date_key, pseudonym_key=secret) if shifts else None
+    return secret, shift_key, scope_salt(policy) if needs_key else b""
+
+
+def _check_policy_columns(df: pd.DataFrame, policy: Policy, *, file: str,
+                          dictionary: Dictionary | None) -> None:
+    """The policy's columns exist, no date is handled twice, one row per patient."""
     qi_cols = [h.column for h in policy.quasi_identifiers]
     extra = [policy.pseudonym_column] if policy.pseudonym_column else []
     anchor = [policy.dates.anchor] if policy.dates.method == "relative" else []
     _require(df, [*policy.keep, *qi_cols, *policy.sensitive, *extra,
                   *policy.dates.columns, *anchor], policy.source, file=file)
-    twice = sorted(set(policy.dates.columns) & set(qi_cols))
-    if twice and policy.dates.method != "keep":
+    twice = sorted(set(policy.dates.columns) & set(qi_cols) - {policy.dates.anchor})
+    if twice and policy.dates.method not in ("keep", "relative"):  # relative: days are QIs
         raise AnonymizationError(
             f"{policy.source}: {', '.join(twice)} is under both dates.columns and "
             "quasi_identifiers (its release would be the hierarchy's level of the original "
@@ -264,112 +285,133 @@ def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
         dictionary.patient_id if dictionary is not None and dictionary.patient_id in df else None)
     if id_column:
         check_one_row_per_patient(df[id_column], column=id_column, file=file)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a policy asks of this input: the columns released, removed and transformed."""
+
+    policy: Policy
+    roles: dict[str, str]
+    raw_pseudonyms: dict[str, str]
+    dictionary: Dictionary | None
+    removed: dict[str, str]
+    out_cols: list[str]
+    dated: list[str]
+    anchor: list[str]
+
+
+def anonymize(df: pd.DataFrame, policy: Policy, *, key: bytes | None = None,
+              date_key: bytes | None = None, population: pd.DataFrame | None = None,
+              dictionary: Dictionary | None = None,
+              identifiers: Mapping[str, str] | None = None,
+              file: str = "<data>") -> AnonymizationResult:
+    """Anonymise ``df`` as ``policy`` says.
+
+    Args:
+        df: the input table (typed, or text cells as :func:`read_table` gives them).
+        policy: a parsed policy (:func:`load_policy`).
+        key: pseudonym key; read from the policy's key file or environment when None.
+        date_key: date-shift key (``dates.method: shift`` under ``pseudonym.scope`` study
+            or linkage; the default release scope draws its shifts for the run and reads no
+            key); read from ``dates.key_file`` or ``dates.key_env`` when None. Never the
+            pseudonym key nor a near copy of it.
+        population: identification table for journalist and marketer risk; the sample
+            stands in for it when None (and the report says so).
+        dictionary: the data dictionary ``df`` follows (default: the policy's
+            ``dictionary:``); it types the utility check, supplies its survival pairs and
+            says which columns are dates, durations and the patient id.
+        identifiers: identifier columns carried from a raw export, each with its kind
+            (:data:`synthema.anonymize.policy.RAW_ROLES`), handled as ``policy.raw`` says.
+        file: the input's name, for messages (a cell's row is its position + 2, the file's
+            row when ``df`` is read with :func:`read_table`).
+
+    Raises:
+        AnonymizationError: the policy does not fit the data, would release an identifier,
+            free text or an exact date or duration, or cannot be met.
+    """
+    df = df.reset_index(drop=True)
+    plan = _plan(df, policy, identifiers, dictionary, file)
+    work, date_log = _transform(df, plan, key=key, date_key=date_key, file=file)
+    df, date_log = relative_durations(  # relative days that are QIs are banded as days
+        df, work, date_log, quasi_identifiers=[h.column for h in plan.policy.quasi_identifiers])
+    hierarchies, sensitive, found = _generalise(df, plan, n=len(work), file=file)
+    generalised = work.copy()
+    for h, level in zip(hierarchies, found.node, strict=True):
+        generalised[h.column] = pd.Series(h.labels[level], dtype="string")
+    released = generalised[~found.suppressed].reset_index(drop=True)
+    report = assess(Release(df, plan.policy, found, hierarchies, sensitive, work, generalised,
+                            released, plan.removed, date_log, plan.anchor,
+                            plan.raw_pseudonyms),
+                    population=population, dictionary=plan.dictionary)  # fmt: skip
+    _LOG.info("anonymised %d -> %d records at node %s", len(work), report.records_out,
+              found.node)
+    # row order is the input's order (often by date or id): shuffled with OS entropy
+    data = released.iloc[np.random.default_rng().permutation(len(released))]
+    data = data.reset_index(drop=True)
+    data.attrs = {}  # read_table's attrs (the input's path) would reach Parquet metadata
+    return AnonymizationResult(data=data, report=report)
+
+
+def _plan(df: pd.DataFrame, policy: Policy, identifiers: Mapping[str, str] | None,
+          dictionary: Dictionary | None, file: str) -> _Plan:
+    """Check the policy against the input and decide which columns leave and why not."""
+    roles = dict(identifiers or {})
+    policy, raw_pseudonyms = _raw_plan(policy, roles, [str(c) for c in df.columns])
+    if dictionary is None:
+        dictionary = policy.data_dictionary()
+    qi_cols = [h.column for h in policy.quasi_identifiers]
+    extra = [policy.pseudonym_column] if policy.pseudonym_column else []
+    anchor = [policy.dates.anchor] if policy.dates.method == "relative" else []
+    _check_policy_columns(df, policy, file=file, dictionary=dictionary)
     removed = _identifiers(df, policy, roles)
-    for col in policy.keep:
-        if col not in policy.keep_free_text and col not in qi_cols and looks_free_text(df[col]):
-            removed[col] = "free text (list under identifiers.keep_free_text to keep)"
+    check_release(df, policy, dictionary=dictionary,
+                  pseudonymised=set(extra) | set(raw_pseudonyms))
     wanted = (set(extra) | set(qi_cols) | set(policy.sensitive) | set(policy.keep)
               | set(raw_pseudonyms))
     out_cols = [c for c in df.columns if c in wanted and c not in removed]
     for col in df.columns:
         if col not in out_cols:
             removed.setdefault(str(col), NOT_NEEDED)
-    needs_key = (bool(policy.pseudonym_column) or policy.dates.method == "shift"
-                 or bool(raw_pseudonyms))
-    secret = read_key(policy, key=key) if needs_key else None
-    ids = df[policy.pseudonym_column] if policy.pseudonym_column else None
     dated = [c for c in policy.dates.columns if c in out_cols]
-    work = df[list(dict.fromkeys(out_cols + anchor))]
-    with _in_file(file):
-        work, date_log = transform_dates(work, replace(policy.dates, columns=tuple(dated)),
-                                         ids=ids, key=secret)
-    if anchor and anchor[0] in qi_cols:
-        date_log[anchor[0]] = ("anchor of relative days; released only at its generalisation "
-                               "level, as a quasi-identifier")
-    out_cols = [c for c in out_cols if c in work.columns]
-    work = work[out_cols].copy()
-    if policy.pseudonym_column:
-        work[policy.pseudonym_column] = pseudonymize(
-            work[policy.pseudonym_column], secret, prefix=policy.prefix, length=policy.length)
-    for col, role in raw_pseudonyms.items():
-        work[col] = pseudonymize(work[col], secret, prefix=RAW_PREFIX.get(role, "X"),
-                                 length=policy.length, namespace=f"{role}:")
+    return _Plan(policy, roles, raw_pseudonyms, dictionary, removed, out_cols, dated, anchor)
 
-    n = len(work)
+
+def _transform(df: pd.DataFrame, plan: _Plan, *, key: bytes | None, date_key: bytes | None,
+               file: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The released columns with dates transformed and ids pseudonymised; what dates became."""
+    policy = plan.policy
+    secret, shift_key, salt = _secrets(
+        policy, key=key, date_key=date_key,
+        needs_key=bool(policy.pseudonym_column) or bool(plan.raw_pseudonyms),
+        shifts=policy.dates.method == "shift" and bool(plan.dated))
+    ids = df[policy.pseudonym_column] if policy.pseudonym_column else None
+    work = df[list(dict.fromkeys(plan.out_cols + plan.anchor))]
+    with _in_file(file):
+        work, date_log = transform_dates(work, replace(policy.dates, columns=tuple(plan.dated)),
+                                         ids=ids, key=shift_key)
+    if plan.anchor and plan.anchor[0] in [h.column for h in policy.quasi_identifiers]:
+        date_log[plan.anchor[0]] = ("anchor of relative days; released only at its "
+                                    "generalisation level, as a quasi-identifier")
+    work = work[[c for c in plan.out_cols if c in work.columns]].copy()
+    for col, prefix, namespace in [
+            *([(policy.pseudonym_column, policy.prefix, "")] if policy.pseudonym_column else []),
+            *((c, RAW_PREFIX.get(r, "X"), f"{r}:") for c, r in plan.raw_pseudonyms.items())]:
+        work[col] = pseudonymize(work[col], secret, prefix=prefix, length=policy.length,
+                                 namespace=namespace, salt=salt, column=col)
+    return work, date_log
+
+
+def _generalise(df: pd.DataFrame, plan: _Plan, *, n: int, file: str
+                ) -> tuple[list[Hierarchy], list[SensitiveCodes], SearchResult]:
+    """The hierarchies, the sensitive codes, and the least-loss node meeting the models."""
+    policy, roles = plan.policy, plan.roles
     with _in_file(file):
         hierarchies: list[Hierarchy] = [
             build_hierarchy(df[s.column], s, date_format=policy.dates.format,
-                            where=f"raw.{roles[s.column]}" if s.column in roles else None,
-                            show_values=s.column not in roles)
+                            where=f"raw.{roles[s.column]}" if s.column in roles else None)
             for s in policy.quasi_identifiers]
     sensitive = _sensitive(df, policy, file)
     found = search(hierarchies, sensitive, policy.models, n=n, metric=policy.metric,
                    max_nodes=policy.max_nodes)
-    keep_rows = ~found.suppressed
-    generalised = work.copy()
-    for h, level in zip(hierarchies, found.node, strict=True):
-        generalised[h.column] = pd.Series(h.labels[level], dtype="string")
-    released = generalised[keep_rows].reset_index(drop=True)
-
-    _, classes = np.unique(found.classes[keep_rows], return_inverse=True)
-    kept_sens = [SensitiveCodes(s.column, s.codes[keep_rows], s.n_values, s.ordered,
-                                s.reference) for s in sensitive]
-    # the input's classes from the hierarchies' level 0, the labels the population gets too
-    before_keys = class_keys(pd.DataFrame({h.column: h.labels[0] for h in hierarchies},
-                                          columns=qi_cols))
-    after_keys = class_keys(released[qi_cols])
-    pop_before = _population_keys(population, df, policy, None)
-    pop_after = _population_keys(population, df, policy,
-                                 [h.names[lv] for h, lv in zip(hierarchies, found.node,
-                                                               strict=True)])
-    m = policy.models
-    report = {
-        "policy": policy.name,
-        "purpose": policy.purpose,
-        "records_in": n,
-        "records_out": int(keep_rows.sum()),
-        "columns_out": list(released.columns),
-        "removed": removed,
-        "dates": date_log,
-        "pseudonym": {"column": policy.pseudonym_column, "method": "HMAC-SHA256, keyed"}
-        if policy.pseudonym_column else None,
-        "raw_pseudonyms": {c: f"{role.replace('_', ' ')}: HMAC-SHA256 of '{role}:' + value, "
-                              f"keyed, prefix {RAW_PREFIX.get(role, 'X')}"
-                           for c, role in raw_pseudonyms.items()},
-        "models": {"k": m.k, "l": m.l, "l_variant": m.l_variant, "t": m.t,
-                   "max_suppression": m.max_suppression},
-        "achieved": achieved(classes.astype(np.int64), kept_sens).as_dict(),
-        "generalisation": {h.column: f"{lv} of {h.height}"
-                           for h, lv in zip(hierarchies, found.node, strict=True)},
-        "generalisation_levels": {
-            h.column: {"hierarchy": s.type, "level": lv, "highest": h.height,
-                       "shows": h.names[lv]}
-            for h, s, lv in zip(hierarchies, policy.quasi_identifiers, found.node,
-                                strict=True)},
-        "information_loss": {
-            "generalisation_height": found.height,
-            "max_height": found.max_height,
-            "relative_height": round(found.height / found.max_height, 6)
-            if found.max_height else 0.0,
-            "suppressed_records": int(found.suppressed.sum()),
-            "suppression_rate": round(float(found.suppressed.mean()), 6) if n else 0.0,
-            "non_uniform_entropy_bits": round(found.nue_bits, 3),
-            "non_uniform_entropy": round(found.nue, 6),
-            "lattice_nodes": found.nodes_total,
-            "lattice_nodes_evaluated": found.nodes_evaluated,
-        },
-        "risk": {
-            "before": risk_measures(before_keys, population=pop_before,
-                                    threshold=policy.threshold),
-            "after": risk_measures(after_keys, population=pop_after,
-                                   threshold=policy.threshold),
-        },
-        "utility": utility_check(
-            generalised, keep_rows, dictionary=dictionary,
-            generalised={s.column: s.type for s in policy.quasi_identifiers},
-            changed=[*date_log, *anchor], exact=work,
-            columns=[c for c in released.columns
-                     if c != policy.pseudonym_column and c not in raw_pseudonyms]),
-    }
-    _LOG.info("anonymised %d -> %d records at node %s", n, report["records_out"], found.node)
-    return AnonymizationResult(data=released, report=report)
+    return hierarchies, sensitive, found

@@ -8,8 +8,8 @@ of identifier a raw site export carries (``raw:``). docs/anonymize.md documents 
 Unknown keys fail with a did-you-mean, like dictionaries and mappings do.
 
 >>> p = Policy.from_mapping({"name": "x", "purpose": {"keep": ["a"]}, "models": {"k": 3}})
->>> p.models.k, p.models.max_suppression, p.dates.method
-(3, 0.0, 'keep')
+>>> p.models.k, p.models.max_suppression, p.dates.method, p.scope
+(3, 0.0, 'keep', 'release')
 >>> p.raw_action("hospital_number"), p.raw_action("birth_date")
 ('remove', 'remove')
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from synthema.errors import SynthemaError
+from synthema.errors import AnonymizationError
 from synthema.schema.dictionary import Dictionary, check_keys, load_dictionary, read_yaml
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -28,7 +28,18 @@ BUILTIN_POLICIES: tuple[str, ...] = ("aml", "scd")
 DATE_METHODS = ("keep", "shift", "relative", "generalize")
 GRANULARITIES = ("month", "quarter", "year", "decade")
 L_VARIANTS = ("distinct", "entropy")
+#: how far pseudonyms link: one release (default), one study, or every release with the key
+SCOPES = ("release", "study", "linkage")
+#: hex characters of HMAC kept at least: 64 bits, so that collisions are negligible
+#: (n^2 / 2^65: about 1e-9 for 200,000 ids); :func:`pseudonymize` still checks for them
+MIN_PSEUDONYM_LENGTH = 16
+#: a date shift smaller than this keeps the date's month for most patients
+MIN_SHIFT_DAYS = 30
 METRICS = ("nue", "height")
+#: checks a column released exactly may pass once a person has checked it by hand
+#: (``identifiers.allow``): not declared by the policy's dictionary, distinct on nearly
+#: every row
+ALLOWANCES = ("undeclared", "distinct")
 #: kinds of direct identifier a raw export carries (:func:`identifier_role` in deidentify)
 RAW_ROLES = ("name", "hospital_number", "birth_date", "postcode", "address", "contact",
              "national_id", "other")
@@ -38,9 +49,10 @@ _RAW_HIERARCHY = {"birth_date": ("date",), "postcode": ("truncate", "groups", "s
 _TOP_KEYS = {
     "name": "policy name", "description": "free text",
     "purpose": "{description, keep}: the columns the declared purpose needs",
-    "pseudonym": "{column, key_env, key_file, prefix, length}",
+    "pseudonym": "{column, key_env, key_file, prefix, length, scope, study}",
     "identifiers": "{columns, detect, keep_free_text}",
-    "dates": "{method, columns, max_shift_days, anchor, granularity, format}",
+    "dates": "{method, columns, max_shift_days, anchor, granularity, format, key_env, "
+             "key_file}",
     "quasi_identifiers": "column -> hierarchy",
     "sensitive": "column -> {order}",
     "models": "{k, l, l_variant, t, max_suppression}",
@@ -51,13 +63,21 @@ _TOP_KEYS = {
 _PURPOSE_KEYS = {"description": "why the data is released", "keep": "columns the purpose needs"}
 _PSEUDO_KEYS = {"column": "patient id column", "key_env": "environment variable with the key",
                 "key_file": "file holding the key", "prefix": "pseudonym prefix",
-                "length": "hex characters kept"}
+                "length": "hex characters kept",
+                "scope": "|".join(SCOPES) + ": how far pseudonyms link",
+                "study": "study name (scope: study)"}
 _IDENT_KEYS = {"columns": "direct identifier columns", "detect": "match identifier headers",
-               "keep_free_text": "free-text columns explicitly kept"}
+               "keep_free_text": "free-text columns explicitly kept",
+               "allow": "column -> [" + ", ".join(ALLOWANCES) + "]: checks a kept column may "
+                        "pass once checked by hand"}
 _DATE_KEYS = {"method": "|".join(DATE_METHODS), "columns": "date columns",
               "max_shift_days": "largest shift", "anchor": "date column days count from",
-              "granularity": "|".join(GRANULARITIES), "format": "date format of the input"}
+              "granularity": "|".join(GRANULARITIES), "format": "date format of the input",
+              "key_env": "environment variable with the date-shift key",
+              "key_file": "file holding the date-shift key"}
 _HIER_KEYS = {"type": "interval|date|truncate|groups|suppress", "bands": "interval widths",
+              "cap": "interval: values at or above it form one band (top-coding)",
+              "cuts": "interval: cut points of one more level above the bands, e.g. [60]",
               "levels": "date granularities or group mappings", "min_level": "lowest level",
               "max_level": "highest level", "top": "add a '*' level", "origin": "band origin"}
 _SENS_KEYS = {"order": "ordered values (ordinal t-closeness distance)"}
@@ -68,10 +88,6 @@ _RISK_KEYS = {"threshold": "per-record risk threshold", "population": "populatio
 _RAW_KEYS = {role: "remove" + (" | pseudonym" if role in _RAW_PSEUDONYM else "")
              + (" | {type: ...} hierarchy" if role in _RAW_HIERARCHY else "")
              for role in RAW_ROLES}
-
-
-class AnonymizationError(SynthemaError):
-    """A policy is malformed, does not fit the data, or its privacy models cannot be met."""
 
 
 def _fail(src: str, message: str, fix: str) -> AnonymizationError:
@@ -120,6 +136,8 @@ class HierarchySpec:
     max_level: int | None = None
     top: bool = True
     origin: float = 0.0
+    cap: float | None = None
+    cuts: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,6 +161,14 @@ class DatePolicy:
     anchor: str | None = None
     granularity: str = "month"
     format: str = "ISO8601"
+    key_env: str | None = "SYNTHEMA_DATE_SHIFT_KEY"
+    key_file: str | None = None
+
+    def __post_init__(self) -> None:
+        """A shift below the bound keeps most dates' month (also when built in Python)."""
+        if self.method == "shift":
+            _number(self.max_shift_days, "dates.max_shift_days", "<policy>",
+                    lo=MIN_SHIFT_DAYS, hi=36500, integer=True)
 
 
 @dataclass(frozen=True)
@@ -157,9 +183,12 @@ class Policy:
     key_file: str | None = None
     prefix: str = "P"
     length: int = 16
+    scope: str = "release"
+    study: str | None = None
     identifiers: tuple[str, ...] = ()
     detect_identifiers: bool = True
     keep_free_text: tuple[str, ...] = ()
+    allow: dict[str, tuple[str, ...]] = field(default_factory=dict)
     dates: DatePolicy = field(default_factory=DatePolicy)
     quasi_identifiers: tuple[HierarchySpec, ...] = ()
     sensitive: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
@@ -171,6 +200,19 @@ class Policy:
     dictionary: str | None = None
     raw: dict[str, str | HierarchySpec] = field(default_factory=dict)
     source: str = "<policy>"
+
+    def __post_init__(self) -> None:
+        """Re-check what a Python caller can set past :meth:`from_mapping`.
+
+        ``dataclasses.replace(policy, length=8)`` builds a new Policy without the YAML
+        checks; a pseudonym of 8 hex characters collides within a few hundred thousand ids.
+        """
+        _number(self.length, "pseudonym.length", self.source, lo=MIN_PSEUDONYM_LENGTH,
+                hi=64, integer=True)
+        _choice(self.scope, SCOPES, "pseudonym.scope", self.source)
+        for col, checks in self.allow.items():
+            for check in checks:
+                _choice(check, ALLOWANCES, f"identifiers.allow.{col}", self.source)
 
     def raw_action(self, role: str) -> str | HierarchySpec:
         """What happens to a raw export's identifier of kind ``role`` (default: removed)."""
@@ -196,6 +238,11 @@ class Policy:
         purpose = _section(raw, "purpose", _PURPOSE_KEYS, src)
         pseudo = _section(raw, "pseudonym", _PSEUDO_KEYS, src)
         ident = _section(raw, "identifiers", _IDENT_KEYS, src)
+        if not raw.get("models"):
+            raise _fail(src, "the policy has no models: section (without it every class may "
+                        "hold one record: k = 1)",
+                        "add models: {k: 5, max_suppression: 0.05} (and l/t for the sensitive "
+                        "attributes)")
         models = _models(_section(raw, "models", _MODEL_KEYS, src), src)
         search = _section(raw, "search", _SEARCH_KEYS, src)
         risk = _section(raw, "risk", _RISK_KEYS, src)
@@ -224,10 +271,13 @@ class Policy:
             key_file=pseudo.get("key_file"),
             prefix=str(pseudo.get("prefix", "P")),
             length=_number(pseudo.get("length", 16), "pseudonym.length", src,
-                           lo=8, hi=64, integer=True),
+                           lo=MIN_PSEUDONYM_LENGTH, hi=64, integer=True),
+            scope=_choice(pseudo.get("scope", "release"), SCOPES, "pseudonym.scope", src),
+            study=None if pseudo.get("study") is None else str(pseudo["study"]),
             identifiers=_names(ident.get("columns"), "identifiers.columns", src),
             detect_identifiers=bool(ident.get("detect", True)),
             keep_free_text=_names(ident.get("keep_free_text"), "identifiers.keep_free_text", src),
+            allow=_allow(ident.get("allow"), src),
             dates=_dates(_section(raw, "dates", _DATE_KEYS, src), src),
             quasi_identifiers=tuple(_hierarchy(str(c), s, src) for c, s in qis.items()),
             sensitive=sensitive,
@@ -244,8 +294,27 @@ class Policy:
         )
 
 
+def _allow(raw: Any, src: str) -> dict[str, tuple[str, ...]]:
+    """``identifiers.allow``: column -> the checks it may pass (:data:`ALLOWANCES`)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict) or not all(
+            isinstance(v, list) and all(isinstance(c, str) for c in v) for v in raw.values()):
+        raise _fail(src, "identifiers.allow must map column names to lists of checks",
+                    f"write allow: {{ward: [undeclared]}} (checks: {', '.join(ALLOWANCES)})")
+    return {str(col): tuple(_choice(c, ALLOWANCES, f"identifiers.allow.{col}", src)
+                            for c in checks) for col, checks in raw.items()}
+
+
 def _models(raw: dict[str, Any], src: str) -> Models:
-    k = _number(raw.get("k", 1), "models.k", src, lo=1, hi=10**6, integer=True)
+    if "k" not in raw:
+        raise _fail(src, "models.k is missing (k = 1 would release unique records)",
+                    "set models.k, e.g. k: 5")
+    k = raw["k"]
+    if isinstance(k, int) and not isinstance(k, bool) and k == 1:
+        raise _fail(src, "models.k is 1: every record may be unique in the release",
+                    "use k: 2 or more (5 for data shared with a contracted recipient)")
+    k = _number(k, "models.k", src, lo=2, hi=10**6, integer=True)
     lval = raw.get("l")
     if lval is not None:
         lval = _number(lval, "models.l", src, lo=1, hi=10**6, integer=True)
@@ -269,11 +338,13 @@ def _dates(raw: dict[str, Any], src: str) -> DatePolicy:
         method=method,
         columns=_names(raw.get("columns"), "dates.columns", src),
         max_shift_days=_number(raw.get("max_shift_days", 180), "dates.max_shift_days", src,
-                               lo=1, hi=36500, integer=True),
+                               lo=MIN_SHIFT_DAYS, hi=36500, integer=True),
         anchor=raw.get("anchor"),
         granularity=_choice(raw.get("granularity", "month"), GRANULARITIES,
                             "dates.granularity", src),
         format=str(raw.get("format", "ISO8601")),
+        key_env=raw.get("key_env", "SYNTHEMA_DATE_SHIFT_KEY"),
+        key_file=raw.get("key_file"),
     )
 
 
@@ -296,8 +367,29 @@ def _hierarchy(column: str, spec: Any, src: str, *, where: str = "") -> Hierarch
         raise _fail(src, f"{where}: groups needs levels, each a value -> group mapping",
                     "write levels: [{DE: EU-West, FR: EU-West}, {EU-West: Europe}]")
     max_level = spec.get("max_level")
+    cap = spec.get("cap")
+    if cap is not None:
+        cap = _number(cap, f"{where}.cap", src, lo=-1e12, hi=1e12, integer=False)
+        if kind != "interval" or any(((cap - float(spec.get("origin", 0.0))) / b) % 1
+                                     for b in bands):
+            raise _fail(src, f"{where}.cap {cap:g} does not close a band of every width",
+                        "use an interval hierarchy and a cap that is a multiple of every band "
+                        "width (e.g. bands [90, 180, 360] and cap 1080)")
+    cuts = tuple(_number(c, f"{where}.cuts", src, lo=-1e12, hi=1e12, integer=False)
+                 for c in spec.get("cuts") or ())
+    if cuts:
+        origin = float(spec.get("origin", 0.0))
+        if kind != "interval" or list(cuts) != sorted(set(cuts)) or any(
+                ((c - origin) / b) % 1 for c in cuts for b in bands):
+            raise _fail(src, f"{where}.cuts {list(cuts)} do not join whole bands",
+                        "use an interval hierarchy and increasing cut points that are multiples "
+                        "of every band width (e.g. bands [5, 10, 20] and cuts [60])")
+        if cap is not None and cap < cuts[-1]:
+            raise _fail(src, f"{where}.cap {cap:g} lies below the last cut {cuts[-1]:g}",
+                        "raise the cap to the last cut point or above (its band must lie in "
+                        "one group)")
     return HierarchySpec(
-        column=column, type=kind, bands=bands,
+        column=column, type=kind, bands=bands, cuts=cuts,
         levels=tuple({str(a): str(b) for a, b in v.items()} if isinstance(v, dict) else v
                      for v in levels),
         min_level=_number(spec.get("min_level", 0), f"{where}.min_level", src,
@@ -306,6 +398,7 @@ def _hierarchy(column: str, spec: Any, src: str, *, where: str = "") -> Hierarch
             max_level, f"{where}.max_level", src, lo=0, hi=100, integer=True),
         top=bool(spec.get("top", True)),
         origin=float(spec.get("origin", 0.0)),
+        cap=None if cap is None else float(cap),
     )
 
 

@@ -20,26 +20,35 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from synthema.anonymize.assessment import RAW_PREFIX
 from synthema.anonymize.deidentify import identifier_role
 from synthema.anonymize.pipeline import (
-    RAW_PREFIX,
     AnonymizationResult,
     anonymize,
     check_one_row_per_patient,
 )
-from synthema.anonymize.policy import AnonymizationError, HierarchySpec, Policy
-from synthema.harmonize import DEFAULT_MISSING, SiteMapping, harmonize, load_mapping
+from synthema.anonymize.policy import HierarchySpec, Policy
+from synthema.anonymize.report import (
+    AnonymizationReport,
+    Harmonization,
+    IdentifierColumn,
+    InputFile,
+)
+from synthema.errors import AnonymizationError
+from synthema.harmonize import SiteMapping, harmonize, load_mapping
+from synthema.harmonize import apply as harmonize_apply
+from synthema.harmonize.apply import dictionary_for
 from synthema.harmonize.convert import guess_date_format
-from synthema.harmonize.result import dictionary_for
+from synthema.tables import DEFAULT_MISSING
 
 _LOG = logging.getLogger(__name__)
-_HARMONIZE_LOG = logging.getLogger("synthema.harmonize.result")
+_HARMONIZE_LOG = logging.getLogger(harmonize_apply.__name__)
 NOT_A_DATE = "not a date (set to missing)"
 
 
@@ -87,28 +96,28 @@ def _check_dictionary(policy: Policy, target: str) -> None:
             fix=f"use the policy written for this disease (e.g. --policy {target})")
 
 
-def _harmonization(summary, mapping: SiteMapping) -> dict[str, Any]:
+def _harmonization(summary, mapping: SiteMapping) -> Harmonization:
     """Counts of what harmonisation dropped and repaired (no cell values, no ids)."""
-    return {
-        "file": summary.file,
-        "mapping": str(mapping.path) if mapping.path else mapping.where,
-        "rows_in": summary.rows_in,
-        "rows_out": summary.rows_out,
-        "rows_without_values": len(summary.empty_rows),
-        "dropped_total": summary.dropped_total,
-        "repaired_total": sum(sum(c.repaired.values()) for c in summary.columns),
-        "declared_missing_total": sum(c.declared_missing for c in summary.columns),
-        "columns": [{"column": c.target, "source": c.source, "present": c.present,
-                     "carried": c.carried, "dropped": dict(c.dropped),
-                     "repaired": dict(c.repaired), "declared_missing": c.declared_missing}
-                    for c in summary.columns],
-        "all_values_dropped": list(summary.all_dropped_columns),
-        "missing_variables": list(summary.missing_variables),
-        "ignored_columns": list(summary.ignored_columns),
-        "missing_ids": len(summary.missing_ids),
-        "duplicate_ids": len(summary.duplicate_ids),
-        "rule_violations": {k: len(v) for k, v in summary.rule_violations.items()},
-    }
+    return Harmonization(  # file names only: a folder (a clinic, a person's name) is no output's
+        file=Path(summary.file).name,
+        mapping=Path(mapping.path).name if mapping.path else mapping.where,
+        rows_in=summary.rows_in,
+        rows_out=summary.rows_out,
+        rows_without_values=len(summary.empty_rows),
+        dropped_total=summary.dropped_total,
+        repaired_total=sum(sum(c.repaired.values()) for c in summary.columns),
+        declared_missing_total=sum(c.declared_missing for c in summary.columns),
+        columns=tuple({"column": c.target, "source": c.source, "present": c.present,
+                       "carried": c.carried, "dropped": dict(c.dropped),
+                       "repaired": dict(c.repaired), "declared_missing": c.declared_missing}
+                      for c in summary.columns),
+        all_values_dropped=tuple(summary.all_dropped_columns),
+        missing_variables=tuple(summary.missing_variables),
+        ignored_columns=tuple(summary.ignored_columns),
+        missing_ids=len(summary.missing_ids),
+        duplicate_ids=len(summary.duplicate_ids),
+        rule_violations={k: len(v) for k, v in summary.rule_violations.items()},
+    )
 
 
 class _NoExamples(logging.Filter):
@@ -134,10 +143,11 @@ def _counts_only(logger: logging.Logger) -> Iterator[None]:
         logger.removeFilter(quiet)
 
 
-def _action_text(action: str | HierarchySpec, role: str, column: str, report: dict) -> str:
+def _action_text(action: str | HierarchySpec, role: str, column: str,
+                 report: AnonymizationReport) -> str:
     if isinstance(action, HierarchySpec):
-        lv = report["generalisation_levels"].get(column)
-        level = f"{lv['shows']}, level {lv['level']} of {lv['highest']}" if lv else "?"
+        lv = report.generalisation_levels.get(column)
+        level = f"{lv.shows}, level {lv.level} of {lv.highest}" if lv else "?"
         return f"quasi-identifier '{column}' ({action.type}), released as {level}"
     if action == "pseudonym":
         return (f"replaced by a keyed pseudonym ({RAW_PREFIX.get(role, 'X')}-...) in column "
@@ -151,7 +161,7 @@ def anonymize_export(raw: pd.DataFrame, policy: Policy, *, mapping: SiteMapping 
     """Harmonise a raw export with ``mapping`` and anonymise it under ``policy``.
 
     Args:
-        raw: the export's text cells, as :func:`synthema.harmonize.read_table` reads them
+        raw: the export's text cells, as :func:`synthema.tables.read_table` reads them
             with the mapping's read options.
         policy: the anonymisation policy; its ``raw:`` section decides on the identifiers.
         mapping: the site's mapping (object or YAML path); its ``drop:`` columns are the
@@ -177,6 +187,31 @@ def anonymize_export(raw: pd.DataFrame, policy: Policy, *, mapping: SiteMapping 
     if dictionary.patient_id and dictionary.patient_id in data:
         check_one_row_per_patient(data[dictionary.patient_id], column=dictionary.patient_id,
                                   file=file, rows=np.flatnonzero(kept) + 2)
+    frame, roles, idents = _carry_identifiers(raw, data, mapping, policy, kept)
+    result = anonymize(frame, policy, key=key, population=population, dictionary=dictionary,
+                       identifiers=roles, file=file)
+    report = replace(
+        result.report,
+        input=InputFile(Path(file).name, len(raw), len(raw) - len(data)),
+        harmonization=_harmonization(summary, mapping),
+        identifiers=tuple(
+            replace(i, action=_action_text(policy.raw_action(i.role), i.role, i.column,
+                                           result.report))
+            for i in idents),
+    )
+    _LOG.info("raw export %s: %d rows, %d harmonised, %d values dropped, %d repaired, "
+              "%d identifier columns", file, len(raw), len(data), summary.dropped_total,
+              report.harmonization.repaired_total, len(idents))
+    return AnonymizationResult(data=result.data, report=report)
+
+
+def _carry_identifiers(raw: pd.DataFrame, data: pd.DataFrame, mapping: SiteMapping,
+                       policy: Policy, kept: np.ndarray
+                       ) -> tuple[pd.DataFrame, dict[str, str], list[IdentifierColumn]]:
+    """The harmonised frame with the export's identifier columns alongside, named by kind.
+
+    Returns the frame, each carried column's kind, and what the report says of each.
+    """
     headers = [c for c in mapping.drop if c in raw.columns]
     names = _canonical(headers, set(map(str, data.columns)))
     missing = list(frozenset(DEFAULT_MISSING) | set(mapping.missing_values))
@@ -184,31 +219,14 @@ def anonymize_export(raw: pd.DataFrame, policy: Policy, *, mapping: SiteMapping 
     for header, (name, role) in names.items():
         text = raw[header].astype("string").str.strip()
         text = text.mask(text.isin(missing) | (text == ""))[kept].reset_index(drop=True)
-        entry = {"source": header, "column": name, "role": role,
-                 "values": int(text.notna().sum())}
-        action = policy.raw_action(role)
-        if role == "birth_date" and isinstance(action, HierarchySpec):
+        entry = IdentifierColumn(source=header, column=name, role=role,
+                                 values=int(text.notna().sum()))
+        if role == "birth_date" and isinstance(policy.raw_action(role), HierarchySpec):
             values, bad, fmt = _birth_dates(text, mapping)
-            entry |= {"date_format": fmt, "dropped": {NOT_A_DATE: bad} if bad else {}}
+            entry = replace(entry, date_format=fmt, dropped={NOT_A_DATE: bad} if bad else {})
             carried[name] = values
         else:
             carried[name] = text
         roles[name] = role
         idents.append(entry)
-    frame = pd.concat([data, pd.DataFrame(carried, index=data.index)], axis=1)
-    result = anonymize(frame, policy, key=key, population=population, dictionary=dictionary,
-                       identifiers=roles, file=file)
-    report = result.report
-    for entry in idents:
-        entry["action"] = _action_text(policy.raw_action(entry["role"]), entry["role"],
-                                       entry["column"], report)
-    dropped_rows = len(raw) - len(data)
-    lead = {k: report[k] for k in ("policy", "purpose")}
-    report = lead | {"input": {"file": file, "rows": len(raw),
-                               "rows_without_values": dropped_rows},
-                     "harmonization": _harmonization(summary, mapping),
-                     "identifiers": idents} | {k: v for k, v in report.items() if k not in lead}
-    _LOG.info("raw export %s: %d rows, %d harmonised, %d values dropped, %d repaired, "
-              "%d identifier columns", file, len(raw), len(data), summary.dropped_total,
-              report["harmonization"]["repaired_total"], len(idents))
-    return AnonymizationResult(data=result.data, report=report)
+    return pd.concat([data, pd.DataFrame(carried, index=data.index)], axis=1), roles, idents

@@ -1,284 +1,236 @@
-"""The anonymisation report: ``anonymization.json`` and ``anonymization.html``.
+"""The anonymisation report as typed records, and the two files it is written to.
 
-The page is built from the same parts as the evaluation report (:mod:`synthema.evaluate.page`:
-style, header, tiles, scorecard table with pass / warn / fail badges, plotly.js inlined). The
-scorecard puts every figure a privacy officer signs off in one table:
+:func:`synthema.anonymize.anonymize` returns an :class:`AnonymizationReport`: what was
+released (records, columns), what was removed and why, what happened to dates and
+pseudonyms, the privacy models required and achieved, the generalisation chosen, the
+information lost, the re-identification risk (before, after, and over every released
+column) and the utility kept; for a raw site export also the harmonisation's counts and each
+identifier column's fate. Each part is a frozen record; :meth:`AnonymizationReport.to_dict`
+is the JSON form, made only at the edge: ``anonymization.json``, the HTML page
+(:mod:`synthema.anonymize.html`) and the command's summary render it.
 
-- privacy models: achieved k, l and t against the policy's (pass when met, else fail), and
-  the suppression rate against ``max_suppression``;
-- re-identification risk: prosecutor, journalist (highest, average) and marketer risk pass
-  at or below the policy's threshold (default 0.09) and warn up to :data:`RISK_WARN` (0.2,
-  one record in five: the usual limit for sharing with a contracted recipient);
-- information loss: shown without a verdict;
-- utility: :mod:`synthema.evaluate` metrics with their own documented thresholds.
-
->>> rows = scorecard_metrics({"models": {"k": 5, "l": None, "l_variant": "distinct",
-...     "t": None, "max_suppression": 0.05}, "achieved": {"k": 4, "l_distinct": None,
-...     "l_entropy": None, "t": None}, "information_loss": {"suppression_rate": 0.01,
-...     "relative_height": 0.5, "non_uniform_entropy": 0.3, "suppressed_records": 2},
-...     "risk": {"after": {"threshold": 0.09, "prosecutor": {"highest": 0.25, "average": 0.1,
-...     "above_threshold": 0.4}, "journalist": {"highest": 0.25, "average": 0.05,
-...     "above_threshold": 0.4}, "marketer": {"average": 0.05}}}, "utility": {"metrics": []}})
->>> [(r["name"], r["status"]) for r in rows][:4]  # doctest: +NORMALIZE_WHITESPACE
-[('k-anonymity', 'fail'), ('suppression rate', 'pass'),
- ('prosecutor risk, highest', 'fail'), ('prosecutor risk, average', 'warn')]
+The risk and utility parts are kept as the JSON-ready figures their modules compute
+(:func:`synthema.anonymize.risk.risk_measures`, :mod:`synthema.anonymize.linkage`,
+:func:`synthema.anonymize.utility.utility_check`, whose metrics are
+``synthema.evaluate`` results).
 """
 
 from __future__ import annotations
 
 import json
-import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
+from synthema.anonymize.policy import Models
+from synthema.anonymize.privacy_models import Achieved
 
-from synthema.anonymize.pipeline import NOT_NEEDED
-from synthema.anonymize.template import TEMPLATE
-from synthema.evaluate.page import fmt, layout, render_page, scorecard, table
+#: the site-internal harmonisation counts written next to the report (never published)
+INTERNAL_NAME = "harmonization.json"
 
-RISK_WARN = 0.2
-BEFORE, AFTER = "#7a8794", "#2f6db5"
+@dataclass(frozen=True)
+class InformationLoss:
+    """What generalisation and suppression cost (heights, suppression, entropy, the search)."""
 
-def _row(name: str, group: str, value: Any, *, goal: str = "maximize", good: Any = None,
-         warn: Any = None, unit: str = "", description: str = "") -> dict[str, Any]:
-    """One scorecard row; ``status`` from the thresholds (none without them).
-
-    Without ``warn`` (a policy requirement) the row passes or fails, and shows no warn limit.
-    """
-    status = ""
-    if good is not None:
-        warn = good if warn is None else warn  # a requirement: met or not, no warn band
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            status = "error"
-        elif goal == "minimize":
-            status = "pass" if value <= good else "warn" if value <= warn else "fail"
-        else:
-            status = "pass" if value >= good else "warn" if value >= warn else "fail"
-        warn = None if warn == good else warn
-    return {"name": name, "group": group, "value": value, "unit": unit, "goal": goal,
-            "thresholds": {"pass": good, "warn": warn}, "score": None, "status": status,
-            "description": description, "error": None}
+    generalisation_height: int
+    max_height: int
+    relative_height: float
+    suppressed_records: int
+    suppression_rate: float
+    non_uniform_entropy_bits: float
+    non_uniform_entropy: float
+    lattice_nodes: int
+    lattice_nodes_evaluated: int
 
 
-def scorecard_metrics(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """The scorecard rows of a report (shaped like ``MetricResult.to_dict()``)."""
-    m, ach, loss = report["models"], report["achieved"], report["information_loss"]
-    model = "privacy model"
-    rows = [_row("k-anonymity", model, ach["k"], good=m["k"], unit="records",
-                 description="size of the smallest equivalence class")]
-    if ach.get("l_distinct") is not None:
-        need = m["l"] if m.get("l") is not None and m["l_variant"] == "distinct" else None
-        rows.append(_row("l-diversity (distinct)", model, ach["l_distinct"], good=need,
-                         unit="values",
-                         description="fewest distinct sensitive values in a class"))
-        need = m["l"] if m.get("l") is not None and m["l_variant"] == "entropy" else None
-        rows.append(_row("l-diversity (entropy)", model, ach["l_entropy"], good=need,
-                         unit="exp(entropy)",
-                         description="least diverse class, exp of its Shannon entropy"))
-    if ach.get("t") is not None:
-        rows.append(_row("t-closeness", model, ach["t"], goal="minimize", good=m.get("t"),
-                         unit="EMD",
-                         description="largest distance of a class's sensitive values from "
-                                     "the whole input"))
-    rows.append(_row("suppression rate", model, loss["suppression_rate"], goal="minimize",
-                     good=m["max_suppression"], unit="share of records",
-                     description="share of input records not released (whole failing "
-                                 "classes suppressed)"))
-    after = report["risk"]["after"]
-    limit = after["threshold"]
-    warn = max(limit, RISK_WARN)
-    risk = "re-identification risk"
-    for attacker, what in (("prosecutor", "knows the target is in the release"),
-                           ("journalist", "knows the target is in the population")):
-        for stat in ("highest", "average"):
-            rows.append(_row(f"{attacker} risk, {stat}", risk, after[attacker][stat],
-                             goal="minimize", good=limit, warn=warn, unit="probability",
-                             description=f"{stat} per-record risk; the attacker {what}"))
-    rows.append(_row("marketer risk", risk, after["marketer"]["average"], goal="minimize",
-                     good=limit, warn=warn, unit="share",
-                     description="expected share of records re-identified by matching all"))
-    for attacker in ("prosecutor", "journalist"):
-        rows.append(_row(f"records above threshold ({attacker})", risk,
-                         after[attacker]["above_threshold"], goal="minimize", unit="share",
-                         description=f"share of released records with risk above {limit}"))
-    info = "information loss"
-    rows += [
-        _row("generalisation height", info, loss["relative_height"], goal="minimize",
-             unit="of the maximum", description="sum of the levels chosen, relative"),
-        _row("non-uniform entropy", info, loss["non_uniform_entropy"], goal="minimize",
-             unit="normalised", description="information lost by generalisation and "
-                                            "suppression (0 none, 1 all)"),
-        _row("suppressed records", info, loss["suppressed_records"], goal="minimize",
-             unit="records", description="records removed with their failing classes"),
-    ]
-    for u in report["utility"].get("metrics", []):
-        rows.append(u | {"group": "utility"})
-    return rows
+@dataclass(frozen=True)
+class GeneralisationLevel:
+    """The level chosen for one quasi-identifier, of how many, and what it shows."""
+
+    hierarchy: str
+    level: int
+    highest: int
+    shows: str
 
 
-def write_report(report: dict[str, Any], directory: str | Path, *,
+@dataclass(frozen=True)
+class PseudonymScope:
+    """The pseudonym columns, how they are made, and how far they link across releases."""
+
+    column: str | None
+    columns: tuple[str, ...]
+    method: str
+    scope: str
+    study: str | None
+    linkable_across_releases: bool
+    dates_linkable_across_releases: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class ReleaseRisk:
+    """Re-identification risk of the input and the release on the quasi-identifiers
+    (:func:`~synthema.anonymize.risk.risk_measures`), and of the release over every released
+    column (:func:`~synthema.anonymize.linkage.linkage_risk`)."""
+
+    before: Mapping[str, Any]
+    after: Mapping[str, Any]
+    released_columns: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """A raw export as read: its name (no folder), rows, and rows with no mapped value."""
+
+    file: str
+    rows: int
+    rows_without_values: int
+
+
+@dataclass(frozen=True)
+class Harmonization:
+    """What harmonising a raw export in memory dropped and repaired: counts, never values."""
+
+    file: str
+    mapping: str
+    rows_in: int
+    rows_out: int
+    rows_without_values: int
+    dropped_total: int
+    repaired_total: int
+    declared_missing_total: int
+    columns: tuple[Mapping[str, Any], ...]
+    all_values_dropped: tuple[str, ...]
+    missing_variables: tuple[str, ...]
+    ignored_columns: tuple[str, ...]
+    missing_ids: int
+    duplicate_ids: int
+    rule_violations: Mapping[str, int]
+
+    def published(self) -> dict[str, Any]:
+        """What the release's report may say: the file and its row counts, nothing per column.
+
+        The per-column counts (values present, carried, dropped, repaired) are over every
+        row of the export, suppressed records and columns the policy left out included:
+        subtracted from the release they give exact counts about the suppressed patients
+        (a review read the missing ELN values among 127 suppressed records that way). They
+        stay at the site, in ``harmonization.json`` (:func:`write_report`).
+        """
+        return {"file": self.file, "mapping": self.mapping, "rows_in": self.rows_in,
+                "rows_out": self.rows_out, "detail": INTERNAL_NAME + " (site-internal)"}
+
+
+@dataclass(frozen=True)
+class IdentifierColumn:
+    """One identifier column of a raw export: its kind, its values, what happened to it."""
+
+    source: str
+    column: str
+    role: str
+    values: int
+    action: str = ""
+    date_format: str | None = None
+    dropped: Mapping[str, int] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"source": self.source, "column": self.column, "role": self.role,
+                               "values": self.values}
+        if self.dropped is not None:  # a birth date read as dates (released generalised)
+            out |= {"date_format": self.date_format, "dropped": dict(self.dropped)}
+        return out | {"action": self.action}
+
+
+@dataclass(frozen=True)
+class AnonymizationReport:
+    """Every figure of one release (see the module docstring; JSON: :meth:`to_dict`)."""
+
+    policy: str
+    purpose: str
+    records_in: int
+    records_out: int
+    columns_out: tuple[str, ...]
+    removed: Mapping[str, str]
+    dates: Mapping[str, str]
+    pseudonym: PseudonymScope | None
+    raw_pseudonyms: Mapping[str, str]
+    models: Models
+    achieved: Achieved
+    generalisation_levels: Mapping[str, GeneralisationLevel]
+    information_loss: InformationLoss
+    risk: ReleaseRisk
+    utility: Mapping[str, Any]
+    warnings: tuple[str, ...] = ()
+    input: InputFile | None = None
+    harmonization: Harmonization | None = None
+    identifiers: tuple[IdentifierColumn, ...] | None = field(default=None)
+
+    @property
+    def generalisation(self) -> dict[str, str]:
+        """Each quasi-identifier's level as ``"level of highest"``."""
+        return {c: f"{g.level} of {g.highest}" for c, g in self.generalisation_levels.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (``anonymization.json``); a raw export's parts come first."""
+        raw: dict[str, Any] = {}
+        if self.input is not None:
+            raw["input"] = asdict(self.input)
+        if self.harmonization is not None:
+            raw["harmonization"] = self.harmonization.published()
+        if self.identifiers is not None:
+            raw["identifiers"] = [i.to_dict() for i in self.identifiers]
+        return {"policy": self.policy, "purpose": self.purpose, **raw, **_plain({
+            "records_in": self.records_in,
+            "records_out": self.records_out,
+            "columns_out": list(self.columns_out),
+            "removed": dict(self.removed),
+            "dates": dict(self.dates),
+            "pseudonym": None if self.pseudonym is None else asdict(self.pseudonym),
+            "raw_pseudonyms": dict(self.raw_pseudonyms),
+            "models": asdict(self.models),
+            "achieved": self.achieved.as_dict(),
+            "generalisation": self.generalisation,
+            "generalisation_levels": {c: asdict(g) for c, g in self.generalisation_levels.items()},
+            "information_loss": asdict(self.information_loss),
+            "risk": asdict(self.risk),
+            "utility": dict(self.utility),
+            "warnings": list(self.warnings),
+        })}
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists and mappings as dicts, all the way down (what JSON holds)."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def report_dict(report: AnonymizationReport | Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON form of a report given as the record or already as that form."""
+    return report.to_dict() if isinstance(report, AnonymizationReport) else dict(report)
+
+
+def write_report(report: AnonymizationReport | Mapping[str, Any], directory: str | Path, *,
                  version: str = "") -> list[Path]:
     """Write ``anonymization.json`` and ``anonymization.html`` into ``directory``."""
+    from synthema.anonymize.html import render_html
+
+    data = report_dict(report)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     json_path = directory / "anonymization.json"
-    json_path.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    json_path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
     html_path = directory / "anonymization.html"
-    html_path.write_text(render_html(report, version=version), encoding="utf-8")
-    return [json_path, html_path]
-
-
-def _risk_figure(risk: dict[str, Any]) -> dict:
-    labels = ["prosecutor highest", "prosecutor average", "journalist highest",
-              "journalist average", "marketer"]
-
-    def values(r: dict) -> list[float]:
-        return [r["prosecutor"]["highest"], r["prosecutor"]["average"],
-                r["journalist"]["highest"], r["journalist"]["average"], r["marketer"]["average"]]
-
-    threshold = risk["after"]["threshold"]
-    return {"data": [
-        {"type": "bar", "name": "input", "x": labels, "y": values(risk["before"]),
-         "marker": {"color": BEFORE}},
-        {"type": "bar", "name": "release", "x": labels, "y": values(risk["after"]),
-         "marker": {"color": AFTER}},
-        {"type": "scatter", "mode": "lines", "name": f"threshold {threshold}",
-         "x": [labels[0], labels[-1]], "y": [threshold, threshold],
-         "line": {"color": "#b3261e", "dash": "dash", "width": 1.5}}],
-        "layout": layout("Re-identification risk, input vs release", barmode="group",
-                         xaxis={"automargin": True},
-                         yaxis={"title": {"text": "risk"}, "range": [0, 1.02]})}
-
-
-def _utility_figure(per_column: dict[str, float]) -> dict:
-    names = sorted(per_column, key=lambda c: -per_column[c])
-    top = max([0.05, *(1.1 * v for v in per_column.values())])
-    return {"data": [{"type": "bar", "name": "TVD", "x": names,
-                      "y": [per_column[c] for c in names], "marker": {"color": AFTER}}],
-            "layout": layout("TVD per released column (input through the release's "
-                             "generalisation vs release)", xaxis={"automargin": True},
-                             yaxis={"title": {"text": "TVD"}, "range": [0, top]})}
-
-
-def _utility_tables(util: dict[str, Any]) -> list[tuple[str, Markup]]:
-    metrics = {m["name"]: m for m in util.get("metrics", [])}
-    out = []
-    cols = metrics.get("column_distance", {}).get("details", {}).get("columns", [])
-    if cols:
-        out.append(("Per column", table(
-            ["column", "type", "measure", "distance", "TVD over the evaluation bins"],
-            [[c["column"], c["type"], c["metric"], c["distance"],
-              util.get("tvd", {}).get(c["column"])] for c in cols], numeric=(3, 4))))
-    pairs = metrics.get("pairwise_tvd", {}).get("details", {}).get("worst_pairs", [])
-    if pairs:
-        out.append(("Pairs with the largest contingency TVD", table(
-            ["column A", "column B", "TVD"], [[*p["columns"], p["tvd"]] for p in pairs[:10]],
-            numeric=(2,))))
-    km = metrics.get("km_distance", {}).get("details", {}).get("pairs", [])
-    if km:
-        logrank = {p["event"]: p for p in
-                   metrics.get("logrank_p", {}).get("details", {}).get("pairs", [])}
-        out.append(("Survival (Kaplan–Meier), input vs release", table(
-            ["survival pair", "KM sup distance", "log-rank χ²", "log-rank p"],
-            [[f"{p['time']} / {p['event']}", p["km_distance"],
-              logrank.get(p["event"], {}).get("logrank_chi2"),
-              logrank.get(p["event"], {}).get("logrank_p")] for p in km],
-            numeric=(1, 2, 3))))
-    if util.get("skipped"):
-        out.append(("Columns not compared", table(["column", "why"],
-                                                  list(util["skipped"].items()))))
-    return out
-
-
-def _deid_tables(report: dict[str, Any]) -> list[tuple[str, Markup]]:
-    out = []
-    harm = report.get("harmonization")
-    if harm:
-        rows = [["rows read", harm["rows_in"]], ["rows kept (with at least one mapped value)",
-                                                  harm["rows_out"]],
-                ["values dropped by harmonisation", harm["dropped_total"]],
-                ["values repaired by harmonisation", harm["repaired_total"]],
-                ["rows without a patient id", harm["missing_ids"]],
-                ["rows repeating a patient id", harm["duplicate_ids"]]]
-        out.append((f"Raw export {harm['file']} harmonised with {harm['mapping']}",
-                    table(["", "count"], rows, numeric=(1,))))
-        changed = [[c["column"], c["source"], c["carried"], c["present"],
-                    "; ".join(f"{n} {r}" for r, n in c["dropped"].items()),
-                    "; ".join(f"{n} {r}" for r, n in c["repaired"].items())]
-                   for c in harm["columns"] if c["dropped"] or c["repaired"]]
-        if changed:
-            out.append(("Columns with dropped or repaired values", table(
-                ["column", "source", "carried", "present", "dropped", "repaired"], changed,
-                numeric=(2, 3))))
-    idents = report.get("identifiers")
-    if idents:
-        out.append(("Identifier columns of the raw export", table(
-            ["source column", "kind", "values", "not read (set to missing)", "what happened"],
-            [[i["source"], i["role"].replace("_", " "), i["values"],
-              sum(i.get("dropped", {}).values()) if "dropped" in i else None, i["action"]]
-             for i in idents], numeric=(2, 3))))
-    removed = report["removed"]
-    unneeded = [c for c, why in removed.items() if why == NOT_NEEDED]
-    listed = [[c, why] for c, why in removed.items() if why != NOT_NEEDED]
-    parts = [table(["column", "reason"], listed)] if listed else []
-    if unneeded:
-        parts.append(Markup('<p style="font-size:13px">{}</p>').format(
-            f"{NOT_NEEDED.capitalize()} ({len(unneeded)} columns): " + ", ".join(unneeded)))
-    out.append((f"Columns removed ({len(removed)})", Markup("").join(parts)))
-    pseudo = dict(report.get("raw_pseudonyms") or {})
-    if report.get("pseudonym"):
-        pseudo = {report["pseudonym"]["column"]: report["pseudonym"]["method"]} | pseudo
-    if pseudo:
-        out.append(("Pseudonyms", table(["column", "method"], list(pseudo.items()))))
-    if report.get("dates"):
-        out.append(("Dates", table(["column", "what happened"], list(report["dates"].items()))))
-    return out
-
-
-def render_html(report: dict[str, Any], *, version: str = "") -> str:
-    """A self-contained page (plotly.js inlined) with ``<section id="anonymization">``."""
-    card, totals = scorecard(scorecard_metrics(report))
-    util = report["utility"]
-    scores = [m["score"] for m in util.get("metrics", []) if m.get("score") is not None]
-    statuses = [m["status"] for m in util.get("metrics", [])]
-    figures = {"risk-fig": _risk_figure(report["risk"])}
-    if util.get("tvd"):
-        figures["utility-fig"] = _utility_figure(util["tvd"])
-    risk_rows = []
-    for stage, shown in (("before", "input"), ("after", "release")):
-        r = report["risk"][stage]
-        for model in ("prosecutor", "journalist"):
-            m = r[model]
-            risk_rows.append([shown, model, m["highest"], m["average"], m["above_threshold"]])
-        risk_rows.append([shown, "marketer", None, r["marketer"]["average"], None])
-    loss = report["information_loss"]
-    loss_rows = [
-        ["records suppressed", f"{loss['suppressed_records']} of {report['records_in']} "
-                               f"({loss['suppression_rate']:.2%})"],
-        ["generalisation height (sum of the levels chosen)",
-         f"{loss['generalisation_height']} of {loss['max_height']} "
-         f"({fmt(loss['relative_height'])} of the maximum)"],
-        ["non-uniform entropy (0 nothing lost, 1 everything)",
-         f"{fmt(loss['non_uniform_entropy'])} ({fmt(loss['non_uniform_entropy_bits'])} bits)"],
-        ["lattice nodes evaluated (exact optimum)",
-         f"{loss['lattice_nodes_evaluated']} of {loss['lattice_nodes']}"],
-    ]
-    levels = report.get("generalisation_levels") or {
-        c: {"hierarchy": "", "level": v, "highest": "", "shows": ""}
-        for c, v in report["generalisation"].items()}
-    return render_page(
-        TEMPLATE, figures=figures, version=version, r=report, card=card, totals=totals,
-        risk_warn=fmt(RISK_WARN),
-        utility_score=sum(scores) / len(scores) if scores else None,
-        utility_counts=" · ".join(f"{statuses.count(s)} {s}" for s in ("pass", "warn", "fail")
-                                  if s in statuses) or "not computed",
-        risk_table=table(["records", "attacker", "highest", "average", "share above threshold"],
-                         risk_rows, numeric=(2, 3, 4)),
-        loss_table=table(["measure", "value"], loss_rows, numeric=(1,)),
-        generalisation_table=table(
-            ["quasi-identifier", "hierarchy", "level chosen", "of", "released as"],
-            [[c, v["hierarchy"], v["level"], v["highest"], v["shows"]]
-             for c, v in levels.items()], numeric=(2, 3)),
-        has_tvd="utility-fig" in figures, utility_tables=_utility_tables(util),
-        deid_tables=_deid_tables(report))
+    html_path.write_text(render_html(data, version=version), encoding="utf-8")
+    paths = [json_path, html_path]
+    harm = getattr(report, "harmonization", None)
+    if harm is not None:  # counts over every row and column of the export: not for release
+        internal = directory / INTERNAL_NAME
+        internal.write_text(json.dumps({
+            "not_for_release": "counts over every row of the raw export, suppressed records "
+                               "and columns not released included: keep at the site",
+            **_plain(asdict(harm))}, indent=2, default=str) + "\n", encoding="utf-8")
+        paths.append(internal)
+    return paths

@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 
-def _summary(per_record: np.ndarray, threshold: float) -> dict[str, float]:
+def summarise(per_record: np.ndarray, threshold: float) -> dict[str, float]:
+    """Highest and average per-record risk, and the share of records above ``threshold``."""
     if per_record.size == 0:
         return {"highest": 0.0, "average": 0.0, "above_threshold": 0.0}
     return {
@@ -84,7 +85,7 @@ def risk_measures(
         if estimated else f"population table of {len(population)} records",
         "population_estimated": estimated,
         "records_missing_from_population": unmatched,
-        "prosecutor": _summary(prosecutor, threshold),
-        "journalist": _summary(journalist, threshold),
+        "prosecutor": summarise(prosecutor, threshold),
+        "journalist": summarise(journalist, threshold),
         "marketer": {"average": round(float(journalist.mean()), 6) if journalist.size else 0.0},
     }

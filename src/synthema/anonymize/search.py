@@ -27,8 +27,9 @@ import numpy as np
 import pandas as pd
 
 from synthema.anonymize.hierarchy import Hierarchy
-from synthema.anonymize.models import SensitiveCodes, failing_classes
-from synthema.anonymize.policy import AnonymizationError, Models
+from synthema.anonymize.policy import Models
+from synthema.anonymize.privacy_models import SensitiveCodes, failing_classes
+from synthema.errors import AnonymizationError
 
 
 @dataclass(frozen=True)

@@ -27,13 +27,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthema.cohorts.styles import STYLES, Style
 from synthema.harmonize.convert import finish_numeric, parse_number
-from synthema.harmonize.io import DEFAULT_MISSING
 from synthema.harmonize.mapping import dump_mapping
-from synthema.harmonize.sheets import cell_text
-from synthema.harmonize.styles import STYLES, Style
 from synthema.harmonize.units import unit_factor, variable_quantity
 from synthema.schema.dictionary import BUILTIN, Dictionary, Variable, VariableType, builtin_path
+from synthema.schema.values import out_of_range
+from synthema.tables import DEFAULT_MISSING
+from synthema.tables.sheets import cell_text
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class RawExport:
     """One hospital-style export: its text cells, its mapping and how to write them.
 
     ``data`` holds the cells as the file holds them (decimal commas, the style's missing
-    marker; Excel cells as :func:`synthema.harmonize.read_table` renders them).
+    marker; Excel cells as :func:`synthema.tables.read_table` renders them).
     ``mapping`` is the mapping as a dict; its ``dictionary`` entry is made relative to
     the output folder by :meth:`write`.
     """
@@ -104,7 +105,11 @@ def _excel_value(text: str, kind: str) -> Any:
 
 # -- values -------------------------------------------------------------------------------------
 def _round_trips(text: pd.Series, target: pd.Series, var: Variable, factor: float) -> bool:
-    back = finish_numeric(parse_number(text) * factor, var)
+    # harmonize checks the range on the converted value before rounding: stay inside it too
+    converted = parse_number(text) * factor
+    if out_of_range(converted, var).any():
+        return False
+    back = finish_numeric(converted, var)
     return bool((back.astype("Float64") == target.astype("Float64")).fillna(False).all())
 
 

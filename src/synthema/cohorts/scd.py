@@ -9,18 +9,23 @@ Generative story (each step conditions on the earlier ones, so columns are not i
 3. genotype, age, alpha-thalassaemia, haemolysis -> steady-state labs off treatment, a latent
    TCD velocity (children) and TRV (adults), albuminuria and eGFR;
 4. age, genotype, TCD, haemolysis -> history of complications (cumulative hazards over the
-   years lived);
-5. stroke / abnormal TCD -> chronic transfusion; severity, genotype, age, era -> hydroxyurea
-   and newer therapies; treatments -> labs at enrolment (HU raises HbF, Hb and MCV, lowers
-   WBC, reticulocytes and crises; transfusion dilutes HbS and raises ferritin);
-6. Gompertz mortality (higher with age, male sex, TRV >= 2.5, low HbF, WBC > 15, nephropathy;
-   lower in HbSC), rare HSCT (children with stroke), censoring at the site's data cut-off,
-   loss to follow-up and (paediatric centres) transfer to adult care at 18.
+   years lived; childhood stroke by the "ever abnormal TCD" group and the TCD-screening era);
+5. stroke / abnormal TCD found by screening -> chronic transfusion; severity, genotype, age,
+   era -> hydroxyurea and newer therapies (EU authorisation windows); treatments -> labs at
+   enrolment (HU raises HbF, Hb and MCV, lowers WBC, reticulocytes and crises; transfusion
+   dilutes HbS, lowers TCD and raises ferritin);
+6. Gompertz mortality (higher with age, male sex, TRV >= 2.5, low HbF, WBC > 15, nephropathy
+   and, in adults, ACS history and crises; lower in HbSC and on hydroxyurea), rare HSCT
+   (children with stroke), censoring at the site's data cut-off, loss to follow-up and
+   (paediatric centres) transfer to adult care at 18; causes of death from European series;
+7. the case-report-form fields of :mod:`synthema.cohorts.scd_crf` (growth, transfusion
+   history, infections, vital signs, diagnosis, VTE).
 
 Sites differ in case mix, hydroxyurea use, follow-up and which tests they do (untested
 values are missing: structured missingness). Every figure and its source is in
-docs/simulator_scd.md (``clinical_facts.md`` section B; tags [V] verified, [unverified],
-[assumption] = chosen here for plausibility, [derived] = computed from cited figures).
+docs/simulator_scd.md (``clinical_facts.md`` section B and issue 26; tags [V] verified,
+[unverified], [assumption] = chosen here for plausibility, [derived] = computed from cited
+figures, [fitted] = chosen to reproduce a cited figure).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from synthema.cohorts import scd_crf
 from synthema.schema import Dictionary, load_dictionary
 from synthema.schema.dictionary import VariableType
 from synthema.schema.values import typed_dtype
@@ -62,8 +68,10 @@ class ScdSiteProfile:
 
 # ---- genotype mixes (% over GENOTYPES), clinical_facts B5 -------------------------------------
 # RADeep EU registry [V]: SCA 71.6, SC 15.0, Sbeta-thal 10.9 (beta0 + beta+), other 2.5; the
-# Sbeta-thal share is split 20:80 beta0:beta+ as in US newborn screening (2 vs 8) [derived].
-RADEEP_MIX = (71.6, 2.2, 15.0, 8.7, 2.5)
+# Sbeta-thal share is split 131:165 beta0:beta+ as in the Greek Laiko cohort of Sbeta-thal
+# adults (Voskaridou, Blood 2010) [V] -> 4.8 / 6.1 [derived]. (US screening's 2:8 does not fit
+# Mediterranean Europe, where beta0-39 is the commonest Italian beta-thal allele.)
+RADEEP_MIX = (71.6, 4.8, 15.0, 6.1, 2.5)
 # US newborn screening [V]: SS 65, SC 25, Sbeta+ 8, Sbeta0 2.
 US_NEWBORN_MIX = (65.0, 2.0, 25.0, 8.0, 0.0)
 # King's College London adults [V]: SS 62, SC 32, Sbeta+ 5, Sbeta0 1.
@@ -121,7 +129,8 @@ def profile_for(site: int) -> ScdSiteProfile:
 ADULT_AGE_GAMMA = (2.0, 8.0)
 MILD_AGE_SHIFT = 7.0
 INFANT_SHARE = 0.12  # children enrolled in their first year (newborn screening) [assumption]
-ALPHA_THAL_SHARE = 0.32  # alpha-thal trait in 32% of London adults (Gardner 2016) [V]
+# alpha-thal trait (-a/aa or -a/-a) in 38% of London adults: 62% aa/aa (Gardner 2016) [V];
+# drawn as the alpha-globin genotype in scd_crf.
 
 # ---- steady-state labs off treatment, per genotype (B6, adults) -------------------------------
 # Tuples indexed by genotype are in GENOTYPES order: HbSS, HbSbeta0, HbSC, HbSbeta+, other.
@@ -136,8 +145,13 @@ HB_ALPHA_THAL = 0.4  # [unverified]
 # SC median 1.5, mean 2.5, range 1-7 [V] (Powars 2002).
 HBF_MEDIAN = (6.0, 8.0, 1.5, 4.0, 5.0)
 HBF_SIGMA = (0.5, 0.5, 0.8, 0.45, 0.5)
-HBF_INFANT_FACTOR = {0: 3.0, 1: 2.0, 2: 1.3, 3: 1.3, 4: 1.3}  # HbF falls in infancy [unverified]
-HBSC_HBF_CAP = 14.0  # keeps the dictionary rule HbSC => HbF <= 15
+# Postnatal decline: HbF = steady level + (HbF at birth - steady level) exp(-months / tau).
+# Marcus & Ware 1999 (J Pediatr Hematol Oncol) [V]: HbSS 14.6 +- 7.3 % at 24 months, HbSC
+# 12.2 +- 9.3 % at 12 months (faster decline) -> tau 11 months (SS, Sbeta0, other) and 6 months
+# (SC, Sbeta+) [derived] with HbF at birth 80 % [assumption].
+HBF_AT_BIRTH = 80.0
+HBF_DECLINE_MONTHS = (11.0, 11.0, 6.0, 6.0, 11.0)
+HBSC_HBF_CAP = 14.0  # from age 3: keeps the rule HbSC, age >= 3 => HbF <= 15
 # MCV fL: SS 80-100, Sbeta0 65-85, Sbeta+ 65-75, SC 75-90 mean 84 [V] (hemonc, Powars 2002).
 MCV_MEAN = (90.0, 74.0, 83.0, 70.0, 85.0)
 MCV_SD = (6.0, 5.0, 4.0, 4.0, 6.0)
@@ -159,8 +173,14 @@ BILI_MEDIAN = (2.8, 2.5, 1.2, 1.5, 1.8)
 # a third is < 1,500 and a sixth >= 3,000 (Adamkiewicz 2009 thresholds [V]).
 FERRITIN_MEDIAN_UNTRANSFUSED = (250.0, 250.0, 120.0, 150.0, 200.0)
 FERRITIN_MEDIAN_TRANSFUSED = 1800.0
-# HbA2 % (NHLBI 2014, hemonc [V]): < 3.5 in SS and SC, > 3.5 in Sbeta-thal.
-HBA2_MEAN = (2.8, 5.0, 3.0, 4.8, 2.8)
+# HbA2 % on HPLC: HbSS 3.68 +- 0.65 (Fonseca, Hematol Transfus Cell Ther 2015, children 2-6 y)
+# [V], higher with alpha-thal trait (Head, J Clin Pathol 2004) [V qualitative, +0.4 assumption];
+# Sbeta-thal raised as in beta-thal trait, with a few overlapping HbSS (Huisman) [V qualitative],
+# mean 5.0 / 4.8 SD 0.8 [assumption]; SC 3.0 [assumption]. So HbA2 does not separate SS from
+# Sbeta0 on its own.
+HBA2_MEAN = (3.7, 5.0, 3.0, 4.8, 2.8)
+HBA2_SD = (0.65, 0.8, 0.5, 0.8, 0.5)
+HBA2_ALPHA_THAL = 0.4
 HBA_SBETA_PLUS = (10.0, 30.0)  # HbA 10-30 % in Sbeta+ [V]
 HBC_SC = (45.0, 50.0)  # HbC ~45-50 % in SC [V]
 OTHER_VARIANT = (35.0, 48.0)  # the non-S variant in compound forms [assumption]
@@ -218,29 +238,41 @@ HU_ERA_COEF = 0.05  # per calendar year from 2015 [assumption]
 TRANSFUSED_HB = (9.8, 0.8)  # [assumption]
 TRANSFUSED_HBF_FACTOR = 0.5  # dilution by donor blood [assumption]
 TRANSFUSED_RETIC_FACTOR = 0.6  # [assumption]
-TRANSFUSED_TCD_FACTOR = 0.95  # transfusion lowers velocities [assumption]
+# On transfusion, 83.5% of children with TAMMV >= 200 normalise below 170 cm/s (Bernaudin,
+# Blood 2016, Creteil) [V] -> x0.68 with lognormal noise 0.08 [derived, fitted].
+TRANSFUSED_TCD_FACTOR = 0.68
+TRANSFUSED_TCD_NOISE = 0.08
 HU_TCD_FACTOR = 0.95  # [assumption]
 # Gene therapy (exa-cel, Frangoul 2024): 97% VOC-free, Hb >= 11 maintained [V]; HbF ~40%
-# [unverified]; ages 12-35 [unverified]; FDA approval Dec 2023 [V].
+# [unverified]; ages 12-35 [unverified]. The four simulated sites are European hospitals: EU
+# conditional marketing authorisation of exa-cel in February 2024 [V] (MHRA 16 Nov 2023, FDA Dec
+# 2023 [V]); treatment from March 2024 [assumption]. Trial patients were treated from 2014
+# (HGB-205, Ribeil NEJM 2017) [V] but are not simulated.
 GENE_THERAPY_HB = (12.5, 1.0)
 GENE_THERAPY_HBF = (40.0, 6.0)
 GENE_THERAPY_VOC_RATE = 0.03
-GENE_THERAPY_FROM = "2024-01-01"
-# Newer drugs [unverified]: crizanlizumab -45% crises (SUSTAIN), voxelotor Hb +1.1 g/dL (HOPE),
-# L-glutamine -25% crises; approvals 2017-2019, voxelotor withdrawn 2024.
+GENE_THERAPY_FROM = "2024-03-01"
+# Newer drugs as authorised in the EU/EEA (from, to, minimum age, probability [assumption]):
+# crizanlizumab: conditional approval 2020-10-28, revoked by the European Commission 2023-08-03
+#   after STAND showed no fewer crises (2.5 vs 2.3 per year with placebo) [V] -> no crisis effect;
+# voxelotor: EC approval February 2022 (announced 2022-02-16), suspended 2024-09-26 and withdrawn
+#   worldwide [V]; Hb +1.1 g/dL (HOPE) [unverified];
+# L-glutamine: never authorised in the EU (CHMP negative opinion 2019-05-29, application
+#   withdrawn 2019-09-18; named-patient access only) [V] -> not simulated.
 NEW_DRUG_WINDOWS = {
-    "crizanlizumab": ("2019-11-15", "2026-12-31", 16, 0.04),  # from, to, min age, probability
-    "voxelotor": ("2019-11-25", "2024-09-25", 12, 0.04),
-    "l_glutamine": ("2017-07-07", "2026-12-31", 5, 0.02),
+    "crizanlizumab": ("2020-10-28", "2023-08-03", 16, 0.04),
+    "voxelotor": ("2022-02-16", "2024-09-26", 12, 0.04),
 }
-NEW_DRUG_CRISIS_FACTOR = {"crizanlizumab": 0.55, "l_glutamine": 0.75}
 VOXELOTOR_HB_RISE = 1.1
 
 # ---- complications: rates per patient-year (B7) ----------------------------------------------
-# VOC/yr: SS 1.23, SC 0.746 (Blood Adv 2023, mostly off HU) [V]; Sbeta0 = SS x 1.25 and
-# Sbeta+ = SC (Platt 1991 ratios) [unverified]; other [assumption]. NB shape 1 reproduces
-# 0 / 1-2 / >= 3 events: SC 54/37/9% [V, fitted].
+# VOC/yr: SS 1.23, SC 0.746 (US adults, Blood Adv 2023, mostly off HU) [V]; Sbeta0 = SS x 1.25
+# and Sbeta+ = SC (Platt 1991 ratios) [unverified]; other [assumption]. Negative binomial (shape
+# 1). European centres record far fewer crises: RADeep, >= 2 painful crises in the past 12
+# months in 7% of patients (adults 9.9%, children 5.1%) [V] -> the US rates x0.30 [fitted on
+# the RADeep-like reference site].
 VOC_RATE = (1.23, 1.54, 0.746, 0.746, 1.0)
+VOC_RECORDED_EU = 0.5
 VOC_NB_SHAPE = 1.0
 VOC_AGE_FACTOR = ((5, 0.5), (13, 0.8))  # < 5 y x0.5, 5-12 y x0.8 [assumption]
 VOC_HBF_SLOPE = 0.05  # log-rate per HbF % above the genotype median [assumption]
@@ -249,21 +281,37 @@ ADMISSION_PER_VOC = 0.6  # [assumption]
 OTHER_ADMISSIONS = 0.15  # per year [assumption]
 # ACS per 100 pt-yr (Castro 1994) [V]: SS 12.8, Sbeta0 9.4, SC 5.2, Sbeta+ 3.9; SS 2-4 y
 # 25.3, SS adults 8.8 [V]; < 2 y, 5-9 y and 10-17 y rates are [assumption]. Gives ACS ever in
-# ~80% of SS adults at 35 (76% in Blood 2006 abstract [V]).
+# ~75% of SS adults at 35 (76% in Blood 2006 abstract [V]).
 ACS_SS_BY_AGE = ((0, 2, 0.15), (2, 5, 0.253), (5, 10, 0.15), (10, 18, 0.10), (18, 91, 0.088))
-ACS_GENOTYPE_RATIO = (1.0, 9.4 / 12.8, 5.2 / 12.8, 3.9 / 12.8, 0.6)
-# Heterogeneity: shared crisis severity (sqrt) x own gamma frailty, overall like a negative
-# binomial of shape ~0.7 [assumption].
-ACS_FRAILTY_SHAPE = 1.1
-# Stroke: SS incidence 0.61 /100 pt-yr (CSSCD) [V], ~11% by 20 y [V]; children by TCD class
-# (normal / conditional / abnormal) RR 1 / 2.5 / 8 with partial protection by screening
-# [assumption; untreated abnormal TCD ~10%/yr is unverified], base rate set so the SS
-# childhood average is 0.61 [derived]; genotype factors [unverified].
+# Castro's SC and Sbeta+ incidence (5.2 and 3.9 vs SS 12.8) turned into a lifetime count gives
+# ACS "ever" in 55-70% of SC adults, but the record of a European adult clinic shows 20%
+# (Lionnet, Haematologica 2012, 179 HbSC adults) [V]: SC and Sbeta+ ratios fitted to 20% at
+# the adult centre [fitted]; Sbeta0 as Castro [V]; other [assumption].
+ACS_GENOTYPE_RATIO = (1.0, 9.4 / 12.8, 0.065, 0.05, 0.4)
+# Heterogeneity: shared crisis severity (sqrt) x own gamma frailty. Castro 1994: 2,100 events
+# in 1,085 of 3,751 patients (29% with any) [V] -> strong concentration, negative binomial
+# shape ~0.4 over the study [derived]; frailty shape 0.6 here [fitted to both targets].
+ACS_FRAILTY_SHAPE = 0.8
+# Stroke. Adults (from 18 y): SS incidence 0.61 /100 pt-yr (CSSCD) [V]. Children (2-18 y): the
+# velocities measured once are a snapshot, but 29.6% of SS/Sbeta0 children have an abnormal TCD
+# at some time by 18 y (Creteil, Bernaudin, Blood 2011) [V]: this "ever abnormal" group holds
+# every child abnormal now, half of those conditional now [assumption] and 14.2% of those
+# normal now [derived]. Two targets: without screening ~11% of SS have a stroke by 20 y (CSSCD)
+# [V]; with yearly TCD screening and transfusion of abnormal velocities 1.9% by 18 y (95% CI
+# 0.6-5.9; Creteil) [V]. Transfusion cuts the stroke risk of abnormal TCD by ~90% (STOP) [V].
+# Screening era from 1998 (STOP published) [V] at the site's screening coverage. Rates solved
+# from the two targets [derived]: 2.32 /100 pt-yr if ever abnormal and untreated, 0.037 else.
+# Genotype factors [unverified].
 STROKE_ADULT_RATE = 0.0061
-STROKE_CHILD_BASE = 0.0028
-STROKE_TCD_RR = (1.0, 2.5, 8.0)
+STROKE_CHILD_BASE = 0.00037
+STROKE_VASCULOPATHY_RATE = 0.0232
+TCD_EVER_ABNORMAL = (0.142, 0.5, 1.0)  # P(ever abnormal | normal, conditional, abnormal now)
+STROKE_TRANSFUSION_PROTECTION = 0.9
+TCD_SCREENING_FROM = 1998.0
+CHILDHOOD_SCREENING_ELSEWHERE = 0.8  # adults' childhood centres [assumption]
 STROKE_GENOTYPE = (1.0, 1.0, 0.25, 0.2, 0.5)
-# Silent infarcts ~ 3%/yr in SS children (~37% by 14 y, SIT) [unverified], 1%/yr in adults.
+# Silent infarcts ~ 3%/yr in SS children: 37.1% by 14 y in the Creteil cohort (Bernaudin 2011)
+# [V]; 1%/yr in adults [assumption].
 SILENT_RATE = (0.03, 0.01)
 SILENT_GENOTYPE = (1.0, 1.0, 0.4, 0.4, 0.7)
 # Priapism: 41% of adult SS/Sbeta0 men (Blood 2006) [V] -> 1.5%/yr from age 5 [derived]; SC
@@ -315,7 +363,7 @@ HSCT_TRM = 0.07
 HSCT_CURED = 0.914
 # Gompertz mortality h(a) = B exp(G a) HR: survival to 18 ~99.5% (London 99% [V]); median
 # ~65 y for an average SS patient (London 67 y [V]; US 45-58 y [V]) [derived].
-MORTALITY_B = 1.2e-4
+MORTALITY_B = 8.0e-5
 MORTALITY_G = 0.08
 # HbSC and male sex: median age at death SS 42 M / 48 F, SC 60 M / 68 F (Platt 1994) [V] ->
 # HR exp(-G * 19 y) = 0.22 for SC, exp(G * 7 y) = 1.75 for males [derived].
@@ -326,10 +374,22 @@ MORTALITY_TRV_HR = 3.0
 MORTALITY_WBC15_HR = 2.0  # WBC > 15 a risk factor (Platt 1994) [V qualitative, HR assumed]
 MORTALITY_HBF_SLOPE = -0.04  # log-HR per HbF %, low HbF a risk factor [V qual., slope assumed]
 MORTALITY_NEPHROPATHY_HR = 2.0  # renal failure a risk factor [V qualitative, HR assumed]
-# Causes of death, CSSCD adults (Platt 1994) [V]: organ failure 18%; acute crisis 33%, of which
-# 78% pain/ACS and 22% stroke; the rest other.
-DEATH_CAUSES = ("acute_crisis", "stroke", "organ_failure", "other")
-DEATH_CAUSE_SHARE = (0.33 * 0.78, 0.33 * 0.22, 0.18, 1 - 0.33 - 0.18)
+# Adults: ACS history a risk factor (Platt 1994; MSH, Steinberg JAMA 2003: >= 1 ACS) [V
+# qualitative], HR 1.5 [assumption]; >= 1 crisis needing the ED or admission in the previous
+# year: mortality RR 2.68 (Darbari, PLoS One 2013, 264 SCA adults) [V]; on hydroxyurea: 10-year
+# survival 86% vs 65% off it (Voskaridou, Blood 2010) [V] -> HR 0.35 [derived, crude, HU
+# patients were the more severe].
+MORTALITY_ACS_HR = 1.5
+MORTALITY_VOC_HR = 2.68
+MORTALITY_HU_HR = 0.35
+# Causes of death. Adults: 53 deaths at four French and English centres (Perronne, Hematol J
+# 2002) [V]: acute vaso-occlusion 51%, documented infection 19%, chronic organ failure 19%,
+# other 11%; the vaso-occlusive deaths split 78:22 into crisis/ACS and stroke as in CSSCD
+# (Platt 1994) [V, derived]. Children: 13 SCD deaths in the North Paris newborn cohort (Couque,
+# BJH 2016) [V]: acute anaemia incl. splenic sequestration 5, infection 3, other 5.
+DEATH_CAUSES = ("acute_crisis", "stroke", "infection", "organ_failure", "other")
+DEATH_CAUSE_SHARE_ADULT = (27 / 53 * 0.78, 27 / 53 * 0.22, 10 / 53, 10 / 53, 6 / 53)
+DEATH_CAUSE_SHARE_CHILD = (5 / 13, 0.0, 3 / 13, 0.0, 5 / 13)
 
 
 @lru_cache(maxsize=1)
@@ -360,16 +420,36 @@ def simulate_site(n: int, *, site: int, n_sites: int, rng: np.random.Generator) 
         raise ValueError(f"n is {n}; ask for zero or more patients")
     if site < 1 or n_sites < 1 or site > n_sites:
         raise ValueError(f"site {site} of {n_sites}: sites are numbered 1..n_sites")
-    prof = profile_for(site)
+    return _frame(_simulate(n, profile_for(site), rng), site)
+
+
+def _simulate(n: int, prof: ScdSiteProfile, rng: np.random.Generator) -> dict:
+    """The generative story for one site profile: the patient arrays, before formatting."""
     p = _patients(n, prof, rng)
+    p["alpha"] = p["alpha_n"] > 0
     _baseline_labs(p, rng)
+    scd_crf.growth(p, rng)
     _history(p, prof, rng)
     _treatment(p, prof, rng)
     _labs_at_enrolment(p, rng)
     _crises(p, rng)
     _outcome(p, prof, rng)
+    _crf_fields(p, rng)
     _mask(p, prof, rng)
-    return _frame(p, site)
+    return p
+
+
+def _crf_fields(p: dict, rng: np.random.Generator) -> None:
+    """The case-report-form fields of scd_crf (growth, transfusion, infections, vitals...)."""
+    scd_crf.body_weight(p, rng, hb_mean=np.take(HB_MEAN, p["g"]))
+    scd_crf.transfusion_record(p, rng)
+    scd_crf.infections(p, rng)
+    scd_crf.neurology(p, rng)
+    scd_crf.vitals(p, rng)
+    scd_crf.background(p, rng)
+    scd_crf.thrombosis(p, rng)
+    p["alpha_gen"] = np.array(scd_crf.ALPHA_GENOTYPES, dtype=object)[p["alpha_n"]]
+    p["dx_route"] = np.where(p["dx_newborn"], "newborn_screening", "symptoms")
 
 
 # ---- steps: each adds arrays to the patient dict ``p`` -----------------------------------------
@@ -393,7 +473,7 @@ def _patients(n: int, prof: ScdSiteProfile, rng: np.random.Generator) -> dict:
         "age_x": age + rng.random(n),  # exact age
         "enrol": enrol,
         "year": 1970 + enrol / DAYS_PER_YEAR,
-        "alpha": rng.random(n) < ALPHA_THAL_SHARE,
+        "alpha_n": rng.choice(3, size=n, p=scd_crf.ALPHA_SHARE),  # alpha-globin deletions
         "u": rng.gamma(VOC_NB_SHAPE, 1.0 / VOC_NB_SHAPE, n),  # crisis severity (frailty)
         "zh": rng.standard_normal(n),  # haemolysis score
     }
@@ -409,10 +489,12 @@ def _baseline_labs(p: dict, rng: np.random.Generator) -> None:
     hb -= HB_DECLINE_AFTER_40 * np.clip(age - 40, 0, None) * p["severe"]
     hb += np.select([age == 0, age == 1], [1.0, 0.5], 0.0)  # HbF-rich infants [assumption]
     p["hb0"] = np.clip(hb, 4.5, 14.5)
-    infant = np.array([HBF_INFANT_FACTOR.get(a, 1.0) for a in range(91)])[age]
-    hbf = np.take(HBF_MEDIAN, g) * np.exp(np.take(HBF_SIGMA, g) * eps[1]) * infant
-    hbf = np.minimum(hbf, 45.0)
-    p["hbf0"] = np.where(g == SC, np.minimum(hbf, HBSC_HBF_CAP), hbf)
+    steady = np.take(HBF_MEDIAN, g) * np.exp(np.take(HBF_SIGMA, g) * eps[1])
+    months = 12.0 * p["age_x"]
+    infant = (HBF_AT_BIRTH - steady) * np.exp(-months / np.take(HBF_DECLINE_MONTHS, g))
+    hbf = np.minimum(steady + np.clip(infant, 0, None) * np.exp(0.3 * eps[1]), 85.0)
+    hbf = np.where(age < 3, hbf, np.minimum(hbf, 45.0))
+    p["hbf0"] = np.where((g == SC) & (age >= 3), np.minimum(hbf, HBSC_HBF_CAP), hbf)
     mcv = np.take(MCV_MEAN, g) + np.take(MCV_SD, g) * eps[2] + MCV_ALPHA_THAL * p["alpha"]
     p["mcv0"] = mcv + MCV_CHILD_PER_YEAR * np.clip(12 - age, 0, None)
     p["retic0"] = np.take(RETIC_PCT, g) * np.exp(0.25 * zh + 0.2 * eps[3])
@@ -425,6 +507,7 @@ def _baseline_labs(p: dict, rng: np.random.Generator) -> None:
     hb_dev = p["hb0"] - np.take(HB_MEAN, g)
     p["tcd0"] = TCD_MEDIAN * np.exp(TCD_HB_SLOPE * hb_dev + TCD_SIGMA * e2[0])
     p["tcd_class"] = np.digitize(p["tcd0"], [170.0, 200.0])
+    p["vasculopathy"] = rng.random(n) < np.take(TCD_EVER_ABNORMAL, p["tcd_class"])
     trv_mu = TRV_LOG_MU + TRV_AGE_SLOPE * (age - 35) + 0.05 * zh + TRV_MILD_SHIFT * p["mild"]
     p["trv0"] = np.round(np.clip(np.exp(trv_mu + 0.235 * e2[1]), 1.2, 5.5), 2)
     acr_mu = ACR_LOG_MU21 + ACR_LOG_SLOPE * (age - 21) + 0.3 * zh
@@ -438,18 +521,8 @@ def _baseline_labs(p: dict, rng: np.random.Generator) -> None:
 def _history(p: dict, prof: ScdSiteProfile, rng: np.random.Generator) -> None:
     n, g, age_x = p["n"], p["g"], p["age_x"]
     zh, severe = p["zh_eff"], p["severe"]
-    # stroke: childhood years (2-16) by TCD class, then the adult rate
-    child_yrs = _hazard_years(age_x, 2.0, 16.0)
-    adult_yrs = _hazard_years(age_x, 16.0)
-    g_rr = np.take(STROKE_GENOTYPE, g)
-    h_child = STROKE_CHILD_BASE * np.take(STROKE_TCD_RR, p["tcd_class"]) * g_rr * child_yrs
-    h_adult = STROKE_ADULT_RATE * g_rr * adult_yrs * np.exp(0.2 * zh)
-    h = h_child + h_adult
-    stroke = rng.random(n) < -np.expm1(-h)
-    in_child = rng.random(n) * np.maximum(h, 1e-12) < h_child
-    when = np.where(in_child, 2.0 + rng.random(n) * child_yrs, 16.0 + rng.random(n) * adult_yrs)
-    p["stroke"] = stroke
-    p["stroke_age"] = np.minimum(np.floor(when), p["age"]).astype(int)
+    _stroke(p, prof, rng)
+    stroke = p["stroke"]
     si_rate = np.where(p["tcd_class"] > 0, 1.5, 1.0) * np.take(SILENT_GENOTYPE, g)
     si_h = SILENT_RATE[0] * _hazard_years(age_x, 1.0, 18.0)
     si_h += SILENT_RATE[1] * _hazard_years(age_x, 18.0)
@@ -476,7 +549,7 @@ def _history(p: dict, prof: ScdSiteProfile, rng: np.random.Generator) -> None:
     ct_stroke = np.select([is_child, p["stroke_age"] < 18], list(CT_AFTER_STROKE[:2]),
                           CT_AFTER_STROKE[2])
     by_stroke = stroke & (rng.random(n) < ct_stroke)
-    tcd_ok = severe & (p["age"] >= 2) & (p["tcd_class"] == 2)
+    tcd_ok = severe & (p["age"] >= 2) & p["tcd_detected"]
     by_tcd = tcd_ok & (rng.random(n) < np.where(is_child, *CT_ABNORMAL_TCD))
     mri = severe & (p["age"] >= 5) & ("mri" in prof.tests)  # screened, see _mask
     by_si = p["silent"] & mri & is_child & (rng.random(n) < CT_SILENT)
@@ -486,6 +559,32 @@ def _history(p: dict, prof: ScdSiteProfile, rng: np.random.Generator) -> None:
         [by_stroke, by_tcd, by_si, by_other], ["stroke", "abnormal_tcd", "silent_infarct", "other"],
         "",
     )
+
+
+def _stroke(p: dict, prof: ScdSiteProfile, rng: np.random.Generator) -> None:
+    """Overt stroke history: childhood years (2-18) by TCD class and screening era, then adult."""
+    n, g, age_x = p["n"], p["g"], p["age_x"]
+    child_yrs = _hazard_years(age_x, 2.0, 18.0)
+    adult_yrs = _hazard_years(age_x, 18.0)
+    # childhood years lived after TCD screening began (calendar years)
+    birth = p["year"] - age_x
+    start = np.maximum(birth + 2.0, TCD_SCREENING_FROM)
+    screened_yrs = np.clip(np.minimum(birth + 2.0 + child_yrs, p["year"]) - start, 0.0, child_yrs)
+    coverage = prof.tcd_coverage if prof.tcd_coverage > 0 else CHILDHOOD_SCREENING_ELSEWHERE
+    # abnormal velocities found by screening are transfused (STOP); the others are not
+    vasc = p["vasculopathy"]
+    p["tcd_detected"] = vasc & (screened_yrs > 0) & (rng.random(n) < coverage)
+    protected = p["tcd_detected"] * STROKE_TRANSFUSION_PROTECTION * screened_yrs
+    g_rr = np.take(STROKE_GENOTYPE, g)
+    rate = np.where(vasc, STROKE_VASCULOPATHY_RATE, STROKE_CHILD_BASE)
+    h_child = rate * g_rr * (child_yrs - protected)
+    h_adult = STROKE_ADULT_RATE * g_rr * adult_yrs * np.exp(0.2 * p["zh_eff"])
+    h = h_child + h_adult
+    stroke = rng.random(n) < -np.expm1(-h)
+    in_child = rng.random(n) * np.maximum(h, 1e-12) < h_child
+    when = np.where(in_child, 2.0 + rng.random(n) * child_yrs, 18.0 + rng.random(n) * adult_yrs)
+    p["stroke"] = stroke
+    p["stroke_age"] = np.minimum(np.floor(when), p["age"]).astype(int)
 
 
 def _treatment(p: dict, prof: ScdSiteProfile, rng: np.random.Generator) -> None:
@@ -511,7 +610,8 @@ def _treatment(p: dict, prof: ScdSiteProfile, rng: np.random.Generator) -> None:
     adult = age >= 18
     dose = np.where(adult, rng.normal(*HU_DOSE_ADULT, n), rng.normal(*HU_DOSE_CHILD, n))
     p["hu_dose"] = np.round(np.clip(dose, 10.0, 35.0), 1)
-    longest = np.clip(np.minimum(age - 0.75, p["year"] - HU_FROM_YEAR), 0, None)
+    # from 9 months of age at the earliest (BABY HUG started at 9-18 months) [V]
+    longest = np.clip(np.minimum(p["age_x"] - 0.75, p["year"] - HU_FROM_YEAR), 0, None)
     yrs = np.floor(10 * rng.random(n) * longest) / 10
     p["hu_years"] = np.clip(yrs, 0.1, None)
 
@@ -528,7 +628,8 @@ def _labs_at_enrolment(p: dict, rng: np.random.Generator) -> None:
     hbf = np.where(hu, np.maximum(p["hbf0"], resp), p["hbf0"])
     hbf = np.where(ct, hbf * TRANSFUSED_HBF_FACTOR, hbf)
     hbf = np.where(gt, np.clip(rng.normal(*GENE_THERAPY_HBF, n), 20, 60), hbf)
-    hbf = np.where(g == SC, np.minimum(hbf, HBSC_HBF_CAP), np.minimum(hbf, 60.0))
+    cap = np.where(age < 3, 85.0, 60.0)
+    hbf = np.where((g == SC) & (age >= 3), np.minimum(hbf, HBSC_HBF_CAP), np.minimum(hbf, cap))
     p["hbf"] = np.round(hbf, 1)
     hb = p["hb0"] + HU_HB_RISE * hu + VOXELOTOR_HB_RISE * (p["therapy"] == "voxelotor")
     hb = np.where(ct, rng.normal(*TRANSFUSED_HB, n), hb)
@@ -536,18 +637,7 @@ def _labs_at_enrolment(p: dict, rng: np.random.Generator) -> None:
     p["hb"] = np.round(np.clip(hb, 4.0, 16.5), 1)
     mcv = p["mcv0"] + HU_MCV_RISE * hu
     p["mcv"] = np.round(np.clip(np.where(ct, (mcv + 90.0) / 2, mcv), 55.0, 125.0), 1)
-    # fractions: HbA2, then HbS as the remainder after HbF, HbA2 and the other variant
-    a2 = np.take(HBA2_MEAN, g) + np.where((g == SB0) | (g == SBP), 0.7, 0.4) * e[1]
-    a2 = np.where((g == SB0) | (g == SBP), np.clip(a2, 3.6, 8.0), np.clip(a2, 1.5, 3.4))
-    p["hba2"] = np.round(a2, 1)
-    other = np.select(
-        [g == SBP, g == SC, g == OTHER],
-        [rng.uniform(*HBA_SBETA_PLUS, n), rng.uniform(*HBC_SC, n), rng.uniform(*OTHER_VARIANT, n)],
-        0.0,
-    )
-    hbs = 100.0 - p["hbf"] - p["hba2"] - other
-    hbs = np.where(ct, np.minimum(rng.uniform(*HBS_TRANSFUSED, n), hbs), hbs)
-    p["hbs"] = np.clip(np.floor(np.round(hbs * 10, 6)) / 10, 0.0, 100.0)
+    _fractions(p, e[1], rng)
     # haemolysis and marrow markers
     retic = p["retic0"] * np.where(hu, HU_RETIC_FACTOR, 1.0)
     retic *= np.where(ct, TRANSFUSED_RETIC_FACTOR, 1.0) * np.where(gt, 0.35, 1.0)
@@ -577,7 +667,8 @@ def _labs_at_enrolment(p: dict, rng: np.random.Generator) -> None:
     pen = np.select([age < 5, age < 18], list(PENICILLIN[:2]), PENICILLIN[2])
     p["penicillin"] = rng.random(n) < np.where(p["splenectomy"], np.maximum(pen, 0.5), pen)
     # TCD measured on treatment; TRV latent is used as is
-    tcd = p["tcd0"] * np.where(ct, TRANSFUSED_TCD_FACTOR, 1.0) * np.where(hu, HU_TCD_FACTOR, 1)
+    on_ct = TRANSFUSED_TCD_FACTOR * np.exp(TRANSFUSED_TCD_NOISE * e[3])
+    tcd = p["tcd0"] * np.where(ct, on_ct, 1.0) * np.where(hu, HU_TCD_FACTOR, 1)
     p["tcd"] = np.round(np.clip(tcd, 40.0, 380.0))
     _kidney(p, rng)
     trv = p["trv0"]
@@ -585,15 +676,41 @@ def _labs_at_enrolment(p: dict, rng: np.random.Generator) -> None:
     p["ph"] = (age >= 18) & (rng.random(n) < ph_p)
 
 
+def _fractions(p: dict, e: np.ndarray, rng: np.random.Generator) -> None:
+    """HPLC fractions: HbA2, the other variant, HbS the remainder; donor HbA on transfusion."""
+    n, g, ct = p["n"], p["g"], p["ct"]
+    a2 = np.take(HBA2_MEAN, g) + np.take(HBA2_SD, g) * e + HBA2_ALPHA_THAL * p["alpha"]
+    p["hba2"] = np.round(np.clip(a2, 1.0, 8.0), 1)
+    other = np.select(
+        [g == SBP, g == SC, g == OTHER],
+        [rng.uniform(*HBA_SBETA_PLUS, n), rng.uniform(*HBC_SC, n), rng.uniform(*OTHER_VARIANT, n)],
+        0.0,
+    )
+    # the variant shares the adult (non-F) haemoglobin with HbS: scaled down where HbF is high
+    adult_hb = 100.0 - p["hbf"] - p["hba2"]
+    other *= adult_hb / (100.0 - np.take(HBF_MEDIAN, g) - np.take(HBA2_MEAN, g))
+    other = np.minimum(other, adult_hb)
+    hbs = adult_hb - other
+    # transfusion dilutes the patient's own HbS and variant to the HbS target [unverified]
+    target = rng.uniform(*HBS_TRANSFUSED, n)
+    dilution = np.where(ct, np.minimum(target / np.maximum(hbs, 1e-9), 1.0), 1.0)
+    p["hbs"] = np.clip(np.floor(np.round(hbs * dilution * 10, 6)) / 10, 0.0, 100.0)
+    other = np.floor(np.round(other * dilution * 10, 6)) / 10
+    p["hbc"] = np.where(g == SC, other, 0.0)
+    variant = np.where(g == OTHER, other, 0.0)  # HbD, HbO-Arab, HbE...: neither A nor C
+    hba = 100.0 - p["hbs"] - p["hbf"] - p["hba2"] - p["hbc"] - variant
+    p["hba"] = np.clip(np.floor(np.round(hba * 10, 6)) / 10, 0.0, 100.0)
+
+
 def _kidney(p: dict, rng: np.random.Generator) -> None:
     """Creatinine from the latent eGFR (CKD-EPI 2021 inverted; bedside Schwartz in children)."""
-    n, age_x, male = p["n"], p["age_x"], p["male"]
+    n, male = p["n"], p["male"]
     egfr = p["egfr_latent"]
     kappa = np.where(male, 0.9, 0.7)
     alpha = np.where(male, -0.302, -0.241)
     c = 142.0 * 0.9938 ** p["age"] * np.where(male, 1.0, 1.012)
     ratio = np.where(egfr >= c, (egfr / c) ** (1.0 / alpha), (egfr / c) ** (-1.0 / 1.2))
-    height = np.minimum(np.where(male, 176.0, 164.0), 75.0 + 6.2 * np.clip(age_x - 1, 0, None))
+    height = p["height"]  # the simulated height (scd_crf.growth), as the clinic measures it
     cr_child = 0.413 * height / egfr
     cr = np.where(p["age"] >= 18, ratio * kappa, cr_child)
     cr = np.where(p["age"] < 1, rng.normal(0.25, 0.05, n), cr)
@@ -601,7 +718,7 @@ def _kidney(p: dict, rng: np.random.Generator) -> None:
     r = p["creat"] / kappa
     egfr_adult = c * np.minimum(r, 1.0) ** alpha * np.maximum(r, 1.0) ** -1.2
     egfr_calc = np.where(p["age"] >= 18, egfr_adult, 0.413 * height / p["creat"])
-    p["egfr"] = np.round(np.clip(egfr_calc, 5.0, 250.0))
+    p["egfr"] = np.round(np.clip(egfr_calc, 5.0, 400.0))
     p["egfr_na"] = p["age"] < 1
     extra = p["severe"] & (p["age"] >= 18) & (rng.random(n) < NEPHROPATHY_EXTRA)
     p["nephropathy"] = (p["acr0"] >= 300) | ((p["egfr"] < 60) & ~p["egfr_na"]) | extra
@@ -612,10 +729,8 @@ def _crises(p: dict, rng: np.random.Generator) -> None:
     age_f = np.select([age < VOC_AGE_FACTOR[0][0], age < VOC_AGE_FACTOR[1][0]],
                       [VOC_AGE_FACTOR[0][1], VOC_AGE_FACTOR[1][1]], 1.0)
     hbf_f = np.exp(-VOC_HBF_SLOPE * (np.minimum(p["hbf0"], 30) - np.take(HBF_MEDIAN, g)))
-    lam = np.take(VOC_RATE, g) * age_f * hbf_f * p["u"]
+    lam = np.take(VOC_RATE, g) * VOC_RECORDED_EU * age_f * hbf_f * p["u"]
     lam *= np.where(p["hu"], HU_CRISIS_FACTOR, 1.0) * np.where(p["ct"], TRANSFUSED_CRISIS_FACTOR, 1)
-    for drug, factor in NEW_DRUG_CRISIS_FACTOR.items():
-        lam *= np.where(p["therapy"] == drug, factor, 1.0)
     lam = np.where(p["therapy"] == "gene_therapy", GENE_THERAPY_VOC_RATE, lam)
     p["voc"] = np.minimum(rng.poisson(lam), 50)
     adm = rng.binomial(p["voc"], ADMISSION_PER_VOC) + rng.poisson(OTHER_ADMISSIONS, n)
@@ -634,46 +749,69 @@ def _crises(p: dict, rng: np.random.Generator) -> None:
 
 
 def _outcome(p: dict, prof: ScdSiteProfile, rng: np.random.Generator) -> None:
-    n, g, age_x = p["n"], p["g"], p["age_x"]
+    """Follow-up after enrolment: natural death time, censoring, HSCT, death and its cause."""
+    t_nat = _natural_death_days(p, rng)
+    censor = _censoring_days(p, prof, rng)
+    trm, cured = _hsct(p, prof, np.minimum(t_nat, censor), rng)
+    t_death = np.where(trm, p["hsct_days"] + p["t_trm"], np.where(cured, np.inf, t_nat))
+    p["death"] = t_death <= censor  # cured by HSCT: no later SCD death
+    p["followup"] = np.clip(np.floor(np.minimum(t_death, censor)), 0, 10000).astype(int)
+    p["death_cause"] = np.where(trm, "transplant_related", _death_cause(p, rng))
+
+
+def _natural_death_days(p: dict, rng: np.random.Generator) -> np.ndarray:
+    """Gompertz time to death from enrolment with the patient's hazard ratios (days)."""
+    n, g, adult = p["n"], p["g"], p["age"] >= 18
     log_hr = np.log(np.take(MORTALITY_GENOTYPE_HR, g)) + np.log(MORTALITY_MALE_HR) * p["male"]
-    log_hr += np.log(MORTALITY_TRV_HR) * ((p["age"] >= 18) & (p["trv0"] >= 2.5))
+    log_hr += np.log(MORTALITY_TRV_HR) * (adult & (p["trv0"] >= 2.5))
     log_hr += np.log(MORTALITY_WBC15_HR) * (p["wbc"] > 15)
     log_hr += MORTALITY_HBF_SLOPE * (np.minimum(p["hbf"], 30) - 8.0)
     log_hr += np.log(MORTALITY_NEPHROPATHY_HR) * p["nephropathy"]
-    rate0 = MORTALITY_B * np.exp(log_hr + MORTALITY_G * age_x)
-    t_nat = np.log1p(rng.exponential(size=n) * MORTALITY_G / rate0) / MORTALITY_G * DAYS_PER_YEAR
+    log_hr += np.log(MORTALITY_ACS_HR) * (adult & p["acs"])
+    log_hr += np.log(MORTALITY_VOC_HR) * (adult & (p["voc"] >= 1))
+    log_hr += np.log(MORTALITY_HU_HR) * (adult & p["hu"])
+    rate0 = MORTALITY_B * np.exp(log_hr + MORTALITY_G * p["age_x"])
+    years = np.log1p(rng.exponential(size=n) * MORTALITY_G / rate0) / MORTALITY_G
+    return years * DAYS_PER_YEAR
+
+
+def _censoring_days(p: dict, prof: ScdSiteProfile, rng: np.random.Generator) -> np.ndarray:
+    """Data cut-off, loss to follow-up and (paediatric centre) transfer at 18 (days)."""
     admin = _date_days(prof.cutoff) - p["enrol"]
-    loss = rng.exponential(DAYS_PER_YEAR / prof.loss_per_year, n)
-    censor = np.minimum(admin, loss)
+    censor = np.minimum(admin, rng.exponential(DAYS_PER_YEAR / prof.loss_per_year, p["n"]))
     if prof.transfer_at_18:
-        censor = np.minimum(censor, (18.0 - age_x) * DAYS_PER_YEAR)
-    censor = np.maximum(censor, 0.0)
-    # HSCT during follow-up: mostly children with stroke or abnormal TCD
+        censor = np.minimum(censor, (18.0 - p["age_x"]) * DAYS_PER_YEAR)
+    return np.maximum(censor, 0.0)
+
+
+def _hsct(p: dict, prof: ScdSiteProfile, end0: np.ndarray,
+          rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """HSCT during follow-up (mostly children with stroke or abnormal TCD); TRM and cure."""
+    n = p["n"]
     child = p["age"] < 16
     prob = np.select(
         [child & p["stroke"], child & (p["tcd_class"] == 2), child],
         [HSCT_PROB["child_stroke"], HSCT_PROB["child_abnormal_tcd"], HSCT_PROB["child"]],
         HSCT_PROB["adult"],
     ) * prof.hsct_factor * np.where(p["severe"], 1.0, HSCT_MILD_FACTOR)
-    end0 = np.minimum(t_nat, censor)
     hsct = (p["therapy"] != "gene_therapy") & (end0 >= 30) & (rng.random(n) < prob)
-    h_day = np.floor(rng.random(n) * end0)
-    trm = hsct & (rng.random(n) < HSCT_TRM)
-    t_trm = h_day + rng.uniform(30, 365, n)
-    trm &= t_trm < end0
+    p["hsct"], p["hsct_days"] = hsct, np.floor(rng.random(n) * end0)
+    p["t_trm"] = rng.uniform(30, 365, n)
+    trm = hsct & (rng.random(n) < HSCT_TRM) & (p["hsct_days"] + p["t_trm"] < end0)
     cured = hsct & ~trm & (rng.random(n) < HSCT_CURED)
-    t_death = np.where(trm, t_trm, np.where(cured, np.inf, t_nat))  # cured: no SCD death
-    died = t_death <= censor
-    follow = np.floor(np.minimum(t_death, censor))
-    p["hsct"], p["hsct_days"] = hsct, h_day
-    p["death"] = died
-    p["followup"] = np.clip(follow, 0, 10000).astype(int)
-    share = np.tile(DEATH_CAUSE_SHARE, (n, 1))
-    share[:, 2] *= np.where(((p["age"] >= 18) & (p["trv0"] >= 2.5)) | p["nephropathy"], 2.0, 1.0)
+    return trm, cured
+
+
+def _death_cause(p: dict, rng: np.random.Generator) -> np.ndarray:
+    """Cause of death: European adult and paediatric splits; organ failure x2 when at risk."""
+    n = p["n"]
+    at_death = p["age_x"] + p["followup"] / DAYS_PER_YEAR
+    share = np.where((at_death >= 18)[:, None], DEATH_CAUSE_SHARE_ADULT, DEATH_CAUSE_SHARE_CHILD)
+    at_risk = ((p["age"] >= 18) & (p["trv0"] >= 2.5)) | p["nephropathy"]
+    share[:, 3] *= np.where(at_risk, 2.0, 1.0)
     share /= share.sum(axis=1, keepdims=True)
     pick = (rng.random(n)[:, None] > np.cumsum(share, axis=1)).sum(axis=1)
-    cause = np.array(DEATH_CAUSES)[np.minimum(pick, len(DEATH_CAUSES) - 1)]
-    p["death_cause"] = np.where(trm, "transplant_related", cause)
+    return np.array(DEATH_CAUSES)[np.minimum(pick, len(DEATH_CAUSES) - 1)]
 
 
 def _mask(p: dict, prof: ScdSiteProfile, rng: np.random.Generator) -> None:
@@ -695,7 +833,21 @@ def _mask(p: dict, prof: ScdSiteProfile, rng: np.random.Generator) -> None:
     na["anc"] = na["wbc"] | (rng.random(n) < prof.lab_missing)
     na["egfr"] = na["creat"] | p["egfr_na"]
     na["priapism"] = ~p["male"]
+    _mask_crf(p, prof, na, rng)
     p["na"] = na
+
+
+def _mask_crf(p: dict, prof: ScdSiteProfile, na: dict, rng: np.random.Generator) -> None:
+    """Missingness of the case-report-form fields: what is measured, where and for whom."""
+    n, age, tests = p["n"], p["age"], prof.tests
+    for field in ("height", "weight", "spo2"):
+        na[field] = rng.random(n) < prof.lab_missing
+    na["bp"] = (age < 18) | (rng.random(n) < prof.lab_missing)  # children: not simulated
+    na["hba"] = na["hbc"] = na["hbs"]
+    na["never_tx"] = p["tx_history"] == "never"
+    # iron MRI on chronic transfusion where the site has MRI, 80% of them [assumption]
+    na["iron_mri"] = ~(p["ct"] & ("mri" in tests) & (rng.random(n) < 0.8))
+    na["mra"] = na["silent"]  # MR angiography with the screening MRI
 
 
 # ---- assembly ---------------------------------------------------------------------------------
@@ -723,6 +875,18 @@ _SOURCES = {
     "splenic_sequestration": ("sequestration", None), "pulmonary_hypertension": ("ph", None),
     "nephropathy": ("nephropathy", None), "followup_days": ("followup", None),
     "death": ("death", None), "death_cause": ("death_cause", "!death"),
+    "alpha_genotype": ("alpha_gen", None), "diagnosis_route": ("dx_route", None),
+    "diagnosis_age": ("dx_age", None), "height_cm": ("height", "height"),
+    "weight_kg": ("weight", "weight"), "spo2_pct": ("spo2", "spo2"),
+    "systolic_bp": ("sbp", "bp"), "diastolic_bp": ("dbp", "bp"), "hba_pct": ("hba", "hba"),
+    "hbc_pct": ("hbc", "hbc"), "liver_iron_mri": ("lic", "iron_mri"),
+    "cardiac_t2star": ("t2star", "iron_mri"), "transfusion_history": ("tx_history", None),
+    "transfusion_method": ("tx_method", "!ct"), "alloimmunisation": ("allo", "never_tx"),
+    "delayed_haemolytic_reaction": ("dhtr", "never_tx"),
+    "pneumococcal_vaccination": ("pneumo_vaccine", None), "mra_stenosis": ("stenosis", "mra"),
+    "parvovirus_aplastic_crisis": ("parvo_crisis", None),
+    "severe_bacterial_infection": ("severe_infection", None),
+    "venous_thromboembolism": ("vte", None),
 }
 
 

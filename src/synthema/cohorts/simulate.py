@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from synthema.cohorts import aml, scd
-from synthema.errors import SynthemaError
+from synthema.errors import ParameterError
 from synthema.schema import Dictionary, format_frame, load_dictionary
 
 SiteSimulator = Callable[..., pd.DataFrame]
@@ -50,9 +50,9 @@ def site_sizes(patients: int, sites: int, rng: np.random.Generator) -> list[int]
     [42, 33, 25]
     """
     if sites < 1:
-        raise SynthemaError(f"--sites is {sites}", fix="use at least 1 site")
+        raise ParameterError(f"--sites is {sites}", fix="use at least 1 site")
     if patients < sites:
-        raise SynthemaError(
+        raise ParameterError(
             f"--patients {patients} is fewer than --sites {sites}",
             fix="ask for at least one patient per site",
         )
@@ -65,7 +65,8 @@ def site_sizes(patients: int, sites: int, rng: np.random.Generator) -> list[int]
 def simulate(disease: str, *, sites: int, patients: int, seed: int) -> list[SiteCohort]:
     """Simulate ``patients`` patients of ``disease`` spread over ``sites`` hospitals."""
     if disease not in DISEASES:
-        raise SynthemaError(f"unknown disease '{disease}'", fix=f"use one of {', '.join(DISEASES)}")
+        raise ParameterError(f"unknown disease '{disease}'",
+                             fix=f"use one of {', '.join(DISEASES)}")
     simulate_site = DISEASES[disease][0]
     root = np.random.SeedSequence(seed)
     size_rng, *site_seeds = (np.random.default_rng(s) for s in root.spawn(sites + 1))
@@ -113,3 +114,27 @@ def write_cohort(
             )
             written.extend(export.write(raw_dir, name=cohort.name))
     return written
+
+
+@dataclass(frozen=True)
+class SimulatedCohort:
+    """The simulated sites and every file written (clean files, raw exports, mappings)."""
+
+    sites: tuple[SiteCohort, ...]
+    paths: tuple[Path, ...]
+
+
+def simulate_to(out_dir: str | Path, *, disease: str, sites: int = 3, patients: int = 1000,
+                seed: int = 0, raw: bool = False) -> SimulatedCohort:
+    """Simulate a cohort and write it: ``synthema simulate`` as one library call.
+
+    Raises:
+        ParameterError: an unknown disease, fewer than 1 site or patients than sites, or an
+            output that is a file (checked before anything is simulated).
+    """
+    out_dir, disease = Path(out_dir), disease.lower()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ParameterError(f"{out_dir} is a file", fix="give a folder for the site files")
+    cohorts = simulate(disease, sites=sites, patients=patients, seed=seed)
+    paths = write_cohort(cohorts, out_dir, disease=disease, raw=raw, seed=seed)
+    return SimulatedCohort(tuple(cohorts), tuple(paths))

@@ -1,12 +1,15 @@
 """Validation of synthetic data: fidelity, utility, privacy attacks, clinical rules.
 
 Imports no generator: a report only reads real, holdout and synthetic frames. Metrics are listed
-in :data:`REGISTRY`; :func:`evaluate` runs them all, :func:`write_report` writes ``report.json``
-and a self-contained ``report.html``. Metrics and thresholds: ``docs/evaluate.md``.
+in :data:`REGISTRY`; :func:`evaluate` runs them all on frames, :func:`evaluate_files` on files
+and writes ``report.json`` and a self-contained ``report.html``. Metrics and thresholds:
+``docs/evaluate.md``.
 """
 
-from synthema.evaluate.context import EvaluationContext, Problem
-from synthema.evaluate.metric import Goal, IncomputableMetricError, Metric, Outcome
+from synthema.errors import IncomputableMetricError
+from synthema.evaluate.context import EvaluationContext
+from synthema.evaluate.files import EvaluatedFiles, evaluate_files
+from synthema.evaluate.metric import Goal, Metric, Outcome
 from synthema.evaluate.registry import REGISTRY, metrics_of
 from synthema.evaluate.report import (
     ClinicalReport,
@@ -22,6 +25,7 @@ __all__ = [
     "REGISTRY",
     "ClinicalReport",
     "EvaluationContext",
+    "EvaluatedFiles",
     "EvaluationReport",
     "FidelityReport",
     "Goal",
@@ -30,8 +34,8 @@ __all__ = [
     "MetricResult",
     "Outcome",
     "PrivacyReport",
-    "Problem",
     "UtilityReport",
     "evaluate",
+    "evaluate_files",
     "metrics_of",
 ]

@@ -87,8 +87,9 @@ class ImpossibleValues(Metric):
                 per_column[var.name] = int(mask.sum())
             bad |= mask
         for p in context.problems:
-            if 0 <= p.row < len(bad):
-                bad[p.row] = True
+            position = p.row - 2  # spreadsheet row (header = 1) -> the frame's position
+            if 0 <= position < len(bad):
+                bad[position] = True
                 per_column[p.column] = per_column.get(p.column, 0) + 1
         share = float(bad.mean()) if len(bad) else 0.0
         return Outcome(share, {"rows": int(bad.sum()), "columns": per_column,

@@ -17,28 +17,22 @@ import functools
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
+from synthema.errors import IncomputableMetricError
 from synthema.evaluate.encoding import MixedEncoder
-from synthema.evaluate.metric import IncomputableMetricError
 from synthema.schema import Dictionary, VariableType
+
+if TYPE_CHECKING:
+    from synthema.harmonize.validate import Problem
 
 T = TypeVar("T")
 
 #: targets preferred for the classification utility test when ``target`` is not given
 PREFERRED_TARGETS = ("cr",)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A cell the loader found impossible (0-based row of the synthetic frame)."""
-
-    row: int
-    column: str
-    kind: str
 
 
 @dataclass(eq=False)
@@ -59,7 +53,8 @@ class EvaluationContext:
         secrets: columns the attribute-inference attack tries to guess (default: the target and
             the survival events, at most five).
         problems: impossible cells the loader found in the synthetic file (already set to
-            missing in the typed frame).
+            missing in the typed frame): :class:`synthema.harmonize.Problem` findings, whose
+            ``row`` is the file's spreadsheet row (the frame's position + 2).
     """
 
     dictionary: Dictionary

@@ -12,9 +12,9 @@ import itertools
 import numpy as np
 import pandas as pd
 
+from synthema.evaluate.classifier import fit_predict_proba
 from synthema.evaluate.encoding import numeric_values
 from synthema.evaluate.metric import AtMostHalfBetter, Goal, Metric, Outcome, finite
-from synthema.evaluate.models import fit_predict_proba
 from synthema.schema import VariableType
 
 _TOP = 20

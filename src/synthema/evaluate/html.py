@@ -1,10 +1,12 @@
 """``report.html``: the report as one self-contained page (plotly.js inlined, no network).
 
-Figures are plain Plotly JSON built here from ``report.to_dict()`` (no Python figure objects,
-so a 150-column report renders in well under a second); the page's script draws them. The
-style, header, scorecard and script are the ones every synthema report shares
-(:mod:`synthema.evaluate.page`). Every string from the data (column names, rule expressions,
-errors) is HTML-escaped by Jinja2.
+Each section (scorecard, fidelity, utility, privacy, clinical) has its own renderer here and
+its own Jinja2 template (``templates/report/<section>.html``, shipped as package data);
+``templates/report.html`` places them. Figures are plain Plotly JSON built here from
+``report.to_dict()`` (no Python figure objects, so a 150-column report renders in well under a
+second); the page's script draws them. The style, header, scorecard and script are the ones
+every synthema report shares (:mod:`synthema.evaluate.page`). Every string from the data
+(column names, rule expressions, errors) is HTML-escaped by Jinja2.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ from markupsafe import Markup
 from synthema.evaluate.page import fmt as _fmt
 from synthema.evaluate.page import json_script as _json
 from synthema.evaluate.page import layout as _layout
-from synthema.evaluate.page import render_page, scorecard, table
-from synthema.evaluate.template import TEMPLATE
+from synthema.evaluate.page import render_page, render_section, scorecard, table
 
 REAL, SYN, HOLD = "#2f6db5", "#e07b28", "#7a8794"
 _N_MARGINALS = 12
@@ -114,39 +115,54 @@ def _heatmap(details: dict) -> dict:
                               yaxis={"tickfont": {"size": 8}, "autorange": "reversed"})}
 
 
-def render_html(report_dict: dict, *, version: str = "") -> str:
-    """The page for a ``report.to_dict()`` result."""
-    metrics = report_dict["metrics"]
-    md = lambda name: metrics.get(name, {}).get("details", {})  # noqa: E731
-    figures: dict[str, dict] = {}
-    card, totals = scorecard(metrics.values())
-    # fidelity
-    cd = md("column_distance")
+Section = tuple[Markup, dict[str, dict]]  # the section's HTML and the figures it shows
+
+
+def _details(metrics: dict, name: str) -> dict:
+    return metrics.get(name, {}).get("details", {})
+
+
+def scorecard_section(report: dict) -> Section:
+    """Overall and per-group tiles, and every metric's row with its badge."""
+    card, totals = scorecard(report["metrics"].values())
+    return render_section("report/scorecard.html", score=report["score"],
+                          groups=report["groups"], totals=totals, scorecard=card), {}
+
+
+def fidelity_section(report: dict) -> Section:
+    """The marginals that differ most, any column on demand, associations, worst pairs."""
+    metrics = report["metrics"]
+    cd = _details(metrics, "column_distance")
     marginals = cd.get("marginals", {})
     worst = sorted(cd.get("columns", []), key=lambda r: -(r["distance"] or 0))[:_N_MARGINALS]
-    marginal_figs = []
-    for i, row in enumerate(worst):
-        figures[f"marg-{i}"] = _marginal_fig(f"{row['column']} ({row['metric']} "
-                                             f"{_fmt(row['distance'])})", marginals[row["column"]])
-        marginal_figs.append(f"marg-{i}")
-    corr = md("correlation_difference")
+    figures = {f"marg-{i}": _marginal_fig(f"{row['column']} ({row['metric']} "
+                                          f"{_fmt(row['distance'])})", marginals[row["column"]])
+               for i, row in enumerate(worst)}  # fmt: skip
+    corr = _details(metrics, "correlation_difference")
     if corr.get("difference"):
         figures["heatmap"] = _heatmap(corr)
-    fidelity_tables = []
+    tables = []
     if corr.get("worst_pairs"):
-        fidelity_tables.append(("Most changed associations", table(
+        tables.append(("Most changed associations", table(
             ["column A", "column B", "real", "synthetic"],
             [[*p["columns"], p["real"], p["synthetic"]] for p in corr["worst_pairs"][:10]],
             numeric=(2, 3))))
-    pw = md("pairwise_tvd")
+    pw = _details(metrics, "pairwise_tvd")
     if pw.get("worst_pairs"):
-        fidelity_tables.append(("Pairs with the largest contingency TVD", table(
+        tables.append(("Pairs with the largest contingency TVD", table(
             ["column A", "column B", "TVD"],
             [[*p["columns"], p["tvd"]] for p in pw["worst_pairs"][:10]], numeric=(2,))))
-    # utility
-    utility_tables = []
-    cls = md("classification_auroc_gap")
-    ci = md("cindex_gap")
+    html = render_section("report/fidelity.html", marginal_columns=list(marginals),
+                          worst_columns=worst, marginal_figs=[f for f in figures if
+                                                              f.startswith("marg-")],
+                          has_heatmap="heatmap" in figures, fidelity_tables=tables)
+    return html, figures
+
+
+def utility_section(report: dict) -> Section:
+    """TRTR vs TSTR (classification, Harrell's C), log-rank tests, Kaplan-Meier curves."""
+    metrics = report["metrics"]
+    cls, ci = _details(metrics, "classification_auroc_gap"), _details(metrics, "cindex_gap")
     rows = []
     if cls:
         rows.append([f"classification: {cls['target']}", "AUROC", cls["trtr_auroc"],
@@ -154,74 +170,94 @@ def render_html(report_dict: dict, *, version: str = "") -> str:
     for p in ci.get("pairs", []):
         rows.append([f"survival: {p['time']} / {p['event']}", "Harrell's C", p["trtr_cindex"],
                      p["tstr_cindex"]])
+    tables = []
     if rows:
-        utility_tables.append(table(["task", "measure", "train real → test holdout",
-                                     "train synthetic → test holdout"], rows, numeric=(2, 3)))
+        tables.append(table(["task", "measure", "train real → test holdout",
+                             "train synthetic → test holdout"], rows, numeric=(2, 3)))
     logrank_rows = [[f"{p['time']} / {p['event']}", p["logrank_chi2"], p["logrank_p"]]
-                    for p in md("logrank_p").get("pairs", [])]
+                    for p in _details(metrics, "logrank_p").get("pairs", [])]
     if logrank_rows:
-        utility_tables.append(Markup("<h3>Log-rank test, real vs synthetic</h3>") + table(
+        tables.append(Markup("<h3>Log-rank test, real vs synthetic</h3>") + table(
             ["survival pair", "χ²", "p-value"], logrank_rows, numeric=(1, 2)))
     km = _km_figs(metrics)
-    figures |= km
-    # privacy
-    privacy_figs = []
+    return render_section("report/utility.html", utility_tables=tables, km_figs=list(km)), km
+
+
+def _attack_row(label: str, r: dict) -> list:
+    return [label, r["n_attacks"], r["attack_rate"], r["control_rate"], r["baseline_rate"],
+            r["risk"], f"{_fmt(r['risk_ci'][0])}–{_fmt(r['risk_ci'][1])}"]
+
+
+def privacy_section(report: dict) -> Section:
+    """Distance histograms against the holdout baseline, and the Anonymeter attacks."""
+    metrics = report["metrics"]
+    figures: dict[str, dict] = {}
     for key, title, xlabel in (("dcr_share", "Distance to closest training record", "distance"),
                                ("nndr_risk", "Nearest-neighbour distance ratio", "ratio")):
-        h = md(key).get("histogram")
+        h = _details(metrics, key).get("histogram")
         if h:
             figures[f"hist-{key}"] = _hist_fig(title, h, xlabel)
-            privacy_figs.append(f"hist-{key}")
     risk = _risk_fig(metrics)
     if risk:
         figures["risks"] = risk
-        privacy_figs.append("risks")
-    privacy_tables = []
-    rows = []
-    for key, label in (("singling_out_risk", "singling out"), ("linkability_risk", "linkability")):
-        r = md(key)
-        if r.get("n_attacks"):
-            rows.append([label, r["n_attacks"], r["attack_rate"], r["control_rate"],
-                         r["baseline_rate"], r["risk"], f"{_fmt(r['risk_ci'][0])}–"
-                         f"{_fmt(r['risk_ci'][1])}"])
-    for secret, r in md("inference_risk").get("secrets", {}).items():
-        rows.append([f"inference: {secret}", r["n_attacks"], r["attack_rate"],
-                     r["control_rate"], r["baseline_rate"], r["risk"],
-                     f"{_fmt(r['risk_ci'][0])}–{_fmt(r['risk_ci'][1])}"])
-    if rows:
-        privacy_tables.append(table(["attack", "attacks", "attack rate", "control rate",
-                                     "baseline rate", "risk", "95 % CI"], rows,
-                                    numeric=(1, 2, 3, 4, 5, 6)))
-    # clinical
-    clinical_tables = []
-    rules = md("rule_violations").get("rules", [])
+    rows = [_attack_row(label, _details(metrics, key))
+            for key, label in (("singling_out_risk", "singling out"),
+                               ("linkability_risk", "linkability"))
+            if _details(metrics, key).get("n_attacks")]
+    rows += [_attack_row(f"inference: {secret}", r) for secret, r in
+             _details(metrics, "inference_risk").get("secrets", {}).items()]
+    tables = [table(["attack", "attacks", "attack rate", "control rate", "baseline rate",
+                     "risk", "95 % CI"], rows, numeric=(1, 2, 3, 4, 5, 6))] if rows else []
+    return render_section("report/privacy.html", privacy_figs=list(figures),
+                          privacy_tables=tables), figures
+
+
+def clinical_section(report: dict) -> Section:
+    """Rule violations, impossible values and copies of real patients."""
+    metrics = report["metrics"]
+    tables = []
+    rules = _details(metrics, "rule_violations").get("rules", [])
     broken = [r for r in rules if r["violations"] or r["real_violations"]]
     if rules:
-        clinical_tables.append(Markup("<h3>Rule violations</h3>") + (table(
+        tables.append(Markup("<h3>Rule violations</h3>") + (table(
             ["rule", "expression", "synthetic violations", "synthetic rate", "real violations"],
             [[r["rule"], r["expr"], r["violations"], r["rate"], r["real_violations"]]
              for r in sorted(broken, key=lambda r: -r["violations"])],
             numeric=(2, 3, 4)) if broken else Markup(
                 f"<p>All {len(rules)} rules hold on every synthetic row.</p>")))
-    iv = md("impossible_values")
+    iv = _details(metrics, "impossible_values")
     if iv.get("columns"):
-        clinical_tables.append(Markup("<h3>Impossible values</h3>") + table(
+        tables.append(Markup("<h3>Impossible values</h3>") + table(
             ["column", "rows"], sorted(iv["columns"].items(), key=lambda kv: -kv[1]),
             numeric=(1,)))
     dup = metrics.get("real_duplicates", {})
     if dup.get("details"):
         d = dup["details"]
-        clinical_tables.append(Markup("<h3>Copies of real patients</h3>") + table(
+        tables.append(Markup("<h3>Copies of real patients</h3>") + table(
             ["synthetic rows equal to a training row", "share", "holdout share (baseline)",
              "duplicates within synthetic"],
             [[d["rows"], dup["value"], d.get("holdout_share"),
               d["synthetic_internal_duplicates"]]], numeric=(0, 1, 2, 3)))
-    return render_page(
-        TEMPLATE, figures=figures, version=version,
-        meta=report_dict["meta"], score=report_dict["score"], groups=report_dict["groups"],
-        totals=totals, scorecard=card,
-        marginal_columns=list(marginals), worst_columns=worst, marginal_figs=marginal_figs,
-        has_heatmap="heatmap" in figures, fidelity_tables=fidelity_tables,
-        utility_tables=utility_tables, km_figs=list(km), privacy_figs=privacy_figs,
-        privacy_tables=privacy_tables, clinical_tables=clinical_tables,
-        marginals_json=_json(marginals))
+    return render_section("report/clinical.html", clinical_tables=tables), {}
+
+
+SECTIONS = {
+    "scorecard": scorecard_section,
+    "fidelity": fidelity_section,
+    "utility": utility_section,
+    "privacy": privacy_section,
+    "clinical": clinical_section,
+}
+"""The page's sections in order, each rendered by its own function and template."""
+
+
+def render_html(report_dict: dict, *, version: str = "") -> str:
+    """The page for a ``report.to_dict()`` result."""
+    sections, figures = {}, {}
+    for name, render in SECTIONS.items():
+        sections[name], figs = render(report_dict)
+        figures |= figs
+    marginals = _details(report_dict["metrics"], "column_distance").get("marginals", {})
+    return render_page("report.html", figures=figures, version=version,
+                       meta=report_dict["meta"], sections=sections,
+                       marginals_json=_json(marginals))

@@ -24,18 +24,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from synthema.errors import SynthemaError
-
 if TYPE_CHECKING:
     import pandas as pd
 
     from synthema.evaluate.context import EvaluationContext
 
 GROUPS = ("fidelity", "utility", "privacy", "clinical")
-
-
-class IncomputableMetricError(SynthemaError):
-    """A metric cannot be computed on these data (no target, no survival pair, no holdout)."""
 
 
 class Goal(StrEnum):

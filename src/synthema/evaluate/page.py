@@ -1,12 +1,14 @@
-# ruff: noqa: E501 - HTML and CSS lines
 """The page every synthema HTML report shares: style, header, scorecard, plotly.js inlined.
 
-``report.html`` (:mod:`synthema.evaluate.html`) and ``anonymization.html``
-(:mod:`synthema.anonymize.report`) are Jinja2 templates that extend :data:`BASE` (blocks
-``title``, ``heading``, ``subtitle``, ``main``, ``script``) and import the scorecard macros
-from :data:`MACROS`; :func:`render_page` renders one with plotly.js and its figures inlined,
-so the page needs no network. Figures are plain Plotly JSON (``{"data", "layout"}``) keyed
-by the id of the ``<div class="plot">`` that shows them. Every string is HTML-escaped.
+The templates are Jinja2 files shipped as package data: ``templates/base.html`` (blocks
+``title``, ``heading``, ``subtitle``, ``main``, ``data``, ``script``), ``templates/macros.html``
+(tiles, the scorecard table) and ``templates/style.css`` here; each report keeps its own
+templates in its package's ``templates/`` folder (``report.html`` and one template per section
+in :mod:`synthema.evaluate`, ``anonymization.html`` and its sections in
+:mod:`synthema.anonymize`). A report renders each section with :func:`render_section` and the
+page with :func:`render_page`, which inlines plotly.js and the figures, so the page needs no
+network. Figures are plain Plotly JSON (``{"data", "layout"}``) keyed by the id of the
+``<div class="plot">`` that shows them. Every string is HTML-escaped.
 
 >>> rows, totals = scorecard([{"name": "k", "group": "privacy", "value": 5, "unit": "",
 ...     "goal": "maximize", "thresholds": {"pass": 5, "warn": 5}, "score": None,
@@ -20,120 +22,27 @@ by the id of the ``<div class="plot">`` that shows them. Every string is HTML-es
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 from collections.abc import Iterable, Sequence
+from importlib import resources
 from typing import Any
 
 from markupsafe import Markup, escape
 
 STATUSES = ("pass", "warn", "fail", "error")
 
-CSS = """
-:root { --pass:#1b7f3b; --warn:#b26a00; --fail:#b3261e; --error:#6b6b6b; --ink:#1d2330;
-        --muted:#5f6b7a; --line:#dfe3ea; --real:#2f6db5; --syn:#e07b28; }
-* { box-sizing: border-box; }
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; margin: 0;
-       color: var(--ink); background: #f6f7f9; }
-header { background: #1d2330; color: #fff; padding: 16px 28px; }
-header h1 { margin: 0 0 4px; font-size: 22px; }
-header p { margin: 0; color: #c9d1dd; font-size: 13px; }
-main { padding: 18px 28px 40px; max-width: 1400px; margin: auto; }
-section { background: #fff; border: 1px solid var(--line); border-radius: 8px;
-          padding: 14px 18px; margin-bottom: 18px; }
-h2 { font-size: 18px; margin: 4px 0 12px; }
-h3 { font-size: 15px; margin: 14px 0 8px; }
-.tiles { display: grid; grid-template-columns: repeat(5, 1fr); gap: 12px; margin-bottom: 14px; }
-.tile { border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; background: #fbfcfd; }
-.tile .label { font-size: 12px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
-.tile .value { font-size: 26px; font-weight: 650; }
-.tile .counts { font-size: 12px; color: var(--muted); }
-table { border-collapse: collapse; width: 100%; font-size: 13px; }
-th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { background: #f0f2f5; font-weight: 600; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.badge { display: inline-block; min-width: 44px; text-align: center; border-radius: 10px;
-         padding: 1px 8px; color: #fff; font-size: 12px; font-weight: 600; }
-.pass { background: var(--pass); } .warn { background: var(--warn); }
-.fail { background: var(--fail); } .error { background: var(--error); }
-.grouprow td { background: #f8f9fb; font-weight: 600; text-transform: capitalize; }
-.muted { color: var(--muted); font-size: 12px; }
-.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(400px, 1fr)); gap: 10px; }
-.plot { width: 100%; height: 300px; }
-.plot.tall { height: 560px; }
-.err { color: var(--fail); font-size: 12px; }
-select { font-size: 13px; padding: 2px 4px; }
-#js-errors { display: none; color: #fff; background: var(--fail); padding: 8px 28px; }
-"""
+TEMPLATES = "templates"
+"""The package folder of the templates (``base.html``, ``macros.html``, ``style.css`` here)."""
 
-BASE = r"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{% block title %}{% endblock %}</title>
-<style>{{ css }}</style>
-</head>
-<body>
-<div id="js-errors"></div>
-<header>
-  <h1>{% block heading %}{% endblock %}</h1>
-  <p>{% block subtitle %}{% endblock %}</p>
-</header>
-<main>
-{% block main %}{% endblock %}
-</main>
-<script>
-window.addEventListener("error", function (e) {
-  var box = document.getElementById("js-errors");
-  box.style.display = "block";
-  box.textContent = "report script error: " + e.message;
-});
-</script>
-<script>{{ plotly_js }}</script>
-<script id="figures" type="application/json">{{ figures_json }}</script>
-{% block data %}{% endblock %}
-<script>
-(function () {
-  var figs = JSON.parse(document.getElementById("figures").textContent);
-  var config = {displaylogo: false, responsive: true, displayModeBar: false};
-  Object.keys(figs).forEach(function (id) {
-    var el = document.getElementById(id);
-    if (el) { Plotly.newPlot(el, figs[id].data, figs[id].layout, config); }
-  });
-})();
-</script>
-{% block script %}{% endblock %}
-</body>
-</html>
-"""
 
-MACROS = r"""
-{% macro tile(label, value, counts="") -%}
-<div class="tile"><div class="label">{{ label }}</div>
-  <div class="value">{{ value }}</div>
-  <div class="counts">{{ counts }}</div></div>
-{%- endmacro %}
+def _template_text(name: str) -> str:
+    return (resources.files("synthema.evaluate") / TEMPLATES / name).read_text(encoding="utf-8")
 
-{% macro scorecard_table(groups) -%}
-<table>
-  <thead><tr><th>Metric</th><th>Value</th><th>Unit</th><th>Pass if</th><th>Warn if</th>
-    <th>Score</th><th>Status</th><th>What it measures</th></tr></thead>
-  <tbody>
-  {% for group, rows in groups %}
-    <tr class="grouprow"><td colspan="8">{{ group }}</td></tr>
-    {% for m in rows %}
-    <tr><td>{{ m.name }}</td><td class="num">{{ fmt(m.value) }}</td><td>{{ m.unit }}</td>
-      <td class="num">{{ m.pass_if }}</td><td class="num">{{ m.warn_if }}</td>
-      <td class="num">{{ fmt_score(m.score) }}</td>
-      <td>{% if m.status %}<span class="badge {{ m.status }}">{{ m.status }}</span>{% else %}&mdash;{% endif %}</td>
-      <td>{{ m.description }}{% if m.error %}<div class="err">{{ m.error }}</div>{% endif %}</td></tr>
-    {% endfor %}
-  {% endfor %}
-  </tbody>
-</table>
-{%- endmacro %}
-"""
+
+CSS = _template_text("style.css")
+"""The style every report page inlines."""
 
 
 def fmt(v: Any) -> str:
@@ -205,17 +114,31 @@ def scorecard(metrics: Iterable[dict]) -> tuple[list[tuple[str, list[dict]]], di
     return list(by_group.items()), totals
 
 
-def render_page(template: str, *, figures: dict[str, dict], version: str = "",
-                **context: Any) -> str:
-    """Render a template that extends ``base.html`` (plotly.js and ``figures`` inlined)."""
+@functools.cache
+def _environment(package: str) -> Any:
+    """Templates of ``package`` first, then the shared ones; autoescape, strict undefined."""
     import jinja2
+
+    loader = jinja2.ChoiceLoader([jinja2.PackageLoader(package, TEMPLATES),
+                                  jinja2.PackageLoader("synthema.evaluate", TEMPLATES)])
+    env = jinja2.Environment(loader=loader, autoescape=True,
+                             undefined=jinja2.StrictUndefined)  # fmt: skip
+    env.globals.update(fmt=fmt, fmt_score=fmt_score)
+    return env
+
+
+def render_section(template: str, *, package: str = "synthema.evaluate",
+                   **context: Any) -> Markup:
+    """One section of a page (an escaped HTML fragment) from ``package``'s templates."""
+    return Markup(_environment(package).get_template(template).render(**context))
+
+
+def render_page(template: str, *, figures: dict[str, dict], version: str = "",
+                package: str = "synthema.evaluate", **context: Any) -> str:
+    """Render a page template that extends ``base.html`` (plotly.js and ``figures`` inlined)."""
     from plotly.offline import get_plotlyjs
 
-    env = jinja2.Environment(
-        loader=jinja2.DictLoader({"base.html": BASE, "macros.html": MACROS}),
-        autoescape=True, undefined=jinja2.StrictUndefined)
-    env.globals.update(fmt=fmt, fmt_score=fmt_score)
-    return env.from_string(template).render(
+    return _environment(package).get_template(template).render(
         css=Markup(CSS), plotly_js=Markup(get_plotlyjs()), figures_json=json_script(figures),
         created=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), version=version,
         **context)

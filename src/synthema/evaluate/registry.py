@@ -11,6 +11,7 @@ through ``__subclasses__``.
 
 from __future__ import annotations
 
+from synthema.errors import ParameterError
 from synthema.evaluate import anonymeter, clinical, distance, fidelity, utility
 from synthema.evaluate.metric import GROUPS, Metric
 
@@ -45,5 +46,6 @@ REGISTRY: dict[str, type[Metric]] = {
 def metrics_of(group: str) -> dict[str, type[Metric]]:
     """The registered metrics of one group, in report order."""
     if group not in GROUPS:
-        raise ValueError(f"unknown metric group {group!r}; use one of {', '.join(GROUPS)}")
+        raise ParameterError(f"unknown metric group {group!r}; use one of {', '.join(GROUPS)}",
+                             fix=f"use one of {', '.join(GROUPS)}")
     return {n: m for n, m in REGISTRY.items() if m.group == group}

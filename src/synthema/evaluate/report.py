@@ -20,16 +20,19 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from synthema.errors import SynthemaError
-from synthema.evaluate.context import EvaluationContext, Problem
+from synthema.errors import ParameterError, SynthemaError
+from synthema.evaluate.context import EvaluationContext
 from synthema.evaluate.metric import GROUPS, Metric, finite
 from synthema.evaluate.registry import REGISTRY
 from synthema.schema import Dictionary, load_dictionary
+
+if TYPE_CHECKING:
+    from synthema.harmonize.validate import Problem
 
 _LOG = logging.getLogger(__name__)
 
@@ -125,7 +128,8 @@ class EvaluationReport:
             n for n, m in REGISTRY.items() if m.group in self.groups]
         unknown = [n for n in names if n not in REGISTRY]
         if unknown:
-            raise ValueError(f"unknown metric(s) {unknown}; registered: {', '.join(REGISTRY)}")
+            raise ParameterError(f"unknown metric(s) {unknown}; registered: {', '.join(REGISTRY)}",
+                                 fix="name registered metrics (docs/evaluate.md lists them)")
         self.metrics: dict[str, type[Metric]] = {n: REGISTRY[n] for n in names}
         self._holdout = holdout
         self._settings = {"target": target, "random_state": random_state,
@@ -206,7 +210,9 @@ class EvaluationReport:
         """Details of one metric (per column, per rule, per pair, ...)."""
         results = self._require()
         if name not in results:
-            raise ValueError(f"metric {name!r} is not in this report; it has {', '.join(results)}")
+            raise ParameterError(
+                f"metric {name!r} is not in this report; it has {', '.join(results)}",
+                fix="ask for one of the metrics the report computed")
         return results[name].details
 
     def scorecard(self) -> pd.DataFrame:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from synthema.errors import IncomputableMetricError
+from synthema.evaluate.classifier import fit_predict_proba
 from synthema.evaluate.encoding import numeric_values
-from synthema.evaluate.metric import Goal, IncomputableMetricError, Metric, Outcome, finite
-from synthema.evaluate.models import fit_predict_proba
+from synthema.evaluate.metric import Goal, Metric, Outcome, finite
 from synthema.evaluate.survival import (
     MAX_COX_COVARIATES,
     concordance_index,

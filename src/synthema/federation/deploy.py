@@ -30,14 +30,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
 from synthema.errors import FederationError, SynthemaError
+from synthema.federation.certificates import make_certificates, make_node_key
+from synthema.federation.run import FitConfig, FitSummary
 
 CONNECTION = "synthema"
-DATA_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".parquet")
 FLWR_ENV = {
     "FLWR_TELEMETRY_ENABLED": "0",
     "FLWR_DISABLE_UPDATE_CHECK": "1",
@@ -161,87 +162,6 @@ def _tail(log: Path, lines: int = 3) -> str:
     return " | ".join(line.strip() for line in text[-lines:]) or "(empty log)"
 
 
-# -- certificates and keys ------------------------------------------------------------------
-
-
-def make_certificates(folder: Path, hosts: tuple[str, ...] = ("127.0.0.1", "localhost")) -> None:
-    """A fresh CA (ca.crt) and a server certificate (server.pem, server.key) for ``hosts``."""
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    folder.mkdir(parents=True, exist_ok=True)
-    now = dt.datetime.now(dt.UTC)
-
-    def name(cn: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-
-    ca_key = ec.generate_private_key(ec.SECP384R1())
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(name("synthema federation CA"))
-        .issuer_name(name("synthema federation CA"))
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP384R1())
-    alt: list[x509.GeneralName] = []
-    for host in hosts:
-        try:
-            alt.append(x509.IPAddress(ipaddress.ip_address(host)))
-        except ValueError:
-            alt.append(x509.DNSName(host))
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name("localhost"))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=365))
-        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    (folder / "ca.crt").write_bytes(ca.public_bytes(pem))
-    (folder / "server.pem").write_bytes(cert.public_bytes(pem))
-    key_bytes = key.private_bytes(
-        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    (folder / "server.key").write_bytes(key_bytes)
-    os.chmod(folder / "server.key", 0o600)
-
-
-def make_node_key(path: Path, comment: str) -> Path:
-    """An EC P-384 key pair in OpenSSH format (Flower refuses ed25519); returns the .pub path."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = ec.generate_private_key(ec.SECP384R1())
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.OpenSSH,
-        serialization.NoEncryption(),
-    )
-    path.write_bytes(private)
-    os.chmod(path, 0o600)
-    public = key.public_key().public_bytes(
-        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
-    )
-    pub = path.with_name(path.name + ".pub")
-    pub.write_bytes(public + f" {comment}\n".encode())
-    return pub
-
-
 # -- up / down ------------------------------------------------------------------------------
 
 
@@ -252,7 +172,9 @@ def site_files(data: Path, n_sites: int) -> list[Path]:
             f"--data {data} is not a folder",
             fix="give a folder with one harmonised file per site (e.g. site_01.csv ...)",
         )
-    files = sorted(p for p in data.iterdir() if p.suffix.lower() in DATA_SUFFIXES)
+    from synthema.tables import is_table_file
+
+    files = sorted(p for p in data.iterdir() if is_table_file(p))
     if len(files) < n_sites:
         raise FederationError(
             f"{data} holds {len(files)} data file(s), {n_sites} sites need one each",
@@ -270,7 +192,7 @@ def check_no_identifiers(path: Path) -> None:
     next to a SuperNode. Only the header is judged (no cell is read into a message).
     """
     from synthema.anonymize.deidentify import detect_identifiers
-    from synthema.harmonize.io import read_table
+    from synthema.tables import read_table
 
     try:
         columns = [str(c) for c in read_table(path).columns]
@@ -356,21 +278,23 @@ def node_config(
     *,
     epsilon_max: float,
     delta: float,
+    consortium_sites: int,
+    local_epsilon_max: float | None = None,
     extra: str = "",
     transcript: Path | None = None,
-    consortium_sites: int | None = None,
 ) -> str:
     """The ``--node-config`` string of one SuperNode (paths quoted as TOML strings)."""
     if transcript is not None:
         extra = f'{extra} transcript="{transcript}"'.strip()
-    if consortium_sites is not None:
-        extra = f"{extra} consortium-sites={int(consortium_sites)}".strip()
+    if local_epsilon_max is not None:
+        extra = f"{extra} local-epsilon-max={float(local_epsilon_max)!r}".strip()
     parts = [
         f'site-name="{site.name}"',
         f'data="{site.data}"',
         f'ledger="{site.ledger}"',
         f"epsilon-max={float(epsilon_max)!r}",
         f"delta={float(delta)!r}",
+        f"consortium-sites={int(consortium_sites)}",
     ]
     return " ".join(parts + ([extra] if extra else []))
 
@@ -384,6 +308,7 @@ def up(
     port: int = 9100,
     epsilon_max: float = 4.0,
     delta: float = 1e-6,
+    local_epsilon_max: float | None = None,
     extra_node_config: str = "",
     site_transcripts: bool = False,
     wait: float = 60.0,
@@ -391,6 +316,7 @@ def up(
     """Start the SuperLink and ``n_sites`` SuperNodes; return the saved deployment.
 
     Raises:
+        ParameterError: fewer than 3 sites.
         FederationError: a federation already runs from ``workdir``, a port is taken, too few
             data files, or a process failed to start (its log is named).
     """
@@ -398,22 +324,9 @@ def up(
 
     check_sites(n_sites, 1 if n_sites > 2 else 0)
     workdir = workdir.resolve()
-    state = workdir / "federation.json"
-    if state.is_file():
-        old = Deployment.load(workdir)
-        if alive(old.superlink_pid) or any(alive(s.pid) for s in old.sites):
-            raise FederationError(
-                f"a federation started from {workdir} is still running",
-                fix=f"stop it first: synthema federate down --workdir {workdir}",
-            )
+    _refuse_running(workdir)
     files = site_files(data, n_sites)
-    ports = [port + i for i in range(n_sites + 1)]
-    taken = [p for p in ports if not _port_free(p)]
-    if taken:
-        raise FederationError(
-            f"port(s) {', '.join(map(str, taken))} on 127.0.0.1 are in use",
-            fix="stop what uses them (synthema federate down) or pick another --port",
-        )
+    _check_ports(port, n_sites)
     for sub in ("logs", "ledgers", "home"):
         (workdir / sub).mkdir(parents=True, exist_ok=True)
     dep = Deployment(
@@ -423,7 +336,54 @@ def up(
         superlink_pid=0,
         started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
-    cmd = [_executable("flower-superlink"), "--port", str(port)]
+    start_superlink(dep)
+    try:
+        for i, path in enumerate(files, 1):
+            site = _site_process(dep, i, path)
+            config = node_config(
+                site,
+                epsilon_max=epsilon_max,
+                delta=delta,
+                consortium_sites=n_sites,
+                local_epsilon_max=local_epsilon_max,
+                extra=extra_node_config,
+                transcript=workdir / "transcripts" / site.name if site_transcripts else None,
+            )
+            dep.sites.append(start_supernode(dep, site, config))
+            dep.save()
+        wait_online(dep, n_sites, timeout=wait)
+    except BaseException:
+        down(workdir)
+        raise
+    return dep
+
+
+def _refuse_running(workdir: Path) -> None:
+    """A second federation from the same folder would lose track of the first one's PIDs."""
+    if not (workdir / "federation.json").is_file():
+        return
+    old = Deployment.load(workdir)
+    if alive(old.superlink_pid) or any(alive(s.pid) for s in old.sites):
+        raise FederationError(
+            f"a federation started from {workdir} is still running",
+            fix=f"stop it first: synthema federate down --workdir {workdir}",
+        )
+
+
+def _check_ports(port: int, n_sites: int) -> None:
+    ports = [port + i for i in range(n_sites + 1)]
+    taken = [p for p in ports if not _port_free(p)]
+    if taken:
+        raise FederationError(
+            f"port(s) {', '.join(map(str, taken))} on 127.0.0.1 are in use",
+            fix="stop what uses them (synthema federate down) or pick another --port",
+        )
+
+
+def start_superlink(dep: Deployment) -> None:
+    """Start ``flower-superlink`` (TLS and SuperNode auth unless insecure); wait for its port."""
+    workdir = Path(dep.workdir)
+    cmd = [_executable("flower-superlink"), "--port", str(dep.port)]
     if dep.secure:
         make_certificates(workdir / "certs")
         cmd += [
@@ -447,36 +407,25 @@ def up(
         )
     dep.superlink_pid = proc.pid
     dep.save()
-    _wait_port(port, proc.pid, log)
+    _wait_port(dep.port, proc.pid, log)
     _connection_config(dep)
-    try:
-        for i, path in enumerate(files, 1):
-            name = f"site_{i:02d}"
-            site = SiteProcess(
-                name=name,
-                data=str(path.resolve()),
-                ledger=str(workdir / "ledgers" / f"{name}.sqlite"),
-                port=port + i,
-                pid=0,
-            )
-            if dep.secure:
-                make_node_key(workdir / "keys" / name, name)
-                site.key = str(workdir / "keys" / name)
-            config = node_config(
-                site,
-                epsilon_max=epsilon_max,
-                delta=delta,
-                extra=extra_node_config,
-                transcript=workdir / "transcripts" / name if site_transcripts else None,
-                consortium_sites=n_sites,
-            )
-            dep.sites.append(start_supernode(dep, site, config))
-            dep.save()
-        wait_online(dep, n_sites, timeout=wait)
-    except BaseException:
-        down(workdir)
-        raise
-    return dep
+
+
+def _site_process(dep: Deployment, number: int, path: Path) -> SiteProcess:
+    """Site ``number``'s files and port (and its key pair when authentication is on)."""
+    workdir = Path(dep.workdir)
+    name = f"site_{number:02d}"
+    site = SiteProcess(
+        name=name,
+        data=str(path.resolve()),
+        ledger=str(workdir / "ledgers" / f"{name}.sqlite"),
+        port=dep.port + number,
+        pid=0,
+    )
+    if dep.secure:
+        make_node_key(workdir / "keys" / name, name)
+        site.key = str(workdir / "keys" / name)
+    return site
 
 
 def online_nodes(dep: Deployment) -> list[dict]:
@@ -568,43 +517,68 @@ def run_fit(
     synth_options: dict | None = None,
     transcript: Path | None = None,
     on_line: Callable[[str], None] | None = None,
-) -> dict:
+    on_start: Callable[[FitConfig], None] | None = None,
+    app: Path | None = None,
+) -> FitSummary:
     """Run one federated fit on the running deployment; returns the ServerApp's summary.
+
+    Every parameter is checked first (:class:`~synthema.federation.run.FitConfig`), before
+    any site is contacted; ``on_start(config)`` is then called, and ``on_line`` receives each
+    line ``flwr run`` prints. ``app`` is the Flower app folder ``flwr run`` ships (default:
+    synthema's, see :func:`app_dir`); the sites run their own ClientApp checks whatever
+    ServerApp it names.
 
     Raises:
         FederationError: no deployment, ``flwr run`` failed, or the ServerApp reported an error
             (its message and fix are passed on).
+        ParameterError: a parameter no fit can use (nothing was started).
     """
     workdir = workdir.resolve()
     dep = Deployment.load(workdir)
-    out = out.resolve()
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    result = workdir / "logs" / f"fit-{stamp}.json"
+    config = FitConfig(
+        dictionary=_dictionary_ref(dictionary), method=method, epsilon=epsilon, delta=delta,
+        seed=seed, n_sites=len(dep.sites), dropouts=dropouts, timeout=timeout,
+        synth_options=synth_options or {}, model_path=str(out.resolve()),
+        result_path=str(workdir / "logs" / f"fit-{stamp}.json"),
+        transcript=str(transcript.resolve()) if transcript else "",
+    )  # fmt: skip
+    if on_start is not None:
+        on_start(config)
+    log = workdir / "logs" / f"fit-{stamp}.log"
+    rc = _flwr_run(dep, config, app if app is not None else app_dir(workdir), log, on_line)
+    result = Path(config.result_path)
+    if not result.is_file():
+        raise FederationError(
+            f"the federated fit ended without a result (flwr run exit status {rc}): {_tail(log)}",
+            fix=f"read {log}; check the SuperNodes with `flwr supernode ls` and their logs",
+        )
+    raw = json.loads(result.read_text(encoding="utf-8"))
+    summary = replace(FitSummary.from_dict(raw), log=str(log))
+    if not summary.ok:
+        raise FederationError(summary.error or "the federated fit failed",
+                              fix=summary.fix or f"read {log}")  # fmt: skip
+    return summary
+
+
+def _dictionary_ref(dictionary: str) -> str:
+    """A YAML path made absolute (the ServerApp runs elsewhere); a built-in name as is."""
     path = Path(dictionary)
     if path.suffix.lower() in {".yaml", ".yml"} and path.is_file():
-        dictionary = str(path.resolve())
-    config = {
-        "dictionary": dictionary,
-        "method": method,
-        "epsilon": str(epsilon),
-        "delta": float(delta),
-        "seed": -1 if seed is None else int(seed),
-        "n-sites": len(dep.sites),
-        "dropouts": int(dropouts),
-        "timeout": float(timeout),
-        "synth-options": json.dumps(synth_options or {}, separators=(",", ":")),
-        "model-path": str(out),
-        "result-path": str(result),
-        "transcript": str(transcript.resolve()) if transcript else "",
-    }
+        return str(path.resolve())
+    return dictionary
+
+
+def _flwr_run(dep: Deployment, config: FitConfig, folder: Path, log: Path,
+              on_line: Callable[[str], None] | None) -> int:
+    """``flwr run`` the app with ``config``; stream its output to ``log`` and ``on_line``."""
     # a TOML file, not "k=v" pairs: Flower's pair parser breaks on quotes inside values
     import tomli_w
 
-    run_config = workdir / "logs" / f"fit-{stamp}.toml"
-    run_config.write_text(tomli_w.dumps(config), encoding="utf-8")
-    cmd = [_executable("flwr"), "run", str(app_dir(workdir)), CONNECTION, "--stream",
+    run_config = log.with_suffix(".toml")
+    run_config.write_text(tomli_w.dumps(config.to_run_config()), encoding="utf-8")
+    cmd = [_executable("flwr"), "run", str(folder), CONNECTION, "--stream",
            "--run-config", str(run_config)]  # fmt: skip
-    log = workdir / "logs" / f"fit-{stamp}.log"
     with log.open("w", encoding="utf-8") as fh:
         proc = subprocess.Popen(
             cmd,
@@ -619,15 +593,4 @@ def run_fit(
             fh.write(line)
             if on_line is not None:
                 on_line(line.rstrip("\n"))
-        rc = proc.wait()
-    if not result.is_file():
-        raise FederationError(
-            f"the federated fit ended without a result (flwr run exit status {rc}): {_tail(log)}",
-            fix=f"read {log}; check the SuperNodes with `flwr supernode ls` and their logs",
-        )
-    summary = json.loads(result.read_text(encoding="utf-8"))
-    summary["log"] = str(log)
-    if not summary.get("ok"):
-        raise FederationError(summary.get("error", "the federated fit failed"),
-                              fix=summary.get("fix", f"read {log}"))  # fmt: skip
-    return summary
+        return proc.wait()

@@ -179,6 +179,36 @@ class _QueryStrategy(Strategy):
         return None
 
 
+def secagg_workflow(n_asked: int, planned: int, *, timeout: float) -> SecAggPlusWorkflow:
+    """Flower's SecAgg+ workflow over ``n_asked`` sites, unmasking only with ``planned`` shares.
+
+    ``planned`` is the plan's n − t, fixed for the whole fit: after a site dropped in an
+    earlier round, fewer sites are asked but the threshold stays, so a sum is never unmasked
+    from fewer noise shares than the accounting assumes. Flower refuses an integer threshold
+    equal to the number of shares, so "every share" (t = 0, or after t dropouts) is given as
+    the fraction 1.0, which Flower turns back into ``n_asked``.
+
+    >>> secagg_workflow(3, 2, timeout=1.0).reconstruction_threshold
+    2
+    >>> secagg_workflow(3, 3, timeout=1.0).reconstruction_threshold
+    1.0
+    """
+    if not 2 <= planned <= n_asked:
+        raise FederationError(
+            f"cannot unmask with {planned} of {n_asked} shares",
+            fix="a SecAgg+ round needs at least the plan's n - t sites and n - t >= 2",
+        )
+    return SecAggPlusWorkflow(
+        num_shares=n_asked,
+        reconstruction_threshold=planned if planned < n_asked else 1.0,
+        max_weight=1.0,
+        clipping_range=float(CLIPPING_RANGE),
+        quantization_range=QUANTIZATION_RANGE,
+        modulus_range=MODULUS,
+        timeout=timeout,
+    )
+
+
 class FlowerSecureSum:
     """Secure sums over the sites of a Flower run (the production SecureSum).
 
@@ -186,7 +216,8 @@ class FlowerSecureSum:
         grid: the ServerApp's grid.
         context: the ServerApp's context.
         n_sites: sites expected.
-        dropouts: sites that may drop out of a round (SecAgg+ threshold n − max(t, 1)).
+        dropouts: t, the sites that may drop out of a round; SecAgg+ unmasks only with the
+            planned n − t shares, whatever the number still asked.
         timeout: seconds to wait for replies in each SecAgg+ stage.
         transcript: folder for the server-side transcript (see :class:`RecordingGrid`).
     """
@@ -306,20 +337,12 @@ class FlowerSecureSum:
             ndarrays_to_parameters([np.zeros(1)]), keep_input=True
         )
         n = len(self.strategy.proxies)
-        if n < 3:  # SecAgg+ needs 3 or more; the source refuses a sum from fewer than n - t
+        planned = self.n_sites - self.dropouts
+        if n < max(3, planned):  # never unmask a sum of fewer than the plan's n - t shares
             return SumResult(vector=None, contributors=[], failures=[
                 SiteFailure(name, "dropped out in an earlier round")
                 for name in sorted(self.dropped.values())])  # fmt: skip
-        threshold = max(2, n - max(self.dropouts, 1))
-        workflow = SecAggPlusWorkflow(
-            num_shares=n,
-            reconstruction_threshold=threshold,
-            max_weight=1.0,
-            clipping_range=float(CLIPPING_RANGE),
-            quantization_range=QUANTIZATION_RANGE,
-            modulus_range=MODULUS,
-            timeout=self.timeout,
-        )
+        workflow = secagg_workflow(n, planned, timeout=self.timeout)
         received_before = self.grid.bytes_received
         replies_before = len(self.grid.replies)
         workflow(self.grid, self.context)

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from synthema.errors import FederationError
+from synthema.errors import FederationError, ParameterError
 from synthema.privacy.analysis import distributed_dgauss_rho, gaussian_rho
 
 if TYPE_CHECKING:
@@ -77,33 +77,47 @@ def refusal_text(reason: str) -> str | None:
 def domain_fingerprint(domain: Domain) -> str:
     """SHA-256 of the public domain (attributes, categories, bin edges): sites and server must
     agree on it, or the same vector position would mean different cells."""
-    from synthema.synth.persist import domain_to_json
-
-    text = json.dumps(domain_to_json(domain), sort_keys=True, separators=(",", ":"))
+    text = json.dumps(domain.to_json(), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def check_sites(n_sites: int, dropouts: int) -> tuple[int, int]:
-    """Check a federation plan: n sites (3..MAX_SITES), t dropouts tolerated (0 <= t <= n - 2).
+    """Check a federation plan: n sites (3..MAX_SITES), t dropouts tolerated, t < n/2.
+
+    Raises :class:`~synthema.errors.ParameterError` (a plan the user can correct).
+
+    SecAgg+ unmasks a sum with the planned n − t key shares; more than half of the shares
+    are required (2(n − t) > n) so that a server showing different sites different lists of
+    dropped sites can never collect both secrets of one site (:mod:`synthema.federation.guard`).
 
     >>> check_sites(3, 1)
     (3, 1)
+    >>> max_dropouts(5)
+    2
     """
     for name, value in (("n_sites", n_sites), ("dropouts", dropouts)):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise FederationError(f"{name} must be a whole number, got {value!r}")
+            raise ParameterError(f"{name} must be a whole number, got {value!r}",
+                                 fix=f"give {name} as a whole number")
     if not 3 <= n_sites <= MAX_SITES:
-        raise FederationError(
+        raise ParameterError(
             f"a federation needs 3 to {MAX_SITES} sites, got {n_sites}",
             fix="SecAgg+ needs at least 3 sites (with 2, each could subtract its own vector "
             "from the sum); fit centrally at one trusted site instead",
         )
-    if not 0 <= dropouts <= n_sites - 2:
-        raise FederationError(
-            f"dropouts={dropouts} with {n_sites} sites: it must lie between 0 and {n_sites - 2}",
-            fix="at least 2 sites must survive for SecAgg+ to unmask the sum",
+    if not 0 <= dropouts <= max_dropouts(n_sites):
+        raise ParameterError(
+            f"dropouts={dropouts} with {n_sites} sites: it must lie between 0 and "
+            f"{max_dropouts(n_sites)}",
+            fix="more than half of the sites must contribute to every sum (SecAgg+ unmasks "
+            "only with a majority of the key shares)",
         )
     return n_sites, dropouts
+
+
+def max_dropouts(n_sites: int) -> int:
+    """The most dropouts t a plan of ``n_sites`` may tolerate: t < n/2."""
+    return (n_sites - 1) // 2
 
 
 def share_sigma(sigma: float, *, n_cliques: int, dimension: int, contributors: int) -> float:
@@ -194,15 +208,21 @@ class Query:
         return sum(domain.size(c) for c in self.cliques)
 
     def rho(self, domain: Domain) -> float:
-        """ρ one release of the summed answer costs each site ([KLS21] with n − t shares)."""
+        """ρ one release of the summed answer costs each site, if aggregation holds.
+
+        The [KLS21] bound with n − t shares, or the local-only ρ if that is smaller: the sum
+        is the site's own answer plus independent noise of the others, so it can never cost
+        more than the site's answer alone (for tiny shares the bound's τ·d term exceeds it).
+        """
         if self.exact:
             return math.inf
-        return distributed_dgauss_rho(
+        bound = distributed_dgauss_rho(
             math.sqrt(len(self.cliques)),
             self.share_sigma,
             self.min_contributors,
             dimension=self.dimension(domain),
         )
+        return min(bound, self.local_rho())
 
     def local_rho(self) -> float:
         """ρ of one site's answer if aggregation were compromised (its own noise only)."""
@@ -261,11 +281,14 @@ def split_answer(
 
 
 def check_range(vector: np.ndarray, site: str) -> None:
-    """Refuse a vector SecAgg+ would clip (silently, in Flower) instead of summing exactly."""
+    """Refuse a vector SecAgg+ would clip (silently, in Flower) instead of summing exactly.
+
+    The refusal names no entry: it travels to the server in clear, outside SecAgg+.
+    """
     if vector.size and int(np.abs(vector).max()) > CLIPPING_RANGE:
         raise FederationError(
-            f"{REFUSAL}: site {site!r}: an answer entry is {int(np.abs(vector).max())}, beyond "
-            f"the secure-aggregation range ±{CLIPPING_RANGE}",
+            f"{REFUSAL}: site {site!r}: an answer entry lies beyond the secure-aggregation "
+            f"range ±{CLIPPING_RANGE}",
             fix="split the site's table (counts above 16.7 million per cell cannot be summed "
             "exactly with 32-bit masks)",
         )

@@ -10,9 +10,12 @@ to ``flower-supernode --node-config``; see docs/federation.md):
 ``epsilon-max``, ``delta``   the site's budget as (ε, δ)-DP; or ``rho-max`` in zCDP
 ``allow-exact-counts``       answer ``share_sigma = 0`` queries (tests only; default false)
 ``dictionary``               the site's dictionary (default: the one the run names)
+``local-epsilon-max``        optional cap on the *local-only* guarantee (the site's answers
+                             seen alone, if secure aggregation failed), as ε at ``delta``;
+``local-rho-max``            or in zCDP (give at most one of the two)
 ``transcript``               a folder where the site keeps a copy of every vector it released
-``consortium-sites``         how many sites the site's agreement says take part: a fit or
-                             query claiming another number is refused (default: not checked)
+``consortium-sites``         how many sites the site's agreement says take part (required): a
+                             fit or query claiming another number is refused
 ``min-dropouts``             the fewest dropouts t a fit must tolerate; a larger t means a
                              larger noise share per site (default 0: the server's t)
 ============================ =============================================================
@@ -21,11 +24,14 @@ What the site enforces itself, whatever the server asks: the query refers to the
 public domain (fingerprints match), the noise share is at least 1/2 (or exact counts were
 allowed by the site), the ρ of the release — computed by the site from the query, not taken
 from the server — is charged to the site's ledger **before** the answer is returned, a query
-id is answered once, every entry fits SecAgg+'s range, and (with ``consortium-sites``) the
-number of sites the query's accounting counts on is the one the site signed up for: the
-site's ρ assumes that n − t of the n sites add noise, so a server claiming more sites than
-exist would make each share too small; with ``min-dropouts`` the site also refuses a plan
-that tolerates fewer dropouts than it asks for. Any refusal raises a
+id is answered once, every entry fits SecAgg+'s range, and the number of sites the query's
+accounting counts on is the one the site signed up for (``consortium-sites``): the site's ρ
+assumes that n − t of the n sites add noise, so a server claiming more sites than exist would
+make each share too small; with ``min-dropouts`` the site also refuses a plan that tolerates
+fewer dropouts than it asks for. Every charge records both guarantees, the aggregated ρ and
+the local-only ρ of the site's own share, and ``local-*-max`` caps the latter. The SecAgg+
+rounds themselves are checked against the plan by
+:mod:`synthema.federation.guard`. Any refusal raises a
 :class:`~synthema.errors.FederationError` whose text starts with
 :data:`~synthema.federation.protocol.REFUSAL` and names the site.
 """
@@ -36,7 +42,7 @@ import difflib
 import json
 import logging
 import math
-import secrets
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +60,8 @@ from synthema.stats.marginals import check_clique, partial_counts
 
 _LOG = logging.getLogger(__name__)
 
+_WHOLE = re.compile(r"[0-9]+")  # str.isdigit() also accepts '²', which int() refuses
+
 NODE_CONFIG_KEYS = (
     "site-name",
     "data",
@@ -61,6 +69,8 @@ NODE_CONFIG_KEYS = (
     "epsilon-max",
     "delta",
     "rho-max",
+    "local-epsilon-max",
+    "local-rho-max",
     "allow-exact-counts",
     "dictionary",
     "transcript",
@@ -80,6 +90,27 @@ def _flag(value: object, key: str) -> bool:
     raise FederationError(f"node config {key}={value!r} is not true or false")
 
 
+def _budget(config: Mapping, name: str, prefix: str, delta: float, *, required: bool):
+    """ρ from ``{prefix}epsilon-max`` (at ``delta``) or ``{prefix}rho-max``; None if neither."""
+    eps_key, rho_key = f"{prefix}epsilon-max", f"{prefix}rho-max"
+    has_eps, has_rho = eps_key in config, rho_key in config
+    if has_eps and has_rho or required and not (has_eps or has_rho):
+        raise FederationError(
+            f"site {name!r}: give the {prefix}budget as exactly one of {eps_key} or {rho_key}",
+            fix=f"e.g. --node-config \"... {eps_key}=4.0 delta=1e-6\"",
+        )
+    if not (has_eps or has_rho):
+        return None
+    key = eps_key if has_eps else rho_key
+    try:
+        value = float(config[key])
+    except (TypeError, ValueError):
+        value = math.nan
+    if not value > 0 or math.isinf(value):
+        raise FederationError(f"site {name!r}: {key}={config[key]!r} must be finite and > 0")
+    return cdp_rho(value, delta) if has_eps else value
+
+
 @dataclass(frozen=True)
 class SiteConfig:
     """A site's own settings (see the module docstring for the node-config keys)."""
@@ -94,6 +125,7 @@ class SiteConfig:
     transcript: Path | None = None
     consortium_sites: int | None = None
     min_dropouts: int = 0
+    local_rho_max: float | None = None
 
     @classmethod
     def from_node_config(cls, config: Mapping) -> SiteConfig:
@@ -127,31 +159,26 @@ class SiteConfig:
         delta = float(config.get("delta", 1e-6))
         if not 0 < delta < 1:
             raise FederationError(f"site {name!r}: delta={delta!r} must lie in (0, 1)")
-        has_eps, has_rho = "epsilon-max" in config, "rho-max" in config
-        if has_eps == has_rho:
-            raise FederationError(
-                f"site {name!r}: give the budget as exactly one of epsilon-max or rho-max",
-                fix="e.g. --node-config \"... epsilon-max=4.0 delta=1e-6\"",
-            )
-        if has_eps:
-            epsilon = float(config["epsilon-max"])
-            if not epsilon > 0 or math.isinf(epsilon):
-                raise FederationError(f"site {name!r}: epsilon-max={epsilon!r} must be finite, > 0")
-            rho_max = cdp_rho(epsilon, delta)
-        else:
-            rho_max = float(config["rho-max"])
-            if not rho_max > 0 or math.isinf(rho_max):
-                raise FederationError(f"site {name!r}: rho-max={rho_max!r} must be finite, > 0")
+        rho_max = _budget(config, name, "", delta, required=True)
+        local_rho_max = _budget(config, name, "local-", delta, required=False)
         transcript = str(config.get("transcript", "")).strip()
         dictionary = str(config.get("dictionary", "")).strip()
         min_dropouts = str(config.get("min-dropouts", "0")).strip() or "0"
-        if not min_dropouts.isdigit():
+        if not _WHOLE.fullmatch(min_dropouts):
             raise FederationError(
                 f"site {name!r}: min-dropouts={min_dropouts!r} must be a whole number >= 0",
                 fix="e.g. min-dropouts=1: every fit must still hold its noise if a site drops",
             )
         consortium = str(config.get("consortium-sites", "")).strip()
-        if consortium and (not consortium.isdigit() or int(consortium) < 3):
+        if not consortium:
+            raise FederationError(
+                f"site {name!r}: node config lacks consortium-sites (the number of hospitals in "
+                "the site's agreement); without it a server could claim more sites and shrink "
+                "every site's noise share",
+                fix="add consortium-sites=N to the SuperNode's --node-config (N = the number of "
+                "hospitals in the federation; `synthema federate up` sets it)",
+            )
+        if not _WHOLE.fullmatch(consortium) or int(consortium) < 3:
             raise FederationError(
                 f"site {name!r}: consortium-sites={consortium!r} must be a whole number >= 3",
                 fix="set it to the number of hospitals in the federation, e.g. consortium-sites=3",
@@ -165,8 +192,9 @@ class SiteConfig:
             allow_exact=_flag(config.get("allow-exact-counts", False), "allow-exact-counts"),
             dictionary=dictionary or None,
             transcript=Path(transcript) if transcript else None,
-            consortium_sites=int(consortium) if consortium else None,
+            consortium_sites=int(consortium),
             min_dropouts=int(min_dropouts),
+            local_rho_max=local_rho_max,
         )
 
 
@@ -218,14 +246,13 @@ class Site:
     def codes(self) -> np.ndarray:
         """The site's table, validated against the dictionary and encoded (read once)."""
         if self._codes is None:
-            from synthema.harmonize.io import read_table
-            from synthema.harmonize.validate import validate_frame
+            from synthema.harmonize.validate import validate_file
 
             path = self.config.data
             # Details (paths, row counts, ids, cell values) stay in the site's own log: the
             # refusal text travels to the server, so it names only the kinds of problem.
             try:
-                report = validate_frame(read_table(path), self.dictionary, file=str(path))
+                report = validate_file(path, self.dictionary)
             except SynthemaError as exc:
                 _LOG.error("site %s: %s (fix: %s)", self.name, exc.message, exc.fix)
                 raise self._refuse(
@@ -235,10 +262,11 @@ class Site:
             if not report.ok:
                 _LOG.error("site %s: %s; first: %s", self.name, report.totals_line(),
                            report.problems[0])  # fmt: skip
-                kinds = ", ".join(f"{k} problems" for k in report.counts_by_kind())
+                # not even the kinds of problem: they depend on the data, and no charge has
+                # been made for anything the server learns at this point
                 raise self._refuse(
                     f"its data fails validation against dictionary {self.dictionary.name!r} "
-                    f"({kinds}; details in the site's SuperNode log)",
+                    "(details in the site's SuperNode log)",
                     fix="the site operator runs `synthema validate --dictionary "
                     f"{self.dictionary.name} FILE` at the site and fixes what it lists",
                 )
@@ -271,7 +299,9 @@ class Site:
 
         Checks the domain and the plan (``consortium-sites``, ``min-dropouts``), reads the
         data (validation errors surface now, before any query) and compares the plan with
-        what is left in the ledger. Sends nothing data-dependent.
+        what is left in the ledger: the aggregated ρ, and the local-only ρ against the
+        site's local cap (at most (n − t) × the planned ρ: each share carries at least
+        σ²/(n − t)). Sends nothing data-dependent.
         """
         accepts, reason = True, ""
         problem, _ = self._plan_problem(n_sites, dropouts)
@@ -284,8 +314,11 @@ class Site:
                 f"(version {self.dictionary.version}) whose domain differs from the server's"
             )
         self.codes()
+        shares = (n_sites or 0) - (dropouts or 0)
+        planned_local = planned_rho * max(shares, 1)
         with self.ledger() as ledger:
             spent, rho_max, remaining = ledger.spent, ledger.rho_max, ledger.remaining
+            local_spent, local_cap = ledger.local_spent, self.config.local_rho_max
             if accepts and math.isinf(planned_rho) and not self.config.allow_exact:
                 accepts = False
                 reason = (
@@ -299,12 +332,25 @@ class Site:
                     f"rho_max={rho_max:.6g} (epsilon={cdp_epsilon(rho_max, self.config.delta):.3g}"
                     f" at delta={self.config.delta:g}); this fit may spend rho={planned_rho:.6g}"
                 )
+            elif (
+                accepts
+                and local_cap is not None
+                and math.isfinite(planned_rho)
+                and local_spent + planned_local > local_cap
+            ):
+                accepts = False
+                reason = (
+                    f"site {self.name!r} caps its local-only rho at {local_cap:.6g} "
+                    f"({local_spent:.6g} spent); this fit may cost it up to {planned_local:.6g} "
+                    f"if aggregation failed ({shares} shares assumed)"
+                )
         return {
             "site": self.name,
             "accepts": accepts,
             "reason": reason,
             "rho-max": rho_max,
             "rho-spent": spent,
+            "local-rho-spent": local_spent,
             "allow-exact": self.config.allow_exact,
         }
 
@@ -343,12 +389,17 @@ class Site:
             label = (
                 f"{query.label or 'query'}: {len(cliques)} marginal(s), "
                 f"{query.dimension(self.domain)} cells, share sigma={query.share_sigma:.6g}, "
-                f"assumes >= {query.min_contributors} of {query.n_sites} sites add noise; "
-                f"local-only rho={query.local_rho():.6g}"
+                f"assumes >= {query.min_contributors} of {query.n_sites} sites add noise"
             )
             with self.ledger() as ledger:
                 try:
-                    charge = ledger.charge(rho, query_id=query.query_id, label=label)
+                    charge = ledger.charge(
+                        rho,
+                        query_id=query.query_id,
+                        label=label,
+                        local_rho=query.local_rho(),
+                        local_rho_max=self.config.local_rho_max,
+                    )
                 except SynthemaError as exc:
                     raise self._refuse(exc.message, exc.fix) from exc
             if charge.replayed:
@@ -361,8 +412,8 @@ class Site:
         if query.exact:
             vector = counts
         else:
-            rng = np.random.default_rng(secrets.randbits(128))
-            vector = add_discrete_gaussian(counts, sigma=query.share_sigma, rng=rng)
+            # noise from the OS's cryptographic generator: no seed, nothing to save or replay
+            vector = add_discrete_gaussian(counts, sigma=query.share_sigma)
         check_range(vector, self.name)
         self._keep(query, vector, rho)
         return vector, rho
@@ -372,7 +423,8 @@ class Site:
         folder = self.config.transcript
         if folder is None:
             return
-        folder.mkdir(parents=True, exist_ok=True)
+        # the noisy answers carry only the site's own noise share: owner-only, like the data
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         np.save(folder / f"{query.query_id}.npy", vector)
         with (folder / "released.jsonl").open("a", encoding="utf-8") as fh:
             record = {"query_id": query.query_id, "cells": int(vector.size), "rho": rho}

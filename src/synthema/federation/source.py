@@ -21,8 +21,8 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from typing import Protocol
 
 import numpy as np
@@ -44,7 +44,7 @@ from synthema.stats.marginals import check_clique
 _LOG = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SiteFailure:
     """A site that did not contribute to a round: who (when known) and Flower's reason."""
 
@@ -55,6 +55,48 @@ class SiteFailure:
     def refused(self) -> bool:
         """True when the site said no on purpose (budget, domain), not when it crashed."""
         return refusal_text(self.reason) is not None
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    """One secure-sum round as the server saw it: what was asked, who answered, what it cost.
+
+    ``rho_per_site`` is the aggregated ρ each contributing site charged (``inf`` for exact
+    counts), ``local_rho_per_site`` the ρ of one site's answer seen alone; ``charges`` the
+    ρ each site reported (-1 for exact counts). :meth:`to_dict` is the JSON form of the
+    fit summary's ``rounds``.
+    """
+
+    round: int
+    query_id: str
+    marginals: int
+    cells: int
+    sigma: float
+    share_sigma: float
+    contributors: tuple[str, ...]
+    failures: tuple[SiteFailure, ...]
+    rho_per_site: float
+    local_rho_per_site: float
+    charges: Mapping[str, float]
+    seconds: float
+    bytes_received: int
+
+    def to_dict(self) -> dict:
+        """JSON-ready values (failures as ``{"site", "reason"}``)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["contributors"] = list(self.contributors)
+        out["failures"] = [{"site": f.site, "reason": f.reason} for f in self.failures]
+        out["charges"] = dict(self.charges)
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: Mapping) -> RoundRecord:
+        """Inverse of :meth:`to_dict`."""
+        values = {f.name: raw[f.name] for f in fields(cls)}
+        values["contributors"] = tuple(raw["contributors"])
+        values["failures"] = tuple(SiteFailure(f["site"], f["reason"]) for f in raw["failures"])
+        values["charges"] = dict(raw["charges"])
+        return cls(**values)
 
 
 @dataclass
@@ -93,7 +135,7 @@ class FederatedSource:
         self.n_sites, self.dropouts = check_sites(n_sites, dropouts)
         self.fingerprint = domain_fingerprint(domain)
         self._run = uuid.uuid4().hex[:12]
-        self.rounds: list[dict] = []
+        self.rounds: list[RoundRecord] = []
 
     def __repr__(self) -> str:
         return f"FederatedSource(<{len(self._domain)} attributes>, n_sites={self.n_sites})"
@@ -106,13 +148,11 @@ class FederatedSource:
     def min_contributors(self) -> int:
         return self.n_sites - self.dropouts
 
-    def measure(
-        self, cliques: Sequence[Clique], *, sigma: float, rng: np.random.Generator
-    ) -> list[Measurement]:
+    def measure(self, cliques: Sequence[Clique], *, sigma: float) -> list[Measurement]:
         """Noisy marginals over ``cliques``: one secure-sum round over all sites.
 
-        ``rng`` is not used for noise (each site draws its own from the operating system's
-        randomness); it is accepted for the seam's signature.
+        Each site draws its noise share from its own operating system's cryptographic
+        generator; nothing on the server can seed or replay it.
 
         Raises:
             FederationError: a site refused (message names the site), or no sum came back.
@@ -124,43 +164,63 @@ class FederatedSource:
         checked = tuple(check_clique(c, self._domain) for c in cliques)
         if not checked:
             return []
-        dimension = sum(self._domain.size(c) for c in checked)
+        query = self._query(checked, sigma)
+        dimension = query.dimension(self._domain)
+        start = time.perf_counter()
+        result = self.transport.secure_sum(query, dimension)
+        record = self._record(query, sigma, dimension, result, time.perf_counter() - start)
+        self.rounds.append(record)
+        self._check_release(record, result)
+        vector = np.asarray(result.vector, dtype=np.int64)
+        parts = split_answer(vector, checked, self._domain)
+        stddev = query.share_sigma * math.sqrt(len(result.contributors))  # 0 for exact counts
+        return [
+            Measurement(c, p, stddev=stddev, rho_spent=record.rho_per_site / len(checked))
+            for c, p in zip(checked, parts, strict=True)
+        ]
+
+    def _query(self, cliques: tuple[Clique, ...], sigma: float) -> Query:
+        """The round's query: each site's noise share sized for the n − t fewest shares."""
+        dimension = sum(self._domain.size(c) for c in cliques)
         m = self.min_contributors
         share = (
             0.0
             if sigma == 0
-            else share_sigma(sigma, n_cliques=len(checked), dimension=dimension, contributors=m)
+            else share_sigma(sigma, n_cliques=len(cliques), dimension=dimension, contributors=m)
         )
         index = len(self.rounds) + 1
-        query = Query(
+        return Query(
             query_id=f"{self._run}-{index:04d}",
-            cliques=checked,
+            cliques=cliques,
             share_sigma=share,
             n_sites=self.n_sites,
             min_contributors=m,
             fingerprint=self.fingerprint,
-            label=f"round {index}: " + ", ".join("×".join(c) for c in checked[:3])
-            + (f" and {len(checked) - 3} more" if len(checked) > 3 else ""),
+            label=f"round {index}: " + ", ".join("×".join(c) for c in cliques[:3])
+            + (f" and {len(cliques) - 3} more" if len(cliques) > 3 else ""),
         )
-        rho = query.rho(self._domain)  # per site; inf for exact counts
-        start = time.perf_counter()
-        result = self.transport.secure_sum(query, dimension)
-        seconds = time.perf_counter() - start
-        record = {
-            "round": index,
-            "query_id": query.query_id,
-            "marginals": len(checked),
-            "cells": dimension,
-            "sigma": sigma,
-            "share_sigma": share,
-            "contributors": sorted(result.contributors),
-            "failures": [{"site": f.site, "reason": f.reason} for f in result.failures],
-            "rho_per_site": rho,
-            "charges": dict(result.charges),
-            "seconds": round(seconds, 3),
-            "bytes_received": result.bytes_received,
-        }
-        self.rounds.append(record)
+
+    def _record(self, query: Query, sigma: float, dimension: int, result: SumResult,
+                seconds: float) -> RoundRecord:
+        return RoundRecord(
+            round=len(self.rounds) + 1,
+            query_id=query.query_id,
+            marginals=len(query.cliques),
+            cells=dimension,
+            sigma=sigma,
+            share_sigma=query.share_sigma,
+            contributors=tuple(sorted(result.contributors)),
+            failures=tuple(result.failures),
+            rho_per_site=query.rho(self._domain),  # per site; inf for exact counts
+            local_rho_per_site=query.local_rho(),
+            charges=dict(result.charges),
+            seconds=round(seconds, 3),
+            bytes_received=result.bytes_received,
+        )
+
+    def _check_release(self, record: RoundRecord, result: SumResult) -> None:
+        """Stop on a refusal, discard a sum with fewer noise shares than accounted."""
+        index, m = record.round, self.min_contributors
         refused = [f for f in result.failures if f.refused]
         if refused:
             raise FederationError(
@@ -184,10 +244,3 @@ class FederatedSource:
                 "round %d: %d of %d sites contributed (%s dropped); the noise still meets the "
                 "accounted sigma", index, n, self.n_sites, self.n_sites - n,
             )
-        vector = np.asarray(result.vector, dtype=np.int64)
-        parts = split_answer(vector, checked, self._domain)
-        stddev = share * math.sqrt(n)  # 0 for exact counts
-        return [
-            Measurement(c, p, stddev=stddev, rho_spent=rho / len(checked))
-            for c, p in zip(checked, parts, strict=True)
-        ]

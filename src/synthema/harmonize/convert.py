@@ -1,10 +1,12 @@
 """Converting one source column into one dictionary variable, accounting for every cell.
 
-:func:`convert_column` is the per-column step of :func:`synthema.harmonize.mapping.harmonize`:
-code maps, boolean words, dates in a site's format, unit factors and rounding. It never
-drops a value without saying so: each cell that does not make it into the typed column is
-flagged under a reason (``dropped``), each value changed beyond the declared conversion
-is flagged under ``repaired``.
+:func:`convert_column` is the per-column step of :func:`synthema.harmonize.apply.harmonize`:
+code maps, boolean words, dates in a site's format (:mod:`synthema.harmonize.dates`),
+numbers under the file's decimal mark, unit factors and rounding
+(:mod:`synthema.harmonize.numbers`). It never drops a value without saying so: each cell
+that does not make it into the typed column is flagged under a reason (``dropped``), each
+value changed beyond the declared conversion is flagged under ``repaired``. Ranges are
+checked on the value as measured (after the unit conversion, before rounding).
 
 >>> from synthema.schema.dictionary import Variable, VariableType
 >>> hb = Variable("hb", VariableType.CONTINUOUS, unit="g/dL", min=2, max=20, decimals=1)
@@ -16,7 +18,6 @@ is flagged under ``repaired``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,8 +25,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthema.harmonize.dates import (
+    DATE_FORMATS,
+    MIDNIGHT_READ,
+    TIME_DROPPED,
+    guess_date_format,
+    read_dates,
+    serial_hint,
+    shown_format,
+)
+from synthema.harmonize.numbers import (
+    decimal_comma,
+    finish_numeric,
+    is_age,
+    parse_number,
+    read_numbers,
+)
 from synthema.schema.dictionary import Variable, VariableType
 from synthema.schema.values import out_of_range, typed_dtype
+
+# cohorts/ imports parse_number and finish_numeric, anonymize/ guess_date_format from here
+__all__ = [
+    "DATE_FORMATS", "ColumnOutcome", "code_text", "convert_column", "decimal_comma",
+    "finish_numeric", "guess_date_format", "parse_number",
+]
 
 TRUE_WORDS = frozenset({
     "1", "1.0", "true", "t", "yes", "y", "ja", "j", "oui", "si", "sí", "sì", "vero", "wahr",
@@ -43,6 +66,11 @@ DECIMAL_COMMA = "not a number (decimal comma? set read: decimal: ',')"
 CODE_CASE = "code matched ignoring case"
 NOT_TRUE_FALSE = "not true/false"
 OUT_OF_RANGE = "out of range"
+OTHER_MARK = "'.' read as the decimal point (the file's mark is ',')"
+TICK_MARK = "tick mark 'x' read as true"
+ROUNDS_TO_ZERO = "non-zero value rounds to 0 after conversion (unit? decimal mark?)"
+AMBIGUOUS_DATE = "day/month ambiguous, date format in doubt"
+COMPLETED_YEARS = "cut to completed years (age)"
 
 
 @dataclass
@@ -54,6 +82,10 @@ class ColumnOutcome:
     declared_missing: np.ndarray
     dropped: dict[str, np.ndarray] = field(default_factory=dict)
     repaired: dict[str, np.ndarray] = field(default_factory=dict)
+    date_doubt: str | None = None
+    at_risk: np.ndarray | None = None
+    hint: str = ""
+    mixed_marks: np.ndarray | None = None
 
     def dropped_counts(self) -> dict[str, int]:
         """Number of cells dropped per reason (reasons with none left out)."""
@@ -75,49 +107,6 @@ def code_text(value: Any) -> str | None:
     return str(value)
 
 
-_THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
-
-
-def parse_number(text: pd.Series, decimal: str = ".") -> pd.Series:
-    """Numbers from text written with the ``decimal`` mark.
-
-    With ``"."`` (the default) a comma is read only as a thousands separator, and only in
-    the strict pattern ``44,000`` / ``1,234.5``; any other comma (``8,7``) is not a number
-    (see :func:`decimal_comma`). With ``","`` a lone decimal comma counts as a decimal
-    point (thousands dots were removed when the file was read).
-
-    >>> parse_number(pd.Series(["44,000", "1,234.5", "8,7", "8.7"], dtype="string")).tolist()
-    [44000.0, 1234.5, <NA>, 8.7]
-    >>> parse_number(pd.Series(["8,7", "12"], dtype="string"), ",").tolist()
-    [8.7, 12.0]
-    """
-    text = text.astype("string")
-    if decimal == ",":
-        fixed = text.where(text.str.contains(".", regex=False).fillna(True),
-                           text.str.replace(",", ".", regex=False))
-    else:
-        thousands = text.str.match(_THOUSANDS).fillna(False)
-        fixed = text.mask(thousands, text.str.replace(",", "", regex=False))
-        fixed = fixed.mask(fixed.str.contains(",", regex=False).fillna(False))
-    return pd.to_numeric(fixed, errors="coerce").astype("Float64")
-
-
-def decimal_comma(text: pd.Series) -> pd.Series:
-    """Cells holding a comma that is not a strict thousands separator (``8,7``, ``1,5,0``)."""
-    text = text.astype("string")
-    comma = text.str.contains(",", regex=False).fillna(False)
-    return comma & ~text.str.match(_THOUSANDS).fillna(False)
-
-
-def finish_numeric(num: pd.Series, var: Variable) -> pd.Series:
-    """Round to the variable's precision and give it its typed dtype."""
-    if var.is_whole_number:
-        return num.round().astype("Int64")
-    if var.decimals is not None:
-        return num.round(var.decimals).astype("Float64")
-    return num.astype("Float64")
-
-
 def convert_column(
     text: pd.Series,
     var: Variable,
@@ -126,6 +115,8 @@ def convert_column(
     factor: float | None = None,
     date_format: str | None = None,
     decimal: str = ".",
+    confirm_date_format: bool = False,
+    plain: np.ndarray | None = None,
 ) -> ColumnOutcome:
     """Turn a column of text cells (NA = missing) into the variable's typed column.
 
@@ -136,7 +127,10 @@ def convert_column(
             "means missing"); cells not in the map pass when already valid.
         factor: multiplier from the source unit to the variable's unit (numbers only).
         date_format: ``strptime`` format of dates (ISO ``%Y-%m-%d`` when None).
-        decimal: the file's decimal mark (:func:`parse_number`).
+        decimal: the file's decimal mark (:func:`synthema.harmonize.numbers.read_numbers`).
+        confirm_date_format: the mapping confirms ``date_format``: values readable as
+            day/month both ways are kept even when other values fail the format.
+        plain: cells that are typed numbers of a workbook or Parquet file.
     """
     index = text.index
     cells = [None if v is None or not v.strip() else v.strip()
@@ -172,24 +166,20 @@ def convert_column(
             out.values = pd.Series(pd.array(words, dtype="boolean"), index=index)
             unknown = np.array([w is None for w in words], dtype=bool)
             out.dropped[bad_reason or NOT_TRUE_FALSE] = valid & unknown
+            out.repaired[TICK_MARK] = np.array([v is not None and v.lower() == "x"
+                                                for v in cells], dtype=bool)
         case VariableType.INTEGER | VariableType.CONTINUOUS | VariableType.DURATION:
             _numbers(out, pd.Series(cells, index=index, dtype="string"), var, valid, factor,
-                     decimal)
+                     decimal, plain)
         case VariableType.DATE:
-            fmt = date_format or "%Y-%m-%d"
-            texts = pd.Series(cells, index=index, dtype="string")
-            parsed = pd.to_datetime(texts, format=fmt, errors="coerce").dt.normalize()
-            values = parsed.astype("datetime64[ns]")
-            shown = fmt.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD")
-            out.dropped[f"not a date ({shown})"] = valid & values.isna().to_numpy(dtype=bool)
-            out.values = values
+            _dates(out, pd.Series(cells, index=index, dtype="string"), valid,
+                   date_format or "%Y-%m-%d", confirm_date_format)
+            outside = out_of_range(out.values, var).to_numpy(dtype=bool)
+            if outside.any():
+                out.dropped[OUT_OF_RANGE] = outside
+                out.values = out.values.mask(pd.Series(outside, index=index))
         case _:
             raise ValueError(f"unknown variable type {var.type!r}")
-    if var.type is VariableType.DATE or var.type.is_numeric:
-        outside = out_of_range(out.values, var).to_numpy(dtype=bool)
-        if outside.any():
-            out.dropped[OUT_OF_RANGE] = outside
-            out.values = out.values.mask(pd.Series(outside, index=index))
     out.values = out.values.astype(typed_dtype(var))
     return out
 
@@ -233,45 +223,53 @@ def _numbers(
     valid: np.ndarray,
     factor: float | None,
     decimal: str,
+    plain: np.ndarray | None,
 ) -> None:
-    num = parse_number(text, decimal)
+    """Read, convert, range-check (as measured) and round a numeric column."""
+    read = read_numbers(text, decimal, plain=plain)
+    num = read.values
     unread = valid & num.isna().to_numpy(dtype=bool)
     comma = np.zeros(len(unread), dtype=bool)
     if decimal != ",":
         comma = unread & decimal_comma(text).to_numpy(dtype=bool)
     out.dropped[NOT_A_NUMBER] = unread & ~comma
     out.dropped[DECIMAL_COMMA] = comma
-    if factor is not None and factor != 1.0:
-        num = num * factor
-        out.values = finish_numeric(num, var)
+    out.repaired[OTHER_MARK] = read.other_mark
+    if read.other_mark.any() and read.grouped.any():
+        out.mixed_marks = read.grouped
+    converted = num * factor if factor is not None and factor != 1.0 else num
+    outside = out_of_range(converted, var).to_numpy(dtype=bool)
+    finished = finish_numeric(converted.mask(pd.Series(outside, index=num.index)), var)
+    outside |= out_of_range(finished, var).to_numpy(dtype=bool)  # only rounding put it there
+    out.dropped[OUT_OF_RANGE] = outside
+    shown = finished.astype("Float64")
+    if converted is not num:
+        zeroed = ((shown == 0) & (converted != 0)).fillna(False).to_numpy(dtype=bool)
+        out.dropped[ROUNDS_TO_ZERO] = zeroed
+        out.values = finished.mask(pd.Series(outside | zeroed, index=num.index))
         return
-    finished = finish_numeric(num, var)
-    changed = (finished.astype("Float64") != num).fillna(False).to_numpy(dtype=bool)
-    if var.is_whole_number:
+    changed = ((shown != converted).fillna(False).to_numpy(dtype=bool)) & ~outside
+    if is_age(var):
+        out.repaired[COMPLETED_YEARS] = changed
+    elif var.is_whole_number:
         out.repaired["rounded to a whole number"] = changed
     elif var.decimals is not None:
         out.repaired[f"rounded to {var.decimals} decimals"] = changed
-    out.values = finished
+    out.values = finished.mask(pd.Series(outside, index=num.index))
 
 
-DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%d-%m-%Y",
-                "%Y%m%d", "%d.%m.%y", "%d/%m/%y", "%m/%d/%y")
-
-
-def guess_date_format(text: pd.Series) -> str | None:
-    """The first common ``strptime`` format that reads every present cell (None: none does).
-
-    >>> guess_date_format(pd.Series(["03.04.2015", "28.02.2019", None], dtype="string"))
-    '%d.%m.%Y'
-    >>> guess_date_format(pd.Series(["12/31/2020"], dtype="string"))
-    '%m/%d/%Y'
-    """
-    cells = text.astype("string").str.strip().dropna()
-    cells = cells[cells != ""]
-    if cells.empty:
-        return None
-    for fmt in DATE_FORMATS:
-        parsed = pd.to_datetime(cells, format=fmt, errors="coerce")
-        if parsed.notna().all():
-            return fmt
-    return None
+def _dates(out: ColumnOutcome, texts: pd.Series, valid: np.ndarray, fmt: str,
+           confirmed: bool) -> None:
+    """Dates in ``fmt``; date-times taken as dates; refuse day/month guesses in doubt."""
+    read = read_dates(texts, fmt)
+    out.dropped[f"not a date ({shown_format(fmt)})"] = valid & read.failed
+    out.repaired[TIME_DROPPED] = read.time_dropped
+    out.repaired[MIDNIGHT_READ] = read.midnight
+    values = read.values
+    if read.doubt is not None:
+        out.date_doubt, out.at_risk = read.doubt, read.at_risk
+        if read.at_risk.any() and not confirmed:
+            out.dropped[AMBIGUOUS_DATE] = read.at_risk
+            values = values.mask(pd.Series(read.at_risk, index=values.index))
+    out.hint = serial_hint(texts, valid & read.failed)
+    out.values = values

@@ -7,6 +7,7 @@ A mapping is a YAML file (format in ``docs/harmonize.md``)::
     file: site_02.csv                    # optional: the data file, relative to this file
     read: {delimiter: ";", decimal: ",", encoding: latin-1, sheet: Export}
     missing_values: ["n.d."]             # cell texts meaning missing (added to the defaults)
+    default_missing: true                # false: only missing_values (and empty) mean missing
     missing_columns: error               # or allow: mapped columns absent from the file
     drop: [Name, Geburtsdatum, PLZ]      # source columns deliberately not carried
     columns:                             # target variable (or patient id) -> source
@@ -15,12 +16,13 @@ A mapping is a YAML file (format in ``docs/harmonize.md``)::
       sex: {from: Geschlecht, codes: {"1": M, "2": F}}
       diagnosis_date: {from: ED, date_format: "%d.%m.%Y"}
       wbc: {from: Leukos, factor: 0.001}
+      hsct_days: {from: SZT_Tag, when: {SZT_Art: allo}}   # carried only where SZT_Art is allo
       age: Alter                         # shorthand for {from: Alter}
 
 The loader is strict like the dictionary loader: unknown keys are errors with a
 did-you-mean, keys written twice are errors, and only ``true``/``false`` are booleans
 (``ja``, ``yes``, ``no`` stay text, so code maps keep them). Applying a mapping is
-:func:`synthema.harmonize.result.harmonize` (also importable from here).
+:func:`synthema.harmonize.apply.harmonize`.
 
 >>> m = SiteMapping.from_mapping({"dictionary": "aml", "columns": {"hb": {"from": "Hb",
 ...     "unit": "mmol/L"}, "sex": {"from": "G", "codes": {1: "M", 2: "F"}}}})
@@ -45,16 +47,11 @@ import yaml
 
 from synthema.errors import MappingError
 from synthema.harmonize.convert import FALSE_WORDS, TRUE_WORDS, code_text
-from synthema.harmonize.io import DEFAULT_MISSING, normalize_delimiter
 from synthema.harmonize.summary import plural
 from synthema.harmonize.units import variable_factor
-from synthema.schema.dictionary import (
-    Dictionary,
-    VariableType,
-    check_keys,
-    load_dictionary,
-    read_yaml,
-)
+from synthema.schema.dictionary import Dictionary, VariableType, load_dictionary
+from synthema.schema.strict import check_keys, read_yaml
+from synthema.tables import DEFAULT_MISSING, normalize_delimiter
 
 _TOP_KEYS = {
     "dictionary": "name or path of the dictionary the mapping targets",
@@ -62,16 +59,20 @@ _TOP_KEYS = {
     "file": "the data file, relative to the mapping file",
     "read": "how to read the file: delimiter, decimal, encoding, sheet",
     "missing_values": "cell texts meaning missing",
+    "default_missing": "true (default) or false: whether the default missing markers apply",
     "drop": "source columns deliberately not carried",
     "missing_columns": "error (default) or allow: mapped source columns absent from the file",
-    "columns": "target -> {from, unit, factor, codes, date_format}",
+    "columns": "target -> {from, unit, factor, codes, date_format, confirm_date_format, when}",
 }
 _READ_KEYS = {"delimiter": "field separator", "decimal": "decimal separator",
               "encoding": "text encoding", "sheet": "Excel sheet name"}
 _MISSING_COLUMNS = ("error", "allow")
 _SHOWN_ABSENT = 8
 _COLUMN_KEYS = {"from": "source column", "unit": "source unit", "factor": "multiplier",
-                "codes": "source code -> target value", "date_format": "strptime format"}
+                "codes": "source code -> target value", "date_format": "strptime format",
+                "confirm_date_format": "true: the date format is checked, keep day/month "
+                                       "values readable both ways",
+                "when": "source column -> values: carry the value only on those rows"}
 
 
 # -- YAML: YAML 1.2 booleans, no silent duplicate keys ------------------------------------------
@@ -131,15 +132,27 @@ class ColumnMapping:
     factor: float | None = None
     codes: tuple[tuple[str, Any], ...] = ()
     date_format: str | None = None
+    confirm_date_format: bool = False
+    when: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def code_map(self) -> dict[str, Any]:
         """Source code -> target value (None means the code stands for missing)."""
         return dict(self.codes)
 
+    @property
+    def needed_sources(self) -> tuple[str, ...]:
+        """The source column and the columns its ``when`` condition reads."""
+        return (self.source, *(c for c, _ in self.when if c != self.source))
+
+    def condition_text(self) -> str:
+        """``when`` in words: ``Allogeneic HSCT is 1`` ('' without a condition)."""
+        return " and ".join(f"{c} is {' or '.join(repr(x) for x in v) if len(v) > 1 else v[0]}"
+                            for c, v in self.when)
+
     @classmethod
     def from_mapping(cls, target: str, raw: Any, *, src: str) -> ColumnMapping:
-        """Build from ``{from, unit, factor, codes, date_format}`` or a bare source name."""
+        """Build from ``{from, unit, factor, codes, date_format, ...}`` or a source name."""
         where = f"columns: {target}"
         if isinstance(raw, str | int):
             return cls(target=target, source=str(raw))
@@ -167,6 +180,13 @@ class ColumnMapping:
         if fmt is not None and "%" not in str(fmt):
             raise MappingError(f"{src}: {where}: date_format {fmt!r} has no % directive",
                                fix='write a strptime format such as "%d.%m.%Y"')
+        confirm = raw.get("confirm_date_format", False)
+        if not isinstance(confirm, bool):
+            raise MappingError(f"{src}: {where}: confirm_date_format is {confirm!r}",
+                               fix="write confirm_date_format: true (or leave it out)")
+        if confirm and fmt is None:
+            raise MappingError(f"{src}: {where}: confirm_date_format without date_format",
+                               fix="give the date_format you confirm, e.g. \"%d/%m/%Y\"")
         return cls(
             target=target,
             source=str(raw["from"]),
@@ -174,6 +194,8 @@ class ColumnMapping:
             factor=float(factor) if factor is not None else None,
             codes=tuple((_code_key(k, where, src), v) for k, v in codes.items()),
             date_format=str(fmt) if fmt is not None else None,
+            confirm_date_format=confirm,
+            when=_when(raw.get("when"), where, src),
         )
 
     def to_mapping(self) -> dict[str, Any]:
@@ -187,7 +209,27 @@ class ColumnMapping:
             out["codes"] = dict(self.codes)
         if self.date_format is not None:
             out["date_format"] = self.date_format
+        if self.confirm_date_format:
+            out["confirm_date_format"] = True
+        if self.when:
+            out["when"] = {c: list(v) for c, v in self.when}
         return out
+
+
+def _when(raw: Any, where: str, src: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``{column: value or [values]}`` -> ((column, (text, ...)), ...)."""
+    if raw is None:
+        return ()
+    fix = 'write when: {"Allogeneic HSCT": ["1"]} (source column -> the values that apply)'
+    if not isinstance(raw, Mapping) or not raw:
+        raise MappingError(f"{src}: {where}: when is {raw!r}", fix=fix)
+    out = []
+    for column, values in raw.items():
+        values = values if isinstance(values, list) else [values]
+        if not values or any(v is None or isinstance(v, Mapping | list) for v in values):
+            raise MappingError(f"{src}: {where}: when: {column}: {raw[column]!r}", fix=fix)
+        out.append((str(column), tuple(code_text(v) or "" for v in values)))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -202,6 +244,7 @@ class SiteMapping:
     missing_values: tuple[str, ...] = ()
     drop: tuple[str, ...] = ()
     missing_columns: str = "error"
+    default_missing: bool = True
     path: Path | None = field(default=None, compare=False)
 
     @classmethod
@@ -248,6 +291,10 @@ class SiteMapping:
         if missing_columns not in _MISSING_COLUMNS:
             raise MappingError(f"{source}: missing_columns is {missing_columns!r}",
                                fix="write missing_columns: allow (or error, the default)")
+        default_missing = raw.get("default_missing", True)
+        if not isinstance(default_missing, bool):
+            raise MappingError(f"{source}: default_missing is {default_missing!r}",
+                               fix="write default_missing: false (or leave it out)")
         both = sorted({c.source for c in columns} & set(lists["drop"]))
         if both:
             raise MappingError(f"{source}: column(s) both mapped and dropped: {', '.join(both)}",
@@ -257,7 +304,7 @@ class SiteMapping:
             source=str(raw.get("source") or ""),
             file=str(raw["file"]) if raw.get("file") else None, read=read,
             missing_values=lists["missing_values"], drop=lists["drop"],
-            missing_columns=missing_columns, path=path,
+            missing_columns=missing_columns, default_missing=default_missing, path=path,
         )
 
     def to_mapping(self) -> dict[str, Any]:
@@ -271,6 +318,8 @@ class SiteMapping:
             out["read"] = dict(self.read)
         if self.missing_values:
             out["missing_values"] = list(self.missing_values)
+        if not self.default_missing:
+            out["default_missing"] = False
         if self.drop:
             out["drop"] = list(self.drop)
         if self.missing_columns != "error":
@@ -288,8 +337,18 @@ class SiteMapping:
         return str(self.path) if self.path else "<mapping>"
 
     def read_options(self) -> dict[str, Any]:
-        """Keyword arguments for :func:`synthema.harmonize.io.read_table`."""
-        return {**self.read, "missing_values": DEFAULT_MISSING + self.missing_values}
+        """Keyword arguments for :func:`synthema.tables.read_table`: the raw text.
+
+        Neither the decimal mark nor missing markers are applied when reading:
+        :func:`synthema.harmonize.harmonize` applies them per column (numbers only for
+        numeric variables; markers not where they are a category or a code), so a file
+        and the same cells passed as a frame give the same result.
+        """
+        return {**{k: v for k, v in self.read.items() if k != "decimal"}, "missing_values": ()}
+
+    def missing_markers(self) -> frozenset[str]:
+        """Cell texts meaning missing: the defaults (unless switched off) and the mapping's."""
+        return frozenset((DEFAULT_MISSING if self.default_missing else ()) + self.missing_values)
 
     def data_path(self) -> Path | None:
         """The data file named by ``file:``, relative to the mapping file."""
@@ -340,7 +399,8 @@ class SiteMapping:
             MappingError: one line naming at most the first 8 absent columns.
         """
         have = [str(c) for c in columns]
-        absent = [c for c in dict.fromkeys(m.source for m in self.columns) if c not in have]
+        needed = dict.fromkeys(s for m in self.columns for s in m.needed_sources)
+        absent = [c for c in needed if c not in have]
         if not absent:
             return ()
         sources = {m.source for m in self.columns}
@@ -401,7 +461,7 @@ class SiteMapping:
     def _check_column(self, col: ColumnMapping, dictionary: Dictionary) -> None:
         where = f"{self.where}: columns: {col.target}"
         if col.target == dictionary.patient_id:
-            if col.unit or col.factor or col.codes or col.date_format:
+            if col.unit or col.factor or col.codes or col.date_format or col.when:
                 raise MappingError(f"{where}: the patient id takes no conversion",
                                    fix="keep only 'from:'")
             return
@@ -488,11 +548,3 @@ def dump_mapping(raw: Mapping[str, Any]) -> str:
     """YAML text of a mapping dict, quoting codes so they read back as text."""
     return yaml.safe_dump(dict(raw), sort_keys=False, allow_unicode=True, width=100)
 
-
-def __getattr__(name: str) -> Any:
-    """``harmonize``/``harmonize_file``/``HarmonizeResult`` live in result.py; serve them here."""
-    if name in ("harmonize", "harmonize_file", "HarmonizeResult"):
-        from synthema.harmonize import result
-
-        return getattr(result, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

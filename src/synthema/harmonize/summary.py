@@ -22,6 +22,7 @@ from typing import Any
 
 EXAMPLES = 3
 CODED_MISSING = "coded as missing (mapping)"
+WITHHELD = "left missing (when)"
 
 
 def plural(n: int, word: str, words: str | None = None) -> str:
@@ -29,7 +30,7 @@ def plural(n: int, word: str, words: str | None = None) -> str:
     return f"{n} {word if n == 1 else (words or word + 's')}"
 
 
-def _examples_text(examples: tuple[tuple[int, str], ...]) -> str:
+def examples_text(examples: tuple[tuple[int, str], ...]) -> str:
     shown = ", ".join(f"{v}" if r is None else f"row {r}: {v}" for r, v in examples[:EXAMPLES])
     return f" ({shown})" if shown else ""
 
@@ -39,8 +40,11 @@ class ColumnReport:
     """One mapped column: how its values were converted and which did not make it.
 
     ``present`` counts source cells holding a value (not a missing marker, not a code the
-    mapping declares as missing); ``carried`` the values in the harmonised column.
-    ``suggestion`` is the likely fix when every present value was dropped.
+    mapping declares as missing, not a value its ``when`` condition leaves missing:
+    ``withheld``); ``carried`` the values in the harmonised column. ``suggestion`` is the
+    likely fix when every present value was dropped; ``notes`` are warnings about a column
+    that kept some values (a date format in doubt, values rounding to 0); ``kept_markers``
+    the missing markers read as values here (they are categories or codes).
     """
 
     target: str
@@ -53,6 +57,10 @@ class ColumnReport:
     repaired: dict[str, int] = field(default_factory=dict)
     examples: dict[str, tuple[tuple[int, str], ...]] = field(default_factory=dict)
     suggestion: str = ""
+    withheld: int = 0
+    condition: str = ""
+    notes: tuple[str, ...] = ()
+    kept_markers: tuple[str, ...] = ()
 
     @property
     def dropped_total(self) -> int:
@@ -69,7 +77,19 @@ class ColumnReport:
         if not self.declared_missing:
             return ""
         return (f"{self.declared_missing} {CODED_MISSING}"
-                + _examples_text(self.examples.get(CODED_MISSING, ())))
+                + examples_text(self.examples.get(CODED_MISSING, ())))
+
+    def withheld_text(self) -> str:
+        """``K left missing (kept only where C)`` with example rows ('' when none)."""
+        if not self.withheld:
+            return ""
+        return (f"{self.withheld} left missing (kept only where {self.condition})"
+                + examples_text(self.examples.get(WITHHELD, ())))
+
+    def column_warnings(self) -> list[str]:
+        """``warning:`` lines of this column: all values lost, or its notes."""
+        head = f"warning: column {self.target} <- {self.source}: "
+        return ([self.warning()] if self.all_dropped else []) + [head + n for n in self.notes]
 
     def warning(self) -> str:
         """The ``warning:`` line of a column that lost every value ('' otherwise)."""
@@ -88,10 +108,15 @@ class ColumnReport:
         ]
         if self.declared_missing:
             parts.append(self.coded_missing_text())
+        if self.withheld:
+            parts.append(self.withheld_text())
+        if self.kept_markers:
+            parts.append("read as values, not missing: "
+                         + ", ".join(f"'{m}'" for m in self.kept_markers))
         for title, counts in (("repaired", self.repaired), ("dropped", self.dropped)):
             if counts:
                 parts.append(f"{title}: " + ", ".join(
-                    f"{n} {reason}{_examples_text(self.examples.get(reason, ()))}"
+                    f"{n} {reason}{examples_text(self.examples.get(reason, ()))}"
                     for reason, n in counts.items()
                 ))
         return "; ".join(parts)
@@ -101,7 +126,8 @@ def _is_plain(c: ColumnReport) -> bool:
     """Copied or recoded, nothing repaired, dropped or declared missing."""
     conv = c.conversion or "copied"
     recoded = conv == "copied" or conv == "patient id" or conv.endswith(" codes")
-    return recoded and not (c.repaired or c.dropped or c.declared_missing)
+    return recoded and not (c.repaired or c.dropped or c.declared_missing or c.withheld
+                            or c.notes)
 
 
 @dataclass(frozen=True)
@@ -118,6 +144,7 @@ class HarmonizeSummary:
     empty_rows: tuple[int, ...] = ()
     missing_ids: tuple[int, ...] = ()
     duplicate_ids: tuple[tuple[int, str], ...] = ()
+    duplicate_rows: tuple[tuple[int, int], ...] = ()
     rule_violations: dict[str, tuple[int, ...]] = field(default_factory=dict)
     read: str = ""
     absent_columns: tuple[tuple[str, str], ...] = ()
@@ -139,24 +166,40 @@ class HarmonizeSummary:
         return tuple(c.target for c in self.columns if c.all_dropped)
 
     def warnings(self) -> list[str]:
-        """``warning:`` lines: columns that lost every value, and notes on how it was read."""
-        return [c.warning() for c in self.columns if c.all_dropped] + [
+        """``warning:`` lines: columns that lost every value or need a look, file notes."""
+        return [w for c in self.columns for w in c.column_warnings()] + [
             f"warning: {n}" for n in self.notes]
 
     def lines(self) -> list[str]:
         """The summary as plain text lines (also used in error messages and logs)."""
+        return [self.header(), *(c.line() for c in self.columns), *self.file_lines(),
+                self.total_line(), *self.warnings()]
+
+    def header(self) -> str:
+        """The first line: the file, how it was read, rows read and written."""
         how = f" [{self.read}]" if self.read else ""
-        out = [f"{self.file}: {self.rows_in} rows read{how}, {self.rows_out} rows written"]
-        out += [c.line() for c in self.columns]
+        return f"{self.file}: {self.rows_in} rows read{how}, {self.rows_out} rows written"
+
+    def total_line(self) -> str:
+        """``values dropped in all: N``."""
+        return f"values dropped in all: {self.dropped_total}"
+
+    def file_lines(self) -> list[str]:
+        """Findings about rows and columns as a whole (after the per-column lines)."""
+        out = []
         if self.empty_rows:
             out.append(f"rows with no mapped value (not written): {len(self.empty_rows)}"
-                       + _examples_text(tuple((None, str(r)) for r in self.empty_rows)))
+                       + examples_text(tuple((None, str(r)) for r in self.empty_rows)))
         if self.missing_ids:
             out.append(f"rows without a patient id: {len(self.missing_ids)}"
-                       + _examples_text(tuple((None, str(r)) for r in self.missing_ids)))
+                       + examples_text(tuple((None, str(r)) for r in self.missing_ids)))
         if self.duplicate_ids:
             out.append(f"rows repeating a patient id: {len(self.duplicate_ids)}"
-                       + _examples_text(self.duplicate_ids))
+                       + examples_text(self.duplicate_ids))
+        if self.duplicate_rows:
+            out.append(f"rows repeating an earlier row exactly (kept): {len(self.duplicate_rows)}"
+                       + examples_text(tuple((None, f"row {r} = row {f}")
+                                              for r, f in self.duplicate_rows)))
         if self.absent_columns:
             out.append("mapped columns not in the file (missing_columns: allow; all missing): "
                        + ", ".join(f"{t} <- {s}" for t, s in self.absent_columns))
@@ -170,9 +213,7 @@ class HarmonizeSummary:
             out.append("source columns dropped by the mapping: " + ", ".join(self.dropped_columns))
         for rule, rows in self.rule_violations.items():
             out.append(f"rule {rule} violated in {plural(len(rows), 'row')} (kept)"
-                       + _examples_text(tuple((None, str(r)) for r in rows)))
-        out.append(f"values dropped in all: {self.dropped_total}")
-        out += self.warnings()
+                       + examples_text(tuple((None, str(r)) for r in rows)))
         return out
 
     def table_rows(self, *, details: bool = True) -> list[dict[str, str]]:
@@ -194,9 +235,10 @@ class HarmonizeSummary:
                 "carried": f"{c.carried}/{c.present}",
                 "repaired": "; ".join(f"{n} {r}" for r, n in c.repaired.items()),
                 "dropped": "; ".join(
-                    [f"{n} {r}{_examples_text(c.examples.get(r, ()))}"
+                    [f"{n} {r}{examples_text(c.examples.get(r, ()))}"
                      for r, n in c.dropped.items()]
                     + ([c.coded_missing_text()] if c.declared_missing else [])
+                    + ([c.withheld_text()] if c.withheld else [])
                 ),
             })
         if not details and plain:
@@ -221,7 +263,7 @@ class HarmonizeSummary:
                          "carried": "", "repaired": "",
                          "dropped": (f"{len(found)} row violates it (kept)" if len(found) == 1
                                      else f"{len(found)} rows violate it (kept)")
-                         + _examples_text(tuple((None, str(r)) for r in found))})
+                         + examples_text(tuple((None, str(r)) for r in found))})
         return rows
 
     def to_dict(self) -> dict[str, Any]:
@@ -236,7 +278,9 @@ class HarmonizeSummary:
                 {
                     "target": c.target, "source": c.source, "conversion": c.conversion,
                     "present": c.present, "carried": c.carried,
-                    "declared_missing": c.declared_missing, "repaired": dict(c.repaired),
+                    "declared_missing": c.declared_missing, "withheld": c.withheld,
+                    "condition": c.condition, "kept_markers": list(c.kept_markers),
+                    "repaired": dict(c.repaired),
                     "all_values_dropped": c.all_dropped,
                     "dropped": dict(c.dropped),
                     "examples": {k: [list(e) for e in v] for k, v in c.examples.items()},
@@ -252,5 +296,6 @@ class HarmonizeSummary:
             "empty_rows": list(self.empty_rows),
             "missing_ids": list(self.missing_ids),
             "duplicate_ids": [list(d) for d in self.duplicate_ids],
+            "duplicate_rows": [{"row": r, "repeats_row": f} for r, f in self.duplicate_rows],
             "rule_violations": {k: list(v) for k, v in self.rule_violations.items()},
         }

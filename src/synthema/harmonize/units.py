@@ -34,6 +34,11 @@ UNITS: dict[str, dict[str, float]] = {
     "duration": {"days": 1.0, "weeks": 7.0, "months": 30.4375, "years": 365.25},
     "velocity_cm": {"cm/s": 1.0, "m/s": 100.0},
     "velocity_m": {"m/s": 1.0, "cm/s": 0.01},
+    "albumin_creatinine_ratio": {"mg/g": 1.0, "mg/mmol": 1000 / 113.12, "g/mol": 1000 / 113.12},
+    "length": {"cm": 1.0, "m": 100.0, "mm": 0.1, "in": 2.54},
+    "mass": {"kg": 1.0, "g": 0.001, "lb": 0.45359237},
+    "pressure": {"mmHg": 1.0, "kPa": 7.50062},
+    "liver_iron": {"mg/g": 1.0, "umol/g": 0.055845, "µmol/g": 0.055845},
 }
 _ALIASES = {"day": "days", "week": "weeks", "month": "months", "year": "years", "d": "days"}
 

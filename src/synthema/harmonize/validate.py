@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 
 from synthema.errors import ValidationFailed
-from synthema.harmonize.io import DEFAULT_MISSING, describe_read, read_table
 from synthema.harmonize.summary import plural
 from synthema.schema.dictionary import Dictionary, Variable, VariableType, load_dictionary
 from synthema.schema.values import empty_column, format_column, parse_column
+from synthema.tables import DEFAULT_MISSING, column_markers, describe_read, read_table
 
 _SHOWN_FIXES = 3
 KINDS = ("unknown_column", "missing_column", "missing_id", "duplicate_id", "type", "range",
@@ -41,15 +41,19 @@ _SHOWN_CATEGORIES = 8
 
 @dataclass(frozen=True)
 class Problem:
-    """One finding. ``row`` is the spreadsheet row (None for a whole column)."""
+    """One finding of a validation (synthema's one ``Problem``: the evaluation uses it too).
+
+    ``row`` is the spreadsheet row (header = row 1, so a frame's position + 2; None for a
+    whole column); ``kind`` one of :data:`KINDS`.
+    """
 
     file: str
     row: int | None
     column: str | None
     kind: str
-    value: str | None
-    message: str
-    fix: str
+    value: str | None = None
+    message: str = ""
+    fix: str = ""
 
     def __str__(self) -> str:
         where = ", ".join(x for x in (
@@ -219,7 +223,11 @@ def validate_frame(
     file: str = "<data>",
     missing_values: Iterable[str] = DEFAULT_MISSING,
 ) -> ValidationReport:
-    """Check a frame of text cells against ``dictionary``; never raises for bad data."""
+    """Check a frame of text cells against ``dictionary``; never raises for bad data.
+
+    ``missing_values`` apply to every column except where one is a category of the
+    column's variable (ignoring case): there it is a value, checked like any other.
+    """
     dictionary = load_dictionary(dictionary)
     raw = raw.rename(columns=str)
     problems: list[Problem] = []
@@ -247,7 +255,8 @@ def validate_frame(
         add(Problem(file, None, name, "missing_column", None, f"column '{name}' is missing",
                     f"add the column and fill it ('{name}' is required)" if required
                     else "add the column (empty cells are allowed)"))
-    text = {c: _clean(raw[c], missing) for c in columns if c in dictionary.columns}
+    text = {c: _clean(raw[c], _markers(missing, dictionary, c))
+            for c in columns if c in dictionary.columns}
     pid = dictionary.patient_id
     if pid:
         ids = text.get(pid, pd.Series(pd.NA, index=index, dtype="string"))
@@ -279,6 +288,12 @@ def validate_frame(
     problems.sort(key=lambda p: (p.row is not None, p.row or 0, order[p.kind]))
     return ValidationReport(file=file, rows=len(raw), problems=tuple(problems), data=data,
                             read=describe_read(raw.attrs))
+
+
+def _markers(missing: list[str], dictionary: Dictionary, column: str) -> list[str]:
+    if column not in dictionary:  # the patient id
+        return missing
+    return list(column_markers(missing, dictionary[column].categories) | {""})
 
 
 def _clean(cells: pd.Series, missing: list[str]) -> pd.Series:
@@ -345,7 +360,56 @@ def _check_rules(data: pd.DataFrame, dictionary: Dictionary, rows: np.ndarray, f
 def validate_file(
     path: str | Path, dictionary: Dictionary | str | Path, **read_options: Any
 ) -> ValidationReport:
-    """Read ``path`` (options as :func:`synthema.harmonize.io.read_table`) and validate it."""
-    raw = read_table(path, **read_options)
-    missing = read_options.get("missing_values", DEFAULT_MISSING)
+    """Read ``path`` (options as :func:`synthema.tables.read_table`) and validate it.
+
+    The missing markers are applied per column by :func:`validate_frame`, not on reading.
+    """
+    options = dict(read_options)
+    missing = options.pop("missing_values", DEFAULT_MISSING)
+    raw = read_table(path, **options, missing_values=())
     return validate_frame(raw, dictionary, file=str(path), missing_values=missing)
+
+
+def _ref(dictionary: Dictionary | str | Path) -> str:
+    """How the user named the dictionary (for a command in a fix), else its name."""
+    return dictionary.name if isinstance(dictionary, Dictionary) else str(dictionary)
+
+
+def read_clean_files(
+    paths: Sequence[str | Path], dictionary: Dictionary | str | Path
+) -> tuple[pd.DataFrame, tuple[ValidationReport, ...]]:
+    """The typed rows of clean site files pooled in order, and each file's (clean) report.
+
+    Models are fitted on clean files only: the first file with any problem stops the read.
+
+    Raises:
+        ValidationFailed: naming the file and what is wrong, with the command that lists it.
+        DataFileError: a file cannot be read.
+    """
+    d = load_dictionary(dictionary)
+    reports = []
+    for path in paths:
+        report = validate_file(path, d)
+        if not report.ok:
+            raise ValidationFailed(
+                report.totals_line(),
+                fix=f"run `synthema validate --dictionary {_ref(dictionary)} {path}` and fix "
+                "what it lists: models are fitted on clean files only",
+                problems=list(report.problems),
+            )
+        reports.append(report)
+    return pd.concat([r.data for r in reports], ignore_index=True), tuple(reports)
+
+
+def summarize_file(path: str | Path, dictionary: Dictionary | str | Path) -> dict[str, str]:
+    """The cohort summary of one clean file (:func:`synthema.schema.summary.summarize`).
+
+    Cells that break their variable's type, range or categories are read as missing and
+    counted under ``invalid cells (read as missing)``.
+    """
+    from synthema.schema.summary import summarize
+
+    d = load_dictionary(dictionary)
+    raw = read_table(path)
+    typed = validate_frame(raw, d, file=str(path)).data if set(d.columns) <= set(raw) else None
+    return summarize(raw, d, name=Path(path).name, typed=typed)

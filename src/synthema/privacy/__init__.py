@@ -17,6 +17,7 @@ from synthema.privacy.analysis import (
     gaussian_rho,
     sigma_for_rho,
 )
+from synthema.privacy.entropy import OSRandom
 from synthema.privacy.ledger import BudgetChange, BudgetLedger, Charge
 from synthema.privacy.mechanisms import (
     add_discrete_gaussian,
@@ -30,6 +31,7 @@ __all__ = [
     "BudgetChange",
     "BudgetLedger",
     "Charge",
+    "OSRandom",
     "ZCDPAccountant",
     "add_discrete_gaussian",
     "available_accountants",

@@ -23,7 +23,7 @@ from pathlib import Path
 from synthema.errors import LedgerError
 
 APPLICATION_ID = 0x53594E4C  # "SYNL": marks the file as a synthema ledger (PRAGMA application_id)
-SCHEMA_VERSION = 1  # PRAGMA user_version
+SCHEMA_VERSION = 2  # PRAGMA user_version; 2 added the local-only ρ of every charge
 NO_FIX = "restore the ledger file from a backup; never edit or delete it by hand"
 
 _TABLES = (
@@ -48,15 +48,20 @@ _TABLES = (
         rho_exact TEXT NOT NULL,
         total REAL NOT NULL,
         total_exact TEXT NOT NULL,
-        rho_max_exact TEXT NOT NULL
+        rho_max_exact TEXT NOT NULL,
+        local_rho REAL NOT NULL,
+        local_rho_exact TEXT NOT NULL,
+        local_total REAL NOT NULL,
+        local_total_exact TEXT NOT NULL,
+        local_rho_max_exact TEXT
     )""",
     """CREATE VIEW history AS
         SELECT changed_at AS at, 'budget' AS kind, NULL AS query_id, reason AS label,
-               NULL AS rho, NULL AS total, rho_max
+               NULL AS rho, NULL AS total, rho_max, NULL AS local_rho, NULL AS local_total
         FROM budget_changes
         UNION ALL
         SELECT charged_at, 'charge', query_id, label, rho, total,
-               CAST(rho_max_exact AS REAL)
+               CAST(rho_max_exact AS REAL), local_rho, local_total
         FROM charges
         ORDER BY at""",
 )
@@ -77,14 +82,20 @@ SCHEMA: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class Charge:
-    """One committed charge: what was asked, when, and the running total after it.
+    """One committed charge: what was asked, when, and the running totals after it.
 
+    Two guarantees are recorded for every release. ``rho`` is the one the budget is charged
+    with: for a federated answer, the release's ρ if secure aggregation holds (the site's
+    noise summed with the others'). ``local_rho`` is what the site keeps if aggregation were
+    broken and its own answer seen alone (its own noise share only; equal to ``rho`` for a
+    release that is not aggregated). ``total``/``local_total`` are the running sums.
     ``epsilon`` is the (ε, δ)-DP equivalent of ``total`` when :meth:`BudgetLedger.charges`
     was given a δ; ``replayed`` is True when :meth:`BudgetLedger.charge` found the query id
     already charged and charged nothing.
 
-    >>> Charge(1, "q1", "age", "2026-01-01T00:00:00+00:00", 0.1, 0.1, 1.0).total
-    0.1
+    >>> c = Charge(1, "q1", "age", "2026-01-01T00:00:00+00:00", 0.1, 0.1, 1.0, 0.2, 0.2)
+    >>> c.total, c.local_total
+    (0.1, 0.2)
     """
 
     seq: int
@@ -94,6 +105,8 @@ class Charge:
     rho: float
     total: float
     rho_max: float
+    local_rho: float
+    local_total: float
     epsilon: float | None = None
     replayed: bool = False
 

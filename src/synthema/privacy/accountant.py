@@ -5,14 +5,15 @@ accountants: the state is a plain ``history`` of ``(rho, label)`` pairs, so it c
 next to a model and resumed with :meth:`ZCDPAccountant.load_state_dict`. zCDP composes by
 addition ([BS16] Lemma 2.3), so the total spent is the exact sum of the history.
 
-ρ values are added as exact fractions of their shortest decimal form (0.1 is 1/10), so ten
-charges of 0.1 fill a budget of 1.0 exactly: no float drift that would refuse the last
-legitimate charge or let a tiny overspend through. The on-disk, multi-process counterpart is
+ρ values are added as exact fractions (:func:`exact_rho`): a charge given as a float is read
+at its binary value or above, a budget at or below, so no float drift can let a tiny
+overspend through; given as decimal strings, ten charges of ``"0.1"`` fill a budget of 1.0
+exactly. The on-disk, multi-process counterpart is
 :class:`synthema.privacy.ledger.BudgetLedger`.
 
 >>> acc = ZCDPAccountant(rho_max=1.0)
 >>> for i in range(10):
-...     acc.spend(rho=0.1, label=f"marginal {i}")
+...     acc.spend(rho="0.1", label=f"marginal {i}")
 >>> acc.spent, acc.remaining, acc.would_exceed(1e-9)
 (1.0, 0.0, True)
 """
@@ -25,22 +26,36 @@ from fractions import Fraction
 from numbers import Rational, Real
 from typing import Any
 
-from synthema.errors import BudgetExceededError
+from synthema.errors import BudgetExceededError, ParameterError
 from synthema.privacy.analysis import cdp_epsilon
 
+_RHO_FIX = "give rho as a finite number >= 0 (zCDP), e.g. 0.5"
 
-def exact_rho(value: float | Fraction | Decimal | str, *, name: str = "rho") -> Fraction:
-    """ρ as an exact fraction: floats by their shortest decimal repr, so 0.1 is 1/10.
+
+def exact_rho(
+    value: float | Fraction | Decimal | str, *, name: str = "rho", rounding: str = "up"
+) -> Fraction:
+    """ρ as an exact fraction, never understating a charge nor overstating a budget.
+
+    Strings, Decimals and fractions are exact (``"0.1"`` is 1/10). A float stands for its
+    binary value, which its shortest decimal form (``repr``) can round either way: 0.1 is
+    read as 1/10 by ``repr`` but is 0.1000000000000000055... in binary. ``rounding="up"``
+    (charges: what was spent) takes the larger of the two, ``rounding="down"`` (budgets: what
+    may be spent) the smaller, so float rounding can only make the ledger stricter.
 
     Raises:
         ValueError: negative, NaN or infinite (a release without noise has no finite ρ
-            and can never be charged).
+            and can never be charged), or an unknown ``rounding``.
 
-    >>> exact_rho(0.1), exact_rho("0.25"), exact_rho(Fraction(1, 3))
-    (Fraction(1, 10), Fraction(1, 4), Fraction(1, 3))
+    >>> exact_rho("0.25"), exact_rho(Fraction(1, 3)), exact_rho(0.5)
+    (Fraction(1, 4), Fraction(1, 3), Fraction(1, 2))
+    >>> exact_rho(0.1) > Fraction(1, 10), exact_rho(0.1, rounding="down")
+    (True, Fraction(1, 10))
     """
+    if rounding not in ("up", "down"):
+        raise ValueError(f"rounding must be 'up' or 'down', got {rounding!r}")
     if isinstance(value, bool):
-        raise ValueError(f"{name} must be a number, got {value!r}")
+        raise ParameterError(f"{name} must be a number, got {value!r}", fix=_RHO_FIX)
     try:
         if isinstance(value, Rational):
             out = Fraction(value)
@@ -48,15 +63,20 @@ def exact_rho(value: float | Fraction | Decimal | str, *, name: str = "rho") -> 
             number = float(value) if isinstance(value, Real) else value
             if isinstance(number, float) and not math.isfinite(number):
                 raise ValueError
-            out = Fraction(repr(number)) if isinstance(number, float) else Fraction(number)
+            if isinstance(number, float):
+                pick = max if rounding == "up" else min
+                out = pick(Fraction(repr(number)), Fraction(number))
+            else:
+                out = Fraction(number)
         elif isinstance(value, str):
             out = Fraction(value.strip())
         else:
             raise ValueError
     except (ValueError, ArithmeticError):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}") from None
+        raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}",
+                             fix=_RHO_FIX) from None
     if out < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        raise ParameterError(f"{name} must be a finite number >= 0, got {value!r}", fix=_RHO_FIX)
     return out
 
 
@@ -79,7 +99,7 @@ class ZCDPAccountant:
     def __init__(self, *, rho_max: float = math.inf) -> None:
         rho_max = float(rho_max)
         if math.isnan(rho_max) or rho_max < 0:
-            raise ValueError(f"rho_max must be >= 0, got {rho_max!r}")
+            raise ParameterError(f"rho_max must be >= 0, got {rho_max!r}", fix=_RHO_FIX)
         self.rho_max = rho_max
         self.history: list[tuple[float, str]] = []
         self._spent = Fraction(0)
@@ -97,14 +117,14 @@ class ZCDPAccountant:
         """ρ left before ``rho_max`` (``inf`` without a budget)."""
         if math.isinf(self.rho_max):
             return math.inf
-        return float(exact_rho(self.rho_max, name="rho_max") - self._spent)
+        return float(exact_rho(self.rho_max, name="rho_max", rounding="down") - self._spent)
 
     def would_exceed(self, rho: float) -> bool:
         """True if spending ``rho`` now would take the total past ``rho_max``."""
         cost = exact_rho(rho)
         if math.isinf(self.rho_max):
             return False
-        return self._spent + cost > exact_rho(self.rho_max, name="rho_max")
+        return self._spent + cost > exact_rho(self.rho_max, name="rho_max", rounding="down")
 
     def spend(self, *, rho: float, label: str) -> None:
         """Record one release of ρ; call it before the answer leaves.

@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import math
 
+from synthema.errors import ParameterError
+
 _ALPHA_MIN = 1.0 + 1e-9  # Rényi orders searched are > 1; any order gives a valid bound
 _MAX_STEPS = 2000  # bisection on floats converges long before this
 _SAFETY = 1e-13  # relative margin added to every ε and δ bound for floating-point error
@@ -41,18 +43,43 @@ def _number(name: str, value: float, *, allow_inf: bool = True) -> float:
     try:
         out = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
+        raise ParameterError(f"{name} must be a number, got {value!r}",
+                             fix=f"give {name} as a number") from None
     if math.isnan(out) or out < 0 or (not allow_inf and math.isinf(out)):
         bound = "a non-negative number" if allow_inf else "a finite non-negative number"
-        raise ValueError(f"{name} must be {bound}, got {value!r}")
+        raise ParameterError(f"{name} must be {bound}, got {value!r}",
+                             fix=f"give {name} as {bound}")
     return out
 
 
 def _delta(value: float) -> float:
     out = _number("delta", value)
     if out >= 1:
-        raise ValueError(f"delta must be in [0, 1), got {value!r}")
+        raise ParameterError(f"delta must be in [0, 1), got {value!r}",
+                             fix="use a small delta, below 1/patients, e.g. 1e-6")
     return out
+
+
+def _epsilon_args(rho: float, delta: float) -> tuple[float, float, float | None]:
+    """Checked (ρ, δ), and ε itself where no bound is needed: 0 for ρ = 0 (nothing released),
+    ∞ for ρ = ∞ (no noise) or δ = 0 (zCDP never implies pure DP)."""
+    rho, delta = _number("rho", rho), _delta(delta)
+    if rho == 0:
+        return rho, delta, 0.0
+    if math.isinf(rho) or delta == 0:
+        return rho, delta, math.inf
+    return rho, delta, None
+
+
+def _rho_args(epsilon: float, delta: float) -> tuple[float, float, float | None]:
+    """Checked (ε, δ), and ρ itself where no search is needed: ∞ for ε = ∞ (no noise needed),
+    0 for δ = 0 (zCDP never implies pure DP: nothing may be released)."""
+    epsilon, delta = _number("epsilon", epsilon), _delta(delta)
+    if math.isinf(epsilon):
+        return epsilon, delta, math.inf
+    if delta == 0:
+        return epsilon, delta, 0.0
+    return epsilon, delta, None
 
 
 def _bisect(positive, lo: float, hi: float) -> tuple[float, float]:
@@ -146,12 +173,9 @@ def cdp_epsilon(rho: float, delta: float) -> float:
     >>> cdp_epsilon(0.0, 1e-6), cdp_epsilon(0.1, 0.0)
     (0.0, inf)
     """
-    rho = _number("rho", rho)
-    delta = _delta(delta)
-    if rho == 0:
-        return 0.0
-    if math.isinf(rho) or delta == 0:
-        return math.inf
+    rho, delta, known = _epsilon_args(rho, delta)
+    if known is not None:
+        return known
     log_inv_delta = -math.log(delta)
 
     def rising(alpha: float) -> bool:
@@ -182,12 +206,9 @@ def cdp_rho(epsilon: float, delta: float) -> float:
     >>> cdp_rho(float("inf"), 1e-6), cdp_rho(1.0, 0.0)
     (inf, 0.0)
     """
-    epsilon = _number("epsilon", epsilon)
-    delta = _delta(delta)
-    if math.isinf(epsilon):
-        return math.inf
-    if delta == 0:
-        return 0.0
+    epsilon, delta, known = _rho_args(epsilon, delta)
+    if known is not None:
+        return known
 
     def too_big(rho: float) -> bool:
         return cdp_epsilon(rho, delta) > epsilon
@@ -205,12 +226,9 @@ def cdp_epsilon_simple(rho: float, delta: float) -> float:
     >>> round(cdp_epsilon_simple(0.5, 1e-6), 10)
     5.7565217698
     """
-    rho = _number("rho", rho)
-    delta = _delta(delta)
-    if rho == 0:
-        return 0.0
-    if math.isinf(rho) or delta == 0:
-        return math.inf
+    rho, delta, known = _epsilon_args(rho, delta)
+    if known is not None:
+        return known
     return rho + 2 * math.sqrt(rho * -math.log(delta))
 
 
@@ -220,12 +238,9 @@ def cdp_rho_simple(epsilon: float, delta: float) -> float:
     >>> round(cdp_rho_simple(cdp_epsilon_simple(0.5, 1e-6), 1e-6), 12)
     0.5
     """
-    epsilon = _number("epsilon", epsilon)
-    delta = _delta(delta)
-    if math.isinf(epsilon):
-        return math.inf
-    if delta == 0:
-        return 0.0
+    epsilon, delta, known = _rho_args(epsilon, delta)
+    if known is not None:
+        return known
     log_inv_delta = -math.log(delta)
     # (√(L+ε) − √L)² written as ε²/(√(L+ε) + √L)² to avoid cancellation
     return epsilon**2 / (math.sqrt(log_inv_delta + epsilon) + math.sqrt(log_inv_delta)) ** 2

@@ -12,7 +12,12 @@ Guarantees (docs/privacy.md explains them for a privacy officer):
 - **Crash safe.** WAL journal with ``synchronous=FULL``: a committed charge survives a
   killed process and a power cut; an uncommitted one vanishes as a whole.
 - **Exact, append-only, no refunds.** ρ is stored as an exact fraction next to a readable
-  float, with the running total and the budget in force on every row. Triggers refuse any
+  float, with the running total and the budget in force on every row.
+- **Both guarantees.** Every charge also records its *local-only* ρ: what the release costs if
+  secure aggregation were broken and the site's answer seen alone (its own noise share only),
+  with its running total. An optional cap (``local_rho_max``) refuses a charge whose local
+  total would pass it, in the same transaction; the cap in force is kept on the charge row,
+  so :meth:`BudgetLedger.verify` can check it was respected. Triggers refuse any
   UPDATE or DELETE, so charges are never refunded and every budget change stays visible.
 - **Idempotent per query id.** Charging a ``query_id`` again returns the first charge and
   costs nothing, so a query retried after a crash is not charged twice. The retried answer
@@ -37,7 +42,7 @@ from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 
-from synthema.errors import BudgetExceededError, LedgerError
+from synthema.errors import BudgetExceededError, LedgerError, ParameterError
 from synthema.privacy._schema import (
     APPLICATION_ID,
     NO_FIX,
@@ -55,7 +60,10 @@ from synthema.privacy.analysis import cdp_epsilon
 # Test-only fault injection: called with a stage name inside the charge transaction.
 _FAULT_HOOK: Callable[[str], None] | None = None
 
-_CHARGE_COLUMNS = "seq, query_id, label, charged_at, rho_exact, total_exact, rho_max_exact"
+_CHARGE_COLUMNS = (
+    "seq, query_id, label, charged_at, rho_exact, total_exact, rho_max_exact, "
+    "local_rho_exact, local_total_exact"
+)
 
 
 def _float_or_none(exact: str | None) -> float | None:
@@ -64,6 +72,24 @@ def _float_or_none(exact: str | None) -> float | None:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _charge_amounts(rho: float, local_rho: float | None, local_rho_max: float | None
+                    ) -> tuple[Fraction, Fraction, Fraction | None]:
+    """A charge's exact ρ, local-only ρ (never below ρ) and local cap (rounded down)."""
+    cost = exact_rho(rho)
+    local = cost if local_rho is None else exact_rho(local_rho, name="local_rho")
+    if local < cost:
+        raise ValueError(
+            f"local_rho={local_rho!r} is below rho={rho!r}: a site's answer seen alone "
+            "can never be cheaper than the aggregated release"
+        )
+    local_cap = (
+        None
+        if local_rho_max is None
+        else exact_rho(local_rho_max, name="local_rho_max", rounding="down")
+    )
+    return cost, local, local_cap
 
 
 class BudgetLedger:
@@ -117,6 +143,14 @@ class BudgetLedger:
                 self._con.execute(f"PRAGMA {pragma}")
             version = self._con.execute("PRAGMA user_version").fetchone()[0]
             meta = dict(self._con.execute("SELECT key, value FROM meta"))
+        if version == 1 and "site" in meta:
+            raise LedgerError(
+                f"{self.path}: ledger format 1 does not record the local-only rho of its "
+                "charges, which this synthema version needs",
+                fix="keep this file as the record of what the site spent; start the site on "
+                "a new ledger path and lower its budget by what the old one spent "
+                "(`synthema budget show --ledger OLD` prints it)",
+            )
         if version != SCHEMA_VERSION or "site" not in meta:
             raise LedgerError(
                 f"{self.path}: ledger format {version} is not supported (expected "
@@ -131,7 +165,7 @@ class BudgetLedger:
             )
         with sqlite_errors(self.path):
             stored = self._rho_max_exact()
-        if rho_max is not None and exact_rho(rho_max, name="rho_max") != stored:
+        if rho_max is not None and exact_rho(rho_max, name="rho_max", rounding="down") != stored:
             raise LedgerError(
                 f"{self.path}: site {self.site!r} has rho_max={float(stored):g} in its "
                 f"ledger, not {rho_max!r}",
@@ -155,9 +189,10 @@ class BudgetLedger:
                 f"{self.path}: no ledger here yet, and creating one needs rho_max and site",
                 fix="pass rho_max=... and site=... to create the ledger",
             )
-        budget = exact_rho(rho_max, name="rho_max")
+        budget = exact_rho(rho_max, name="rho_max", rounding="down")
         if budget <= 0:
-            raise ValueError(f"rho_max must be > 0, got {rho_max!r}")
+            raise ParameterError(f"rho_max must be > 0, got {rho_max!r}",
+                                 fix="give the site's budget as a positive rho (or epsilon)")
         with self._write():
             if self._application_id() == APPLICATION_ID:
                 return  # another process created it meanwhile
@@ -199,20 +234,25 @@ class BudgetLedger:
             raise LedgerError(f"{self.path}: ledger has no budget", fix=NO_FIX)
         return Fraction(row[0])
 
-    def _spent_exact(self) -> Fraction:
+    def _totals_exact(self) -> tuple[Fraction, Fraction]:
+        """(total ρ, total local-only ρ) charged so far."""
         row = self._con.execute(
-            "SELECT total_exact FROM charges ORDER BY seq DESC LIMIT 1"
+            "SELECT total_exact, local_total_exact FROM charges ORDER BY seq DESC LIMIT 1"
         ).fetchone()
-        return Fraction(0) if row is None else Fraction(row[0])
+        return (Fraction(0), Fraction(0)) if row is None else (Fraction(row[0]), Fraction(row[1]))
+
+    def _spent_exact(self) -> Fraction:
+        return self._totals_exact()[0]
 
     @staticmethod
     def _charge(row: tuple, *, delta: float | None = None, replayed: bool = False) -> Charge:
-        seq, query_id, label, charged_at, rho, total, rho_max = row
+        seq, query_id, label, charged_at, rho, total, rho_max, local, local_total = row
         total_value = float(Fraction(total))
         epsilon = None if delta is None else cdp_epsilon(total_value, delta)
         return Charge(
             seq, query_id, label, charged_at, float(Fraction(rho)), total_value,
-            float(Fraction(rho_max)), epsilon, replayed,
+            float(Fraction(rho_max)), float(Fraction(local)), float(Fraction(local_total)),
+            epsilon, replayed,
         )  # fmt: skip
 
     # -- public API --------------------------------------------------------------------------
@@ -248,6 +288,12 @@ class BudgetLedger:
         return float(self.spent_exact)
 
     @property
+    def local_spent(self) -> float:
+        """Total local-only ρ charged so far (what the site keeps if aggregation failed)."""
+        with sqlite_errors(self.path):
+            return float(self._totals_exact()[1])
+
+    @property
     def remaining(self) -> float:
         """ρ left before ``rho_max`` (0 once the budget is used up or lowered to the total)."""
         with sqlite_errors(self.path):
@@ -263,22 +309,36 @@ class BudgetLedger:
         """(ε, δ)-DP equivalent of the total charged so far."""
         return cdp_epsilon(self.spent, delta)
 
-    def charge(self, rho: float, *, query_id: str, label: str = "") -> Charge:
+    def charge(
+        self,
+        rho: float,
+        *,
+        query_id: str,
+        label: str = "",
+        local_rho: float | None = None,
+        local_rho_max: float | None = None,
+    ) -> Charge:
         """Charge ρ for one query, atomically, before its answer is released.
 
         Args:
-            rho: the query's zCDP cost, finite and ≥ 0.
+            rho: the query's zCDP cost, finite and ≥ 0 (for a federated answer: the cost if
+                secure aggregation holds).
             query_id: unique id of the query; charging it again returns the first charge.
             label: what was asked, for the privacy officer (e.g. the marginal's columns).
+            local_rho: the cost if the answer were seen alone (the site's own noise share);
+                default ``rho`` (a release that is not aggregated). Must be ≥ ``rho``.
+            local_rho_max: optional cap on the running total of ``local_rho``.
 
         Returns:
             The committed charge (``replayed=True`` if ``query_id`` was already charged).
 
         Raises:
-            BudgetExceededError: the charge would pass ``rho_max``; nothing was written.
+            BudgetExceededError: the charge would pass ``rho_max`` or ``local_rho_max``;
+                nothing was written.
             LedgerError: ``query_id`` was charged before with another ρ, or the file fails.
+            ValueError: a bad ρ, or ``local_rho`` below ``rho``.
         """
-        cost = exact_rho(rho)
+        cost, local, local_cap = _charge_amounts(rho, local_rho, local_rho_max)
         if not isinstance(query_id, str) or not query_id:
             raise ValueError(f"query_id must be a non-empty string, got {query_id!r}")
         with sqlite_errors(self.path), self._write() as con:
@@ -286,37 +346,64 @@ class BudgetLedger:
                 f"SELECT {_CHARGE_COLUMNS} FROM charges WHERE query_id = ?", (query_id,)
             ).fetchone()
             if row is not None:
-                if Fraction(row[4]) != cost:
-                    raise LedgerError(
-                        f"{self.path}: query {query_id!r} was charged rho={float(Fraction(row[4]))}"
-                        f" before, now asks for rho={float(cost)}",
-                        fix="give a changed query a new query_id",
-                    )
-                return self._charge(row, replayed=True)
-            budget, spent = self._rho_max_exact(), self._spent_exact()
-            if spent + cost > budget:
-                left = float(max(Fraction(0), budget - spent))
-                raise BudgetExceededError(
-                    f"site {self.site!r}: charging rho={float(cost):.6g} for {label or query_id!r}"
-                    f" would exceed the budget (spent {float(spent):.6g}, remaining {left:.6g}"
-                    f" of rho_max {float(budget):.6g})",
-                    fix="ask for fewer or noisier answers, or have the privacy officer raise "
-                    "the budget with set_budget(..., reason=...)",
-                )
-            total = spent + cost
+                return self._replay(row, query_id, cost, local)
+            budget = self._rho_max_exact()
+            spent, local_spent = self._totals_exact()
+            what = label or query_id
+            self._refuse_over_caps(what, cost, local, spent, local_spent, budget, local_cap)
+            total, local_total = spent + cost, local_spent + local
             values = (query_id, str(label), _now(), float(cost), str(cost))
             values += (float(total), str(total), str(budget))
+            values += (float(local), str(local), float(local_total), str(local_total))
+            values += (None if local_cap is None else str(local_cap),)
             cursor = con.execute(
                 "INSERT INTO charges (query_id, label, charged_at, rho, rho_exact, total, "
-                "total_exact, rho_max_exact) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "total_exact, rho_max_exact, local_rho, local_rho_exact, local_total, "
+                "local_total_exact, local_rho_max_exact) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 values,
             )
             if _FAULT_HOOK is not None:
                 _FAULT_HOOK("after_insert")
             return self._charge(
                 (cursor.lastrowid, query_id, str(label), values[2], str(cost), str(total),
-                 str(budget))
+                 str(budget), str(local), str(local_total))
             )  # fmt: skip
+
+    def _replay(self, row: tuple, query_id: str, cost: Fraction, local: Fraction) -> Charge:
+        """A query id charged before: the first charge again, if it asks for the same ρ."""
+        before, local_before = Fraction(row[4]), Fraction(row[7])
+        if before != cost or local_before != local:
+            raise LedgerError(
+                f"{self.path}: query {query_id!r} was charged rho={float(before)} "
+                f"(local {float(local_before)}) before, now asks for "
+                f"rho={float(cost)} (local {float(local)})",
+                fix="give a changed query a new query_id",
+            )
+        return self._charge(row, replayed=True)
+
+    def _refuse_over_caps(self, what: str, cost: Fraction, local: Fraction, spent: Fraction,
+                          local_spent: Fraction, budget: Fraction,
+                          local_cap: Fraction | None) -> None:
+        """Raise, writing nothing, when the charge would pass the local cap or ``rho_max``."""
+        if local_cap is not None and local_spent + local > local_cap:
+            left = float(max(Fraction(0), local_cap - local_spent))
+            raise BudgetExceededError(
+                f"site {self.site!r}: {what!r} costs local-only "
+                f"rho={float(local):.6g} (the site's answer seen alone), more than the "
+                f"{left:.6g} left of its local cap {float(local_cap):.6g}",
+                fix="ask for fewer or noisier answers (a larger --dropouts gives each site "
+                "more noise), or have the privacy officer raise the site's local cap",
+            )
+        if spent + cost > budget:
+            left = float(max(Fraction(0), budget - spent))
+            raise BudgetExceededError(
+                f"site {self.site!r}: charging rho={float(cost):.6g} for {what!r}"
+                f" would exceed the budget (spent {float(spent):.6g}, remaining {left:.6g}"
+                f" of rho_max {float(budget):.6g})",
+                fix="ask for fewer or noisier answers, or have the privacy officer raise "
+                "the budget with set_budget(..., reason=...)",
+            )
 
     def charges(self, *, delta: float | None = None) -> list[Charge]:
         """Every charge in order; with ``delta``, each with ε of the running total."""
@@ -347,11 +434,13 @@ class BudgetLedger:
             ValueError: empty reason or non-positive budget.
             LedgerError: the new budget is below the amount already spent.
         """
-        new = exact_rho(rho_max, name="rho_max")
+        new = exact_rho(rho_max, name="rho_max", rounding="down")
         if new <= 0:
-            raise ValueError(f"rho_max must be > 0, got {rho_max!r}")
+            raise ParameterError(f"rho_max must be > 0, got {rho_max!r}",
+                                 fix="give the site's budget as a positive rho (or epsilon)")
         if not isinstance(reason, str) or not reason.strip():
-            raise ValueError("reason must say why the budget changes (it is logged)")
+            raise ParameterError("reason must say why the budget changes (it is logged)",
+                                 fix="e.g. --reason 'approved by the DPO on 2026-03-01'")
         with sqlite_errors(self.path), self._write() as con:
             old, spent = self._rho_max_exact(), self._spent_exact()
             if new < spent:
@@ -378,7 +467,8 @@ class BudgetLedger:
         with sqlite_errors(self.path):
             status = self._con.execute("PRAGMA integrity_check").fetchone()[0]
             rows = self._con.execute(
-                "SELECT seq, rho_exact, total_exact, rho_max_exact FROM charges ORDER BY seq"
+                "SELECT seq, rho_exact, total_exact, rho_max_exact, local_rho_exact, "
+                "local_total_exact, local_rho_max_exact FROM charges ORDER BY seq"
             ).fetchall()
             budgets = self._con.execute(
                 "SELECT seq, rho_max_exact, previous_exact FROM budget_changes ORDER BY seq"
@@ -391,12 +481,22 @@ class BudgetLedger:
                     f"{self.path}: budget change #{seq} does not follow the one before it",
                     fix=NO_FIX,
                 )
-        running = Fraction(0)
-        for seq, rho, total, budget in rows:
+        running = local_running = Fraction(0)
+        for seq, rho, total, budget, local, local_total, local_cap in rows:
             running += Fraction(rho)
+            local_running += Fraction(local)
             if Fraction(total) != running or running > Fraction(budget):
                 raise LedgerError(
                     f"{self.path}: charge #{seq} does not add up (total {total}, "
                     f"recomputed {running}, budget {budget})",
+                    fix=NO_FIX,
+                )
+            over_cap = local_cap is not None and local_running > Fraction(local_cap)
+            wrong = Fraction(local_total) != local_running or Fraction(local) < Fraction(rho)
+            if wrong or over_cap:
+                raise LedgerError(
+                    f"{self.path}: charge #{seq}'s local-only rho does not add up (total "
+                    f"{local_total}, recomputed {local_running}; local {local}, rho {rho}; "
+                    f"cap {local_cap})",
                     fix=NO_FIX,
                 )

@@ -11,7 +11,10 @@ exp(−(|Y| − σ²/t)²/(2σ²)), sampled as Bernoulli(exp(−γ)) by von Neum
 Algorithm 1). σ² is a :class:`fractions.Fraction` p/q, so every γ is a ratio of integers
 N/D with D = 2pqt², and every Bernoulli(N/D) is one uniform integer draw in [0, D)
 compared with N. No floating-point number is ever computed on the way to a sample; the only
-source of randomness is ``rng.integers``, which numpy draws without bias.
+source of randomness is ``rng.integers``. Without an ``rng`` the noise comes from the operating
+system's cryptographic generator (:class:`~synthema.privacy.entropy.OSRandom`): that is what
+every release uses. A seeded ``numpy.random.Generator`` is accepted for tests of the sampler's
+distribution only; noise drawn from a known seed can be drawn again and subtracted.
 
 How it is fast: the loops of Algorithms 1–3 run over whole arrays. Every pending sample
 takes the same step at once, accepted ones leave, rejected ones go round again; each round
@@ -22,11 +25,10 @@ drawn as Bernoulli(γ) AND Bernoulli(1/K), two exact draws, so denominators neve
 2^108 denominator) is rounded **up** to the finest dyadic grid that keeps D below 2^62. The
 noise is then never smaller than asked for, and the privacy claim Δ²/(2σ²) still holds.
 
->>> rng = np.random.default_rng(7)
->>> noise = discrete_gaussian(5, sigma=3.0, rng=rng)
+>>> noise = discrete_gaussian(5, sigma=3.0)            # OS entropy: never reproducible
 >>> noise.dtype, noise.shape
 (dtype('int64'), (5,))
->>> add_discrete_gaussian(np.array([0, 10]), sigma=0.0, rng=rng).tolist()
+>>> add_discrete_gaussian(np.array([0, 10]), sigma=0.0).tolist()
 [0, 10]
 """
 
@@ -38,13 +40,21 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from synthema.privacy.entropy import OSRandom
+
 _D_LIMIT = 1 << 62  # every uniform draw is in [0, D) with D below this (fits int64)
 _SQUARE_SAFE = 3_037_000_499  # largest int64 whose square fits in int64
 
 
-def _check_rng(rng: object) -> None:
+def _noise_rng(rng: object) -> object:
+    """``rng``, checked; ``None`` means the operating system's generator (every release)."""
+    if rng is None:
+        return OSRandom()
     if not callable(getattr(rng, "integers", None)):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        raise TypeError(
+            f"rng must be None (OS entropy) or a numpy.random.Generator, got {type(rng).__name__}"
+        )
+    return rng
 
 
 def _check_sigma(sigma: object) -> float:
@@ -174,7 +184,7 @@ def discrete_gaussian(
     shape_or_counts: int | tuple[int, ...] | np.ndarray,
     *,
     sigma: float | Fraction,
-    rng: np.random.Generator,
+    rng: np.random.Generator | OSRandom | None = None,
 ) -> np.ndarray:
     """Independent N_Z(0, σ²) integer noise, exactly distributed (see the module docstring).
 
@@ -182,9 +192,10 @@ def discrete_gaussian(
         shape_or_counts: the shape of the noise, or an array whose shape it takes.
         sigma: scale σ ≥ 0 (σ = 0 gives zeros); σ² is used exactly or rounded up
             (:func:`rational_sigma2`).
-        rng: the only source of randomness; only ``rng.integers`` is called. In production
-            seed it from the operating system (``np.random.default_rng()``) and never
-            release or persist its state.
+        rng: the only source of randomness; only ``rng.integers`` is called. ``None`` (the
+            default, and what every release uses): the operating system's cryptographic
+            generator, which cannot be seeded, saved or replayed. A seeded generator is for
+            tests of the distribution only.
 
     Returns:
         int64 array of the requested shape.
@@ -192,7 +203,7 @@ def discrete_gaussian(
     >>> discrete_gaussian((2, 3), sigma=1.0, rng=np.random.default_rng(0)).shape
     (2, 3)
     """
-    _check_rng(rng)
+    rng = _noise_rng(rng)
     sigma2 = rational_sigma2(sigma)
     if isinstance(shape_or_counts, np.ndarray):
         shape = shape_or_counts.shape
@@ -206,7 +217,10 @@ def discrete_gaussian(
 
 
 def add_discrete_gaussian(
-    counts: np.ndarray, *, sigma: float | Fraction, rng: np.random.Generator
+    counts: np.ndarray,
+    *,
+    sigma: float | Fraction,
+    rng: np.random.Generator | OSRandom | None = None,
 ) -> np.ndarray:
     """Return ``counts + N_Z(0, σ²)`` as a new int64 array; ``counts`` is never modified.
 
@@ -242,7 +256,8 @@ def gaussian(values: np.ndarray, *, sigma: float, rng: np.random.Generator) -> n
     >>> gaussian(np.zeros(3), sigma=0.0, rng=np.random.default_rng(0)).tolist()
     [0.0, 0.0, 0.0]
     """
-    _check_rng(rng)
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     scale = _check_sigma(sigma)
     array = np.asarray(values, dtype=np.float64)
     return array + rng.normal(0.0, scale, size=array.shape)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from synthema.errors import ParameterError
 from synthema.privacy.accountant import ZCDPAccountant
 
 _ACCOUNTANTS: dict[str, type[ZCDPAccountant]] = {"zcdp": ZCDPAccountant}
@@ -34,4 +35,5 @@ def create_accountant(mechanism: str, **kwargs: Any) -> ZCDPAccountant:
     if mechanism in _ACCOUNTANTS:
         return _ACCOUNTANTS[mechanism](**kwargs)
     known = ", ".join(available_accountants())
-    raise ValueError(f"Unexpected accounting mechanism: {mechanism!r} (known: {known})")
+    raise ParameterError(f"Unexpected accounting mechanism: {mechanism!r} (known: {known})",
+                         fix=f"use one of: {known}")

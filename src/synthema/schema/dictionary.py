@@ -29,13 +29,10 @@ keys are not. All objects are frozen; ``project`` returns a new dictionary.
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import functools
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -43,31 +40,13 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from synthema.errors import DictionaryError, SynthemaError
+from synthema.errors import DictionaryError, ParameterError
 from synthema.schema.rules import Rule
+from synthema.schema.strict import check_keys, read_yaml
+from synthema.schema.variable import NAME_RE, Variable, VariableType
 
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-class VariableType(StrEnum):
-    """The seven value types a dictionary variable can have."""
-
-    CATEGORICAL = "categorical"
-    ORDINAL = "ordinal"
-    BOOLEAN = "boolean"
-    INTEGER = "integer"
-    CONTINUOUS = "continuous"
-    DATE = "date"
-    DURATION = "duration"
-
-    @property
-    def is_numeric(self) -> bool:
-        return self in (VariableType.INTEGER, VariableType.CONTINUOUS, VariableType.DURATION)
-
-    @property
-    def has_categories(self) -> bool:
-        return self in (VariableType.CATEGORICAL, VariableType.ORDINAL)
-
+__all__ = ["BUILTIN", "Dictionary", "SurvivalPair", "Variable", "VariableType", "builtin_path",
+           "load_dictionary"]
 
 _RULE_KIND = {
     VariableType.CATEGORICAL: "str",
@@ -79,22 +58,6 @@ _RULE_KIND = {
     VariableType.DATE: "date",
 }
 
-_VARIABLE_KEYS = {
-    "name": "column name, a plain identifier (letters, digits, underscore)",
-    "type": "one of " + ", ".join(t.value for t in VariableType),
-    "label": "human-readable label",
-    "description": "free text",
-    "unit": "unit of measurement, e.g. g/dL",
-    "min": "lower bound (number, or ISO date for dates)",
-    "max": "upper bound (number, or ISO date for dates)",
-    "categories": "allowed values (categorical and ordinal; ordinal in order)",
-    "cut_points": "clinical cut points for discretisation (numeric types)",
-    "decimals": "digits kept after the decimal point (continuous)",
-    "group": "group name, e.g. clinical, karyotype, mutations",
-    "omop_concept_id": "standard OMOP concept id, only when verified",
-    "required": "true if a value must be present in every row",
-    "quantity": "measured quantity for unit conversion, e.g. haemoglobin, creatinine",
-}
 _TOP_KEYS = {
     "name": "dictionary name",
     "version": "dictionary version",
@@ -107,249 +70,6 @@ _TOP_KEYS = {
 }
 _SURVIVAL_KEYS = {"time": "duration variable", "event": "boolean variable", "label": "label"}
 _RULE_KEYS = {"name": "rule name", "expr": "rule expression", "description": "why it holds"}
-
-
-def check_keys(
-    obj: Mapping[str, Any],
-    allowed: Mapping[str, str],
-    where: str,
-    src: str,
-    *,
-    error: type[SynthemaError] = DictionaryError,
-) -> None:
-    """Raise ``error`` for the first key of ``obj`` not in ``allowed``, with a did-you-mean.
-
-    Shared by every strict YAML loader (dictionaries, mappings) so they fail alike.
-    """
-    for key in obj:
-        if key not in allowed:
-            close = difflib.get_close_matches(str(key), list(allowed), n=1)
-            hint = f"did you mean '{close[0]}'?" if close else "allowed: " + ", ".join(allowed)
-            raise error(
-                f"{src}: unknown key '{key}' in {where}",
-                fix=f"remove or rename it ({hint})",
-            )
-
-
-def read_yaml(
-    path: Path,
-    *,
-    loader: type[yaml.SafeLoader] = yaml.SafeLoader,
-    error: type[SynthemaError] = DictionaryError,
-) -> Any:
-    """Parse a UTF-8 YAML file; encoding and syntax errors become ``error`` with the position."""
-    try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - safe
-    except UnicodeDecodeError:
-        raise error(f"{path}: not UTF-8 text", fix="save the file as UTF-8") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise error(
-            f"{path}:{where} {problem}", fix="correct the YAML syntax at that position"
-        ) from None
-
-
-def _as_date(value: Any, where: str, src: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise DictionaryError(
-            f"{src}: {where} is {value!r}, not an ISO date", fix="write it as YYYY-MM-DD"
-        ) from None
-
-
-def _as_number(value: Any, where: str, src: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise DictionaryError(f"{src}: {where} is {value!r}, not a number", fix="write a number")
-    return float(value)
-
-
-@dataclass(frozen=True)
-class Variable:
-    """One column of the common model.
-
-    ``min``/``max`` are floats for numeric types and ``datetime.date`` for dates.
-    """
-
-    name: str
-    type: VariableType
-    label: str = ""
-    description: str = ""
-    unit: str | None = None
-    min: float | dt.date | None = None
-    max: float | dt.date | None = None
-    categories: tuple[str, ...] = ()
-    cut_points: tuple[float, ...] = ()
-    decimals: int | None = None
-    group: str = ""
-    omop_concept_id: int | None = None
-    required: bool = False
-    quantity: str | None = None
-
-    @classmethod
-    def from_mapping(cls, raw: Mapping[str, Any], *, src: str = "<dictionary>") -> Variable:
-        """Build and check a variable from its YAML mapping."""
-        if not isinstance(raw, Mapping):
-            raise DictionaryError(
-                f"{src}: a variable entry is {raw!r}, not a mapping",
-                fix="write each variable as {name: ..., type: ...}",
-            )
-        name = raw.get("name")
-        where = f"variable '{name}'" if name else "a variable"
-        check_keys(raw, _VARIABLE_KEYS, where, src)
-        if not isinstance(name, str) or not _NAME_RE.match(name):
-            raise DictionaryError(
-                f"{src}: variable name {name!r} is not a plain identifier",
-                fix="use letters, digits and underscores, starting with a letter",
-            )
-        try:
-            vtype = VariableType(str(raw.get("type")))
-        except ValueError:
-            raise DictionaryError(
-                f"{src}: {where} has type {raw.get('type')!r}",
-                fix="use one of " + ", ".join(t.value for t in VariableType),
-            ) from None
-        kw: dict[str, Any] = {"name": name, "type": vtype}
-        for key in ("label", "description", "group"):
-            if raw.get(key) is not None:
-                kw[key] = str(raw[key])
-        for key in ("unit", "quantity"):
-            if raw.get(key) is not None:
-                kw[key] = str(raw[key])
-        if raw.get("required") is not None:
-            if not isinstance(raw["required"], bool):
-                raise DictionaryError(
-                    f"{src}: {where}: required is {raw['required']!r}", fix="write true or false"
-                )
-            kw["required"] = raw["required"]
-        if raw.get("omop_concept_id") is not None:
-            cid = raw["omop_concept_id"]
-            if isinstance(cid, bool) or not isinstance(cid, int) or cid <= 0:
-                raise DictionaryError(
-                    f"{src}: {where}: omop_concept_id is {cid!r}",
-                    fix="write a positive integer concept id, or leave it out if unverified",
-                )
-            kw["omop_concept_id"] = cid
-        for key in ("min", "max"):
-            if raw.get(key) is None:
-                continue
-            if vtype is VariableType.DATE:
-                kw[key] = _as_date(raw[key], f"{where}: {key}", src)
-            elif vtype.is_numeric:
-                kw[key] = _as_number(raw[key], f"{where}: {key}", src)
-            else:
-                raise DictionaryError(
-                    f"{src}: {where} is {vtype.value} and cannot have {key}",
-                    fix=f"remove '{key}' or change the type",
-                )
-        if raw.get("categories") is not None:
-            if not vtype.has_categories:
-                raise DictionaryError(
-                    f"{src}: {where} is {vtype.value} and cannot have categories",
-                    fix="remove 'categories' or make the type categorical/ordinal",
-                )
-            cats = raw["categories"]
-            if not isinstance(cats, list) or not cats:
-                raise DictionaryError(
-                    f"{src}: {where}: categories must be a non-empty list",
-                    fix="write categories: [A, B, ...]",
-                )
-            cats_s = tuple(str(c) for c in cats)
-            if len(set(cats_s)) != len(cats_s):
-                dup = sorted({c for c in cats_s if cats_s.count(c) > 1})
-                raise DictionaryError(
-                    f"{src}: {where}: duplicate categories {dup}", fix="list each category once"
-                )
-            kw["categories"] = cats_s
-        elif vtype.has_categories:
-            raise DictionaryError(
-                f"{src}: {where} is {vtype.value} but lists no categories",
-                fix="add categories: [A, B, ...]",
-            )
-        if raw.get("cut_points") is not None:
-            if not vtype.is_numeric:
-                raise DictionaryError(
-                    f"{src}: {where} is {vtype.value} and cannot have cut_points",
-                    fix="remove 'cut_points'",
-                )
-            cuts = raw["cut_points"]
-            if not isinstance(cuts, list):
-                raise DictionaryError(
-                    f"{src}: {where}: cut_points must be a list", fix="write cut_points: [a, b]"
-                )
-            cuts_f = tuple(_as_number(c, f"{where}: cut point", src) for c in cuts)
-            if any(b <= a for a, b in zip(cuts_f, cuts_f[1:], strict=False)):
-                raise DictionaryError(
-                    f"{src}: {where}: cut_points {list(cuts_f)} are not strictly increasing",
-                    fix="sort them and remove duplicates",
-                )
-            kw["cut_points"] = cuts_f
-        if raw.get("decimals") is not None:
-            dec = raw["decimals"]
-            if isinstance(dec, bool) or not isinstance(dec, int) or not 0 <= dec <= 12:
-                raise DictionaryError(
-                    f"{src}: {where}: decimals is {dec!r}", fix="write an integer from 0 to 12"
-                )
-            if vtype not in (VariableType.CONTINUOUS, VariableType.DURATION):
-                raise DictionaryError(
-                    f"{src}: {where} is {vtype.value} and cannot have decimals",
-                    fix="remove 'decimals' (only continuous and duration values have them)",
-                )
-            kw["decimals"] = dec
-        var = cls(**kw)
-        var._check_bounds(src)
-        return var
-
-    def _check_bounds(self, src: str) -> None:
-        lo, hi = self.min, self.max
-        if lo is not None and hi is not None and lo > hi:  # type: ignore[operator]
-            raise DictionaryError(
-                f"{src}: variable '{self.name}' has min {lo} above max {hi}",
-                fix="swap or correct the bounds",
-            )
-        for c in self.cut_points:
-            if (lo is not None and c <= lo) or (hi is not None and c >= hi):  # type: ignore[operator]
-                raise DictionaryError(
-                    f"{src}: variable '{self.name}' cut point {c} is not inside ({lo}, {hi})",
-                    fix="keep cut points strictly between min and max",
-                )
-
-    @property
-    def is_whole_number(self) -> bool:
-        """True when values are stored as integers (integer; duration without decimals)."""
-        if self.type is VariableType.INTEGER:
-            return True
-        return self.type is VariableType.DURATION and not self.decimals
-
-    def to_mapping(self) -> dict[str, Any]:
-        """The YAML mapping of this variable, omitting defaults."""
-        out: dict[str, Any] = {"name": self.name, "type": self.type.value}
-        for key in ("label", "description", "unit", "group", "quantity"):
-            if getattr(self, key):
-                out[key] = getattr(self, key)
-        for key in ("min", "max"):
-            val = getattr(self, key)
-            if isinstance(val, dt.date):
-                out[key] = val.isoformat()
-            elif val is not None:
-                out[key] = int(val) if float(val).is_integer() else val
-        if self.categories:
-            out["categories"] = list(self.categories)
-        if self.cut_points:
-            out["cut_points"] = [int(c) if float(c).is_integer() else c for c in self.cut_points]
-        if self.decimals is not None:
-            out["decimals"] = self.decimals
-        if self.omop_concept_id is not None:
-            out["omop_concept_id"] = self.omop_concept_id
-        if self.required:
-            out["required"] = True
-        return out
 
 
 @dataclass(frozen=True)
@@ -386,7 +106,7 @@ class Dictionary:
                 fix="keep one entry per variable",
             )
         if self.patient_id is not None:
-            if not _NAME_RE.match(self.patient_id):
+            if not NAME_RE.match(self.patient_id):
                 raise DictionaryError(
                     f"{self.source}: patient_id {self.patient_id!r} is not a plain identifier",
                     fix="use letters, digits and underscores",
@@ -519,6 +239,21 @@ class Dictionary:
     def groups(self) -> tuple[str, ...]:
         """Group names in order of first appearance."""
         return tuple(dict.fromkeys(v.group for v in self.variables))
+
+    def in_group(self, group: str | None) -> tuple[Variable, ...]:
+        """The variables of ``group`` (all of them for None).
+
+        Raises:
+            ParameterError: the dictionary has no such group (the message lists them).
+        """
+        if group is None:
+            return self.variables
+        if group not in self.groups:
+            raise ParameterError(
+                f"dictionary '{self.name}' has no group '{group}'",
+                fix=f"use one of: {', '.join(g or '(none)' for g in self.groups)}",
+            )
+        return tuple(v for v in self.variables if v.group == group)
 
     def __getitem__(self, name: str) -> Variable:
         for v in self.variables:

@@ -21,10 +21,11 @@ import re
 import pandas as pd
 
 from synthema.schema.dictionary import Dictionary, Variable, VariableType
-from synthema.schema.values import FALSE_WORDS, TRUE_WORDS
+from synthema.schema.values import DATE_FORMATS, FALSE_WORDS, TRUE_WORDS
 
 MAX_CATEGORIES = 50
-_DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y")
+# "%Y%m%d" is left out: a column of 8-digit numbers (codes, counts) is not drafted as dates
+_DATE_FORMATS = tuple(f for f in DATE_FORMATS if f != "%Y%m%d")
 _ID_RE = re.compile(r"(^|_)(patient_?)?(id|pid|mrn|number|nr|no)$", re.IGNORECASE)
 # Study/pseudonymous ids are the patient id a dictionary should name; hospital numbers
 # are direct identifiers and must not travel.

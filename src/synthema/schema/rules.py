@@ -349,7 +349,7 @@ class Rule:
         """Evaluate on every row of ``df`` (a nullable ``boolean`` Series, NA = not applicable).
 
         ``ordinals`` maps ordinal column names to their categories in order, so that
-        ``eln2022 >= "intermediate"`` compares by rank.
+        ``risk >= "intermediate"`` (categories low, intermediate, high) compares by rank.
         """
         ev = _Evaluator(df, ordinals or {})
         out = ev.eval(self.tree)

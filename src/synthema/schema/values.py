@@ -27,6 +27,14 @@ from synthema.schema.dictionary import Dictionary, Variable, VariableType
 TRUE_WORDS = frozenset({"1", "1.0", "true", "t", "yes", "y"})
 FALSE_WORDS = frozenset({"0", "0.0", "false", "f", "no", "n"})
 _INT_FLOAT_RE = re.compile(r"^-?\d+\.0+$")
+DATE_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%d-%m-%Y", "%Y%m%d",
+    "%d.%m.%y", "%d/%m/%y", "%m/%d/%y",
+)
+"""The date layouts synthema recognises in site files, tried in this order (ISO first,
+day-first before month-first). One list for every room that guesses a layout: harmonisation
+(:func:`synthema.harmonize.dates.guess_date_format`), dictionary drafts and the
+anonymiser's identifier detection."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,10 @@ over cliques, returning :class:`Measurement` objects shaped like ``mbi.LinearMea
 ``CentralSource`` answers from one table; ``FederatedSource`` (in ``synthema.federation``) sends
 the same question to every site and sums noisy partial answers under secure aggregation.
 
+Noise is drawn by the party that adds it, from the operating system's cryptographic generator
+(:class:`~synthema.privacy.entropy.OSRandom`), so ``measure`` takes no random generator: no
+seed a user passes to a synthesizer, and nothing saved with a model, can regenerate the noise.
+
 Nothing data-dependent crosses the seam without noise: there is deliberately no row count,
 no ``n_records`` hint and no exact count in the protocol. A synthesizer that needs the number of
 patients estimates it from a noisy marginal (for example the empty clique ``()``, or the sum of
@@ -89,13 +93,11 @@ class StatisticsSource(Protocol):
         """The public, data-independent domain the cliques refer to."""
         ...
 
-    def measure(
-        self, cliques: Sequence[Clique], *, sigma: float, rng: np.random.Generator
-    ) -> list[Measurement]:
+    def measure(self, cliques: Sequence[Clique], *, sigma: float) -> list[Measurement]:
         """Noisy marginals over ``cliques``, each with discrete Gaussian noise of scale sigma.
 
         Each marginal has L2 sensitivity 1 and costs rho = 1 / (2 sigma**2) in zCDP; the batch
-        costs the sum. ``sigma = 0`` returns exact counts with ``rho_spent = inf`` (tests and
-        non-private baselines only).
+        costs the sum. The noise comes from OS entropy, never from a seed. ``sigma = 0``
+        returns exact counts with ``rho_spent = inf`` (tests and non-private baselines only).
         """
         ...

@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from synthema.errors import DictionaryError
+from synthema.errors import DictionaryError, ParameterError
 from synthema.schema import Variable, VariableType
 
 DEFAULT_MAX_BINS = 16
@@ -85,7 +85,8 @@ def _down(x: float, decimals: int) -> float:
 
 def _check_max_bins(max_bins: int) -> None:
     if isinstance(max_bins, bool) or not isinstance(max_bins, int) or max_bins < 1:
-        raise ValueError(f"max_bins must be a positive integer, got {max_bins!r}")
+        raise ParameterError(f"max_bins must be a positive integer, got {max_bins!r}",
+                             fix="use e.g. max_bins=32")
 
 
 def _allocate(widths: list[float], capacities: list[float], max_bins: int) -> list[int]:

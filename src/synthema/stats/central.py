@@ -3,9 +3,12 @@
 :class:`CentralSource` is the single-site (or pooled, trusted-curator) implementation of
 :class:`~synthema.stats._api.StatisticsSource`. It encodes the table once, keeps only the codes,
 and answers each query with exact counts (:func:`~synthema.stats.marginals.partial_counts`) plus
-discrete Gaussian noise of scale sigma (:func:`synthema.privacy.mechanisms.add_discrete_gaussian`),
-so integer counts stay integers and no floating-point side channel exists. Its public API never
-returns rows, the number of rows or an exact count; the zCDP cost of each marginal is
+discrete Gaussian noise of scale sigma
+(:func:`synthema.privacy.mechanisms.add_discrete_gaussian`), so integer counts stay integers and
+no floating-point side channel exists. The noise is read from the operating system's
+cryptographic generator at each call: no seed reaches it, so two sources over the same table
+give different answers and nothing saved can replay them. Its public API never returns rows,
+the number of rows or an exact count; the zCDP cost of each marginal is
 ``gaussian_rho(1, sigma) = 1 / (2 sigma**2)`` (L2 sensitivity 1, see
 :mod:`synthema.stats.marginals`).
 
@@ -14,7 +17,7 @@ returns rows, the number of rows or an exact count; the zCDP cost of each margin
 >>> d = Dictionary.from_mapping({"name": "x", "version": 1, "variables": [
 ...     {"name": "sex", "type": "categorical", "categories": ["F", "M"]}]})
 >>> src = CentralSource(pd.DataFrame({"sex": ["F", "M", "M", None]}), d)
->>> [m] = src.measure([("sex",)], sigma=0, rng=np.random.default_rng(0))
+>>> [m] = src.measure([("sex",)], sigma=0)
 >>> m.noisy_counts.tolist(), m.is_private
 ([1, 2, 1], False)
 """
@@ -95,22 +98,18 @@ class CentralSource:
         """The public domain the cliques refer to."""
         return self._domain
 
-    def measure(
-        self, cliques: Sequence[Clique], *, sigma: float, rng: np.random.Generator
-    ) -> list[Measurement]:
+    def measure(self, cliques: Sequence[Clique], *, sigma: float) -> list[Measurement]:
         """Noisy marginals over ``cliques`` with discrete Gaussian noise of scale ``sigma``.
 
         Each marginal costs ``rho = 1 / (2 sigma**2)`` (reported per measurement); the batch
-        costs the sum. ``sigma = 0`` releases exact counts labelled ``rho_spent = inf``: for
-        tests and non-private baselines only.
+        costs the sum. The noise comes from OS entropy (never a seed). ``sigma = 0`` releases
+        exact counts labelled ``rho_spent = inf``: for tests and non-private baselines only.
 
         Raises:
-            ValueError: bad sigma, a clique that is a string or repeats a name, or rng is not
-                a ``numpy.random.Generator``. KeyError: an unknown attribute.
+            ValueError: bad sigma, or a clique that is a string or repeats a name.
+            KeyError: an unknown attribute.
         """
         sigma = check_sigma(sigma)
-        if not isinstance(rng, np.random.Generator):
-            raise ValueError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
         if isinstance(cliques, str):
             raise ValueError("cliques must be a sequence of tuples of attribute names")
         checked = [check_clique(c, self._domain) for c in cliques]
@@ -122,7 +121,7 @@ class CentralSource:
             if sigma == 0:
                 out.append(Measurement(clique, counts, stddev=0.0, rho_spent=math.inf))
                 continue
-            noisy = add_discrete_gaussian(counts, sigma=sigma, rng=rng)
+            noisy = add_discrete_gaussian(counts, sigma=sigma)  # OS entropy
             out.append(Measurement(clique, noisy, stddev=sigma, rho_spent=gaussian_rho(1, sigma)))
         return out
 

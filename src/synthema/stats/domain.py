@@ -33,6 +33,7 @@ import logging
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,28 @@ def _fmt(value: float | dt.date, decimals: int | None) -> str:
     if decimals is not None:
         return f"{value:.{decimals}f}"
     return f"{value:g}"
+
+
+def to_json_value(value: Any) -> Any:
+    """A bound, edge or parameter as strict JSON: dates and non-finite floats are tagged.
+
+    >>> to_json_value(dt.date(2020, 1, 2)), to_json_value(math.inf), to_json_value(3)
+    ({'date': '2020-01-02'}, {'float': 'inf'}, 3)
+    """
+    if isinstance(value, dt.date):
+        return {"date": value.isoformat()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"float": repr(value)}
+    return value
+
+
+def from_json_value(value: Any) -> Any:
+    """Inverse of :func:`to_json_value`."""
+    if isinstance(value, dict) and "date" in value:
+        return dt.date.fromisoformat(value["date"])
+    if isinstance(value, dict) and "float" in value:
+        return float(value["float"])
+    return value
 
 
 @dataclass(frozen=True)
@@ -216,6 +239,52 @@ class Domain:
         return cls(
             tuple(Attribute.from_variable(v, max_bins=max_bins) for v in dictionary.variables),
             patient_id=dictionary.patient_id,
+        )
+
+    # -- serialisation (model files, the federation's domain fingerprint) ---------------------
+    def to_json(self) -> dict:
+        """The domain as plain JSON (dates as ``{"date": ISO}``, non-finite floats tagged).
+
+        >>> d = Domain((Attribute("sex", VariableType.CATEGORICAL, "string",
+        ...                       categories=("F", "M")),), patient_id="pid")
+        >>> Domain.from_json(d.to_json()) == d
+        True
+        """
+        return {
+            "patient_id": self.patient_id,
+            "attributes": [
+                {
+                    "name": a.name,
+                    "kind": a.kind.value,
+                    "dtype": a.dtype,
+                    "categories": list(a.categories),
+                    "edges": [to_json_value(e) for e in a.edges],
+                    "low": to_json_value(a.low),
+                    "high": to_json_value(a.high),
+                    "decimals": a.decimals,
+                }
+                for a in self.attributes
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping) -> Domain:
+        """Inverse of :meth:`to_json`."""
+        return cls(
+            tuple(
+                Attribute(
+                    a["name"],
+                    VariableType(a["kind"]),
+                    a["dtype"],
+                    categories=tuple(a["categories"]),
+                    edges=tuple(from_json_value(e) for e in a["edges"]),
+                    low=from_json_value(a["low"]),
+                    high=from_json_value(a["high"]),
+                    decimals=a["decimals"],
+                )
+                for a in raw["attributes"]
+            ),
+            patient_id=raw["patient_id"],
         )
 
     # -- mbi-like access ----------------------------------------------------------------------

@@ -9,8 +9,9 @@ JAX; nothing here imports ``flwr`` or :mod:`synthema.federation`. See ``docs/syn
 False
 """
 
+from synthema.errors import NotFittedError
 from synthema.synth.aim import AIMSynthesizer
-from synthema.synth.base import BaseSynthesizer, NotFittedError, PrivacyBudget
+from synthema.synth.base import BaseSynthesizer, PrivacyBudget
 from synthema.synth.copula import GaussianCopulaSynthesizer
 from synthema.synth.independent import IndependentSynthesizer
 from synthema.synth.mst import MSTSynthesizer
@@ -18,6 +19,7 @@ from synthema.synth.persist import load_synthesizer
 from synthema.synth.registry import (
     METHODS,
     available_methods,
+    check_parameters,
     create_synthesizer,
     synthesizer_class,
 )
@@ -32,6 +34,7 @@ __all__ = [
     "NotFittedError",
     "PrivacyBudget",
     "available_methods",
+    "check_parameters",
     "create_synthesizer",
     "load_synthesizer",
     "synthesizer_class",

@@ -9,8 +9,9 @@ ones and back into plain arrays:
 - :func:`estimate` runs mbi's mirror descent (``mbi.estimation.MirrorDescent``, the estimator
   mbi recommends, with its Armijo line search) for a bounded number of iterations and returns
   the fitted log-potentials per clique as numpy arrays;
-- :func:`junction_tree_of` gives the junction tree (maximal cliques and edges) of a set of cliques,
-  which :class:`synthema.synth.model.GraphicalModel` uses for exact inference and sampling.
+- :func:`junction_tree_of` gives the junction tree (maximal cliques and edges) of a set of
+  cliques, which :class:`synthema.synth.graphical_model.GraphicalModel` uses for exact
+  inference and sampling.
 
 Why the estimation loop is driven by hand: ``MirrorDescent.estimate`` computes its initial
 state and its final marginals eagerly, op by op, and on CPU every distinct array shape then

@@ -38,10 +38,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from synthema.schema import Dictionary
-from synthema.stats import Domain, Measurement, StatisticsSource
+from synthema.stats import Domain, Measurement
 from synthema.synth import selection
-from synthema.synth.base import PrivacyBudget
-from synthema.synth.model import GraphicalModel
+from synthema.synth.base import FitContext
+from synthema.synth.graphical_model import GraphicalModel
 from synthema.synth.pgm import (
     PGMSynthesizer,
     estimated_total,
@@ -86,7 +86,7 @@ class AIMSynthesizer(PGMSynthesizer):
         dictionary: a :class:`~synthema.schema.Dictionary`, or a built-in name or YAML path.
         epsilon: ε of (ε, δ)-DP (``inf``: exact counts, not private).
         delta: δ of (ε, δ)-DP.
-        random_state: seed for noise, candidate choice and default sampling.
+        random_state: seed for candidate choice and default sampling (never the noise).
         rounds: selection rounds; between rounds the model is refitted quickly (local IPF on
             the junction tree), after the last one by mbi on every measurement.
         cliques_per_round: cliques selected per round; ``"auto"`` spreads about one clique
@@ -143,20 +143,14 @@ class AIMSynthesizer(PGMSynthesizer):
         self.survival_covariates = survival_covariates
         self.n_covariates = n_covariates
 
-    def _fit(
-        self,
-        source: StatisticsSource,
-        domain: Domain,
-        dictionary: Dictionary,
-        budget: PrivacyBudget,
-        rng: np.random.Generator,
-    ) -> None:
+    def _fit(self, fit: FitContext) -> None:
+        source, domain, dictionary, budget, rng = fit
         from synthema.synth import _mbi  # JAX starts only when a model is estimated
 
         names = domain.names
         rho = budget.rho
         ones = budget.measure_one_way(
-            source, names, rho=rho / 5, rng=rng, label="aim: one-way marginals"
+            source, names, rho=rho / 5, label="aim: one-way marginals"
         )
         probabilities = one_way_probabilities(ones, domain)
         total = estimated_total(ones)
@@ -171,7 +165,6 @@ class AIMSynthesizer(PGMSynthesizer):
             source,
             workload,
             sigma=budget.sigma(rho / 5, len(workload)) if workload else 0.0,
-            rng=rng,
             label=f"aim: {len(workload)} workload marginals",
         )
 
@@ -208,7 +201,6 @@ class AIMSynthesizer(PGMSynthesizer):
                     source,
                     cliques,
                     sigma=budget.sigma(share, len(cliques)),
-                    rng=rng,
                     label=f"aim: round {r + 1}, {len(cliques)} marginals",
                 )
             _LOG.info("AIM round %d: measured %d cliques", r + 1, len(cliques))

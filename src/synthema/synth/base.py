@@ -16,6 +16,12 @@ Every synthesizer (:mod:`~synthema.synth.mst`, :mod:`~synthema.synth.aim`,
 Privacy: :class:`PrivacyBudget` turns (ε, δ) into a zCDP budget ρ and checks every batch of
 measurements against it *before* asking the source, so a fit never spends past ρ(ε, δ).
 ``epsilon=inf`` means exact counts (no noise): ``privacy_spent_["private"]`` is then False.
+
+Randomness: ``random_state`` governs the *public* choices of a fit (which candidate pairs are
+scored, AIM's Monte-Carlo estimates) and the sampling of rows, never the noise: the source
+draws noise from the operating system's cryptographic generator. So the same seed gives the same
+model only at ``epsilon=inf``; two private fits with the same seed release different noisy
+marginals, and the seed saved with a model cannot regenerate the noise.
 """
 
 from __future__ import annotations
@@ -26,12 +32,12 @@ import math
 import numbers
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from synthema.errors import BudgetExceededError, SynthemaError
+from synthema.errors import BudgetExceededError, NotFittedError, ParameterError, SynthemaError
 from synthema.privacy import ZCDPAccountant, cdp_epsilon, cdp_rho, gaussian_rho, sigma_for_rho
 from synthema.schema import Dictionary, load_dictionary
 from synthema.stats import CentralSource, Clique, Domain, Measurement, StatisticsSource
@@ -39,10 +45,6 @@ from synthema.stats import CentralSource, Clique, Domain, Measurement, Statistic
 _LOG = logging.getLogger(__name__)
 
 ID_PREFIX = "SYN-"
-
-
-class NotFittedError(ValueError, AttributeError):
-    """``sample`` or ``save`` was called before ``fit`` (as scikit-learn's NotFittedError)."""
 
 
 class PrivacyBudget:
@@ -97,12 +99,11 @@ class PrivacyBudget:
         names: Sequence[str],
         *,
         rho: float,
-        rng: np.random.Generator,
         label: str,
     ) -> list[Measurement]:
         """Measure the 1-way marginal of every attribute in ``names``, together costing ``rho``."""
         return self.measure(
-            source, [(a,) for a in names], sigma=self.sigma(rho, len(names)), rng=rng, label=label
+            source, [(a,) for a in names], sigma=self.sigma(rho, len(names)), label=label
         )
 
     def measure(
@@ -111,10 +112,11 @@ class PrivacyBudget:
         cliques: Sequence[Clique],
         *,
         sigma: float,
-        rng: np.random.Generator,
         label: str,
     ) -> list[Measurement]:
         """Ask ``source`` for noisy marginals, charging ρ; refuse before asking if over budget.
+
+        The source draws the noise from OS entropy: nothing here can seed or replay it.
 
         Raises:
             BudgetExceededError: the planned cost would pass ρ(ε, δ) (nothing is asked), or the
@@ -124,7 +126,7 @@ class PrivacyBudget:
         if not cliques:
             return []
         if not self.private:
-            out = source.measure(cliques, sigma=0.0, rng=rng)
+            out = source.measure(cliques, sigma=0.0)
             self.exact_batches.append(label)
             return out
         planned = len(cliques) * gaussian_rho(1.0, sigma)
@@ -135,7 +137,7 @@ class PrivacyBudget:
                 f"(epsilon={self.epsilon:g}, delta={self.delta:g})",
                 fix="raise epsilon, or ask for fewer marginals (fewer rounds or candidates)",
             )
-        out = source.measure(cliques, sigma=sigma, rng=rng)
+        out = source.measure(cliques, sigma=sigma)
         if any(not m.is_private for m in out):
             raise SynthemaError(
                 f"{label}: the statistics source returned exact counts for a private fit",
@@ -157,11 +159,22 @@ class PrivacyBudget:
         }
 
 
+class FitContext(NamedTuple):
+    """What a synthesizer's ``_fit`` works with: the statistics source, its public domain, the
+    dictionary, the privacy budget to spend, and the generator of the fit's public choices."""
+
+    source: StatisticsSource
+    domain: Domain
+    dictionary: Dictionary
+    budget: PrivacyBudget
+    rng: np.random.Generator
+
+
 def check_random_state(seed: Any) -> np.random.Generator:
     """A numpy Generator from None (fresh OS entropy), an int, a SeedSequence or a Generator.
 
     Raises:
-        ValueError: anything else (e.g. a float or a negative int).
+        ParameterError: anything else (e.g. a float or a negative int).
     """
     if seed is None or isinstance(seed, np.random.SeedSequence):
         return np.random.default_rng(seed)
@@ -169,7 +182,41 @@ def check_random_state(seed: Any) -> np.random.Generator:
         return seed
     if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
         return np.random.default_rng(int(seed))
-    raise ValueError(f"random_state must be None, a non-negative int or a Generator, got {seed!r}")
+    raise ParameterError(
+        f"random_state must be None, a non-negative int or a Generator, got {seed!r}",
+        fix="give a seed >= 0 (or none for fresh entropy)",
+    )
+
+
+def _shown(value: Any) -> str:
+    """A number as people typed it (0, -2, nan, 2.5), anything else as its repr."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return f"{float(value):g}"
+    return repr(value)
+
+
+def check_budget(epsilon: Any, delta: Any) -> None:
+    """Refuse an (ε, δ) no fit can use, naming the value and the fix.
+
+    >>> check_budget(0, 1e-6)
+    Traceback (most recent call last):
+    ...
+    synthema.errors.ParameterError: epsilon is 0: it must be greater than 0 (inf for no noise)
+
+    Raises:
+        ParameterError: ε not a number > 0 (``inf`` is allowed: no noise), or δ not in (0, 1).
+    """
+    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not epsilon > 0:
+        raise ParameterError(
+            f"epsilon is {_shown(epsilon)}: it must be greater than 0 (inf for no noise)",
+            fix="use a positive budget such as 1 (smaller is more private; inf adds no noise "
+            "and is NOT PRIVATE)",
+        )
+    if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not 0 < delta < 1:
+        raise ParameterError(
+            f"delta is {_shown(delta)}: it must lie strictly between 0 and 1",
+            fix="use a small delta, below 1/patients, e.g. 1e-6",
+        )
 
 
 class BaseSynthesizer:
@@ -219,7 +266,10 @@ class BaseSynthesizer:
         valid = set(self._get_param_names())
         for key, value in params.items():
             if key not in valid:
-                raise ValueError(f"invalid parameter {key!r} for {type(self).__name__}")
+                raise ParameterError(
+                    f"invalid parameter {key!r} for {type(self).__name__}",
+                    fix=f"its parameters: {', '.join(sorted(valid))}",
+                )
             setattr(self, key, value)
         return self
 
@@ -231,35 +281,39 @@ class BaseSynthesizer:
             args.append(f"{name}={value!r}" if not isinstance(value, str) else f"{name}='{value}'")
         return f"{type(self).__name__}({', '.join(args)})"
 
-    def _validate_params(self) -> None:
-        eps, delta = self.epsilon, self.delta
-        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0:
-            raise ValueError(f"epsilon must be > 0 (inf for no noise), got {eps!r}")
-        if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not 0 < delta < 1:
-            raise ValueError(f"delta must be in (0, 1), got {delta!r}")
+    def validate_params(self) -> None:
+        """Check every parameter (``fit`` does it first; callers may check before any work).
+
+        Raises:
+            ParameterError: naming the parameter, its value and the fix.
+        """
+        check_budget(self.epsilon, self.delta)
         check_random_state(self.random_state)
         for name, check in self._parameter_constraints.items():
             value = getattr(self, name)
             if not check(value):
-                raise ValueError(f"invalid {name}={value!r} for {type(self).__name__}")
+                raise ParameterError(
+                    f"invalid {name}={value!r} for {type(self).__name__}",
+                    fix=f"see the {self.method} parameters in docs/synthesizers.md",
+                )
 
     # -- fit ----------------------------------------------------------------------------------
     def fit(self, source: StatisticsSource | pd.DataFrame) -> BaseSynthesizer:
         """Learn the model from noisy marginals of ``source`` (a DataFrame is wrapped).
 
         Raises:
-            ValueError: a bad parameter.
+            ParameterError: a bad parameter.
             SynthemaError: the source does not cover the dictionary, or the data cannot be
                 encoded (see :class:`~synthema.stats.CentralSource`).
             BudgetExceededError: a measurement would pass ρ(ε, δ) (raised before it is made).
         """
-        self._validate_params()
+        self.validate_params()
         dictionary = load_dictionary(self.dictionary)
         source = self._as_source(source, dictionary)
         domain = self._check_domain(source.domain, dictionary)
-        rng = check_random_state(self.random_state)
+        rng = check_random_state(self.random_state)  # public choices only; never noise
         budget = PrivacyBudget(self.epsilon, self.delta)
-        self._fit(source, domain, dictionary, budget, rng)
+        self._fit(FitContext(source, domain, dictionary, budget, rng))
         self.dictionary_ = dictionary
         self.domain_ = domain
         if self.private:
@@ -289,14 +343,7 @@ class BaseSynthesizer:
             )
         return domain.project(dictionary.names)
 
-    def _fit(
-        self,
-        source: StatisticsSource,
-        domain: Domain,
-        dictionary: Dictionary,
-        budget: PrivacyBudget,
-        rng: np.random.Generator,
-    ) -> None:
+    def _fit(self, fit: FitContext) -> None:
         raise NotImplementedError  # abstract: each synthesizer implements it
 
     # -- sample -------------------------------------------------------------------------------
@@ -316,13 +363,14 @@ class BaseSynthesizer:
 
         Raises:
             NotFittedError: ``fit`` was not called.
-            ValueError: ``n`` is not a non-negative int.
+            ParameterError: ``n`` is not a non-negative int.
         """
         from synthema.synth.constraints import enforce_rules  # sampling-only dependency
 
         self._check_fitted()
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-            raise ValueError(f"n must be a non-negative int, got {n!r}")
+            raise ParameterError(f"n must be a non-negative int, got {n!r}",
+                                 fix="ask for at least 1 row, e.g. 1000")
         if random_state is None and self.random_state is not None:
             rng = np.random.default_rng([int(self.random_state), 0x5EED])
         else:

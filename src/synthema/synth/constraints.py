@@ -118,6 +118,39 @@ def clauses(tree: tuple) -> list[tuple]:
     return [tree]
 
 
+@dataclass(frozen=True)
+class _MoveBlock:
+    """The candidate moves of one column: every code, for each broken row that picked a rule
+    on it (``pos``: those rows' positions among the broken rows; ``take``: their rows)."""
+
+    column: str
+    pos: np.ndarray
+    k: int
+    cand: np.ndarray
+    ratio: np.ndarray
+    current: np.ndarray
+    rules: list[int]
+    forbidden: np.ndarray
+    take: np.ndarray
+
+
+def _cheapest_likely_moves(pos_v: np.ndarray, cost: np.ndarray, logw: np.ndarray,
+                           never: np.ndarray, n_rows: int, rng: np.random.Generator
+                           ) -> np.ndarray:
+    """For each broken row, the candidate it takes: among its cheapest moves (or any move,
+    for the :data:`WALK_NOISE` share of rows) one drawn in proportion to its weight
+    (Gumbel-max); a forbidden move (a required variable to missing) never."""
+    cost = np.where(never, np.inf, cost)
+    best = np.full(n_rows, np.inf)
+    np.minimum.at(best, pos_v, cost)
+    noisy = rng.random(n_rows) < WALK_NOISE
+    allowed = ((cost <= best[pos_v] + 1e-9) | noisy[pos_v]) & ~never
+    key = np.where(allowed, logw + rng.gumbel(size=len(logw)), -np.inf)
+    order = np.lexsort((-key, pos_v))
+    _, first = np.unique(pos_v[order], return_index=True)
+    return order[first]
+
+
 class RuleEnforcer:
     """Evaluates rules on synthetic rows and fixes the rows that break them.
 
@@ -251,13 +284,36 @@ class RuleEnforcer:
         rows = np.flatnonzero(bad.any(axis=1))
         if not len(rows):
             return
+        blocks = self._move_blocks(rows, codes, bad, rng)
+        offsets = np.cumsum([0, *(len(b.cand) for b in blocks)])
+        big = self._candidate_rows(blocks, offsets, frame, rng)
+        status = self._candidate_status(big, blocks, offsets)
+        pos_v, cost, logw = self._move_costs(blocks, offsets, status)
+        chosen = _cheapest_likely_moves(pos_v, cost, logw, np.concatenate(
+            [b.forbidden for b in blocks]), len(rows), rng)
+        block_v = np.concatenate([np.full(len(b.cand), i) for i, b in enumerate(blocks)])[chosen]
+        row_in_big = np.arange(offsets[-1])[chosen]
+        for b, block in enumerate(blocks):
+            sel = block_v == b
+            if not sel.any():
+                continue
+            r = rows[pos_v[chosen][sel]]
+            where = row_in_big[sel]
+            codes[r, self.index[block.column]] = block.cand[where - offsets[b]]
+            frame.loc[frame.index[r], block.column] = big[block.column].iloc[where].array
+            for q in block.rules:  # the rules on the moved column, as evaluated in ``big``
+                bad[r, q] = status[q][where] == 0
+
+    def _move_blocks(self, rows: np.ndarray, codes: np.ndarray, bad: np.ndarray,
+                     rng: np.random.Generator) -> list[_MoveBlock]:
+        """Each broken row picks one of its broken rules; every code of every column of it
+        is a candidate move, weighted by the model's conditional against the row as it is."""
         picked = [self.rules[int(rng.choice(np.flatnonzero(bad[r])))] for r in rows]
         per_column: dict[str, list[int]] = {}
         for pos, rule in enumerate(picked):
             for c in rule.columns:
                 per_column.setdefault(c, []).append(pos)
-        needed = sorted({c for rule in self.rules for c in rule.columns})
-        blocks, take, sizes, forbidden = [], [], [], []
+        blocks = []
         for column in sorted(per_column):
             pos = np.array(per_column[column])
             r = rows[pos]
@@ -267,25 +323,36 @@ class RuleEnforcer:
             now = logp[np.arange(len(r)), codes[r, j]]
             ratio = logp - np.where(np.isfinite(now), now, -50.0)[:, None]
             ratio = np.clip(np.nan_to_num(ratio, nan=-50.0, neginf=-50.0), -50.0, 50.0)
-            rules_c = self.by_column[column]
             cand = np.tile(np.arange(k), len(r))
-            current = np.repeat(codes[r, j], k) == cand
-            forbidden.append(cand == self.never.get(column, -1))
-            blocks.append((column, pos, k, cand, ratio.ravel(), current, rules_c))
-            take.append(np.repeat(r, k))
-            sizes.append(len(cand))
-        offsets = np.cumsum([0, *sizes])
-        big = frame.iloc[np.concatenate(take)][needed].reset_index(drop=True)
-        for b, (column, _pos, _k, cand, _ratio, current, _rules) in enumerate(blocks):
+            blocks.append(_MoveBlock(
+                column=column, pos=pos, k=k, cand=cand, ratio=ratio.ravel(),
+                current=np.repeat(codes[r, j], k) == cand, rules=self.by_column[column],
+                forbidden=cand == self.never.get(column, -1), take=np.repeat(r, k)))
+        return blocks
+
+    def _candidate_rows(self, blocks: list[_MoveBlock], offsets: np.ndarray,
+                        frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+        """One row per candidate move: the row with the moved column's value decoded."""
+        needed = sorted({c for rule in self.rules for c in rule.columns})
+        big = frame.iloc[np.concatenate([b.take for b in blocks])][needed].reset_index(drop=True)
+        for b, block in enumerate(blocks):
             lo, hi = offsets[b], offsets[b + 1]
-            values = self.domain.project([column]).decode(cand[:, None], rng=rng)[column]
+            column = block.column
+            values = self.domain.project([column]).decode(block.cand[:, None], rng=rng)[column]
             new = values.to_numpy(dtype=object)
-            new[current] = big[column].iloc[lo:hi].to_numpy(dtype=object)[current]
+            new[block.current] = big[column].iloc[lo:hi].to_numpy(dtype=object)[block.current]
             big.iloc[lo:hi, big.columns.get_loc(column)] = pd.array(new, dtype=values.dtype)
-        # each rule is evaluated only on the candidate rows of the columns it mentions
+        return big
+
+    def _candidate_status(self, big: pd.DataFrame, blocks: list[_MoveBlock],
+                          offsets: np.ndarray) -> dict[int, np.ndarray]:
+        """Per rule, its status (1 holds, 0 broken, 2 not applicable) on each candidate row.
+
+        Each rule is evaluated only on the candidate rows of the columns it mentions.
+        """
         ranges: dict[int, list[np.ndarray]] = {}
         for b, block in enumerate(blocks):
-            for q in block[6]:
+            for q in block.rules:
                 ranges.setdefault(q, []).append(np.arange(offsets[b], offsets[b + 1]))
         status: dict[int, np.ndarray] = {}
         for q, parts in ranges.items():
@@ -294,51 +361,32 @@ class RuleEnforcer:
             cols = list(self.rules[q].columns)
             full[idx] = self.status(big[cols].iloc[idx], [q])[0]
             status[q] = full
-        broken = {q: st == 0 for q, st in status.items()}
-        pos_all, cost_all, logw_all, block_all, cand_all = [], [], [], [], []
-        for b, (_column, pos, k, _cand, ratio, current, rules_c) in enumerate(blocks):
+        return status
+
+    @staticmethod
+    def _move_costs(blocks: list[_MoveBlock], offsets: np.ndarray,
+                    status: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each candidate's broken row, cost and log-weight, in candidate order.
+
+        cost = broken rules + NA_PENALTY x broken rules made not applicable (a missing value
+        dodges a rule without satisfying it), relative to the row as it is now; a rule that
+        holds and becomes not applicable costs nothing (not hsct => hsct_days missing makes
+        hsct_days <= os_days not applicable, as it should).
+        """
+        pos_all, cost_all = [], []
+        for b, block in enumerate(blocks):
             lo, hi = offsets[b], offsets[b + 1]
-            # cost = broken rules + NA_PENALTY x broken rules made not applicable (a missing
-            # value dodges a rule without satisfying it), relative to the row as it is now; a
-            # rule that holds and becomes not applicable costs nothing (not hsct => hsct_days
-            # missing makes hsct_days <= os_days not applicable, as it should)
-            here = current.reshape(-1, k)
-            after = np.zeros((len(pos), k))
-            for q in rules_c:
-                st = status[q][lo:hi].reshape(-1, k)
+            here = block.current.reshape(-1, block.k)
+            after = np.zeros((len(block.pos), block.k))
+            for q in block.rules:
+                st = status[q][lo:hi].reshape(-1, block.k)
                 was_broken = (st[here] == 0)[:, None]
                 after += (st == 0) + NA_PENALTY * ((st == 2) & was_broken)
             now = after[here]
-            pos_all.append(np.repeat(pos, k))
+            pos_all.append(np.repeat(block.pos, block.k))
             cost_all.append((after - now[:, None]).ravel())
-            logw_all.append(ratio)
-            block_all.append(np.full(hi - lo, b))
-            cand_all.append(np.arange(lo, hi))
-        pos_v = np.concatenate(pos_all)
-        cost = np.concatenate(cost_all)
-        logw = np.concatenate(logw_all)
-        never = np.concatenate(forbidden)
-        cost = np.where(never, np.inf, cost)
-        best = np.full(len(rows), np.inf)
-        np.minimum.at(best, pos_v, cost)
-        noisy = rng.random(len(rows)) < WALK_NOISE
-        allowed = ((cost <= best[pos_v] + 1e-9) | noisy[pos_v]) & ~never
-        key = np.where(allowed, logw + rng.gumbel(size=len(logw)), -np.inf)
-        order = np.lexsort((-key, pos_v))
-        _, first = np.unique(pos_v[order], return_index=True)
-        chosen = order[first]
-        block_v = np.concatenate(block_all)[chosen]
-        row_in_big = np.concatenate(cand_all)[chosen]
-        for b, (column, *_rest) in enumerate(blocks):
-            sel = block_v == b
-            if not sel.any():
-                continue
-            r = rows[pos_v[chosen][sel]]
-            where = row_in_big[sel]
-            codes[r, self.index[column]] = blocks[b][3][where - offsets[b]]
-            frame.loc[frame.index[r], column] = big[column].iloc[where].array
-            for q in blocks[b][6]:  # the rules on the moved column, as evaluated in ``big``
-                bad[r, q] = broken[q][where]
+        return (np.concatenate(pos_all), np.concatenate(cost_all),
+                np.concatenate([b.ratio for b in blocks]))
 
     @staticmethod
     def _replace(codes, frame, bad, first, take, c2, f2, first2, ok, tally) -> None:

@@ -26,7 +26,7 @@ from scipy.special import ndtr, ndtri
 from synthema.errors import SynthemaError
 from synthema.schema import Dictionary
 from synthema.stats import CentralSource, Domain, StatisticsSource
-from synthema.synth.base import BaseSynthesizer, PrivacyBudget
+from synthema.synth.base import BaseSynthesizer, FitContext
 from synthema.synth.pgm import required_zeros
 
 _LOG = logging.getLogger(__name__)
@@ -69,18 +69,6 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
     private = False
     label = "non-private baseline (Gaussian copula)"
 
-    def __init__(
-        self,
-        *,
-        dictionary,
-        epsilon: float = 1.0,
-        delta: float = 1e-6,
-        random_state: int | None = None,
-    ) -> None:
-        super().__init__(
-            dictionary=dictionary, epsilon=epsilon, delta=delta, random_state=random_state
-        )
-
     def _as_source(self, source, dictionary: Dictionary):
         if isinstance(source, pd.DataFrame | CentralSource):
             return _Raw(source, dictionary)
@@ -93,14 +81,8 @@ class GaussianCopulaSynthesizer(BaseSynthesizer):
             )
         return super()._as_source(source, dictionary)
 
-    def _fit(
-        self,
-        source: StatisticsSource,
-        domain: Domain,
-        dictionary: Dictionary,
-        budget: PrivacyBudget,
-        rng: np.random.Generator,
-    ) -> None:
+    def _fit(self, fit: FitContext) -> None:
+        source, domain, dictionary = fit.source, fit.domain, fit.dictionary
         if math.isfinite(float(self.epsilon)):
             _LOG.info(
                 "the Gaussian copula is a non-private baseline: epsilon=%s is ignored",
@@ -172,8 +154,7 @@ class _Raw:
                 corr = np.corrcoef(scores, rowvar=False) if len(codes) > 1 else np.eye(len(names))
             corr = np.atleast_2d(np.nan_to_num(corr, nan=0.0))
             return probs, nearest_correlation(corr)
-        rng = np.random.default_rng(0)  # exact counts: no noise is drawn
-        ones = self.data.measure([(a,) for a in names], sigma=0, rng=rng)
+        ones = self.data.measure([(a,) for a in names], sigma=0)  # exact counts: NOT PRIVATE
         total = max(ones[0].total, 1)
         probs = {m.clique[0]: m.noisy_counts / total for m in ones}
         z = {a: normal_scores(probs[a]) for a in names}
@@ -181,7 +162,7 @@ class _Raw:
         sd = {a: math.sqrt(max(float(probs[a] @ z[a] ** 2) - mean[a] ** 2, 0.0)) for a in names}
         corr = np.eye(len(names))
         pairs = list(itertools.combinations(range(len(names)), 2))
-        answers = self.data.measure([(names[i], names[j]) for i, j in pairs], sigma=0, rng=rng)
+        answers = self.data.measure([(names[i], names[j]) for i, j in pairs], sigma=0)
         for (i, j), m in zip(pairs, answers, strict=True):
             a, b = names[i], names[j]
             if sd[a] == 0 or sd[b] == 0:

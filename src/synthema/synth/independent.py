@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from synthema.schema import Dictionary
-from synthema.stats import Domain, StatisticsSource
-from synthema.synth.base import PrivacyBudget
-from synthema.synth.model import GraphicalModel
+from synthema.synth.base import FitContext
+from synthema.synth.graphical_model import GraphicalModel
 from synthema.synth.pgm import PGMSynthesizer, one_way_probabilities, required_zeros
 
 
@@ -26,36 +24,18 @@ class IndependentSynthesizer(PGMSynthesizer):
         dictionary: a :class:`~synthema.schema.Dictionary`, or a built-in name or YAML path.
         epsilon: ε of (ε, δ)-DP (``inf``: exact counts, not private).
         delta: δ of (ε, δ)-DP.
-        random_state: seed for noise and default sampling.
+        random_state: seed for default sampling (never the noise, which comes from the OS).
     """
 
     method = "independent"
     private = True
     label = "differentially private (independent marginals)"
 
-    def __init__(
-        self,
-        *,
-        dictionary,
-        epsilon: float = 1.0,
-        delta: float = 1e-6,
-        random_state: int | None = None,
-    ) -> None:
-        super().__init__(
-            dictionary=dictionary, epsilon=epsilon, delta=delta, random_state=random_state
-        )
-
-    def _fit(
-        self,
-        source: StatisticsSource,
-        domain: Domain,
-        dictionary: Dictionary,
-        budget: PrivacyBudget,
-        rng: np.random.Generator,
-    ) -> None:
+    def _fit(self, fit: FitContext) -> None:
+        domain, dictionary, budget = fit.domain, fit.dictionary, fit.budget
         names = domain.names
         ones = budget.measure_one_way(
-            source, names, rho=budget.rho, rng=rng, label="independent: one-way marginals"
+            fit.source, names, rho=budget.rho, label="independent: one-way marginals"
         )
         probabilities = one_way_probabilities(ones, domain)
         for (name,), zeros in required_zeros(domain, dictionary).items():

@@ -32,9 +32,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from synthema.schema import Dictionary
-from synthema.stats import Domain, StatisticsSource
+from synthema.stats import Domain
 from synthema.synth import selection
-from synthema.synth.base import PrivacyBudget
+from synthema.synth.base import FitContext
 from synthema.synth.pgm import (
     PGMSynthesizer,
     estimated_total,
@@ -101,7 +101,7 @@ class MSTSynthesizer(PGMSynthesizer):
         dictionary: a :class:`~synthema.schema.Dictionary`, or a built-in name or YAML path.
         epsilon: ε of (ε, δ)-DP (``inf``: exact counts, not private).
         delta: δ of (ε, δ)-DP.
-        random_state: seed for noise, candidate choice and default sampling.
+        random_state: seed for candidate choice and default sampling (never the noise).
         iters: most mbi mirror-descent iterations.
         tol: stop the estimation early once the loss improves by less than this (relative)
             per block of 50 iterations (noisy fits plateau long before ``iters``).
@@ -149,29 +149,22 @@ class MSTSynthesizer(PGMSynthesizer):
         self.n_covariates = n_covariates
         self.max_clique_cells = max_clique_cells
 
-    def _fit(
-        self,
-        source: StatisticsSource,
-        domain: Domain,
-        dictionary: Dictionary,
-        budget: PrivacyBudget,
-        rng: np.random.Generator,
-    ) -> None:
+    def _fit(self, fit: FitContext) -> None:
+        source, domain, dictionary, budget, rng = fit
         share = budget.rho / 3
         names = domain.names
         ones = budget.measure_one_way(
-            source, names, rho=share, rng=rng, label="mst: one-way marginals"
+            source, names, rho=share, label="mst: one-way marginals"
         )
         probabilities = one_way_probabilities(ones, domain)
         total = estimated_total(ones)
-        structure, _ = self.select(source, domain, dictionary, budget, rng, probabilities, total)
+        structure, _ = self.select(fit, probabilities, total)
         cliques = list(structure.cliques)
         _LOG.info("MST selected %d cliques", len(cliques))
         measured = budget.measure(
             source,
             cliques,
             sigma=budget.sigma(share, len(cliques)) if cliques else 0.0,
-            rng=rng,
             label=f"mst: {len(cliques)} selected marginals",
         )
         self.model_ = fit_model(
@@ -185,16 +178,10 @@ class MSTSynthesizer(PGMSynthesizer):
         _LOG.info("MST modelled %d cliques over %d attributes", len(cliques), len(names))
 
     def select(
-        self,
-        source: StatisticsSource,
-        domain: Domain,
-        dictionary: Dictionary,
-        budget: PrivacyBudget,
-        rng: np.random.Generator,
-        probabilities: dict[str, np.ndarray],
-        total: float,
+        self, fit: FitContext, probabilities: dict[str, np.ndarray], total: float
     ) -> tuple[selection.Structure, dict]:
         """Measure candidate pairs with a third of ρ and build the structure from the answers."""
+        source, domain, dictionary, budget, rng = fit
         candidates = selection.candidate_pairs(
             domain, dictionary, max_candidates=self.max_candidates, rng=rng
         )
@@ -202,7 +189,6 @@ class MSTSynthesizer(PGMSynthesizer):
             source,
             candidates,
             sigma=budget.sigma(budget.rho / 3, len(candidates)) if candidates else 0.0,
-            rng=rng,
             label=f"mst: selection over {len(candidates)} candidate pairs",
         )
         _LOG.info("MST measured %d candidate pairs", len(answers))

@@ -16,79 +16,20 @@ only. A loaded synthesizer samples exactly the rows the saved one would for the 
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
-import math
 import zipfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import yaml
 
 from synthema.errors import SynthemaError
-from synthema.schema import Dictionary, VariableType
-from synthema.stats import Attribute, Domain
+from synthema.schema import Dictionary
+from synthema.stats.domain import Domain, from_json_value, to_json_value
 
 FORMAT = "synthema-synthesizer"
 VERSION = 1
-
-
-def _scalar(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return {"date": value.isoformat()}
-    if isinstance(value, float) and not math.isfinite(value):
-        return {"float": repr(value)}
-    return value
-
-
-def _unscalar(value: Any) -> Any:
-    if isinstance(value, dict) and "date" in value:
-        return dt.date.fromisoformat(value["date"])
-    if isinstance(value, dict) and "float" in value:
-        return float(value["float"])
-    return value
-
-
-def domain_to_json(domain: Domain) -> dict:
-    """The domain as plain JSON (dates as ISO strings)."""
-    return {
-        "patient_id": domain.patient_id,
-        "attributes": [
-            {
-                "name": a.name,
-                "kind": a.kind.value,
-                "dtype": a.dtype,
-                "categories": list(a.categories),
-                "edges": [_scalar(e) for e in a.edges],
-                "low": _scalar(a.low),
-                "high": _scalar(a.high),
-                "decimals": a.decimals,
-            }
-            for a in domain.attributes
-        ],
-    }
-
-
-def domain_from_json(raw: dict) -> Domain:
-    """Inverse of :func:`domain_to_json`."""
-    return Domain(
-        tuple(
-            Attribute(
-                a["name"],
-                VariableType(a["kind"]),
-                a["dtype"],
-                categories=tuple(a["categories"]),
-                edges=tuple(_unscalar(e) for e in a["edges"]),
-                low=_unscalar(a["low"]),
-                high=_unscalar(a["high"]),
-                decimals=a["decimals"],
-            )
-            for a in raw["attributes"]
-        ),
-        patient_id=raw["patient_id"],
-    )
 
 
 def _params(synth) -> dict:
@@ -97,9 +38,9 @@ def _params(synth) -> dict:
         if name == "dictionary":
             out[name] = {"dictionary": "dictionary.yaml"}
         elif isinstance(value, tuple):
-            out[name] = {"tuple": [_scalar(v) for v in value]}
+            out[name] = {"tuple": [to_json_value(v) for v in value]}
         else:
-            out[name] = _scalar(value)
+            out[name] = to_json_value(value)
     return out
 
 
@@ -109,9 +50,9 @@ def _unparams(raw: dict, dictionary: Dictionary) -> dict:
         if name == "dictionary":
             out[name] = dictionary
         elif isinstance(value, dict) and "tuple" in value:
-            out[name] = tuple(_unscalar(v) for v in value["tuple"])
+            out[name] = tuple(from_json_value(v) for v in value["tuple"])
         else:
-            out[name] = _unscalar(value)
+            out[name] = from_json_value(value)
     return out
 
 
@@ -124,8 +65,8 @@ def save_synthesizer(synth, path: Path) -> Path:
         "method": synth.method,
         "label": synth.label,
         "params": _params(synth),
-        "privacy_spent": {k: _scalar(v) for k, v in synth.privacy_spent_.items()},
-        "domain": domain_to_json(synth.domain_),
+        "privacy_spent": {k: to_json_value(v) for k, v in synth.privacy_spent_.items()},
+        "domain": synth.domain_.to_json(),
         "model": meta,
         "arrays": sorted(arrays),
     }
@@ -171,7 +112,7 @@ def load_synthesizer(path: str | Path):
     cls = synthesizer_class(manifest["method"])
     synth = cls(**_unparams(manifest["params"], dictionary))
     synth.dictionary_ = dictionary
-    synth.domain_ = domain_from_json(manifest["domain"])
-    synth.privacy_spent_ = {k: _unscalar(v) for k, v in manifest["privacy_spent"].items()}
+    synth.domain_ = Domain.from_json(manifest["domain"])
+    synth.privacy_spent_ = {k: from_json_value(v) for k, v in manifest["privacy_spent"].items()}
     synth._set_state(manifest["model"], arrays)
     return synth

@@ -1,6 +1,6 @@
 """Shared parts of the marginal-based synthesizers (MST, AIM, independent marginals).
 
-Their learned state is a :class:`~synthema.synth.model.GraphicalModel`; sampling, repair
+Their learned state is a :class:`~synthema.synth.graphical_model.GraphicalModel`; sampling, repair
 and persistence work on it the same way. This module also holds the small numerical steps
 they share: clipping noisy one-way marginals into distributions, the noisy estimate of the
 number of patients, and fitting a model to measurements with mbi.
@@ -15,7 +15,7 @@ import numpy as np
 from synthema.schema import Dictionary
 from synthema.stats import Domain, Measurement
 from synthema.synth.base import BaseSynthesizer
-from synthema.synth.model import GraphicalModel
+from synthema.synth.graphical_model import GraphicalModel
 
 
 def is_positive_int(value: object) -> bool:
@@ -163,7 +163,7 @@ def quick_model(
 class PGMSynthesizer(BaseSynthesizer):
     """A synthesizer whose learned state is a graphical model (``model_``).
 
-    Fitted attributes: ``model_`` (:class:`~synthema.synth.model.GraphicalModel`),
+    Fitted attributes: ``model_`` (:class:`~synthema.synth.graphical_model.GraphicalModel`),
     ``cliques_`` (the marginals measured beyond the one-way ones), ``domain_``,
     ``dictionary_``, ``privacy_spent_``.
     """

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from synthema.errors import ParameterError
 from synthema.schema import Dictionary
 from synthema.synth.aim import AIMSynthesizer
 from synthema.synth.base import BaseSynthesizer
@@ -29,10 +30,11 @@ def synthesizer_class(method: str) -> type[BaseSynthesizer]:
     """The class of a method name.
 
     Raises:
-        ValueError: unknown method (the message lists the known ones).
+        ParameterError: unknown method (the message lists the known ones).
     """
     if method not in METHODS:
-        raise ValueError(f"unknown synthesis method {method!r}; use one of: {', '.join(METHODS)}")
+        raise ParameterError(f"unknown method {method!r}; use one of: {', '.join(METHODS)}",
+                             fix=f"use one of: {', '.join(METHODS)}")
     return METHODS[method]
 
 
@@ -51,7 +53,7 @@ def create_synthesizer(
     they are checked when ``fit`` starts, like every parameter.
 
     Raises:
-        ValueError: unknown method, or a parameter the method does not take.
+        ParameterError: unknown method, or a parameter the method does not take.
 
     >>> s = create_synthesizer("independent", dictionary="scd", epsilon=2.0)
     >>> s.method, s.get_params()["epsilon"]
@@ -61,10 +63,31 @@ def create_synthesizer(
     known = set(cls._get_param_names())
     unknown = sorted(set(params) - known)
     if unknown:
-        raise ValueError(
+        raise ParameterError(
             f"method {method!r} does not take {', '.join(unknown)}; "
-            f"its parameters: {', '.join(sorted(known))}"
+            f"its parameters: {', '.join(sorted(known))}",
+            fix="leave out the parameters the method does not take",
         )
     return cls(
         dictionary=dictionary, epsilon=epsilon, delta=delta, random_state=random_state, **params
     )
+
+
+def check_parameters(method: str, **params: Any) -> BaseSynthesizer:
+    """An unfitted synthesizer whose every parameter has been checked, before any data is read.
+
+    Takes :func:`create_synthesizer`'s arguments. A federated fit calls this before it
+    contacts a site, so a misspelt method or a δ of 2 is refused at once instead of after the
+    sites have been waited for.
+
+    Raises:
+        ParameterError: naming the parameter, its value and the fix.
+
+    >>> check_parameters("mst", dictionary="aml", epsilon=1.0, delta=2.0)
+    Traceback (most recent call last):
+    ...
+    synthema.errors.ParameterError: delta is 2: it must lie strictly between 0 and 1
+    """
+    synth = create_synthesizer(method, **params)
+    synth.validate_params()
+    return synth

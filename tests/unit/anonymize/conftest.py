@@ -15,7 +15,9 @@ from synthema.cohorts.raw import make_raw_export
 from synthema.cohorts.simulate import simulate
 from synthema.schema import load_dictionary
 
-KEY = b"test-key-0123456789-abcdefghij"
+KEY = b"6be12b7c7a8bb8308dd4c34f1f1607265b77710f25915c4313952eddfcfbbd13"
+#: the date-shift key of the tests: a second secret, never the pseudonym key
+DATE_KEY = b"9cf5d21452690aac1e364ccbaca5a5c1424a30c8fa26c9db9a912e79b5e5f63b"
 IDENTIFIERS = ["Name", "PID", "Geburtsdatum", "PLZ"]
 
 
@@ -81,6 +83,12 @@ def key() -> bytes:
 
 
 @pytest.fixture
+def date_key() -> bytes:
+    """A date-shift key for tests (a second secret, never the pseudonym key)."""
+    return DATE_KEY
+
+
+@pytest.fixture
 def identifiers() -> list[str]:
     """The identifier headers of the German site style."""
     return IDENTIFIERS
@@ -103,13 +111,14 @@ def leaked(secrets: Iterable[str], text: str) -> list[str]:
             if s in text and re.search(rf"(?<![\w.]){re.escape(s)}(?!\w)", text)]
 
 
-def whole_report(report: dict, html: str) -> str:
+def whole_report(report, html: str) -> str:
     """The JSON report and the HTML page without the inlined plotly.js library."""
     import json
 
     from plotly.offline import get_plotlyjs
 
-    return json.dumps(report, default=str, ensure_ascii=False) + html.replace(get_plotlyjs(), "")
+    data = report.to_dict() if hasattr(report, "to_dict") else report
+    return json.dumps(data, default=str, ensure_ascii=False) + html.replace(get_plotlyjs(), "")
 
 
 @pytest.fixture

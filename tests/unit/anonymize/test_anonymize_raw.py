@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import re
+from dataclasses import asdict
 
 import pandas as pd
 import pytest
@@ -20,13 +21,17 @@ from synthema.anonymize import (
     load_policy,
     pseudonym,
 )
-from synthema.anonymize.report import render_html
+from synthema.anonymize.html import render_html
 from synthema.cli import app
 from synthema.cohorts.simulate import simulate, write_cohort
-from synthema.harmonize import load_mapping, read_table
-from synthema.harmonize.styles import STYLES
+from synthema.cohorts.styles import STYLES
+from synthema.harmonize import load_mapping
+from synthema.tables import read_table
 
 SITES = {s.key: i for i, s in enumerate(STYLES, start=1)}  # german 1, french 2, us 3, italian 4
+
+#: a second pseudonym key (64 hex characters, from secrets.token_hex(32))
+OTHER_KEY = b"53b0e2a87d502251c3e3b3ed03b51444169e8972cf365b9cfcbb44603767e882"
 
 
 @pytest.fixture(scope="session")
@@ -69,42 +74,48 @@ def test_no_identifier_of_a_raw_export_anywhere_in_the_output(exports, style, ke
     assert not scan(secrets, text)
     assert key.decode() not in text
     # and every identifier column was accounted for, by kind
-    roles = {i["source"]: i["role"] for i in result.report["identifiers"]}
+    roles = {i.source: i.role for i in result.report.identifiers}
     assert set(roles) == set(mapping.drop)
     assert {"name", "hospital_number", "birth_date", "postcode"} == set(roles.values())
-    assert all(i["values"] == result.report["harmonization"]["rows_out"]
-               for i in result.report["identifiers"])
+    assert all(i.values == result.report.harmonization.rows_out
+               for i in result.report.identifiers)
 
 
 @pytest.mark.parametrize("style", ["german", "italian"])
 def test_raw_export_releases_what_the_clean_data_would(exports, style, key):
     # Setup: the clean data the export was rendered from, hospital number left aside
     raw, mapping, path, clean = exports[style]
-    policy = load_policy("aml")
+    # the linkage scope, so that both releases carry the same pseudonyms (rows are shuffled)
+    policy = dataclasses.replace(load_policy("aml"), scope="linkage")
     # Run
     from_raw = anonymize_export(raw, policy, mapping=mapping, key=key).data
     from_clean = anonymize(clean, policy, key=key).data
-    # Assert: the in-memory harmonisation lines the rows up exactly
+    # Assert: the in-memory harmonisation gives the same records
     assert from_raw.columns.tolist() == [*from_clean.columns, "hospital_number"]
-    pd.testing.assert_frame_equal(from_raw.drop(columns="hospital_number").astype("string"),
-                                  from_clean.astype("string"))
+    pd.testing.assert_frame_equal(
+        from_raw.drop(columns="hospital_number").sort_values("patient_id")
+        .reset_index(drop=True).astype("string"),
+        from_clean.sort_values("patient_id").reset_index(drop=True).astype("string"))
 
 
 def test_hospital_number_becomes_a_keyed_pseudonym(exports, key):
     # Setup
     raw, mapping, _, _ = exports["us"]
-    policy = load_policy("aml")
+    policy = dataclasses.replace(load_policy("aml"), scope="linkage")
     # Run
     one = anonymize_export(raw, policy, mapping=mapping, key=key)
     again = anonymize_export(raw, policy, mapping=mapping, key=key)
-    other = anonymize_export(raw, policy, mapping=mapping, key=b"another-key-0123456789-xyz")
+    other = anonymize_export(raw, policy, mapping=mapping, key=OTHER_KEY)
+    scoped = anonymize_export(raw, load_policy("aml"), mapping=mapping, key=key)
     # Assert: H-<HMAC of 'hospital_number:' + MRN>, stable with one key, different with another
     mrn = raw["MRN"].iloc[0]
     expected = pseudonym(f"hospital_number:{mrn}", key, prefix="H", length=16)
     released = set(one.data["hospital_number"])
-    assert expected in released or one.report["information_loss"]["suppressed_records"]
-    assert one.data["hospital_number"].tolist() == again.data["hospital_number"].tolist()
+    assert expected in released or one.report.information_loss.suppressed_records
+    assert set(one.data["hospital_number"]) == set(again.data["hospital_number"])
     assert not released & set(other.data["hospital_number"])
+    # the built-in release scope: none of them (the hospital record cannot be looked up)
+    assert not released & set(scoped.data["hospital_number"])
     assert all(v.startswith("H-") for v in released)
     assert pseudonym(mrn, key, prefix="H", length=16) not in released  # namespaced
 
@@ -119,14 +130,14 @@ def test_dropped_values_and_empty_rows_are_counted(exports, key):
     # Run
     result = anonymize_export(bad, load_policy("aml"), mapping=mapping, key=key, file="x.csv")
     # Assert
-    harm = result.report["harmonization"]
+    harm = asdict(result.report.harmonization)  # site-internal detail
     assert harm["dropped_total"] == 3
     assert next(c for c in harm["columns"] if c["column"] == "age")["dropped"] == {
         "not a number": 3}
     assert harm["rows_in"] == len(raw) and harm["rows_out"] == len(raw) - 1
     assert harm["rows_without_values"] == 1
-    assert result.report["records_in"] == len(raw) - 1
-    assert all(i["values"] == len(raw) - 1 for i in result.report["identifiers"])
+    assert result.report.records_in == len(raw) - 1
+    assert all(i.values == len(raw) - 1 for i in result.report.identifiers)
 
 
 def test_postcode_released_as_a_truncated_quasi_identifier(exports, key, checker):
@@ -136,7 +147,7 @@ def test_postcode_released_as_a_truncated_quasi_identifier(exports, key, checker
     # age may be withheld here (the built-in cap at 20-year bands leaves no room for a
     # fourth quasi-identifier on 431 records)
     qis = tuple(dataclasses.replace(q, max_level=None) if q.column == "age" else q
-                for q in base.quasi_identifiers)  # fmt: skip
+                for q in base.quasi_identifiers[:3])  # demographics only: OS left out
     policy = dataclasses.replace(base, quasi_identifiers=qis, raw={**base.raw, "postcode":
                                  HierarchySpec("postcode", "truncate", min_level=3,
                                                max_level=4)})  # fmt: skip
@@ -148,9 +159,9 @@ def test_postcode_released_as_a_truncated_quasi_identifier(exports, key, checker
     assert checker(out, out, ["age", "sex", "diagnosis_date", "postcode"], "eln2022",
                    k=5, l=2) == []
     assert not set(out["postcode"]) & set(raw["PLZ"])
-    assert "postcode" in result.report["generalisation"]
-    entry = next(i for i in result.report["identifiers"] if i["role"] == "postcode")
-    assert entry["action"].startswith("quasi-identifier 'postcode' (truncate)")
+    assert "postcode" in result.report.generalisation
+    entry = next(i for i in result.report.identifiers if i.role == "postcode")
+    assert entry.action.startswith("quasi-identifier 'postcode' (truncate)")
 
 
 @pytest.mark.parametrize("style, month", [("us", "%m"), ("french", "%m"), ("italian", "%m")])
@@ -168,10 +179,11 @@ def test_birth_date_read_in_the_export_format(exports, key, style, month):
     expected = pd.to_datetime(raw[birth], format=fmt).dt.strftime("%Y-" + month).tolist()
     # Run
     result = anonymize_export(raw, policy, mapping=mapping, key=key)
-    # Assert: months as the export wrote them (a day/month mix-up would move them)
-    assert result.data["birth_date"].tolist() == expected
-    entry = next(i for i in result.report["identifiers"] if i["role"] == "birth_date")
-    assert entry["date_format"] == fmt and entry["dropped"] == {}
+    # Assert: months as the export wrote them (a day/month mix-up would move them); the rows
+    # are shuffled, so as a multiset
+    assert sorted(result.data["birth_date"].tolist()) == sorted(expected)
+    entry = next(i for i in result.report.identifiers if i.role == "birth_date")
+    assert entry.date_format == fmt and entry.dropped == {}
 
 
 def test_unreadable_birth_dates_are_counted(exports, key):
@@ -182,8 +194,8 @@ def test_unreadable_birth_dates_are_counted(exports, key):
     policy = dataclasses.replace(base, raw={**base.raw, "birth_date": HierarchySpec(
         "birth_date", "date", levels=("year", "decade"), min_level=1)})
     result = anonymize_export(bad, policy, mapping=mapping, key=key)
-    entry = next(i for i in result.report["identifiers"] if i["role"] == "birth_date")
-    assert entry["dropped"] == {"not a date (set to missing)": 2}
+    entry = next(i for i in result.report.identifiers if i.role == "birth_date")
+    assert entry.dropped == {"not a date (set to missing)": 2}
     # and the page shows the count in the identifier's row
     row = re.search(r"<td>Geburtsdatum</td>(.*?)</tr>", render_html(result.report)).group(1)
     assert '<td class="num">2</td>' in row
@@ -215,6 +227,14 @@ def test_cli_anonymizes_a_raw_export_and_prints_the_risk(exports, tmp_path, monk
     assert not cells & _secrets(raw, mapping)
     report = json.loads((rep / "anonymization.json").read_text(encoding="utf-8"))
     assert report["harmonization"]["rows_in"] == len(raw)
+    # per-column counts (over suppressed records too) stay in the site-internal file
+    assert "columns" not in report["harmonization"]
+    assert "dropped_total" not in report["harmonization"]
+    internal = json.loads((rep / "harmonization.json").read_text(encoding="utf-8"))
+    assert internal["not_for_release"] and internal["rows_in"] == len(raw)
+    page = (rep / "anonymization.html").read_text(encoding="utf-8")
+    assert "Columns with dropped or repaired values" not in page
+    assert "harmonization.json (site-internal)" in page
 
 
 def test_repeated_study_id_is_refused_with_the_export_rows(exports, key):
@@ -243,7 +263,7 @@ def test_no_identifier_value_reaches_the_log(exports, key, caplog, scan):
     # Run
     result = anonymize_export(bad, load_policy("aml"), mapping=mapping, key=key, file="x.csv")
     # Assert: both values counted, none of the export's identifiers logged, counts are
-    assert result.report["harmonization"]["dropped_total"] == 2
+    assert result.report.harmonization.dropped_total == 2
     assert not scan(secrets, caplog.text)
     assert "2 values dropped" in caplog.text
 
@@ -270,3 +290,11 @@ def test_cli_raw_export_without_mapping_says_to_give_it(exports, tmp_path, monke
                                    str(tmp_path / "o.csv"), "--report", str(tmp_path / "r")])
     assert res.exit_code == 2
     assert "--mapping" in res.output and str(path.name) in res.output
+
+
+def test_report_names_the_export_without_its_folder(exports, key):
+    # the input's folder (a clinic, a person's name) is no output's business
+    raw, mapping, path, _ = exports["german"]
+    result = anonymize_export(raw, load_policy("aml"), mapping=mapping, key=key, file=str(path))
+    text = json.dumps(result.report.to_dict(), default=str)
+    assert path.name in text and str(path.parent) not in text

@@ -18,9 +18,10 @@ import pandas as pd
 import pytest
 
 from synthema.anonymize.hierarchy import Hierarchy, build_hierarchy
-from synthema.anonymize.models import SensitiveCodes
-from synthema.anonymize.policy import AnonymizationError, HierarchySpec, Models
+from synthema.anonymize.policy import HierarchySpec, Models
+from synthema.anonymize.privacy_models import SensitiveCodes
 from synthema.anonymize.search import group, search
+from synthema.errors import AnonymizationError
 
 AGE = HierarchySpec("age", "interval", bands=(5, 10, 20))
 search_module = importlib.import_module("synthema.anonymize.search")  # the module, not search()

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from synthema.anonymize import AnonymizationError, Models, Policy, anonymize, load_policy
-from synthema.anonymize.report import render_html
+from synthema.anonymize.html import render_html
 
-ORDER = ["favorable", "intermediate", "adverse"]
+ORDER = ["favorable", "intermediate", "adverse", "not_assessable"]  # the aml policy's order
 
 
 def _policy(**models) -> Policy:
@@ -41,8 +42,8 @@ def test_release_meets_declared_models(raw_aml, models, check, key, checker):
     assert checker(result.data, raw_aml, qis, "eln2022", **check) == []
     suppressed = len(raw_aml) - len(result.data)
     assert suppressed <= models["max_suppression"] * len(raw_aml)
-    assert result.report["information_loss"]["suppressed_records"] == suppressed
-    assert result.report["achieved"]["k"] >= models["k"]
+    assert result.report.information_loss.suppressed_records == suppressed
+    assert result.report.achieved.k >= models["k"]
 
 
 def test_checker_catches_a_violation(raw_aml, checker):
@@ -58,7 +59,10 @@ def test_unreachable_models_raise_with_a_fix(raw_aml, key):
 
 
 def test_suppression_limit_zero_is_respected(raw_aml, key, checker):
-    result = anonymize(raw_aml, _policy(k=5, max_suppression=0.0), key=key)
+    # the demographic quasi-identifiers only (survival days would need suppression here)
+    policy = _policy(k=5, max_suppression=0.0)
+    policy = dataclasses.replace(policy, quasi_identifiers=policy.quasi_identifiers[:3])
+    result = anonymize(raw_aml, policy, key=key)
     assert len(result.data) == len(raw_aml)
     assert checker(result.data, raw_aml, ["age", "sex", "diagnosis_date"], "eln2022",
                         k=5) == []
@@ -79,24 +83,34 @@ def test_no_identifier_value_anywhere_in_output(raw_aml, key, identifiers, scan,
     text = report_text(result.report, render_html(result.report))
     assert key.decode() not in text
     assert not scan([s for s in secrets if len(s) >= 5], text)
-    assert set(identifiers) <= set(result.report["removed"])
+    assert set(identifiers) <= set(result.report.removed)
 
 
 def test_minimisation_keeps_only_purpose_columns(raw_aml, key):
     policy = load_policy("aml")
     result = anonymize(raw_aml, policy, key=key)
-    wanted = {"patient_id", "age", "sex", "diagnosis_date", "eln2022", *policy.keep}
+    wanted = {"patient_id", "age", "sex", "diagnosis_date", "os_days", "os_status", "eln2022",
+              *policy.keep}
     assert set(result.data.columns) == wanted
-    assert result.report["removed"]["npm1"] == "not needed for the purpose"
+    assert result.report.removed["npm1"] == "not needed for the purpose"
 
 
-def test_free_text_dropped_unless_kept(raw_aml, key):
-    df = raw_aml.assign(note=[f"patient {i} feels better on day {i % 7}" for i in
-                              range(len(raw_aml))])
-    policy = dataclasses.replace(load_policy("aml"), keep=(*load_policy("aml").keep, "note"))
-    assert "note" not in anonymize(df, policy, key=key).data
-    kept = dataclasses.replace(policy, keep_free_text=("note",))
-    assert "note" in anonymize(df, kept, key=key).data
+@pytest.mark.parametrize("header, cells", [
+    ("note", [f"patient {i} feels better on day {i % 7}" for i in range(400)]),
+    ("notes", ["Dr. Hoffmann", "Dr. Weber", "seen by Meier", None] * 100),  # two words
+    ("remarks", ["Hoffmann"] * 400),  # one word, but a notes header
+])
+def test_free_text_refused_unless_allowed(raw_aml, key, header, cells):
+    # Setup: before, the two-word notes passed (3 words needed) and left in clear
+    df = raw_aml.assign(**{header: cells})
+    policy = dataclasses.replace(load_policy("aml"), keep=(*load_policy("aml").keep, header))
+    # Run / Assert: refused, naming the column, never a cell
+    with pytest.raises(AnonymizationError) as err:
+        anonymize(df, policy, key=key)
+    assert f"'{header}'" in err.value.message and "keep_free_text" in err.value.fix
+    assert "Hoffmann" not in err.value.message + err.value.fix
+    kept = dataclasses.replace(policy, keep_free_text=(header,))
+    assert header in anonymize(df, kept, key=key).data
 
 
 def test_identifier_released_ungeneralised_is_refused(raw_aml, key):
@@ -144,7 +158,7 @@ def test_search_result_is_the_least_loss_feasible_node(raw_aml):
 
 
 def test_report_has_risk_loss_and_utility(raw_aml, key):
-    rep = anonymize(raw_aml, load_policy("aml"), key=key).report
+    rep = anonymize(raw_aml, load_policy("aml"), key=key).report.to_dict()
     assert rep["risk"]["after"]["prosecutor"]["highest"] <= 1 / 5
     assert rep["risk"]["before"]["prosecutor"]["highest"] == 1.0
     assert rep["risk"]["after"]["population_estimated"] is True
@@ -160,7 +174,7 @@ def test_report_has_risk_loss_and_utility(raw_aml, key):
 
 def test_population_table_lowers_journalist_risk(raw_aml, key):
     population = pd.concat([raw_aml] * 3, ignore_index=True)
-    rep = anonymize(raw_aml, load_policy("aml"), key=key, population=population).report
+    rep = anonymize(raw_aml, load_policy("aml"), key=key, population=population).report.to_dict()
     after = rep["risk"]["after"]
     assert after["population_estimated"] is False
     assert after["journalist"]["highest"] == pytest.approx(
@@ -204,21 +218,37 @@ def test_date_column_that_is_also_a_quasi_identifier_is_refused(raw_aml, key, me
     assert "diagnosis_date" in err.value.message and "dates.columns" in err.value.fix
 
 
-def test_relative_dates_anchored_on_a_quasi_identifier_report_what_was_released(raw_aml, key):
-    # Setup: days from diagnosis for a second date; the anchor is a quasi-identifier too
+def test_relative_dates_are_released_only_as_quasi_identifiers(raw_aml, key):
+    # Setup: days from diagnosis to a second date. Before, they left exactly: a last-contact
+    # date relative to diagnosis is os_days, which with the public cut-off gives the
+    # diagnosis date back (the review's first attack again)
+    from synthema.anonymize.policy import HierarchySpec
+
     df = raw_aml.assign(sample_date=(pd.to_datetime(raw_aml["diagnosis_date"])
-                                     + pd.to_timedelta(raw_aml.index % 9, unit="D")
+                                     + pd.to_timedelta(raw_aml.index % 700, unit="D")
                                      ).dt.strftime("%Y-%m-%d"))
     base = load_policy("aml")
     policy = dataclasses.replace(
         base, keep=(*base.keep, "sample_date"), dates=dataclasses.replace(
             base.dates, method="relative", columns=("sample_date",), anchor="diagnosis_date"))
-    # Run
-    result = anonymize(df, policy, key=key)
-    # Assert: the anchor leaves generalised, and the report does not claim it was dropped
+    # Run / Assert: released exactly, refused with the fix
+    with pytest.raises(AnonymizationError) as err:
+        anonymize(df, policy, key=key)
+    assert "'sample_date'" in err.value.message and "days from diagnosis_date" in err.value.message
+    assert "quasi_identifiers: {sample_date: {type: interval" in err.value.fix
+    # as a quasi-identifier the days are generalised with the others (in bands, not exact)
+    spec = HierarchySpec("sample_date", "interval", bands=(90.0, 180.0, 360.0), cap=1080.0,
+                         min_level=1)
+    result = anonymize(df, dataclasses.replace(
+        policy, quasi_identifiers=(*base.quasi_identifiers, spec)), key=key)
+    labels = set(result.data["sample_date"].dropna().astype(str))
+    assert labels and all(re.fullmatch(r"\d+-\d+|\d+\+|\*", lab) for lab in labels), labels
+    assert result.report.generalisation_levels["sample_date"].level >= 1
+    # the anchor leaves generalised, and the report does not claim it was dropped
     assert "diagnosis_date" in result.data
-    assert "dropped" not in result.report["dates"]["diagnosis_date"]
-    assert set(result.data["sample_date"].dropna().astype(int)) <= set(range(9))
+    assert "dropped" not in result.report.dates["diagnosis_date"]
+    assert "generalised as a quasi-identifier" in result.report.dates["sample_date"]
+    assert not any("derived from dates" in w for w in result.report.warnings)
 
 
 def test_journalist_risk_of_the_input_matches_population_in_any_date_format(raw_aml, key):
@@ -229,7 +259,7 @@ def test_journalist_risk_of_the_input_matches_population_in_any_date_format(raw_
     policy = dataclasses.replace(base, dates=dataclasses.replace(base.dates, format="%d.%m.%Y"))
     population = pd.concat([df] * 3, ignore_index=True)
     # Run
-    before = anonymize(df, policy, key=key, population=population).report["risk"]["before"]
+    before = anonymize(df, policy, key=key, population=population).report.risk.before
     # Assert: every input record is in the population, in a class three times its size
     assert before["records_missing_from_population"] == 0
     assert before["journalist"]["highest"] == pytest.approx(
@@ -237,16 +267,17 @@ def test_journalist_risk_of_the_input_matches_population_in_any_date_format(raw_
 
 
 @pytest.mark.parametrize("column, cell, says", [
-    ("diagnosis_date", "2009-13-45", "is not a date"), ("age", "sixty", "is not a number")])
+    ("diagnosis_date", "2009-13-45", "not a date"), ("age", "sixty", "not a number")])
 def test_bad_cell_error_names_file_row_and_column(raw_aml, key, column, cell, says):
     df = raw_aml.copy()
     df[column] = df[column].astype("string")
     df.loc[[6, 20], column] = cell
     with pytest.raises(AnonymizationError) as err:
         anonymize(df, load_policy("aml"), key=key, file="site.csv")
-    # row 8 of the file (header row 1), one more bad cell after it
+    # row 8 of the file (header row 1), one more bad cell after it; the cell is not quoted
     assert err.value.message.startswith(f"site.csv: column '{column}', row 8 and 1 more: ")
     assert says in err.value.message and err.value.fix
+    assert cell not in err.value.message + err.value.fix
 
 
 def test_population_with_longer_codes_is_generalised_to_the_same_level(raw_aml, key):
@@ -266,7 +297,7 @@ def test_population_with_longer_codes_is_generalised_to_the_same_level(raw_aml, 
     # Assert: the release withholds zip, and so does the population it is compared with:
     # every released record is found there, in a class twice its size
     assert set(result.data["zip"]) == {"*"}
-    after = result.report["risk"]["after"]
+    after = result.report.risk.after
     assert after["records_missing_from_population"] == 0
     assert after["journalist"]["highest"] == pytest.approx(
         after["prosecutor"]["highest"] / 2, abs=1e-6)
@@ -281,7 +312,7 @@ def test_declared_identifier_absent_from_the_input_is_not_reported_removed(raw_a
     result = anonymize(df, policy, key=key)
 
     # Assert: the report lists what was there and removed, not what never was
-    removed = result.report["removed"]
+    removed = result.report.removed
     assert removed["fax"] == "direct identifier (declared)"
     assert "insurance_number" not in removed
     assert "fax" not in result.data.columns

@@ -16,8 +16,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from synthema.anonymize.models import SensitiveCodes, achieved, class_measures, failing_classes
 from synthema.anonymize.policy import Models
+from synthema.anonymize.privacy_models import (
+    SensitiveCodes,
+    achieved,
+    class_measures,
+    failing_classes,
+)
 
 
 def _random(seed: int, n: int = 200, classes: int = 12, values: int = 5):

@@ -12,8 +12,9 @@ import yaml
 
 from synthema.cohorts.raw import group_thousands, make_raw_export
 from synthema.errors import DataFileError
-from synthema.harmonize import harmonize, harmonize_file, read_table
+from synthema.harmonize import harmonize, harmonize_file
 from synthema.schema import Dictionary, load_dictionary
+from synthema.tables import read_table
 
 SPEC = {
     "name": "rawtest",

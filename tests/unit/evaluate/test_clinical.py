@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from synthema.evaluate import EvaluationContext, Problem
+from synthema.evaluate import EvaluationContext
 from synthema.evaluate.clinical import ImpossibleValues, RealDuplicates, RuleViolations
+from synthema.harmonize import Problem
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,8 @@ def test_impossible_values_count_ranges_categories_and_loader_problems(real, fre
     bad.loc[0, "age"] = 150  # above max
     bad["sex"] = bad["sex"].astype("string")
     bad.loc[1, "sex"] = "X"  # not a category
-    ctx = EvaluationContext(dictionary, problems=[Problem(2, "wbc", "type")])
+    # the loader's finding in the file's spreadsheet row 4 (header = 1): the frame's row 2
+    ctx = EvaluationContext(dictionary, problems=[Problem("syn.csv", 4, "wbc", "type")])
     # Run
     out = ImpossibleValues.compute(real, bad, context=ctx)
     # Assert

@@ -101,5 +101,5 @@ def test_misspelt_target_stops_before_reading(files, tmp_path):
         "evaluate", "--dictionary", str(folder / "dict.yaml"), "--real", str(paths["train"]),
         "--synthetic", str(paths["syn"]), "--out", str(tmp_path / "r"), "--target", "crr"])
     assert res.exit_code == 2
-    assert "--target 'crr' is not a variable" in res.output and "did you mean 'cr'?" in res.output
+    assert "target 'crr' is not a variable" in res.output and "did you mean 'cr'?" in res.output
     assert not (tmp_path / "r").exists()

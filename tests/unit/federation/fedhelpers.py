@@ -9,13 +9,15 @@ from synthema.federation.site import Site, SiteConfig
 from synthema.federation.source import SiteFailure, SumResult
 
 
-def make_site(tmp_path, path, dictionary, name, *, epsilon_max=4.0, allow_exact=False, **kw):
+def make_site(tmp_path, path, dictionary, name, *, epsilon_max=4.0, allow_exact=False,
+              consortium=3, **kw):  # fmt: skip
     config = {
         "site-name": name,
         "data": str(path),
         "ledger": str(tmp_path / "ledgers" / f"{name}.sqlite"),
         "epsilon-max": epsilon_max,
         "allow-exact-counts": allow_exact,
+        "consortium-sites": consortium,
         **kw,
     }
     return Site(SiteConfig.from_node_config(config), dictionary)

@@ -40,7 +40,8 @@ def test_budget_show_reads_as_a_privacy_officer_needs(tmp_path):
 
     path = tmp_path / "site_01.sqlite"
     with BudgetLedger(path, rho_max=cdp_rho(4.0, 1e-6), site="site_01") as ledger:
-        ledger.charge(cdp_rho(1.0, 1e-6), query_id="q1", label="round 1")
+        ledger.charge(cdp_rho(1.0, 1e-6), query_id="q1", label="round 1",
+                      local_rho=2 * cdp_rho(1.0, 1e-6))  # fmt: skip
         ledger.set_budget(cdp_rho(3.0, 1e-6), reason="officer review")
 
     # Run
@@ -54,3 +55,33 @@ def test_budget_show_reads_as_a_privacy_officer_needs(tmp_path):
     assert "None" not in result.output
     assert f"{cdp_rho(4.0, 1e-6):.6g}" in result.output
     assert str(cdp_rho(4.0, 1e-6)) not in result.output  # not the raw float repr
+    # both guarantees: the local-only one (the site's answer seen alone) in its own line
+    local = 2 * cdp_rho(1.0, 1e-6)
+    assert f"local-only guarantee (each answer seen alone, if secure aggregation failed): " \
+           f"ρ = {local:.6g}" in result.output
+    assert "local rho" in result.output
+
+
+def test_secret_keys_are_created_private_not_restricted_afterwards(tmp_path, monkeypatch):
+    # Setup: a permissive umask, and no chmod (if the code relied on chmod after writing,
+    # the key would be readable by others, at least until the chmod)
+    import os
+    import stat
+
+    monkeypatch.setattr(deploy.os, "chmod", lambda *a, **k: None)
+    old = os.umask(0)
+    try:
+        # Run
+        deploy.make_node_key(tmp_path / "keys" / "site_01", "site_01")
+        deploy.make_certificates(tmp_path / "certs")
+        (tmp_path / "keys" / "site_02").write_bytes(b"an old, world-readable key")
+        os.chmod(tmp_path / "keys" / "site_02", 0o644)
+        deploy.make_node_key(tmp_path / "keys" / "site_02", "site_02")  # overwrites it
+    finally:
+        os.umask(old)
+
+    # Assert
+    for path in ("keys/site_01", "certs/server.key", "keys/site_02"):
+        mode = stat.S_IMODE((tmp_path / path).stat().st_mode)
+        assert mode == 0o600, f"{path}: {oct(mode)}"
+    assert (tmp_path / "keys" / "site_02").read_bytes().startswith(b"-----BEGIN OPENSSH")

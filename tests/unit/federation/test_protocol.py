@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from synthema.errors import FederationError
+from synthema.errors import FederationError, ParameterError
 from synthema.federation.protocol import (
     CLIPPING_RANGE,
     MAX_SITES,
@@ -98,6 +98,6 @@ def test_flower_quantiser_leaves_integers_in_range_unchanged():
 
 @pytest.mark.parametrize(("n", "t"), [(2, 0), (3, 2), (MAX_SITES + 1, 1), (4, -1)])
 def test_bad_federation_plans_are_refused(n, t):
-    with pytest.raises(FederationError):
+    with pytest.raises(ParameterError):
         check_sites(n, t)
     assert check_sites(4, 1) == (4, 1)

@@ -11,6 +11,7 @@ from fedhelpers import make_site
 from synthema.errors import FederationError
 from synthema.federation.protocol import REFUSAL, Query
 from synthema.federation.site import SiteConfig
+from synthema.privacy.analysis import cdp_rho
 from synthema.privacy.ledger import BudgetLedger
 from synthema.stats.marginals import partial_counts
 
@@ -21,7 +22,8 @@ def query(site, cliques, share, *, qid="q-1", n=3, m=2, fingerprint=None):
 
 
 def test_node_config_is_checked():
-    base = {"site-name": "a", "data": "x.csv", "ledger": "l.sqlite", "epsilon-max": 2.0}
+    base = {"site-name": "a", "data": "x.csv", "ledger": "l.sqlite", "epsilon-max": 2.0,
+            "consortium-sites": 3}  # fmt: skip
     assert SiteConfig.from_node_config(base).rho_max > 0
     with pytest.raises(FederationError, match="did you mean 'epsilon-max'"):
         SiteConfig.from_node_config({**base, "epsilon_max": 1.0})
@@ -50,7 +52,7 @@ def test_answer_is_counts_plus_noise_and_charged_before_release(tmp_path, site_f
     with BudgetLedger(site.config.ledger) as ledger:
         [charge] = ledger.charges()  # the exact answer was not charged (infinite rho)
         assert (charge.query_id, charge.rho) == ("noisy", rho)
-        assert "local-only rho" in charge.label
+        assert charge.local_rho == pytest.approx(q.local_rho()) and charge.local_rho >= rho
     with pytest.raises(FederationError, match="answered before"):
         site.answer(q)  # a replayed id would be a second release under one charge
 
@@ -82,9 +84,11 @@ def test_budget_refusal_names_the_site_and_charges_nothing(tmp_path, site_files,
     assert "exceed the budget" in str(info.value)
     with BudgetLedger(site.config.ledger) as ledger:
         assert ledger.charges() == []
-    hello = site.hello(fingerprint=site.fingerprint, planned_rho=1.0)
+    hello = site.hello(fingerprint=site.fingerprint, planned_rho=1.0, n_sites=3, dropouts=1)
     assert not hello["accepts"] and "hospital-b" in hello["reason"]
-    assert site.hello(fingerprint=site.fingerprint, planned_rho=site.config.rho_max / 2)["accepts"]
+    assert "rho=" in hello["reason"] and "left of its budget" in hello["reason"]
+    assert site.hello(fingerprint=site.fingerprint, planned_rho=site.config.rho_max / 2,
+                      n_sites=3, dropouts=1)["accepts"]  # fmt: skip
 
 
 def test_exact_counts_wrong_domain_and_bad_data_are_refused(tmp_path, site_files,
@@ -92,18 +96,22 @@ def test_exact_counts_wrong_domain_and_bad_data_are_refused(tmp_path, site_files
     site = make_site(tmp_path, site_files[0], small_dictionary, "a")
     with pytest.raises(FederationError, match="exact counts"):
         site.answer(query(site, (("sex",),), 0.0))
-    assert not site.hello(fingerprint=site.fingerprint, planned_rho=math.inf)["accepts"]
+    hello = site.hello(fingerprint=site.fingerprint, planned_rho=math.inf, n_sites=3)
+    assert not hello["accepts"] and "exact counts" in hello["reason"]
     with pytest.raises(FederationError, match="domain differs"):
         site.answer(query(site, (("sex",),), 2.0, fingerprint="other"))
-    assert not site.hello(fingerprint="other", planned_rho=0.01)["accepts"]
+    hello = site.hello(fingerprint="other", planned_rho=0.01, n_sites=3)
+    assert not hello["accepts"] and "domain differs" in hello["reason"]
     bad = tmp_path / "bad.csv"
     bad.write_text(site_files[0].read_text().replace(",F,", ",female,", 1))
     broken = make_site(tmp_path, bad, small_dictionary, "c")
-    with pytest.raises(FederationError, match="fails validation.*category problems") as info:
+    with pytest.raises(FederationError, match="fails validation") as info:
         broken.answer(query(broken, (("sex",),), 2.0))
-    # the refusal reaches the server: no path, row count, row number or cell value in it
+    # the refusal reaches the server: no path, row count, row number, cell value or even the
+    # kind of problem (data-dependent, and nothing has been charged for it) in it
     text = str(info.value) + info.value.fix
     assert "bad.csv" not in text and "female" not in text and "rows" not in text
+    assert "category" not in text
     assert not any(ch.isdigit() for ch in str(info.value).split("site 'c'")[1])
 
 
@@ -111,7 +119,7 @@ def test_ledger_budget_changed_by_the_officer_applies(tmp_path, site_files, smal
     site = make_site(tmp_path, site_files[0], small_dictionary, "a", epsilon_max=4.0)
     site.answer(query(site, (("sex",),), 5.0, qid="one"))
     with BudgetLedger(site.config.ledger) as ledger:
-        ledger.set_budget(ledger.spent, reason="officer: no more releases")
+        ledger.set_budget(ledger.spent_exact, reason="officer: no more releases")
     with pytest.raises(FederationError, match="exceed the budget"):
         site.answer(query(site, (("sex",),), 5.0, qid="two"))
 
@@ -122,8 +130,9 @@ def test_consortium_size_is_checked_before_anything_is_charged(tmp_path, site_fi
     # t = 0 would ask for a share of sigma/sqrt(10), too small if only 3 sites exist
     site = make_site(tmp_path, site_files[0], small_dictionary, "a", **{"consortium-sites": 3})
     assert site.config.consortium_sites == 3
-    with pytest.raises(FederationError, match="whole number >= 3"):
-        make_site(tmp_path, site_files[0], small_dictionary, "b", **{"consortium-sites": "two"})
+    for bad in ("two", "²", "3.0", "-3", "2"):
+        with pytest.raises(FederationError, match="whole number >= 3"):
+            make_site(tmp_path, site_files[0], small_dictionary, "b", **{"consortium-sites": bad})
 
     # Run / Assert: the hello and a query with another n are refused, nothing is charged
     hello = site.hello(fingerprint=site.fingerprint, planned_rho=0.01, n_sites=10)
@@ -161,3 +170,58 @@ def test_min_dropouts_refuses_a_plan_with_smaller_shares(tmp_path, site_files, s
     site.answer(query(site, (("sex",),), 2.0, n=3, m=2))
     with BudgetLedger(site.config.ledger) as ledger:
         assert len(ledger.charges()) == 1
+
+
+def test_a_site_without_consortium_sites_refuses_to_join():
+    # Setup: a hand-written node config that forgot the federation's size
+    config = {"site-name": "a", "data": "x.csv", "ledger": "l.sqlite", "epsilon-max": 2.0}
+
+    # Run / Assert: the site cannot even be configured, so it answers no message at all
+    with pytest.raises(FederationError, match="lacks consortium-sites") as info:
+        SiteConfig.from_node_config(config)
+    assert "consortium-sites=N" in info.value.fix
+
+
+def test_local_cap_is_read_from_the_node_config():
+    base = {"site-name": "a", "data": "x.csv", "ledger": "l.sqlite", "epsilon-max": 2.0,
+            "consortium-sites": 3}  # fmt: skip
+    assert SiteConfig.from_node_config(base).local_rho_max is None
+    assert SiteConfig.from_node_config({**base, "local-rho-max": 0.5}).local_rho_max == 0.5
+    as_eps = SiteConfig.from_node_config({**base, "local-epsilon-max": 3.0, "delta": 1e-6})
+    assert as_eps.local_rho_max == pytest.approx(cdp_rho(3.0, 1e-6))
+    with pytest.raises(FederationError, match="exactly one of local-epsilon-max"):
+        SiteConfig.from_node_config({**base, "local-rho-max": 0.5, "local-epsilon-max": 3.0})
+    with pytest.raises(FederationError, match="local-rho-max='x' must be finite"):
+        SiteConfig.from_node_config({**base, "local-rho-max": "x"})
+
+
+def test_both_guarantees_are_charged_and_the_local_cap_is_enforced(tmp_path, site_files,
+                                                                  small_dictionary):  # fmt: skip
+    # Setup: a 3-site plan with t = 1 (each share alone costs twice the aggregated release)
+    site = make_site(tmp_path, site_files[0], small_dictionary, "a", epsilon_max=4.0,
+                     **{"local-rho-max": 0.05})  # fmt: skip
+    first = query(site, (("sex",),), 6.0, qid="first")
+    rho, local = first.rho(site.domain), first.local_rho()
+    assert local == pytest.approx(2 * rho, rel=1e-6)
+
+    # Run: the join round, then queries until the local cap would be passed
+    planned = 0.02
+    hello = site.hello(fingerprint=site.fingerprint, planned_rho=planned, n_sites=3, dropouts=1)
+    too_much = site.hello(fingerprint=site.fingerprint, planned_rho=0.03, n_sites=3, dropouts=1)
+    site.answer(first)
+    answered = 1
+    with pytest.raises(FederationError, match="local cap") as info:
+        while True:
+            site.answer(query(site, (("sex",),), 6.0, qid=f"q{answered}"))
+            answered += 1
+
+    # Assert
+    assert hello["accepts"] and not too_much["accepts"]
+    assert "local-only rho at 0.05" in too_much["reason"]
+    assert REFUSAL in str(info.value)
+    with BudgetLedger(site.config.ledger) as ledger:
+        charges = ledger.charges()
+        assert len(charges) == answered == int(0.05 // local)
+        assert all(c.local_rho == pytest.approx(local) for c in charges)
+        assert all(c.rho == pytest.approx(rho) for c in charges)
+        assert ledger.local_spent <= 0.05 < ledger.local_spent + local

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from fedhelpers import LocalSum, make_site
 
-from synthema.errors import FederationError, InsufficientNoiseError
+from synthema.errors import FederationError, InsufficientNoiseError, ParameterError
 from synthema.federation.source import FederatedSource
 from synthema.privacy.ledger import BudgetLedger
 from synthema.stats import CentralSource
@@ -30,9 +30,8 @@ def test_noise_off_counts_equal_central_counts(sites, site_frames, small_domain)
     source = FederatedSource(small_domain, LocalSum(sites), n_sites=3)
     central = CentralSource(pd.concat(site_frames[:3], ignore_index=True), small_domain)
     cliques = [("sex",), ("age", "eln2022"), ("os_days", "os_status", "npm1"), ()]
-    rng = np.random.default_rng(0)
-    fed = source.measure(cliques, sigma=0, rng=rng)
-    cen = central.measure(cliques, sigma=0, rng=rng)
+    fed = source.measure(cliques, sigma=0)
+    cen = central.measure(cliques, sigma=0)
     for a, b in zip(fed, cen, strict=True):
         assert a.clique == b.clique and np.array_equal(a.noisy_counts, b.noisy_counts)
         assert not a.is_private
@@ -63,7 +62,7 @@ def test_each_ledger_is_charged_exactly_what_the_fit_spent(sites, small_dictiona
     for site in sites:
         with BudgetLedger(site.config.ledger) as ledger:
             charges = ledger.charges()
-            assert [c.rho for c in charges] == [r["rho_per_site"] for r in source.rounds]
+            assert [c.rho for c in charges] == [r.rho_per_site for r in source.rounds]
             assert ledger.spent == pytest.approx(spent["rho"], rel=1e-12)
     # never more than the central budget rho(eps=1, delta) the synthesizer planned
     from synthema.privacy.analysis import cdp_rho
@@ -73,18 +72,19 @@ def test_each_ledger_is_charged_exactly_what_the_fit_spent(sites, small_dictiona
 
 def test_one_dropout_is_tolerated_two_are_refused(tmp_path, site_files, small_dictionary,
                                                   small_domain):  # fmt: skip
-    four = [make_site(tmp_path, p, small_dictionary, f"s{i}") for i, p in enumerate(site_files, 1)]
+    four = [make_site(tmp_path, p, small_dictionary, f"s{i}", consortium=4)
+            for i, p in enumerate(site_files, 1)]  # fmt: skip
     source = FederatedSource(small_domain, LocalSum(four, drop=("s4",)), n_sites=4, dropouts=1)
-    [m] = source.measure([("sex",)], sigma=6.0, rng=np.random.default_rng(0))
+    [m] = source.measure([("sex",)], sigma=6.0)
     r = source.rounds[0]
-    assert r["contributors"] == ["s1", "s2", "s3"]
+    assert r.contributors == ("s1", "s2", "s3")
     # the noise actually summed (3 shares) still carries the accounted sigma^2
-    assert 3 * r["share_sigma"] ** 2 >= 6.0**2
-    assert m.stddev == pytest.approx(r["share_sigma"] * math.sqrt(3))
+    assert 3 * r.share_sigma**2 >= 6.0**2
+    assert m.stddev == pytest.approx(r.share_sigma * math.sqrt(3))
     assert not four[3].config.ledger.exists()  # the dropped site never answered: not charged
     source = FederatedSource(small_domain, LocalSum(four, drop=("s3", "s4")), n_sites=4)
     with pytest.raises(InsufficientNoiseError, match="only 2 of 4 sites.*discarded"):
-        source.measure([("sex",)], sigma=6.0, rng=np.random.default_rng(0))
+        source.measure([("sex",)], sigma=6.0)
     with BudgetLedger(four[0].config.ledger) as ledger:
         # a charge made before release is never refunded, even though the sum was discarded
         assert len(ledger.charges()) == 2
@@ -103,9 +103,9 @@ def test_a_refusing_site_stops_the_fit_with_its_name(tmp_path, site_files, small
 def test_bad_arguments(sites, small_domain):
     source = FederatedSource(small_domain, LocalSum(sites), n_sites=3)
     with pytest.raises(ValueError, match="sigma"):
-        source.measure([("sex",)], sigma=-1, rng=np.random.default_rng(0))
+        source.measure([("sex",)], sigma=-1)
     with pytest.raises(KeyError):
-        source.measure([("nope",)], sigma=1, rng=np.random.default_rng(0))
-    assert source.measure([], sigma=1, rng=np.random.default_rng(0)) == []
-    with pytest.raises(FederationError, match="3 to"):
+        source.measure([("nope",)], sigma=1)
+    assert source.measure([], sigma=1) == []
+    with pytest.raises(ParameterError, match="3 to"):
         FederatedSource(small_domain, LocalSum(sites), n_sites=2)

@@ -72,7 +72,7 @@ def test_german_export_converts_exactly(dictionary):
     assert data["wbc"].tolist() == [4.5, 12.0, 0.8]
     assert data["platelets"].tolist() == [150.0, 23.0, pd.NA]
     assert data["npm1"].tolist() == [True, False, pd.NA]
-    assert data["os_days"].tolist() == [380, 91, 730]  # 12.5 x 30.4375 = 380.47; 730.5 -> even
+    assert data["os_days"].tolist() == [380, 91, 731]  # 12.5 x 30.4375 = 380.47; 730.5 half up
     assert str(data["os_days"].dtype) == "Int64" and str(data["hb"].dtype) == "Float64"
     assert data["blasts"].isna().all() and data["creatinine"].isna().all()
     assert summary.dropped_total == 0
@@ -119,16 +119,17 @@ def test_every_dropped_value_is_counted_with_example_rows(dictionary):
 
 
 def test_repairs_are_counted_not_hidden(dictionary):
-    # Setup: 'Low' is a category up to case; 61.6 years is not a whole number
-    raw = _raw(Risiko=["Low", "intermediate", "hoch"], Alter=["61.6", "70", "45"])
+    # Setup: 'Low' is a category up to case; 61,6 years is not a whole number (an age: it
+    # is counted in completed years, 61)
+    raw = _raw(Risiko=["Low", "intermediate", "hoch"], Alter=["61,6", "70", "45"])
     # Run
     result = harmonize(raw, dictionary, MAPPING)
     cols = {c.target: c for c in result.summary.columns}
     # Assert
     assert result.data["risk"].tolist() == ["low", "intermediate", "high"]
     assert cols["risk"].repaired == {"upper/lower case": 1}
-    assert cols["age"].repaired == {"rounded to a whole number": 1}
-    assert result.data["age"].tolist() == [62, 70, 45]
+    assert cols["age"].repaired == {"cut to completed years (age)": 1}
+    assert result.data["age"].tolist() == [61, 70, 45]
     assert result.summary.dropped_total == 0
 
 
@@ -209,7 +210,7 @@ def test_harmonize_file_reads_with_the_mapping_options(tmp_path, dictionary_file
     # Assert
     assert result.summary.file == str(tmp_path / "export.csv")
     assert result.data["hb"].tolist() == [9.0, pd.NA, 14.0]
-    assert result.data["os_days"].tolist() == [380, 91, 730]
+    assert result.data["os_days"].tolist() == [380, 91, 731]
 
 
 # -- numbers: thousands separators and decimal commas --------------------------------------------
@@ -350,14 +351,14 @@ def _reference_frame(n_columns: int) -> pd.DataFrame:
     raw = pd.DataFrame({s: [pd.NA, pd.NA] for s in sources}, dtype="string")
     raw["ID"] = ["R1", "R2"]
     raw["AGE"] = ["61", "74"]
-    raw["SEX"] = ["1", "2"]
+    raw["SEX"] = ["1", "0"]  # the reference layout: 0 = female, 1 = male
     raw["HB"] = ["9.1", "11.4"]
     raw["PLT"] = ["45", "120"]
     return raw
 
 
 def test_reference_mapping_harmonises_a_file_with_some_of_its_columns():
-    # Setup: 20 of the reference layout's 144 columns, none of the 8 it drops
+    # Setup: 20 of the reference layout's 144 columns, none of the 7 it drops
     raw = _reference_frame(20)
     # Run
     result = harmonize(raw, "aml", "synthema_aml_reference", file="partner.csv")
@@ -367,7 +368,7 @@ def test_reference_mapping_harmonises_a_file_with_some_of_its_columns():
     assert result.data["age"].tolist() == [61, 74]
     assert result.data["sex"].tolist() == ["M", "F"]
     assert result.data["hb"].tolist() == [9.1, 11.4]
-    assert len(s.columns) == 20 and len(s.absent_columns) == 136 - 20
+    assert len(s.columns) == 20 and len(s.absent_columns) == 138 - 20  # 138 mapped columns
     assert ("os_days", "Overall survival") in s.absent_columns
     assert result.data["os_days"].isna().all()
     assert "os_days" not in s.missing_variables
@@ -375,9 +376,9 @@ def test_reference_mapping_harmonises_a_file_with_some_of_its_columns():
     line = next(x for x in s.lines() if x.startswith("mapped columns not in the file"))
     assert "os_days <- Overall survival" in line
     folded = [r for r in s.table_rows(details=False) if r["conversion"] == "not in the file"]
-    assert [r["variable"] for r in folded] == ["116 mapped columns"]
+    assert [r["variable"] for r in folded] == ["118 mapped columns"]
     assert len([r for r in s.table_rows(details=True)
-                if r["conversion"] == "not in the file"]) == 116
+                if r["conversion"] == "not in the file"]) == 118
     assert s.to_dict()["absent_columns"][0]["source"] not in raw.columns
 
 
@@ -392,10 +393,10 @@ def test_missing_columns_error_is_one_short_line_with_the_way_out():
         harmonize(_reference_frame(20), "aml", as_yaml, file="partner.csv")
     # Assert
     message = err.value.message
-    assert "116 source columns not in partner.csv" in message
+    assert "118 source columns not in partner.csv" in message
     absent = [c.source for c in load_mapping("synthema_aml_reference").columns][20:]
     assert f"'{absent[7]}'" in message and f"'{absent[8]}'" not in message
-    assert message.endswith("and 108 more")
+    assert message.endswith("and 110 more")
     assert "\n" not in message and len(message) < 400
     assert "missing_columns: allow" in err.value.fix
 
@@ -413,5 +414,5 @@ def test_builtin_mapping_still_needs_the_patient_id_and_says_how_to_copy_it():
 
 def test_no_mapped_column_in_the_file_is_an_error_even_when_allowed():
     raw = pd.DataFrame({"foo": ["1"], "bar": ["2"]}, dtype="string")
-    with pytest.raises(MappingError, match="none of the 136 mapped source columns"):
+    with pytest.raises(MappingError, match="none of the 137 mapped source columns"):
         harmonize(raw, "aml", "synthema_aml_reference", file="partner.csv")

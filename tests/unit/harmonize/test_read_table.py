@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from synthema.errors import DataFileError
-from synthema.harmonize.io import DEFAULT_MISSING, normalize_decimal, read_table, write_table
+from synthema.tables import DEFAULT_MISSING, normalize_decimal, read_table, write_table
 
 
 def _write(tmp_path, name: str, text: str, encoding: str = "utf-8"):

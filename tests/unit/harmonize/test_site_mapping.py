@@ -7,8 +7,8 @@ import textwrap
 import pytest
 
 from synthema.errors import MappingError
+from synthema.harmonize.apply import dictionary_for
 from synthema.harmonize.mapping import SiteMapping, builtin_mappings, load_mapping
-from synthema.harmonize.result import dictionary_for
 from synthema.schema import load_dictionary
 
 BRIEF = textwrap.dedent(
@@ -53,13 +53,33 @@ def test_the_documented_format_loads(tmp_path, dictionary):
     assert cols["npm1"].code_map == {"ja": True, "nein": False, "yes": True, "no": False,
                                      "01": True}
     assert cols["sex"].code_map == {"1": "M", "2": "F"}
-    assert m.read_options()["missing_values"][-1] == "n.d."
+    assert "n.d." in m.missing_markers() and "NA" in m.missing_markers()
+    # the file is read as written: markers and the decimal mark apply per column later
+    assert m.read_options() == {"delimiter": ";", "encoding": "latin-1", "sheet": "Export",
+                                "missing_values": ()}
 
 
 def test_mapping_round_trips_through_yaml(tmp_path):
     m = load_mapping(_write(tmp_path, BRIEF))
     again = load_mapping(_write(tmp_path, m.to_yaml(), "again.yaml"))
     assert again == m
+
+
+def test_new_keys_round_trip_through_yaml(tmp_path):
+    # Setup: when: (a scalar value is a one-value list), confirm_date_format, default_missing
+    text = ("dictionary: example\ndefault_missing: false\ncolumns:\n"
+            "  diagnosis_date: {from: D, date_format: '%d/%m/%Y', confirm_date_format: true}\n"
+            "  efs_days: {from: E, when: {Art: allo, Status: ['1', 2]}}\n")
+    # Run
+    m = load_mapping(_write(tmp_path, text))
+    again = load_mapping(_write(tmp_path, m.to_yaml(), "again.yaml"))
+    # Assert
+    assert again == m and m.default_missing is False
+    cols = {c.target: c for c in m.columns}
+    assert cols["diagnosis_date"].confirm_date_format is True
+    assert cols["efs_days"].when == (("Art", ("allo",)), ("Status", ("1", "2")))
+    assert cols["efs_days"].needed_sources == ("E", "Art", "Status")
+    assert cols["efs_days"].condition_text() == "Art is allo and Status is '1' or '2'"
 
 
 @pytest.mark.parametrize(("text", "match", "fix"), [
@@ -87,6 +107,16 @@ def test_mapping_round_trips_through_yaml(tmp_path):
      "quote"),
     ("dictionary: example\nmissing_columns: skip\ncolumns: {hb: Hb}\n",
      "missing_columns is 'skip'", "allow"),
+    ("dictionary: example\ndefault_missing: no\ncolumns: {hb: Hb}\n",
+     "default_missing is 'no'", "false"),
+    ("dictionary: example\ncolumns: {diagnosis_date: {from: D, date_format: '%d/%m/%Y', "
+     "confirm_date_format: yes}}\n", "confirm_date_format is 'yes'", "true"),
+    ("dictionary: example\ncolumns: {diagnosis_date: {from: D, confirm_date_format: true}}\n",
+     "confirm_date_format without date_format", "date_format"),
+    ("dictionary: example\ncolumns: {hb: {from: Hb, when: Allo}}\n", "when is 'Allo'",
+     "source column -> the values"),
+    ("dictionary: example\ncolumns: {hb: {from: Hb, when: {Allo: []}}}\n", "when: Allo",
+     "source column -> the values"),
 ])
 def test_malformed_mappings(tmp_path, text, match, fix):
     with pytest.raises(MappingError, match=match) as err:
@@ -104,6 +134,8 @@ def test_malformed_mappings(tmp_path, text, match, fix):
     ({"hb": {"from": "S", "date_format": "%d"}}, "'date_format' given for continuous", "dates"),
     ({"hb": {"from": "S", "unit": "mg/mL"}}, "unknown haemoglobin unit 'mg/mL'", "factor"),
     ({"patient_id": {"from": "S", "factor": 2}}, "patient id takes no conversion", "from"),
+    ({"patient_id": {"from": "S", "when": {"X": "1"}}}, "patient id takes no conversion",
+     "from"),
 ])
 def test_mapping_that_does_not_fit_the_dictionary(dictionary, columns, match, fix):
     m = SiteMapping.from_mapping({"dictionary": "example", "columns": columns})

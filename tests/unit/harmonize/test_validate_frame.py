@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from synthema.errors import ValidationFailed
-from synthema.harmonize.io import clean_text
 from synthema.harmonize.validate import validate_file, validate_frame
+from synthema.tables import clean_text
 
 
 def _text(clean, dictionary) -> pd.DataFrame:

@@ -33,18 +33,27 @@ def test_a_zero_budget_allows_only_free_releases():
 
 
 def test_spending_exactly_the_budget_is_allowed_and_nothing_more():
-    # Setup: 0.1 + 0.2 is 0.30000000000000004 in floating point
-    acc = ZCDPAccountant(rho_max=0.3)
+    # Setup: binary fractions, exact as floats (0.125 + 0.25 == 0.375 with no rounding)
+    acc = ZCDPAccountant(rho_max=0.375)
     # Run
-    acc.spend(rho=0.1, label="a")
-    assert not acc.would_exceed(0.2)
-    acc.spend(rho=0.2, label="b")
+    acc.spend(rho=0.125, label="a")
+    assert not acc.would_exceed(0.25)
+    acc.spend(rho=0.25, label="b")
     # Assert
-    assert acc.spent == 0.3 and acc.remaining == 0.0
+    assert acc.spent == 0.375 and acc.remaining == 0.0
     assert acc.would_exceed(1e-12) and not acc.would_exceed(0)
-    with pytest.raises(BudgetExceededError, match="remaining 0 of rho_max 0.3"):
+    with pytest.raises(BudgetExceededError, match="remaining 0 of rho_max 0.375"):
         acc.spend(rho=1e-12, label="c")
     assert [label for _, label in acc.history] == ["a", "b"]
+
+
+def test_decimal_strings_fill_a_budget_exactly():
+    # ten charges of "0.1" are exactly 1 (as floats, 0.1 is charged at its binary value,
+    # slightly above 1/10, and the tenth would not fit)
+    acc = ZCDPAccountant(rho_max=1.0)
+    for i in range(10):
+        acc.spend(rho="0.1", label=f"q{i}")
+    assert acc.remaining == 0.0 and acc.would_exceed(1e-12)
 
 
 def test_remaining_and_epsilon_are_exact_sums():
@@ -84,7 +93,8 @@ def test_a_failed_load_keeps_the_previous_state():
 @pytest.mark.parametrize(("value", "expected"), [
     (0, Fraction(0)),
     (0.0, Fraction(0)),
-    (1e-300, Fraction("1e-300")),
+    ("1e-300", Fraction(1, 10**300)),
+    (0.375, Fraction(3, 8)),
     (np.float32(0.5), Fraction(1, 2)),
     (Decimal("0.1"), Fraction(1, 10)),
     (" 0.2 ", Fraction(1, 5)),

@@ -44,9 +44,9 @@ def test_refuses_overspend_with_a_clear_error_and_writes_nothing(ledger):
 
 
 def test_running_totals_are_exact(ledger):
-    # Run: 100 charges of 0.01 fill rho_max = 1.0 exactly (a float sum would drift)
+    # Run: 100 charges of "0.01" fill rho_max = 1.0 exactly (a float sum would drift)
     for i in range(100):
-        ledger.charge(0.01, query_id=f"q{i}", label="cell")
+        ledger.charge("0.01", query_id=f"q{i}", label="cell")
     # Assert
     assert ledger.spent_exact == Fraction(1)
     assert ledger.remaining == 0.0

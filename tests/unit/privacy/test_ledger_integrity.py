@@ -19,6 +19,7 @@ import pytest
 
 from synthema.errors import BudgetExceededError, LedgerError
 from synthema.privacy import BudgetLedger, Charge
+from synthema.privacy.accountant import exact_rho
 
 
 @pytest.fixture
@@ -66,21 +67,23 @@ def test_replay_of_a_later_charge_compares_its_own_rho_not_the_running_total(pat
         assert again.replayed and again.rho == 0.1 and again.total == pytest.approx(0.3)
         # a different rho under the same id is refused, even when it equals the total
         for rho in (0.3, 0.2, 0.15):
-            with pytest.raises(LedgerError, match=r"q2.*rho=0\.1 before") as err:
+            with pytest.raises(LedgerError, match=r"q2.*charged rho=0\.1\b.*before") as err:
                 ledger.charge(rho, query_id="q2", label="sex")
             assert "new query_id" in err.value.fix
-        assert ledger.spent_exact == Fraction(3, 10) and len(ledger.charges()) == 2
+        assert ledger.spent_exact == exact_rho(0.2) + exact_rho(0.1)
+        assert len(ledger.charges()) == 2
 
 
 # -- budget arithmetic at the boundary ---------------------------------------------------------
 
 
 def test_a_budget_exactly_equal_to_what_is_spent(path):
-    with BudgetLedger(path, rho_max=0.3, site="site-a") as ledger:
-        # Run: three charges of 0.1 fill 0.3 exactly (the float sum 0.30000000000000004 would not)
+    # decimal strings are exact: three charges of "0.1" are exactly the budget "0.3"
+    with BudgetLedger(path, rho_max="0.3", site="site-a") as ledger:
+        # Run
         for i in range(3):
-            assert not ledger.would_exceed(0.1)
-            ledger.charge(0.1, query_id=f"q{i}", label="cell")
+            assert not ledger.would_exceed("0.1")
+            ledger.charge("0.1", query_id=f"q{i}", label="cell")
         # Assert
         assert ledger.spent_exact == Fraction(3, 10) and ledger.remaining == 0.0
         assert not ledger.would_exceed(0.0)
@@ -89,9 +92,9 @@ def test_a_budget_exactly_equal_to_what_is_spent(path):
             ledger.charge(1e-15, query_id="more", label="cell")
         assert ledger.charge(0.0, query_id="free", label="public").total == pytest.approx(0.3)
         # the budget may be set to exactly what is spent, not below
-        ledger.set_budget(0.3, reason="freeze")
+        ledger.set_budget("0.3", reason="freeze")
         with pytest.raises(LedgerError, match="already spent"):
-            ledger.set_budget(0.29999999, reason="below")
+            ledger.set_budget("0.29999999", reason="below")
         ledger.verify()
 
 
@@ -113,10 +116,10 @@ def test_would_exceed_is_the_charge_decision_without_charging(path):
 
 def test_remaining_is_never_negative_after_a_lowered_budget(path):
     with BudgetLedger(path, rho_max=1.0, site="site-a") as ledger:
-        ledger.charge(0.6, query_id="q1", label="x")
-        ledger.set_budget(0.6, reason="freeze")
-        assert ledger.remaining == 0.0 and ledger.rho_max == 0.6
-        with pytest.raises(BudgetExceededError, match="remaining 0 of rho_max 0.6"):
+        ledger.charge(0.625, query_id="q1", label="x")
+        ledger.set_budget(0.625, reason="freeze")
+        assert ledger.remaining == 0.0 and ledger.rho_max == 0.625
+        with pytest.raises(BudgetExceededError, match="remaining 0 of rho_max 0.625"):
             ledger.charge(0.01, query_id="q2", label="x")
 
 
@@ -135,9 +138,9 @@ def test_a_budget_that_is_not_positive_and_finite_is_refused(tmp_path, rho_max):
 
 
 def test_a_tiny_positive_budget_is_accepted(tmp_path):
-    with BudgetLedger(tmp_path / "l", rho_max=1e-12, site="a") as ledger:
+    with BudgetLedger(tmp_path / "l", rho_max="1e-12", site="a") as ledger:
         assert ledger.rho_max == 1e-12
-        ledger.charge(1e-12, query_id="q", label="x")
+        ledger.charge("1e-12", query_id="q", label="x")
         assert ledger.remaining == 0.0
 
 
@@ -397,7 +400,7 @@ def test_many_threads_creating_the_same_ledger_make_one(tmp_path):
         barrier.wait()
         try:
             with BudgetLedger(target, rho_max=1.0, site="site-a") as ledger:
-                ledger.charge(0.1, query_id=f"q{i}", label="x")
+                ledger.charge("0.1", query_id=f"q{i}", label="x")
         except BaseException as exc:  # collected and asserted below
             errors.append(exc)
 
@@ -422,16 +425,16 @@ def test_an_error_inside_a_charge_rolls_it_back(path, monkeypatch):
         raise RuntimeError(f"crash at {stage}")
 
     with BudgetLedger(path, rho_max=1.0, site="site-a") as ledger:
-        ledger.charge(0.1, query_id="q1", label="x")
+        ledger.charge("0.1", query_id="q1", label="x")
         monkeypatch.setattr(ledger_module, "_FAULT_HOOK", fail)
         # Run
         with pytest.raises(RuntimeError, match="crash at after_insert"):
-            ledger.charge(0.2, query_id="q2", label="x")
+            ledger.charge("0.2", query_id="q2", label="x")
         monkeypatch.setattr(ledger_module, "_FAULT_HOOK", None)
         # Assert: nothing of q2 was kept, and the ledger goes on working
         assert ledger.spent_exact == Fraction(1, 10)
         assert [c.query_id for c in ledger.charges()] == ["q1"]
-        assert ledger.charge(0.2, query_id="q2", label="x").total == pytest.approx(0.3)
+        assert ledger.charge("0.2", query_id="q2", label="x").total == pytest.approx(0.3)
         ledger.verify()
 
 
@@ -449,8 +452,8 @@ def test_records_read_back_have_their_documented_defaults(path):
         with pytest.raises(dataclasses.FrozenInstanceError):
             ledger.budget_changes()[0].rho_max = 9.0  # type: ignore[misc]
     # a Charge built by hand is a plain charge unless said otherwise
-    bare = Charge(1, "q1", "age", "2026-01-01T00:00:00+00:00", 0.1, 0.1, 1.0)
-    assert bare.replayed is False and bare.epsilon is None
+    defaults = {f.name: f.default for f in dataclasses.fields(Charge)}
+    assert defaults["replayed"] is False and defaults["epsilon"] is None
 
 
 @pytest.mark.parametrize("query_id", ["", None, 7, b"q1"])

@@ -42,19 +42,19 @@ if mode == "crash-before-commit":
 if mode == "unsafe":  # negative control: check and insert in separate transactions
     import contextlib
     BudgetLedger._write = lambda self: contextlib.nullcontext(self._con)
-    read_spent = BudgetLedger._spent_exact
+    read_totals = BudgetLedger._totals_exact
     def slow_read(self):
-        value = read_spent(self)
+        value = read_totals(self)
         time.sleep(0.005)
         return value
-    BudgetLedger._spent_exact = slow_read
+    BudgetLedger._totals_exact = slow_read
 
 granted = []
 with BudgetLedger(path, rho_max=0.25, site="site-a") as ledger, open(log, "a") as released:
     for i in range(count):
         query_id = f"{name}-{i}"
         try:
-            ledger.charge(rho, query_id=query_id, label=f"marginal {i}")
+            ledger.charge(str(rho), query_id=query_id, label=f"marginal {i}")  # exact decimal
         except BudgetExceededError:
             continue
         granted.append(query_id)
@@ -132,8 +132,8 @@ def test_crash_between_insert_and_commit_charges_nothing(tmp_path):
     assert worker.returncode == 3
     assert check_invariants(tmp_path) == []
     with BudgetLedger(tmp_path / "ledger") as ledger:
-        assert not ledger.charge(0.1, query_id="w-0", label="retry").replayed
-        assert ledger.charge(0.1, query_id="w-0", label="retry").replayed
+        assert not ledger.charge("0.1", query_id="w-0", label="retry").replayed
+        assert ledger.charge("0.1", query_id="w-0", label="retry").replayed
         assert ledger.spent == 0.1
 
 
@@ -146,7 +146,7 @@ def test_crash_between_commit_and_release_keeps_the_charge(tmp_path):
     assert worker.returncode == 4
     assert check_invariants(tmp_path) == ["w-0"] and released(tmp_path, "w") == []
     with BudgetLedger(tmp_path / "ledger") as ledger:
-        assert ledger.charge(0.1, query_id="w-0", label="retry").replayed
+        assert ledger.charge("0.1", query_id="w-0", label="retry").replayed
         assert ledger.spent == 0.1
 
 

@@ -157,7 +157,12 @@ def test_aml_dictionary_covers_the_reference_structure():
         ("efs_days", "efs_status"),
     }
     assert d.patient_id == "patient_id"
-    assert d["eln2022"].type is VariableType.ORDINAL
+    # ELN risk is categorical: "not_assessable" has no place in the favorable..adverse order
+    assert d["eln2022"].type is VariableType.CATEGORICAL
+    assert d["eln2022"].categories == ("favorable", "intermediate", "adverse", "not_assessable")
+    for name in ("prior_neoplasm", "mecom_r_other", "mono5", "mono20", "autosomal_monosomies",
+                 "karyotype_abnormalities", "tp53_vaf"):  # issue 25
+        assert name in d
 
 
 def test_omop_ids_are_only_the_verified_ones():

@@ -7,12 +7,13 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from synthema.harmonize.units import UNITS, unit_factor
 from synthema.schema import Dictionary, VariableType, load_dictionary
 from synthema.schema.values import empty_column
 
 D = load_dictionary("scd")
 
-GROUPS = ("demographics", "genotype", "labs", "treatment", "complications", "outcome")
+GROUPS = ("demographics", "genotype", "vitals", "labs", "treatment", "complications", "outcome")
 REQUIRED_NAMES = (
     "genotype",
     "sex",
@@ -56,18 +57,6 @@ REQUIRED_NAMES = (
     "followup_days",
     "death",
 )
-QUANTITY_UNITS = {
-    "haemoglobin": {"g/dL"},
-    "cell_count": {"10^9/L"},
-    "enzyme_activity": {"U/L"},
-    "creatinine": {"mg/dL"},
-    "bilirubin": {"mg/dL"},
-    "ferritin": {"ng/mL"},
-    "velocity_cm": {"cm/s"},
-    "velocity_m": {"m/s"},
-    "duration": {"days", "years"},
-    "percent": {"%"},
-}
 VERIFIED_OMOP = {3000963, 3000905, 3024929, 3001122, 3016723, 254062}
 
 
@@ -159,10 +148,14 @@ def test_quantities_use_known_names_and_matching_units():
     with_quantity = [v for v in D.variables if v.quantity]
     assert len(with_quantity) >= 15
     for var in with_quantity:
-        assert var.quantity in QUANTITY_UNITS, var.name
-        assert var.unit in QUANTITY_UNITS[var.quantity], var.name
+        assert var.quantity in UNITS, var.name  # harmonisation can convert it
+        assert unit_factor(var.quantity, var.unit) is not None, var.name
     assert D["creatinine"].unit == "mg/dL"
     assert D["hb"].quantity == "haemoglobin"
+    # European labs report albuminuria in mg/mmol: 3 mg/mmol is ~27 mg/g, 30 mg/mmol ~265 mg/g
+    assert D["acr_mg_g"].quantity == "albumin_creatinine_ratio"
+    factor = unit_factor("albumin_creatinine_ratio", "mg/mmol")
+    assert round(3 * factor, 1) == 26.5 and round(30 * factor) == 265
 
 
 def test_only_verified_omop_concept_ids():
@@ -187,17 +180,31 @@ def test_round_trips_through_yaml():
         ("priapism_males", {"priapism": True, "sex": "F"}),
         ("hu_dose_when_on_hu", {"hydroxyurea": True}),
         ("no_hu_dose_off_hu", {"hydroxyurea": False, "hu_dose_mg_kg": 20.0}),
-        ("tcd_children", {"tcd_velocity": 150.0, "age": 30}),
-        ("trv_adults", {"trv": 2.4, "age": 10}),
+        ("hu_years_within_age", {"hu_years": 7.0, "age": 5}),
         ("acs_count_implies_acs", {"acs_count": 2, "acute_chest_syndrome": False}),
         ("hsct_within_followup", {"hsct_days": 400, "followup_days": 100}),
-        ("hbsc_low_hbf", {"genotype": "HbSC", "hbf_pct": 25.0}),
+        ("hbsc_low_hbf", {"genotype": "HbSC", "age": 30, "hbf_pct": 25.0}),
         ("gene_therapy_no_hu", {"new_therapy": "gene_therapy", "hydroxyurea": True}),
         (
-            "gene_therapy_after_approval",
-            {"new_therapy": "gene_therapy", "enrolment_date": pd.Timestamp("2015-06-01")},
+            "gene_therapy_after_first_trial",
+            {"new_therapy": "gene_therapy", "enrolment_date": pd.Timestamp("2012-06-01")},
         ),
         ("neutrophils_within_wbc", {"neutrophils": 8.0, "wbc": 6.0}),
+        ("hb_fractions_sum_all", {"hbs_pct": 60.0, "hbf_pct": 5.0, "hba2_pct": 3.0,
+                                  "hba_pct": 30.0, "hbc_pct": 10.0}),
+        ("hbc_needs_a_c_allele", {"hbc_pct": 45.0, "genotype": "HbSS"}),
+        ("chronic_transfusion_history", {"chronic_transfusion": True,
+                                         "transfusion_history": "episodic"}),
+        ("transfusion_method_when_transfused", {"chronic_transfusion": True}),
+        ("no_transfusion_method_untransfused", {"chronic_transfusion": False,
+                                                "transfusion_method": "exchange"}),
+        ("dhtr_after_transfusion", {"delayed_haemolytic_reaction": True,
+                                    "transfusion_history": "never"}),
+        ("alpha_genotype_trait", {"alpha_thal_trait": True, "alpha_genotype": "aa/aa"}),
+        ("newborn_diagnosis_at_birth", {"diagnosis_route": "newborn_screening",
+                                        "diagnosis_age": 3}),
+        ("diagnosis_before_enrolment", {"diagnosis_age": 20, "age": 12}),
+        ("diastolic_below_systolic", {"systolic_bp": 110, "diastolic_bp": 115}),
         ("death_cause_when_dead", {"death": True}),
     ],
 )

@@ -6,10 +6,13 @@ cached for the session: tests that only read a fitted model share it.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import pandas as pd
 import pytest
 
+import synthema.privacy.mechanisms as mechanisms
 from synthema.cohorts.simulate import simulate
 from synthema.schema import Dictionary, load_dictionary
 from synthema.synth import BaseSynthesizer, create_synthesizer
@@ -67,12 +70,35 @@ def aml_data(small_dictionary) -> pd.DataFrame:
     return df[list(small_dictionary.columns)]
 
 
+@pytest.fixture(scope="session")
+def fixed_noise():
+    """``with fixed_noise(seed): ...`` draws DP noise from a seeded generator, for tests only.
+
+    Every release draws its noise from the operating system's cryptographic generator, so two
+    fits never see the same noise. Tests of model *quality* at a finite ε (a Kaplan-Meier gap,
+    a TVD) would then pass or fail by chance; inside this block they see one fixed draw, as a
+    seeded test should. Tests of the noise itself never use it.
+    """
+
+    @contextmanager
+    def use(seed: int):
+        generator = np.random.default_rng([seed, 0xD1CE])
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(mechanisms, "OSRandom", lambda: generator)
+            yield
+
+    return use
+
+
 _CACHE: dict[tuple, BaseSynthesizer] = {}
 
 
 @pytest.fixture(scope="session")
-def fitted(small_dictionary, aml_data):
-    """``fitted(method, epsilon, **params)``: a synthesizer fitted once per session."""
+def fitted(small_dictionary, aml_data, fixed_noise):
+    """``fitted(method, epsilon, **params)``: a synthesizer fitted once per session.
+
+    Its DP noise is one fixed draw (``fixed_noise``), so quality assertions are reproducible.
+    """
 
     def get(method: str, epsilon: float, **params) -> BaseSynthesizer:
         key = (method, epsilon, tuple(sorted(params.items())))
@@ -85,7 +111,8 @@ def fitted(small_dictionary, aml_data):
                 random_state=0,
                 **params,
             )
-            _CACHE[key] = synth.fit(aml_data)
+            with fixed_noise(0):
+                _CACHE[key] = synth.fit(aml_data)
         return _CACHE[key]
 
     return get

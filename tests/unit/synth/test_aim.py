@@ -19,19 +19,22 @@ class SpySource:
     def domain(self):
         return self.inner.domain
 
-    def measure(self, cliques, *, sigma, rng):
-        out = self.inner.measure(cliques, sigma=sigma, rng=rng)
+    def measure(self, cliques, *, sigma):
+        out = self.inner.measure(cliques, sigma=sigma)
         self.calls.append((list(cliques), sigma, sum(m.rho_spent for m in out)))
         return out
 
 
-def test_aim_spends_its_budget_in_bounded_noisy_rounds(small_dictionary, aml_data, fitted, delta):
+def test_aim_spends_its_budget_in_bounded_noisy_rounds(
+    small_dictionary, aml_data, fitted, delta, fixed_noise
+):
     # Setup
     spy = SpySource(CentralSource(aml_data, small_dictionary))
     synth = AIMSynthesizer(dictionary=small_dictionary, epsilon=4.0, delta=delta, random_state=0)
 
-    # Run
-    synth.fit(spy)
+    # Run: the same noise draw as fitted("aim", 4.0)
+    with fixed_noise(0):
+        synth.fit(spy)
 
     # Assert: one-way, workload, then at most `rounds` rounds; every answer noisy
     assert 3 <= len(spy.calls) <= 2 + synth.rounds
@@ -42,7 +45,7 @@ def test_aim_spends_its_budget_in_bounded_noisy_rounds(small_dictionary, aml_dat
     assert spent <= cdp_rho(4.0, delta) + 1e-9
     workload = spy.calls[1][0]
     assert ("os_days", "os_status", "eln2022") in workload
-    assert synth.cliques_ == fitted("aim", 4.0).cliques_  # same seed, same model
+    assert synth.cliques_ == fitted("aim", 4.0).cliques_  # same seed and noise, same model
 
 
 def test_aim_measures_survival_pairs_and_rule_columns(fitted):

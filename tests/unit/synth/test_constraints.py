@@ -12,7 +12,7 @@ from synthema.schema import Dictionary
 from synthema.stats import Domain
 from synthema.synth import constraints, create_synthesizer
 from synthema.synth.constraints import enforce_rules
-from synthema.synth.model import GraphicalModel
+from synthema.synth.graphical_model import GraphicalModel
 
 
 def _violations(dictionary, frame) -> int:

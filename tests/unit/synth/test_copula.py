@@ -20,8 +20,8 @@ class OtherSource:
     def domain(self):
         return self.inner.domain
 
-    def measure(self, cliques, *, sigma, rng):
-        return self.inner.measure(cliques, sigma=sigma, rng=rng)
+    def measure(self, cliques, *, sigma):
+        return self.inner.measure(cliques, sigma=sigma)
 
 
 def test_copula_is_labelled_non_private(fitted):

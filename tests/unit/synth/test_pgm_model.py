@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from synthema.synth.model import GraphicalModel
+from synthema.synth.graphical_model import GraphicalModel
 
 SIZES = {"a": 3, "b": 4, "c": 2, "d": 5}
 NODES = (("a", "b"), ("b", "c", "d"))

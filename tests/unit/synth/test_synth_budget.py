@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 
 from synthema.errors import BudgetExceededError
@@ -25,9 +24,9 @@ class CountingSource:
     def domain(self):
         return self.inner.domain
 
-    def measure(self, cliques, *, sigma, rng):
+    def measure(self, cliques, *, sigma):
         self.asked += 1
-        out = self.inner.measure(cliques, sigma=sigma, rng=rng)
+        out = self.inner.measure(cliques, sigma=sigma)
         return [
             Measurement(m.clique, m.noisy_counts, m.stddev, m.rho_spent * self.overcharge)
             for m in out
@@ -58,10 +57,10 @@ def test_refused_before_asking_when_over_budget(source, delta):
 
     # Run
     budget.measure(
-        source, [("age",), ("sex",)], sigma=small, rng=np.random.default_rng(0), label="a"
+        source, [("age",), ("sex",)], sigma=small, label="a"
     )
     with pytest.raises(BudgetExceededError, match="more than the"):
-        budget.measure(source, [("ecog",)], sigma=small, rng=np.random.default_rng(0), label="b")
+        budget.measure(source, [("ecog",)], sigma=small, label="b")
 
     # Assert: the refused batch never reached the source and cost nothing
     assert source.asked == 1
@@ -89,8 +88,8 @@ def test_mst_budget_split_in_three(small_dictionary, aml_data, delta):
     seen = []
     inner = source.measure
 
-    def record(cliques, *, sigma, rng):
-        out = inner(cliques, sigma=sigma, rng=rng)
+    def record(cliques, *, sigma):
+        out = inner(cliques, sigma=sigma)
         seen.append(sum(m.rho_spent for m in out))
         return out
 
@@ -110,7 +109,7 @@ def test_non_private_runs_are_labelled(source):
     budget = PrivacyBudget(math.inf, 1e-6)
 
     # Run
-    out = budget.measure(source, [("age",)], sigma=0.0, rng=np.random.default_rng(0), label="x")
+    out = budget.measure(source, [("age",)], sigma=0.0, label="x")
 
     # Assert
     assert not out[0].is_private

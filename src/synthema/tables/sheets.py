@@ -5,6 +5,9 @@ one set of checks and conversions applies to all formats. :func:`cell_text` rend
 typed cell: integral floats as ``1`` (not ``1.0``), dates as ISO ``YYYY-MM-DD``, booleans
 as ``true``/``false``, missing as None.
 
+Readers also return which cells were stored as numbers: their text is written with a
+``.`` whatever the workbook's locale, so a mapping's decimal comma must not apply to them.
+
 >>> [cell_text(v) for v in (1.0, 2.5, True, dt.datetime(2020, 1, 2), None, float("nan"))]
 ['1', '2.5', 'true', '2020-01-02', None, None]
 """
@@ -50,8 +53,15 @@ def cell_text(value: Any) -> str | None:
             return str(value).strip()
 
 
-def read_excel(path: Path, sheet: str | None) -> tuple[list[Any], list[list[str]]]:
-    """Header and rows (text) of a sheet; the first sheet when ``sheet`` is None."""
+Numbers = dict[int, list[int]]  # column position -> data-row positions of typed numbers
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | _decimal.Decimal) and not isinstance(value, bool)
+
+
+def read_excel(path: Path, sheet: str | None) -> tuple[list[Any], list[list[str]], Numbers]:
+    """Header, rows (text) and typed-number cells of a sheet (the first when ``sheet`` is None)."""
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -72,20 +82,26 @@ def read_excel(path: Path, sheet: str | None) -> tuple[list[Any], list[list[str]
                 f"{path}: no sheet named '{sheet}' (sheets: {', '.join(book.sheetnames)})",
                 fix="pass one of those names with --sheet (or read.sheet in the mapping)",
             )
-        grid = [[cell_text(v) or "" for v in row] for row in ws.iter_rows(values_only=True)]
+        typed = [list(row) for row in ws.iter_rows(values_only=True)]
     finally:
         book.close()
+    grid = [[cell_text(v) or "" for v in row] for row in typed]
+    numbers: Numbers = {}
+    for r, row in enumerate(typed[1:]):
+        for c, value in enumerate(row):
+            if _is_number(value) and cell_text(value) is not None:
+                numbers.setdefault(c, []).append(r)
     while grid and not any(grid[-1]):
         grid.pop()
     if not grid:
         raise DataFileError(f"{path}: the sheet is empty", fix="put a header and data in it")
     width = max(len(r) for r in grid)
     grid = [r + [""] * (width - len(r)) for r in grid]
-    return grid[0], grid[1:]
+    return grid[0], grid[1:], numbers
 
 
-def read_parquet(path: Path) -> tuple[list[Any], list[list[str]]]:
-    """Header and rows (text) of a Parquet file."""
+def read_parquet(path: Path) -> tuple[list[Any], list[list[str]], Numbers]:
+    """Header, rows (text) and typed-number cells of a Parquet file."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -96,6 +112,11 @@ def read_parquet(path: Path) -> tuple[list[Any], list[list[str]]]:
             f"{path}: not a readable Parquet file ({exc})",
             fix="write the file again (e.g. pandas DataFrame.to_parquet) or export CSV",
         ) from None
-    columns = [[cell_text(v) or "" for v in col.to_pylist()] for col in table.columns]
+    typed = [col.to_pylist() for col in table.columns]
+    columns = [[cell_text(v) or "" for v in col] for col in typed]
     rows = [list(r) for r in zip(*columns, strict=True)] if columns else []
-    return list(table.column_names), rows
+    numbers: Numbers = {
+        c: [r for r, v in enumerate(col) if _is_number(v) and cell_text(v) is not None]
+        for c, col in enumerate(typed)
+    }
+    return list(table.column_names), rows, numbers

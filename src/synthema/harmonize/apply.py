@@ -1,0 +1,522 @@
+"""Applying a mapping: a site's text export in, a typed dictionary-shaped frame out.
+
+:func:`harmonize` converts each mapped column (:mod:`synthema.harmonize.convert`), fills
+unmapped variables with missing values, leaves ignored and dropped source columns behind,
+and reports all of it in a :class:`~synthema.harmonize.summary.HarmonizeSummary`. Rows
+breaking a clinical rule are kept and counted. With ``strict=True`` any dropped value is
+an error instead.
+
+>>> import pandas as pd
+>>> from synthema.schema import Dictionary
+>>> d = Dictionary.from_mapping({"name": "ex", "version": 1, "patient_id": "pid",
+...     "variables": [{"name": "hb", "type": "continuous", "unit": "g/dL",
+...                    "quantity": "haemoglobin", "decimals": 1, "min": 2, "max": 20}]})
+>>> m = SiteMapping.from_mapping({"dictionary": "ex", "drop": ["Name"],
+...     "read": {"decimal": ","}, "columns": {"pid": "ID", "hb": {"from": "Hb", "unit": "mmol/L"}}})
+>>> raw = pd.DataFrame({"ID": ["A", "B"], "Name": ["X", "Y"], "Hb": ["8,69", "n.d."]},
+...                    dtype="string")
+>>> r = harmonize(raw, d, m)
+>>> r.data["hb"].tolist(), r.summary.columns[1].dropped
+([14.0, <NA>], {'not a number': 1})
+"""
+
+from __future__ import annotations
+
+import codecs
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from synthema.errors import DataFileError, MappingError, ValidationFailed
+from synthema.harmonize.convert import (
+    DECIMAL_COMMA,
+    NOT_A_CATEGORY,
+    NOT_A_NUMBER,
+    NOT_TRUE_FALSE,
+    OUT_OF_RANGE,
+    ROUNDS_TO_ZERO,
+    UNMAPPED_CODE,
+    ColumnOutcome,
+    convert_column,
+    guess_date_format,
+)
+from synthema.harmonize.dates import shown_format
+from synthema.harmonize.mapping import ColumnMapping, SiteMapping, load_mapping
+from synthema.harmonize.summary import (
+    CODED_MISSING,
+    EXAMPLES,
+    WITHHELD,
+    ColumnReport,
+    HarmonizeSummary,
+    examples_text,
+    plural,
+)
+from synthema.harmonize.units import variable_factor
+from synthema.schema.dictionary import Dictionary, Variable, load_dictionary
+from synthema.schema.values import empty_column
+from synthema.tables import (
+    check_output_path,
+    column_markers,
+    describe_read,
+    read_table,
+    typed_numbers,
+    write_table,
+)
+
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HarmonizeResult:
+    """The harmonised typed frame (dictionary column order), its summary and its dictionary."""
+
+    data: pd.DataFrame
+    summary: HarmonizeSummary
+    dictionary: Dictionary
+
+
+def _conversion_text(col: ColumnMapping, var: Variable, factor: float | None) -> str:
+    parts = []
+    if col.unit is not None:
+        parts.append(f"{col.unit} -> {var.unit}" + (f" (x {factor:.6g})" if factor != 1 else ""))
+    elif col.factor is not None:
+        parts.append(f"x {col.factor:.6g}")
+    if col.codes:
+        parts.append(f"{len(col.codes)} codes")
+    if col.date_format:
+        parts.append(f"date {col.date_format}")
+    return ", ".join(parts)
+
+
+def _examples(mask: np.ndarray, rows: np.ndarray, raw: pd.Series) -> tuple[tuple[int, str], ...]:
+    where = np.flatnonzero(mask)[:EXAMPLES]
+    return tuple((int(rows[i]), str(raw.iloc[i])) for i in where)
+
+
+def _suggestion(res: ColumnOutcome, col: ColumnMapping, var: Variable, src: pd.Series,
+                keep: np.ndarray) -> str:
+    """The likely fix for a column that lost every value, from its main reason."""
+    counts = {k: int((m & keep).sum()) for k, m in res.dropped.items()}
+    counts = {k: n for k, n in counts.items() if n}
+    # the commonest reason; a decimal comma first, as it explains "not a number" too
+    reason = (DECIMAL_COMMA if DECIMAL_COMMA in counts
+              else max(counts, key=counts.__getitem__) if counts else "")
+    if reason.startswith("not a date"):
+        guess = guess_date_format(src[keep & res.present])
+        now = col.date_format or "%Y-%m-%d (the default)"
+        if res.hint:
+            return res.hint
+        if guess:
+            return (f"the dates are not {now}; set date_format: \"{guess}\" under "
+                    f"columns: {col.target} (it reads every value)")
+        return f"the dates are not {now}; correct date_format under columns: {col.target}"
+    if reason == DECIMAL_COMMA:
+        return "the numbers use a decimal comma: set read: {decimal: \",\"} in the mapping"
+    if reason == NOT_A_NUMBER:
+        return (f"check that '{col.source}' holds numbers (read: decimal in the mapping, "
+                "or map text values with codes:)")
+    if reason in (UNMAPPED_CODE, NOT_A_CATEGORY, NOT_TRUE_FALSE):
+        allowed = (", ".join(var.categories) if var.categories else "true, false")
+        return (f"map the file's values to {allowed} with codes: under columns: {col.target}")
+    if reason == OUT_OF_RANGE:
+        unit = f" {var.unit}" if var.unit else ""
+        return (f"every value is outside the dictionary's range after conversion: check "
+                f"unit:/factor: (the dictionary expects{unit})")
+    return "check the mapping of this column"
+
+
+def dictionary_for(mapping: SiteMapping) -> Dictionary:
+    """The dictionary a mapping names (built-in name, or a path relative to the mapping)."""
+    ref = mapping.dictionary
+    if ref.endswith((".yaml", ".yml")) or "/" in ref:
+        base = mapping.path.parent if mapping.path else Path(".")
+        return load_dictionary(Path(ref) if Path(ref).is_absolute() else base / ref)
+    return load_dictionary(ref)
+
+
+def harmonize(
+    raw: pd.DataFrame,
+    dictionary: Dictionary | str | Path,
+    mapping: SiteMapping | str | Path | dict,
+    *,
+    file: str = "<data>",
+    strict: bool = False,
+) -> HarmonizeResult:
+    """Map a site's text frame onto ``dictionary`` with ``mapping``.
+
+    This is the one code path of the command line and of Python: :func:`harmonize_file`
+    only reads the file's cells as written and calls it. Numbers are read under the
+    mapping's decimal mark in numeric columns only; missing markers apply per column,
+    never where they are a category or a code.
+
+    Args:
+        raw: text cells as :func:`synthema.tables.read_table` returns them (missing
+            markers may still be present: the defaults and the mapping's are applied).
+        dictionary: the target dictionary (object, built-in name or YAML path).
+        mapping: the site's mapping (object, YAML path, or the parsed YAML as a dict).
+        file: the file name used in messages and in the summary.
+        strict: raise instead of dropping any value or keeping a repeated row.
+
+    Raises:
+        MappingError: the mapping names absent source columns or unknown targets, or does
+            not fit the dictionary.
+        ValidationFailed: ``strict`` and at least one value would be dropped, or a row
+            repeats an earlier one exactly.
+    """
+    dictionary = load_dictionary(dictionary)
+    mapping = load_mapping(mapping)
+    raw = raw.rename(columns=str)
+    if file == "<data>" and raw.attrs.get("file"):
+        file = str(raw.attrs["file"])
+    mapping.check(dictionary)
+    if not mapping.columns:
+        raise MappingError(f"{mapping.where}: maps no columns", fix="list columns under 'columns:'")
+    notes = _read_notes(raw.attrs, mapping)
+    absent = set(mapping.check_columns(
+        raw.columns, file=file, patient_id=dictionary.patient_id,
+        note="; ".join(notes)))
+    mapped = [c for c in mapping.columns if not set(c.needed_sources) & absent]
+    stripped = {name: raw[name].astype("string").str.strip()
+                for name in dict.fromkeys(s for c in mapped for s in c.needed_sources)}
+    cells, kept_markers = _source_cells(mapped, stripped, dictionary, mapping)
+    rows = np.arange(len(raw)) + 2
+    empty = pd.DataFrame(cells, index=raw.index).isna().all(axis=1).to_numpy(dtype=bool)
+    keep = ~empty
+    out, reports = _convert_columns(mapped, dictionary, cells, stripped, raw, keep, rows,
+                                    mapping.read.get("decimal", "."), kept_markers)
+    data = _typed_frame(out, dictionary, raw.index)[keep].reset_index(drop=True)
+    summary = HarmonizeSummary(
+        file=file,
+        rows_in=len(raw),
+        rows_out=len(data),
+        columns=tuple(reports),
+        **_column_findings(raw, mapping, dictionary, mapped, absent, out),
+        notes=tuple(notes),
+        empty_rows=tuple(int(r) for r in rows[empty]),
+        **_id_findings(data, dictionary, rows[keep], mapped=dictionary.patient_id in out),
+        duplicate_rows=_duplicate_rows(raw, keep, rows),
+        rule_violations=_rule_findings(data, dictionary, rows[keep]),
+        read=describe_read(raw.attrs),
+    )
+    for line in summary.lines():
+        _LOG.info("%s", line)
+    if strict:
+        _refuse(summary)
+    return HarmonizeResult(data=data, summary=summary, dictionary=dictionary)
+
+
+def _convert_columns(
+    mapped: list[ColumnMapping], dictionary: Dictionary, cells: dict[str, pd.Series],
+    stripped: dict[str, pd.Series], raw: pd.DataFrame, keep: np.ndarray, rows: np.ndarray,
+    decimal: str, kept_markers: dict[str, tuple[str, ...]],
+) -> tuple[dict[str, pd.Series], list[ColumnReport]]:
+    """Each mapped column converted (the patient id copied), with its account."""
+    out: dict[str, pd.Series] = {}
+    reports: list[ColumnReport] = []
+    for col in mapped:
+        src = cells[col.target]
+        if col.target == dictionary.patient_id:
+            out[col.target] = src.astype("string")
+            n = int(src[keep].notna().sum())
+            reports.append(ColumnReport(col.target, col.source, "patient id", n, n))
+            continue
+        res, report = _convert(col, dictionary[col.target], src, stripped, raw, keep, rows,
+                               decimal)
+        out[col.target] = res.values
+        reports.append(dataclasses.replace(report, kept_markers=kept_markers[col.target]))
+    return out, reports
+
+
+def _typed_frame(out: dict[str, pd.Series], dictionary: Dictionary,
+                 index: pd.Index) -> pd.DataFrame:
+    """Every dictionary column in order: converted, or all missing when not mapped."""
+    frame = {}
+    for name in dictionary.columns:
+        if name in out:
+            frame[name] = out[name]
+        elif name == dictionary.patient_id:
+            frame[name] = pd.Series(pd.NA, index=index, dtype="string")
+        else:
+            frame[name] = empty_column(dictionary[name], index)
+    return pd.DataFrame(frame, index=index)
+
+
+def _column_findings(raw: pd.DataFrame, mapping: SiteMapping, dictionary: Dictionary,
+                     mapped: list[ColumnMapping], absent: set[str],
+                     out: dict[str, pd.Series]) -> dict[str, tuple]:
+    """Variables left missing, source columns ignored, dropped or absent from the file."""
+    targets = {c.target for c in mapping.columns}
+    sources = {s for m in mapping.columns for s in m.needed_sources}
+    return {
+        "missing_variables": tuple(n for n in dictionary.columns
+                                   if n not in out and n not in targets),
+        "ignored_columns": tuple(str(c) for c in raw.columns
+                                 if c not in sources and c not in mapping.drop),
+        "dropped_columns": tuple(c for c in mapping.drop if c in set(raw.columns)),
+        "absent_columns": tuple((c.target, next(s for s in c.needed_sources if s in absent))
+                                for c in mapping.columns if c not in mapped),
+    }
+
+
+def _source_cells(
+    columns: list[ColumnMapping], stripped: dict[str, pd.Series], dictionary: Dictionary,
+    mapping: SiteMapping,
+) -> tuple[dict[str, pd.Series], dict[str, tuple[str, ...]]]:
+    """Per target: the source cells with its missing markers as NA, and markers kept as values.
+
+    A marker that is one of the variable's categories or one of the column's codes (ignoring
+    case) is a value in that column: ``None`` is the category ``none`` of a therapy column.
+    """
+    markers = mapping.missing_markers()
+    cells: dict[str, pd.Series] = {}
+    kept: dict[str, tuple[str, ...]] = {}
+    for col in columns:
+        text = stripped[col.source]
+        values: list[str] = [k for k, _ in col.codes]
+        if col.target in dictionary:
+            values += list(dictionary[col.target].categories)
+        applied = column_markers(markers, values)
+        cells[col.target] = text.mask(text.isin(list(applied)) | (text == ""))
+        kept[col.target] = tuple(sorted(m for m in markers - applied if m and (text == m).any()))
+    return cells, kept
+
+
+def _convert(
+    col: ColumnMapping, var: Variable, src: pd.Series, stripped: dict[str, pd.Series],
+    raw: pd.DataFrame, keep: np.ndarray, rows: np.ndarray, decimal: str,
+) -> tuple[ColumnOutcome, ColumnReport]:
+    """Convert one mapped column and account for each of its cells."""
+    withheld = np.zeros(len(src), dtype=bool)
+    if col.when:
+        holds = np.ones(len(src), dtype=bool)
+        for column, values in col.when:
+            holds &= stripped[column].isin(list(values)).fillna(False).to_numpy(dtype=bool)
+        withheld = src.notna().to_numpy(dtype=bool) & ~holds
+        src = src.mask(pd.Series(withheld, index=src.index))
+    factor = col.factor
+    if col.unit is not None:
+        factor = variable_factor(var, col.unit, column=col.source)
+    res = convert_column(src, var, codes=col.code_map or None, factor=factor,
+                         date_format=col.date_format, decimal=decimal,
+                         confirm_date_format=col.confirm_date_format,
+                         plain=typed_numbers(raw.attrs, col.source, len(src)))
+    dropped = {k: int((m & keep).sum()) for k, m in res.dropped.items() if (m & keep).any()}
+    repaired = {k: int((m & keep).sum()) for k, m in res.repaired.items() if (m & keep).any()}
+    masks = {**res.repaired, **res.dropped, CODED_MISSING: res.declared_missing,
+             WITHHELD: withheld}
+    examples = {k: _examples(m & keep, rows, raw[col.source])
+                for k, m in masks.items() if (m & keep).any()}
+    present = res.present & ~res.declared_missing & keep
+    conversion = _conversion_text(col, var, factor)
+    report = ColumnReport(
+        target=col.target, source=col.source, conversion=conversion,
+        present=int(present.sum()), carried=int(res.values[keep].notna().sum()),
+        declared_missing=int((res.declared_missing & keep).sum()),
+        dropped=dropped, repaired=repaired, examples=examples,
+        withheld=int((withheld & keep).sum()), condition=col.condition_text(),
+        notes=tuple(_column_notes(res, col, keep, rows, raw[col.source], dropped)),
+    )
+    if report.all_dropped:
+        report = dataclasses.replace(
+            report, suggestion=_suggestion(res, col, var, src, keep), notes=())
+        _LOG.info("%s", report.warning())
+    return res, report
+
+
+def _column_notes(res: ColumnOutcome, col: ColumnMapping, keep: np.ndarray, rows: np.ndarray,
+                  raw: pd.Series, dropped: dict[str, int]) -> list[str]:
+    """Warnings about a column that kept values: a date format in doubt, values lost to 0."""
+    notes = []
+    fmt = col.date_format or "%Y-%m-%d"
+    if res.date_doubt is not None and res.at_risk is not None:
+        failed = sum(n for k, n in dropped.items() if k.startswith("not a date"))
+        both = res.at_risk & keep
+        text = (f"{failed} of {int((res.present & keep).sum())} dates are not "
+                f"{shown_format(fmt)} but all read as {shown_format(res.date_doubt)}")
+        if not both.any():
+            text += (f"; correct those cells, or set date_format: \"{res.date_doubt}\" under "
+                     f"columns: {col.target} if that is the column's format")
+        elif col.confirm_date_format:
+            text += (f"; {int(both.sum())} values read both ways were kept as "
+                     f"{shown_format(fmt)} (confirm_date_format: true)")
+        else:
+            shown = examples_text(_examples(both, rows, raw))
+            text += (f": the format is likely wrong; {int(both.sum())} values that read both "
+                     f"ways were refused{shown}; set date_format: \"{res.date_doubt}\" under "
+                     f"columns: {col.target}, or add confirm_date_format: true there if "
+                     f"{shown_format(fmt)} is right")
+        notes.append(text)
+    if res.hint and any(k.startswith("not a date") for k in dropped):
+        notes.append(res.hint)
+    if res.mixed_marks is not None and (res.mixed_marks & keep).any():
+        shown = examples_text(_examples(res.mixed_marks & keep, rows, raw))
+        notes.append(f"the column mixes decimal marks: {int((res.mixed_marks & keep).sum())} "
+                     f"values were read with thousands separators{shown} although other "
+                     "values use '.' as the decimal point: check them")
+    if ROUNDS_TO_ZERO in dropped:
+        shown = examples_text(_examples(res.dropped[ROUNDS_TO_ZERO] & keep, rows, raw))
+        notes.append(f"{dropped[ROUNDS_TO_ZERO]} non-zero values round to 0 after the "
+                     f"conversion{shown}: check unit:/factor: and read: decimal")
+    return notes
+
+
+def _duplicate_rows(raw: pd.DataFrame, keep: np.ndarray, rows: np.ndarray
+                    ) -> tuple[tuple[int, int], ...]:
+    """(row, the earlier row it repeats) for rows identical in every cell (empty rows aside)."""
+    if raw.shape[1] == 0:
+        return ()
+    text = raw.astype("string").apply(lambda c: c.str.strip()).fillna("")
+    first: dict[tuple, int] = {}
+    found = []
+    for i, key in enumerate(text.itertuples(index=False, name=None)):
+        if not keep[i]:
+            continue
+        if key in first:
+            found.append((int(rows[i]), first[key]))
+        else:
+            first[key] = int(rows[i])
+    return tuple(found)
+
+
+def _refuse(summary: HarmonizeSummary) -> None:
+    """``--strict``: raise when a value would be dropped or a row repeats another."""
+    problems = []
+    if summary.dropped_total:
+        worst = "; ".join(
+            f"{c.target}: " + ", ".join(f"{n} {r}" for r, n in c.dropped.items())
+            for c in summary.columns if c.dropped
+        )
+        problems.append(f"{plural(summary.dropped_total, 'value')} would be dropped ({worst})")
+    if summary.duplicate_rows:
+        shown = ", ".join(f"row {r} = row {f}" for r, f in summary.duplicate_rows[:EXAMPLES])
+        problems.append(f"{plural(len(summary.duplicate_rows), 'row')} repeat an earlier row "
+                        f"exactly ({shown})")
+    if not problems:
+        return
+    fixes = []
+    if summary.dropped_total:
+        fixes.append("correct those cells or extend the mapping (codes, unit)")
+    if summary.duplicate_rows:
+        fixes.append("remove the repeated rows (one row per patient)")
+    raise ValidationFailed(
+        f"{summary.file}: " + "; ".join(problems),
+        fix=" and ".join(fixes) + "; without --strict they are dropped or kept and counted",
+        problems=summary.lines(),
+    )
+
+
+def _read_notes(attrs: dict, mapping: SiteMapping) -> list[str]:
+    """File-level warnings about how the file was read (a UTF-8 file read as Latin-1)."""
+    if not attrs.get("looks_utf8"):
+        return []
+    enc = attrs.get("encoding", mapping.read.get("encoding", ""))
+    try:
+        enc = codecs.lookup(enc).name
+    except LookupError:
+        pass
+    return [f"the file was read as {enc} but looks like UTF-8 (accents come out as 'Ã©'); "
+            "remove read: encoding from the mapping"]
+
+
+def _id_findings(
+    data: pd.DataFrame, dictionary: Dictionary, rows: np.ndarray, *, mapped: bool
+) -> dict[str, tuple]:
+    if not dictionary.patient_id or not mapped:
+        return {}
+    ids = data[dictionary.patient_id]
+    absent = ids.isna().to_numpy(dtype=bool)
+    repeated = (ids.duplicated(keep="first") & ids.notna()).to_numpy(dtype=bool)
+    return {
+        "missing_ids": tuple(int(r) for r in rows[absent]),
+        "duplicate_ids": tuple((int(rows[i]), str(ids.iloc[i])) for i in np.flatnonzero(repeated)),
+    }
+
+
+def _rule_findings(
+    data: pd.DataFrame, dictionary: Dictionary, rows: np.ndarray
+) -> dict[str, tuple[int, ...]]:
+    if not dictionary.rules or data.empty:
+        return {}
+    verdicts = dictionary.evaluate_rules(data)
+    found = {}
+    for rule in dictionary.rules:
+        broken = (~verdicts[rule.name]).fillna(False).to_numpy(dtype=bool)
+        if broken.any():
+            found[rule.name] = tuple(int(r) for r in rows[broken])
+    return found
+
+
+def harmonize_file(
+    path: str | Path | None,
+    mapping: SiteMapping | str | Path,
+    *,
+    dictionary: Dictionary | str | Path | None = None,
+    strict: bool = False,
+    out: str | Path | None = None,
+    report: str | Path | None = None,
+) -> HarmonizeResult:
+    """Read ``path`` with the mapping's read options and harmonise it.
+
+    ``path`` defaults to the mapping's ``file:``; ``dictionary`` to its ``dictionary:``.
+    With ``out`` the harmonised table is written there (as clean files store it), with
+    ``report`` the summary as JSON; both are checked before any work is done, and ``out``
+    may never be the export itself.
+
+    Raises:
+        DataFileError: the export cannot be read, or an output cannot be written.
+        MappingError, ValidationFailed: as :func:`harmonize`.
+    """
+    mapping = load_mapping(mapping)
+    if path is None:
+        path = mapping.data_path()
+        if path is None:
+            raise MappingError(f"{mapping.where}: no data file given and no 'file:' in it",
+                               fix="name the data file on the command line")
+    _check_outputs(Path(path), out, report)
+    target = dictionary_for(mapping) if dictionary is None else load_dictionary(dictionary)
+    result = harmonize(_read_export(path, mapping), target, mapping, file=str(path),
+                       strict=strict)
+    if out is not None:
+        write_table(result.data, out, dictionary=target)
+    if report is not None:
+        _write_json(Path(report), result.summary.to_dict())
+    return result
+
+
+def _read_export(path: str | Path, mapping: SiteMapping) -> pd.DataFrame:
+    """The export's raw text; an encoding problem points at the mapping's ``read:``."""
+    try:
+        return read_table(path, **mapping.read_options())
+    except DataFileError as exc:
+        if "--encoding" not in exc.fix:
+            raise
+        # harmonize reads with the mapping's options: the encoding belongs in its read: section
+        raise DataFileError(exc.message, fix=(
+            f"set the file's encoding under 'read:' in {mapping.where} (e.g. encoding: latin-1, "
+            "or cp1252 for Windows Excel exports), or check this is the mapping for this file"
+        )) from exc
+
+
+def _check_outputs(source: Path, out: str | Path | None, report: str | Path | None) -> None:
+    """Refuse outputs that cannot be written, or that would overwrite the export."""
+    if out is not None:
+        out = check_output_path(out)
+    if report is not None and Path(report).is_dir():
+        raise DataFileError(f"{report}: is a folder", fix="name a file, e.g. summary.json")
+    if out is not None and out.resolve() == source.resolve():
+        raise DataFileError(f"{out}: is the input file; harmonize never overwrites the export",
+                            fix=f"write to another file, e.g. {out.stem}_harmonised{out.suffix}")
+
+
+def _write_json(path: Path, content: dict) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(content, indent=2), encoding="utf-8")
+    except OSError as exc:
+        raise DataFileError(f"{path}: cannot be written ({exc.strerror or exc})",
+                            fix="choose a folder you can write to") from None
