@@ -104,7 +104,7 @@ class AssociationSignFlips(Metric):
     goal = Goal.MINIMIZE
     max_value = float(STRONGEST)
     unit = "flipped pairs"
-    thresholds = (0.0, 1.0)
+    thresholds = (0.0, 0.0)
     description = (f"of the {STRONGEST} strongest clear Spearman associations of the real rows "
                    "(|atanh ρ| > 3 SE), those whose synthetic ρ has the other sign beyond "
                    "2 SE (pairwise-complete rows)")

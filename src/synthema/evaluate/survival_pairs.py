@@ -269,6 +269,7 @@ def hazard_ratios(real_arm: Arm, syn_arm: Arm, cols: np.ndarray, context, real) 
     interval excludes 1 and the synthetic estimate lies on the other side of 1 with an interval
     that excludes 1 too.
     """
+    cols = cols[real_arm.x[:, cols].std(axis=0) > 0]  # a constant column has no ratio
     z = np.abs(cox_score_z(real_arm.x[:, cols], real_arm.time, real_arm.event))
     chosen = cols[np.sort(np.argsort(-z, kind="stable")[:min(HR_COVARIATES, len(cols))])]
     fr = fit_cox(real_arm.x, real_arm.time, real_arm.event, chosen, penalizer=HR_PENALIZER)
