@@ -25,9 +25,15 @@ from synthema.schema import VariableType
 from synthema.schema.values import out_of_range
 
 
-def _violations(df: pd.DataFrame, dictionary) -> pd.DataFrame:
+def _violations(df: pd.DataFrame, dictionary, never_na: frozenset[str] = frozenset()
+                ) -> pd.DataFrame:
+    """Rows x rules: broken (false), or escaped (not applicable) where the real rows never
+    escape that rule (``never_na``)."""
     verdicts = dictionary.evaluate_rules(df)
-    return (~verdicts.fillna(True)).astype(bool)
+    broken = ~verdicts.fillna(True).astype(bool)
+    escaped = verdicts.isna() & pd.Series([c in never_na for c in verdicts.columns],
+                                          index=verdicts.columns)
+    return (broken | escaped).astype(bool)
 
 
 class RuleViolations(Metric):
@@ -38,38 +44,50 @@ class RuleViolations(Metric):
     goal = Goal.MINIMIZE
     unit = "share of rows"
     thresholds = (0.01, 0.05)
-    description = "share of synthetic rows violating ≥ 1 dictionary rule (per-rule rates listed)"
+    description = ("share of synthetic rows violating ≥ 1 dictionary rule, or escaping one (a "
+                   "value it needs missing) that the real rows never escape; per-rule counts")
 
     @classmethod
     def compute(cls, real, synthetic, *, context) -> Outcome:
-        """Rules are evaluated on the typed frames; NA (not applicable) never counts."""
+        """Rules are evaluated on the typed frames.
+
+        A rule is not applicable on a row where a value it needs is missing. That is no
+        violation where the real rows have such rows too (``relapse_days`` without a relapse);
+        where they never do, a synthetic row escaping the rule is a defect (a response left
+        empty escapes ``cr_response``) and counts as one.
+        """
         d = context.dictionary
         if not d.rules:
             return Outcome(0.0, {"rules": [], "note": "the dictionary declares no rules"})
         verdict_s, verdict_r = d.evaluate_rules(synthetic), d.evaluate_rules(real)
-        vs, vr = (~verdict_s.fillna(True)).astype(bool), (~verdict_r.fillna(True)).astype(bool)
+        never_na = frozenset(c for c in verdict_r.columns if not verdict_r[c].isna().any())
+        vs, vr = _violations(synthetic, d, never_na), _violations(real, d)
         rows = []
         for rule in d.rules:
             n_bad = int(vs[rule.name].sum())
+            escaped = int(verdict_s[rule.name].isna().sum()) if rule.name in never_na else 0
             rows.append({"rule": rule.name, "expr": rule.expr,
                          "applicable": int(verdict_s[rule.name].notna().sum()),
                          "not_applicable": int(verdict_s[rule.name].isna().sum()),
+                         "escaped": escaped,
                          "real_not_applicable": int(verdict_r[rule.name].isna().sum()),
                          "violations": n_bad, "rate": finite(n_bad / max(len(synthetic), 1)),
                          "real_violations": int(vr[rule.name].sum()),
                          "real_rate": finite(vr[rule.name].sum() / max(len(real), 1))})
         share = float(vs.any(axis=1).mean()) if len(synthetic) else 0.0
         ref = context.holdout if context.holdout is not None and len(context.holdout) else real
-        ref_share = float(_violations(ref, d).any(axis=1).mean()) if len(ref) else 0.0
+        ref_share = float(_violations(ref, d, never_na if ref is not real else frozenset())
+                          .any(axis=1).mean()) if len(ref) else 0.0
         var = two_sample_variance(share, len(synthetic), ref_share, len(ref))
-        which = "holdout" if ref is not real else "training rows"
+        which = "holdout's" if ref is not real else "training rows'"
         return Outcome(share, {"rules": rows, "violated_rules": sum(r["violations"] > 0
                                                                      for r in rows),
+                               "escaped_rows": int(sum(r["escaped"] for r in rows)),
                                "real_share": finite(vr.any(axis=1).mean() if len(real) else 0),
                                "reference_share": finite(ref_share), "reference": which,
                                "rows_used": {"real": len(real), "synthetic": len(synthetic)}},
                        share_limits(cls, share, ref_share, 1, variance=var,
-                                    what=f"the {which}' own share"))
+                                    what=f"the {which} own share"))
 
 
 class ImpossibleValues(Metric):
@@ -82,7 +100,7 @@ class ImpossibleValues(Metric):
     thresholds = (0.0, 0.01)
     description = ("share of synthetic rows with a value outside the dictionary's bounds, not a "
                    "listed category, unreadable (as the loader reported it), or a required "
-                   "value left empty")
+                   "value left empty (declared required, or an outcome no real row lacks)")
 
     @classmethod
     def compute(cls, real, synthetic, *, context) -> Outcome:
@@ -90,6 +108,7 @@ class ImpossibleValues(Metric):
         bad = np.zeros(len(synthetic), dtype=bool)
         per_column: dict[str, int] = {}
         required: dict[str, int] = {}
+        must = must_be_present(context, real)
         for var in context.dictionary.variables:
             col = synthetic[var.name]
             if var.type.has_categories:
@@ -103,7 +122,7 @@ class ImpossibleValues(Metric):
                         mask |= np.nan_to_num(np.abs(x - np.round(x))) > 1e-9
             else:
                 mask = np.zeros(len(col), dtype=bool)
-            if var.required:
+            if var.name in must:
                 empty = col.isna().to_numpy(dtype=bool)
                 if empty.any():
                     required[var.name] = int(empty.sum())
@@ -120,6 +139,27 @@ class ImpossibleValues(Metric):
         return Outcome(share, {"rows": int(bad.sum()), "columns": per_column,
                                "required_missing": required,
                                "loader_problems": len(context.problems)})
+
+
+def must_be_present(context, real: pd.DataFrame) -> set[str]:
+    """Variables a synthetic row may not leave empty: those the dictionary declares required,
+    and the outcomes (targets, survival times and events, the ``outcome`` group) that no real
+    row lacks.
+
+    A synthetic row without its outcome escapes every rule and model that needs it (131 of
+    1,500 demo rows had no ``cr``; 80 of them were in CR by their response), so it is a defect,
+    not a row to drop quietly.
+    """
+    from synthema.evaluate.covariates import declared_outcomes
+
+    d = context.dictionary
+    try:
+        targets = context.resolve_targets()
+    except Exception:  # noqa: BLE001 - no classifiable target: survival outcomes only
+        targets = []
+    outcomes = set(declared_outcomes(d, targets))
+    always = {n for n in outcomes if len(real) and real[n].notna().all()}
+    return {v.name for v in d.variables if v.required} | always
 
 
 def row_keys(df: pd.DataFrame, dictionary) -> np.ndarray:

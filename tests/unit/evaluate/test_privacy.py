@@ -93,3 +93,47 @@ def test_nearest_returns_exact_zero_for_copies_and_sorted_neighbours():
     brute = np.sqrt(((queries[:, None, :].astype(float) - refs[None].astype(float)) ** 2).sum(-1))
     assert np.allclose(dist, np.sort(brute, axis=1)[:, :3])
     assert np.all(np.diff(dist, axis=1) >= 0)
+
+
+# -- issue 24 item 5: the inference risk's status is no coin flip ----------------------------
+
+
+def test_a_missing_guess_of_a_missing_secret_is_no_hit():
+    # Setup
+    from synthema.evaluate.anonymeter import _guess_ok
+
+    guess = np.array(["cr", None, "refractory", None], dtype=object)
+    truth = np.array(["cr", None, "cr", "cr"], dtype=object)
+    # Run / Assert: only a present, equal guess counts (both-missing made the control succeed
+    # 80-90 % of the time, multiplying the risk's noise 5-8 times)
+    assert _guess_ok(guess, truth, False).tolist() == [True, False, False, False]
+    assert _guess_ok(np.array([1.0, np.nan]), np.array([1.04, np.nan]), True).tolist() == [
+        True, False]
+
+
+def test_a_risk_whose_interval_reaches_zero_does_not_fail():
+    # Setup: a point risk of 0.2 whose 95 % interval reaches 0.02 (few attacks)
+    from synthema.evaluate.anonymeter import InferenceRisk, _limits, _result
+    from synthema.evaluate.metric import Outcome
+
+    res = _result(120, 60, 45, 10, tests=2)
+    # Run
+    status, _, limits = InferenceRisk.judge(Outcome(res["risk"], res, _limits(
+        InferenceRisk, res, 2)))
+    # Assert: the point estimate alone would fail it
+    assert res["risk"] > InferenceRisk.thresholds[1]
+    assert res["risk_ci"][0] < 0.05 and limits.judged < InferenceRisk.thresholds[0]
+    assert InferenceRisk.status(res["risk"]) == "fail" and status == "pass"
+
+
+def test_a_clear_inference_leak_still_fails():
+    # Setup: 1,500 of 2,000 attacks succeed, 400 of 2,000 controls
+    from synthema.evaluate.anonymeter import InferenceRisk, _limits, _result
+    from synthema.evaluate.metric import Outcome
+
+    res = _result(2000, 1500, 400, 300, tests=5)
+    # Run
+    status, _, limits = InferenceRisk.judge(Outcome(res["risk"], res, _limits(
+        InferenceRisk, res, 5)))
+    # Assert: (0.75 - 0.2) / 0.8 = 0.69, its lower bound far above 0.15
+    assert limits.judged > 0.6 and status == "fail"
