@@ -52,14 +52,25 @@ def evaluate_cmd(
         help="Real rows never used for training (repeatable).")] = None,
     target: Annotated[str | None, typer.Option(help="Classification target (default: cr).")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of samples, splits and models.")] = 0,
+    model: Annotated[Path | None, typer.Option(
+        help="The model the synthetic rows came from: the report states its method, mode and "
+             "privacy spent (default: the sidecar synth sample wrote next to the file).")] = None,
 ) -> None:
-    """Score synthetic data: fidelity, utility, privacy attacks, clinical rules (JSON + HTML)."""
+    """Score synthetic data: verdict, fidelity, utility, privacy attacks, clinical checks."""
     from synthema.evaluate.files import evaluate_files
 
+    generator = None
+    if model is not None:
+        from synthema.synth.files import model_provenance
+
+        generator = model_provenance(model)
     with ProgressBar() as progress:
         done = evaluate_files(dictionary=dictionary, real=real, holdout=holdout or None,
                               synthetic=synthetic, out=out, progress=progress, target=target,
-                              random_state=seed)  # fmt: skip
+                              random_state=seed, generator=generator)  # fmt: skip
+    verdict = done.report.get("verdict", {})
+    say(f"verdict: {verdict.get('headline', '?')} ({'; '.join(verdict.get('reasons', []))})")
+    say(f"release: {verdict.get('release', '?')}")
     for group, g in done.report.get("groups", {}).items():
         score = "-" if g.get("score") is None else f"{g['score']:.2f}"
         say(f"{group:<9} score {score}: {g['pass']} pass, {g['warn']} warn, {g['fail']} fail, "

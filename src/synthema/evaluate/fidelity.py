@@ -134,7 +134,7 @@ class ColumnDistance(Metric):
                          "metric": "ks" if numeric[j] else "tvd", "distance": finite(dist[j]),
                          "null_bound": finite(bound[j]), "beyond_noise": bool(dist[j] > bound[j])})
             marginals[var.name] = {
-                "labels": list(context.domain[var.name].labels),
+                "labels": list(context.domain[var.name].labels), "unit": var.unit or "",
                 "real": [finite(v) for v in pr / max(pr.sum(), 1)],
                 "synthetic": [finite(v) for v in ps / max(ps.sum(), 1)],
             }
@@ -359,6 +359,7 @@ class CorrelationDifference(Metric):
                                     nominal)[iu]).mean()), draws=FEW_DRAWS)
         return Outcome(value, {
             "columns": list(names),
+            "groups": [v.group or "" for v in context.dictionary.variables],
             "difference": [[round(float(v), 3) for v in row] for row in ar - asyn],
             "real": [[round(float(v), 3) for v in row] for row in ar],
             "worst_pairs": worst,

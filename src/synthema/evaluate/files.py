@@ -23,8 +23,10 @@ import pandas as pd
 from synthema import installed_version
 from synthema.errors import ParameterError
 from synthema.evaluate.report import EvaluationReport, Progress
+from synthema.evaluate.verdict import verdict_of
 from synthema.harmonize.validate import Problem, validate_file
 from synthema.schema import Dictionary, load_dictionary
+from synthema.tables import provenance_path
 
 _LOG = logging.getLogger(__name__)
 _CELL_KINDS = ("type", "range", "category")
@@ -115,12 +117,15 @@ def evaluate_files(
     progress: Progress | None = None,
     target: str | None = None,
     random_state: int = 0,
+    generator: dict[str, Any] | None = None,
 ) -> EvaluatedFiles:
     """Evaluate ``synthetic`` against ``real`` (training) and ``holdout``; write the report.
 
     ``real`` and ``holdout`` may each be several site files, pooled in order.
     ``progress(done, total, step)`` is called before each step (reading, each metric,
-    writing).
+    writing). ``generator`` says how the synthetic rows were made (the provenance of
+    ``synthema evaluate --model``); without it the sidecar ``synth sample`` wrote next to the
+    synthetic file is read, if there is one (:func:`generator_of`).
 
     Raises:
         ParameterError: a misspelt target or an output that is a file (before any file is read).
@@ -142,9 +147,43 @@ def evaluate_files(
     result = report.to_dict()
     result["meta"]["loader"] = {k: v.summary for k, v in loaded.items()}
     result["meta"]["synthema_version"] = installed_version()
+    result["meta"]["generator"] = generator_of(synthetic, d, len(loaded["synthetic"].data),
+                                               given=generator)
+    result["verdict"] = verdict_of(result).to_dict()
     written = _write(result, out)
     step(n + 4, n + 4, "done")
     return written
+
+
+def generator_of(synthetic: str | Path, dictionary: Dictionary, rows: int, *,
+                 given: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """How the synthetic rows were made: ``given`` (from ``--model``), else the file's
+    provenance sidecar, else None (the page then says it is not known).
+
+    Mismatches a reader should know of are listed under ``warnings``: a model of another
+    dictionary, or a sidecar counting other rows than the file has (the file was edited).
+    """
+    source = "the model given (--model)"
+    info = given
+    if info is None:
+        path = provenance_path(synthetic)
+        if not path.is_file():
+            return None
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            _LOG.warning("%s: unreadable provenance sidecar (%s)", path, exc)
+            return None
+        source = f"the sidecar {path.name} written by synth sample"
+    out = dict(info) | {"source": source, "warnings": []}
+    name = (info.get("dictionary") or {}).get("name")
+    if name and name != dictionary.name:
+        out["warnings"].append(f"the model was fitted on dictionary '{name}', the evaluation "
+                               f"uses '{dictionary.name}'")
+    if given is None and info.get("rows") not in (None, rows):
+        out["warnings"].append(f"the sidecar counts {info['rows']} rows, the file has {rows}: "
+                               "the file was changed after sampling")
+    return out
 
 
 def _load(d: Dictionary, files: dict[str, Paths | None], step: Progress) -> dict[str, LoadedFile]:

@@ -11,6 +11,8 @@ every synthema report shares (:mod:`synthema.evaluate.page`). Every string from 
 
 from __future__ import annotations
 
+import re
+
 from markupsafe import Markup
 
 from synthema.evaluate.page import fmt as _fmt
@@ -23,47 +25,133 @@ _N_MARGINALS = 12
 _GROUP_COLORS = {"low": "#1b7f3b", "intermediate": "#b26a00", "high": "#b3261e"}
 
 
-def _marginal_fig(name: str, m: dict) -> dict:
+def wrap(label: str, width: int = 14) -> str:
+    """A tick label broken into lines of about ``width`` characters (never cut).
+
+    >>> wrap("apl_pml_rara_fusion_present", 10)
+    'apl_pml_<br>rara_<br>fusion_<br>present'
+    """
+    out, line = [], ""
+    for part in re.split(r"(?<=[_ ,.\-/])", str(label)):
+        if line and len(line) + len(part) > width:
+            out.append(line)
+            line = ""
+        line += part
+    out.append(line)
+    return "<br>".join(x for x in out if x)
+
+
+def _axis_title(name: str, m: dict) -> str:
+    unit = m.get("unit") or ""
+    return f"{name} ({unit})" if unit else name
+
+
+def _marginal_fig(title: str, m: dict, name: str = "") -> dict:
+    labels = [wrap(x) for x in m["labels"]]
     return {"data": [
-        {"type": "bar", "name": "real", "x": m["labels"], "y": m["real"],
-         "marker": {"color": REAL}},
-        {"type": "bar", "name": "synthetic", "x": m["labels"], "y": m["synthetic"],
-         "marker": {"color": SYN}}],
-        "layout": _layout(name, barmode="group", yaxis={"title": {"text": "share"}})}
+        {"type": "bar", "name": "real", "x": labels, "y": m["real"],
+         "marker": {"color": REAL}, "hovertext": m["labels"]},
+        {"type": "bar", "name": "synthetic", "x": labels, "y": m["synthetic"],
+         "marker": {"color": SYN}, "hovertext": m["labels"]}],
+        "layout": _layout(title, barmode="group",
+                          xaxis={"title": {"text": _axis_title(name, m)}, "automargin": True,
+                                 "tickfont": {"size": 10}},
+                          yaxis={"title": {"text": "share of rows"}, "automargin": True})}
 
 
-def _line(name: str, x: list, y: list, color: str, dash: str = "solid") -> dict:
+def _line(name: str, x: list, y: list, color: str, dash: str = "solid", **extra) -> dict:
     return {"type": "scatter", "mode": "lines", "name": name, "x": x, "y": y,
-            "line": {"color": color, "dash": dash, "shape": "hv", "width": 2}}
+            "line": {"color": color, "dash": dash, "shape": "hv", "width": 2}} | extra
 
 
-def _km_figs(metrics: dict) -> dict:
+def _band(name: str, x: list, curve: dict, color: str) -> list[dict]:
+    """The 95 % band of a curve: the lower line, then the upper one filled down to it."""
+    fill = {"real": "rgba(47,109,181,0.15)", "synthetic": "rgba(224,123,40,0.15)"}[name]
+    common = {"hoverinfo": "skip", "showlegend": False, "line": {"width": 0, "shape": "hv",
+                                                                  "color": color}}
+    return [{"type": "scatter", "mode": "lines", "x": x, "y": curve["lower"], **common},
+            {"type": "scatter", "mode": "lines", "x": x, "y": curve["upper"], "fill": "tonexty",
+             "fillcolor": fill, **common}]
+
+
+def _censored(name: str, curve: dict, color: str) -> dict:
+    marks = curve["censored"]
+    return {"type": "scatter", "mode": "markers", "name": f"{name} censored", "x": marks["time"],
+            "y": marks["survival"], "showlegend": False, "hovertemplate": "censored at %{x}",
+            "marker": {"symbol": "line-ns-open", "size": 7, "color": color}}
+
+
+def _time_axis(pair: dict) -> dict:
+    unit = pair.get("unit") or ""
+    return {"title": {"text": f"{pair['time']} ({unit})" if unit else pair["time"]},
+            "tickvals": pair.get("ticks"), "automargin": True}
+
+
+def _horizon(pair: dict, horizon: float | None) -> dict:
+    if horizon is None:
+        return {}
+    return {"shapes": [{"type": "line", "x0": horizon, "x1": horizon, "y0": 0, "y1": 1,
+                        "yref": "paper", "line": {"color": "#5f6b7a", "dash": "dash",
+                                                  "width": 1}}],
+            "annotations": [{"x": horizon, "y": 1.0, "yref": "paper", "xanchor": "right",
+                             "text": "compared up to here", "showarrow": False,
+                             "font": {"size": 10, "color": "#5f6b7a"}}]}
+
+
+def at_risk_table(pair: dict, curves: dict[str, dict]) -> Markup:
+    """Numbers at risk under a Kaplan-Meier plot (one row per curve, one column per tick)."""
+    ticks = pair.get("ticks") or []
+    return table(["at risk", *[_fmt(t) for t in ticks]],
+                 [[name, *c["at_risk"]] for name, c in curves.items()],
+                 numeric=tuple(range(1, len(ticks) + 1)))
+
+
+def _km_overall(pair: dict) -> dict:
+    grid, curves = pair["grid"], pair["curves"]
+    data = []
+    for name, color in (("real", REAL), ("synthetic", SYN)):
+        data += _band(name, grid, curves[name], color)
+        data.append(_line(name, grid, curves[name]["survival"], color))
+        data.append(_censored(name, curves[name], color))
+    title = (f"{pair['label']}: largest gap {_fmt(pair['km_distance'])} up to "
+             f"{_fmt(pair.get('horizon'))} (whole curve {_fmt(pair.get('km_distance_full'))})")
+    return {"data": data, "layout": _layout(title, xaxis=_time_axis(pair),
+                                            yaxis={"title": {"text": "survival probability"},
+                                                   "range": [0, 1.02]},
+                                            **_horizon(pair, pair.get("horizon")))}
+
+
+def _km_groups(pair: dict, rg: dict) -> dict:
+    data = []
+    for gname, g in rg["groups"].items():
+        color = _GROUP_COLORS.get(gname, HOLD)
+        data.append(_line(f"{gname} risk, real", rg["grid"], g["curves"]["real"]["survival"],
+                          color))
+        data.append(_line(f"{gname} risk, synthetic", rg["grid"],
+                          g["curves"]["synthetic"]["survival"], color, "dot"))
+    return {"data": data, "layout": _layout(
+        f"{pair['label']} by risk group of the real Cox model (dotted: synthetic)",
+        xaxis=_time_axis(pair), yaxis={"title": {"text": "survival probability"},
+                                       "range": [0, 1.02]})}
+
+
+def _km_figs(metrics: dict) -> tuple[dict, list[tuple[str, Markup]]]:
+    """Figures, and (figure id, numbers-at-risk table) in page order."""
     figs: dict[str, dict] = {}
+    blocks: list[tuple[str, Markup]] = []
     km = metrics.get("km_distance", {}).get("details", {})
     groups = {p["event"]: p for p in
               metrics.get("km_risk_group_distance", {}).get("details", {}).get("pairs", [])}
     for i, pair in enumerate(km.get("pairs", [])):
-        grid = pair["grid"]
-        figs[f"km-{i}"] = {"data": [_line("real", grid, pair["curves"]["real"], REAL),
-                                    _line("synthetic", grid, pair["curves"]["synthetic"], SYN)],
-                           "layout": _layout(f"{pair['label']}: sup distance "
-                                             f"{_fmt(pair['km_distance'])}",
-                                             xaxis={"title": {"text": pair["time"]}},
-                                             yaxis={"title": {"text": "survival"},
-                                                    "range": [0, 1.02]})}
+        figs[f"km-{i}"] = _km_overall(pair)
+        blocks.append((f"km-{i}", at_risk_table(pair, pair["curves"])))
         rg = groups.get(pair["event"])
         if rg:
-            data = []
-            for gname, g in rg["groups"].items():
-                color = _GROUP_COLORS.get(gname, HOLD)
-                data.append(_line(f"{gname} real", grid, g["curves"]["real"], color))
-                data.append(_line(f"{gname} synthetic", grid, g["curves"]["synthetic"], color,
-                                  "dot"))
-            figs[f"km-groups-{i}"] = {"data": data, "layout": _layout(
-                f"{pair['label']} by risk group (dotted: synthetic)",
-                xaxis={"title": {"text": pair["time"]}},
-                yaxis={"title": {"text": "survival"}, "range": [0, 1.02]})}
-    return figs
+            figs[f"km-groups-{i}"] = _km_groups(pair, rg)
+            blocks.append((f"km-groups-{i}", at_risk_table(pair, {
+                f"{g} {side}": c["curves"][side] for g, c in rg["groups"].items()
+                for side in ("real", "synthetic")})))
+    return figs, blocks
 
 
 def _hist_fig(title: str, h: dict, xlabel: str) -> dict:
@@ -106,13 +194,35 @@ def _risk_fig(metrics: dict) -> dict | None:
 
 
 def _heatmap(details: dict) -> dict:
+    """Association differences, columns ordered by dictionary group, every name on the axes
+    (hover gives the pair and both values); the figure grows with the number of columns."""
     cols = details["columns"]
-    return {"data": [{"type": "heatmap", "z": details["difference"], "x": cols, "y": cols,
-                      "zmin": -1, "zmax": 1, "colorscale": "RdBu", "reversescale": True,
-                      "colorbar": {"title": {"text": "Δ"}}}],
-            "layout": _layout("", margin={"l": 110, "r": 10, "t": 10, "b": 110},
-                              xaxis={"tickfont": {"size": 8}},
-                              yaxis={"tickfont": {"size": 8}, "autorange": "reversed"})}
+    groups = details.get("groups") or [""] * len(cols)
+    order = sorted(range(len(cols)), key=lambda i: (groups[i], i))
+    names = [cols[i] for i in order]
+    diff = [[details["difference"][i][j] for j in order] for i in order]
+    real = details.get("real")
+    text = [[f"{cols[i]} × {cols[j]}<br>real {real[i][j]:.2f}, synthetic "
+             f"{real[i][j] - details['difference'][i][j]:.2f}" if real else ""
+             for j in order] for i in order]
+    font = 11 if len(cols) <= 30 else 8 if len(cols) <= 80 else 6
+    size = max(480, min(14 * len(cols) + 180, 2400))
+    shapes, start = [], 0
+    for k in range(1, len(order) + 1):  # a box around each group's block
+        if k == len(order) or groups[order[k]] != groups[order[start]]:
+            shapes.append({"type": "rect", "x0": start - 0.5, "x1": k - 0.5, "y0": start - 0.5,
+                           "y1": k - 0.5, "line": {"color": "#1d2330", "width": 1}})
+            start = k
+    return {"data": [{"type": "heatmap", "z": diff, "x": names, "y": names, "text": text,
+                      "hoverinfo": "text", "zmin": -1, "zmax": 1, "colorscale": "RdBu",
+                      "reversescale": True,
+                      "colorbar": {"title": {"text": "real − synthetic"}}}],
+            "layout": _layout("", height=size, shapes=shapes,
+                              margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                              xaxis={"tickfont": {"size": font}, "automargin": True,
+                                     "tickangle": -90, "dtick": 1},
+                              yaxis={"tickfont": {"size": font}, "automargin": True,
+                                     "autorange": "reversed", "dtick": 1})}
 
 
 Section = tuple[Markup, dict[str, dict]]  # the section's HTML and the figures it shows
@@ -120,6 +230,16 @@ Section = tuple[Markup, dict[str, dict]]  # the section's HTML and the figures i
 
 def _details(metrics: dict, name: str) -> dict:
     return metrics.get(name, {}).get("details", {})
+
+
+def verdict_section(report: dict) -> Section:
+    """The verdict, how the rows were made, and what each failing check means."""
+    from synthema.evaluate.verdict import verdict_of
+
+    verdict = report.get("verdict") or verdict_of(report).to_dict()
+    return render_section("report/verdict.html", verdict=verdict,
+                          generator=report.get("meta", {}).get("generator"),
+                          version=report.get("meta", {}).get("synthema_version", "")), {}
 
 
 def scorecard_section(report: dict) -> Section:
@@ -135,8 +255,9 @@ def fidelity_section(report: dict) -> Section:
     cd = _details(metrics, "column_distance")
     marginals = cd.get("marginals", {})
     worst = sorted(cd.get("columns", []), key=lambda r: -(r["distance"] or 0))[:_N_MARGINALS]
-    figures = {f"marg-{i}": _marginal_fig(f"{row['column']} ({row['metric']} "
-                                          f"{_fmt(row['distance'])})", marginals[row["column"]])
+    figures = {f"marg-{i}": _marginal_fig(f"{row['column']}: {row['metric'].upper()} "
+                                          f"{_fmt(row['distance'])}", marginals[row["column"]],
+                                          row["column"])
                for i, row in enumerate(worst)}  # fmt: skip
     corr = _details(metrics, "correlation_difference")
     if corr.get("difference"):
@@ -155,7 +276,9 @@ def fidelity_section(report: dict) -> Section:
     html = render_section("report/fidelity.html", marginal_columns=list(marginals),
                           worst_columns=worst, marginal_figs=[f for f in figures if
                                                               f.startswith("marg-")],
-                          has_heatmap="heatmap" in figures, fidelity_tables=tables)
+                          has_heatmap="heatmap" in figures, fidelity_tables=tables,
+                          heatmap_height=figures.get("heatmap", {}).get("layout", {}).get(
+                              "height", 560))
     return html, figures
 
 
@@ -179,8 +302,9 @@ def utility_section(report: dict) -> Section:
     if logrank_rows:
         tables.append(Markup("<h3>Log-rank test, real vs synthetic</h3>") + table(
             ["survival pair", "χ²", "p-value"], logrank_rows, numeric=(1, 2)))
-    km = _km_figs(metrics)
-    return render_section("report/utility.html", utility_tables=tables, km_figs=list(km)), km
+    km, blocks = _km_figs(metrics)
+    return render_section("report/utility.html", utility_tables=tables, km_blocks=blocks,
+                          covariates=report.get("meta", {}).get("covariates")), km
 
 
 def _attack_row(label: str, r: dict) -> list:
@@ -212,24 +336,77 @@ def privacy_section(report: dict) -> Section:
                           privacy_tables=tables), figures
 
 
+def _ci(side: dict) -> str:
+    if side.get("hr") is None:
+        return "—"
+    lo, hi = side["ci"]
+    return f"{_fmt(side['hr'])} ({_fmt(lo)}–{_fmt(hi)})"
+
+
+def _checks_tables(metrics: dict) -> list[Markup]:
+    """Hazard ratios, association signs, risk-group order, values outside the real range and
+    outcome rates, side by side."""
+    out = []
+    hr = _details(metrics, "hazard_ratios").get("covariates", [])
+    if hr:
+        out.append(Markup("<h3>Hazard ratios, real vs synthetic (Cox, 95 % CI)</h3>") + table(
+            ["survival", "covariate", "real HR (95 % CI)", "synthetic HR (95 % CI)", "status"],
+            [[r["pair"], r["covariate"], _ci(r["real"]), _ci(r["synthetic"]), r["status"]]
+             for r in hr]))
+    flips = _details(metrics, "association_sign_flips").get("strongest", [])
+    if flips:
+        out.append(Markup("<h3>Strongest real associations: does the sign hold?</h3>") + table(
+            ["column A", "column B", "real ρ", "synthetic ρ", "flipped"],
+            [[*r["columns"], r["real"], r["synthetic"], "yes" if r["flipped"] else "no"]
+             for r in flips], numeric=(2, 3)))
+    order = _details(metrics, "risk_group_order").get("pairs", [])
+    rows = [[p["label"], " vs ".join(c["groups"]), c["real_difference"], c["real_se"],
+             c["synthetic_difference"], "clear" if c["clear"] else "not clear",
+             "REVERSED" if c["reversed"] else "kept"] for p in order for c in p["checks"]]
+    if rows:
+        out.append(Markup("<h3>Risk-group order: restricted mean survival difference "
+                          "(better − worse group, up to the horizon)</h3>") + table(
+            ["survival", "groups", "real", "real SE", "synthetic", "real separation",
+             "synthetic order"], rows, numeric=(2, 3, 4)))
+    rng = metrics.get("outside_real_range", {}).get("details", {})
+    if rng.get("columns"):
+        out.append(Markup("<h3>Values outside the real range (implausible, not a leak)</h3>")
+                   + table(["column", "synthetic rows above the largest real value",
+                            "below the smallest", "holdout rows outside (reference)"],
+                           [[c, v["above"], v["below"],
+                             sum((rng.get("holdout_columns") or {}).get(c, {}).values())]
+                            for c, v in rng["columns"].items()], numeric=(1, 2, 3)))
+    rates = _details(metrics, "outcome_rates").get("outcomes", [])
+    if rates:
+        out.append(Markup("<h3>Outcome rates</h3>") + table(
+            ["outcome", "value", "real", "synthetic", "difference", "limit"],
+            [[r["outcome"], r["value"], r["real"], r["synthetic"], r["difference"],
+              r["limit"]] for r in rates], numeric=(2, 3, 4, 5)))
+    return out
+
+
 def clinical_section(report: dict) -> Section:
-    """Rule violations, impossible values and copies of real patients."""
+    """Clinical checks, rule violations, impossible values and copies of real patients."""
     metrics = report["metrics"]
-    tables = []
+    tables = _checks_tables(metrics)
     rules = _details(metrics, "rule_violations").get("rules", [])
     broken = [r for r in rules if r["violations"] or r["real_violations"]]
     if rules:
         tables.append(Markup("<h3>Rule violations</h3>") + (table(
-            ["rule", "expression", "synthetic violations", "synthetic rate", "real violations"],
-            [[r["rule"], r["expr"], r["violations"], r["rate"], r["real_violations"]]
+            ["rule", "expression", "synthetic violations", "of which escaped (value missing)",
+             "synthetic rate", "real violations"],
+            [[r["rule"], r["expr"], r["violations"], r.get("escaped", 0), r["rate"],
+              r["real_violations"]]
              for r in sorted(broken, key=lambda r: -r["violations"])],
-            numeric=(2, 3, 4)) if broken else Markup(
+            numeric=(2, 3, 4, 5)) if broken else Markup(
                 f"<p>All {len(rules)} rules hold on every synthetic row.</p>")))
     iv = _details(metrics, "impossible_values")
     if iv.get("columns"):
         tables.append(Markup("<h3>Impossible values</h3>") + table(
-            ["column", "rows"], sorted(iv["columns"].items(), key=lambda kv: -kv[1]),
-            numeric=(1,)))
+            ["column", "rows", "of which a required value missing"],
+            [[c, n, (iv.get("required_missing") or {}).get(c, 0)]
+             for c, n in sorted(iv["columns"].items(), key=lambda kv: -kv[1])],
+            numeric=(1, 2)))
     dup = metrics.get("real_duplicates", {})
     if dup.get("details"):
         d = dup["details"]
@@ -242,6 +419,7 @@ def clinical_section(report: dict) -> Section:
 
 
 SECTIONS = {
+    "verdict": verdict_section,
     "scorecard": scorecard_section,
     "fidelity": fidelity_section,
     "utility": utility_section,

@@ -86,8 +86,28 @@ def json_script(obj: Any) -> Markup:
     return Markup(text.replace("</", "<\\/").replace("<!--", "<\\!--"))
 
 
-def _threshold(sign: str, value: Any) -> str:
-    return "—" if value is None else f"{sign} {fmt(value)}"
+def _threshold(sign: str, value: Any, used: Any = None) -> str:
+    """The documented limit, and the one used at this data size when it differs."""
+    if value is None:
+        return "—"
+    if used is None or fmt(used) == fmt(value):
+        return f"{sign} {fmt(value)}"
+    return f"{sign} {fmt(value)} (here {fmt(used)})"
+
+
+def _rows_used(rows: Any) -> str:
+    """``rows_used`` of a metric's details as a short phrase (nested counts flattened)."""
+    if not isinstance(rows, dict):
+        return ""
+    parts = []
+    for key, v in rows.items():
+        if isinstance(v, dict):
+            inner = _rows_used(v)
+            if inner:
+                parts.append(f"{key}: {inner}")
+        elif isinstance(v, int | float) and not isinstance(v, bool):
+            parts.append(f"{key.replace('_', ' ')} {fmt(v)}")
+    return ", ".join(parts)
 
 
 def scorecard(metrics: Iterable[dict]) -> tuple[list[tuple[str, list[dict]]], dict[str, int]]:
@@ -102,13 +122,16 @@ def scorecard(metrics: Iterable[dict]) -> tuple[list[tuple[str, list[dict]]], di
     totals = dict.fromkeys(STATUSES, 0)
     for m in metrics:
         limits = m.get("thresholds") or {}
+        used = m.get("limits") or {}
         sign = "≥" if m.get("goal") == "maximize" else "≤"
         by_group.setdefault(m["group"], []).append({
             "name": m["name"], "value": m.get("value"), "unit": m.get("unit", ""),
-            "pass_if": _threshold(sign, limits.get("pass")),
-            "warn_if": _threshold(sign, limits.get("warn")),
+            "pass_if": _threshold(sign, limits.get("pass"), used.get("pass")),
+            "warn_if": _threshold(sign, limits.get("warn"), used.get("warn")),
             "score": m.get("score"), "status": m.get("status") or "",
-            "description": m.get("description", ""), "error": m.get("error")})
+            "description": m.get("description", ""), "error": m.get("error"),
+            "basis": used.get("basis") or "",
+            "rows": _rows_used((m.get("details") or {}).get("rows_used"))})
         if m.get("status") in totals:
             totals[m["status"]] += 1
     return list(by_group.items()), totals

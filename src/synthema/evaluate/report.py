@@ -247,8 +247,10 @@ class EvaluationReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Everything the report computed, JSON-able."""
+        from synthema.evaluate.verdict import verdict_of
+
         props = self.get_properties()
-        return jsonable({
+        out = jsonable({
             "synthema_report": 1,
             "meta": self._meta,
             "score": finite(self.get_score()),
@@ -259,6 +261,8 @@ class EvaluationReport:
                        for _, row in props.iterrows()},
             "metrics": {r.name: r.to_dict() for r in self.results},
         })
+        out["verdict"] = verdict_of(out).to_dict()
+        return out
 
 
 def capped_mean(scores: Sequence[float], statuses: Sequence[str]) -> float:

@@ -12,6 +12,7 @@ model into a file; both check their parameters before any work is done.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -111,11 +112,54 @@ def fit_files(
 
 @dataclass(frozen=True)
 class SampledFile:
-    """Rows drawn from a saved model, and where they were written."""
+    """Rows drawn from a saved model, where they were written, and the provenance sidecar."""
 
     synthesizer: BaseSynthesizer
     data: pd.DataFrame
     path: Path
+    sidecar: Path | None = None
+
+
+def provenance(synth: BaseSynthesizer, *, model: str | Path | None = None,
+               rows: int | None = None) -> dict:
+    """How synthetic rows were made, for the evaluation report's header (JSON-able).
+
+    Method, central or federated (and over which sites), the privacy spent as (ε, δ) and ρ,
+    whether it is private at all (ε = ∞ and the non-private baselines are not), the
+    dictionary, the model file and the synthema version. Read from the fitted synthesizer, so
+    ``synthema evaluate --model`` and the sidecar of ``synth sample`` say the same.
+    """
+    import math
+
+    from synthema import installed_version
+
+    spent = synth.privacy_spent_
+    private = bool(spent.get("private")) and synth.private
+    mode = spent.get("mode") or "central (one trusted site held the pooled files)"
+
+    def num(key: str) -> float | None:
+        v = spent.get(key)
+        return None if v is None or not math.isfinite(float(v)) else float(v)
+
+    d = synth.dictionary_
+    return {"method": synth.method, "private": private, "mode": mode,
+            "federated": mode.startswith("federated"),
+            "epsilon": num("epsilon") if private else None,
+            "delta": num("delta"), "rho": num("rho") if private else None,
+            "dictionary": {"name": d.name, "version": str(d.version)},
+            "model": None if model is None else str(model), "rows": rows,
+            "synthema_version": installed_version()}
+
+
+def model_provenance(model: str | Path) -> dict:
+    """:func:`provenance` of a saved model file (``synthema evaluate --model``).
+
+    Raises:
+        SynthemaError: no such model, or not a model file.
+    """
+    from synthema.synth.persist import load_synthesizer
+
+    return provenance(load_synthesizer(Path(model)), model=model)
 
 
 _MODEL_FIX = "fit one first: synthema synth fit --dictionary D --epsilon 1 FILE... --out MODEL"
@@ -126,7 +170,9 @@ def sample_file(model: str | Path, *, rows: int, out: str | Path,
     """Draw ``rows`` synthetic patients from a saved model into ``out`` (CSV/TSV/Parquet).
 
     Every row satisfies every dictionary rule; ``synthesizer.sampling_report_`` says what
-    that took.
+    that took. Next to the file goes its provenance sidecar
+    (:func:`~synthema.tables.provenance_path`, :func:`provenance`), which
+    ``synthema evaluate`` reads to say how the rows were made.
 
     Raises:
         ParameterError: fewer than 1 row.
@@ -134,7 +180,7 @@ def sample_file(model: str | Path, *, rows: int, out: str | Path,
         SynthemaError: no such model, or not a model file.
     """
     from synthema.synth.persist import load_synthesizer
-    from synthema.tables import check_output_path, write_table
+    from synthema.tables import check_output_path, provenance_path, write_table
 
     if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
         raise ParameterError(f"rows is {rows}", fix="ask for at least 1 row, e.g. --rows 1000")
@@ -147,4 +193,7 @@ def sample_file(model: str | Path, *, rows: int, out: str | Path,
     synth = load_synthesizer(model)
     data = synth.sample(rows, random_state=seed)
     write_table(data, out, dictionary=synth.dictionary_)
-    return SampledFile(synth, data, out)
+    sidecar = provenance_path(out)
+    sidecar.write_text(json.dumps(provenance(synth, model=model, rows=len(data)), indent=1,
+                                  allow_nan=False), encoding="utf-8")
+    return SampledFile(synth, data, out, sidecar)

@@ -21,10 +21,12 @@ Nothing here types a value: that is the dictionary's job (:mod:`synthema.harmoni
 from synthema.tables.decimal_marks import normalize_decimal
 from synthema.tables.delimited import normalize_delimiter
 from synthema.tables.formats import (
+    PROVENANCE_SUFFIX,
     READ_SUFFIXES,
     WRITE_SUFFIXES,
     check_output_path,
     is_table_file,
+    provenance_path,
 )
 from synthema.tables.missing import DEFAULT_MISSING, column_markers
 from synthema.tables.read import describe_read, read_table, typed_numbers
@@ -32,6 +34,7 @@ from synthema.tables.write import clean_text, write_table
 
 __all__ = [
     "DEFAULT_MISSING",
+    "PROVENANCE_SUFFIX",
     "READ_SUFFIXES",
     "WRITE_SUFFIXES",
     "check_output_path",
@@ -41,6 +44,7 @@ __all__ = [
     "is_table_file",
     "normalize_decimal",
     "normalize_delimiter",
+    "provenance_path",
     "read_table",
     "typed_numbers",
     "write_table",

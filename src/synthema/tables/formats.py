@@ -66,3 +66,18 @@ def check_output_path(path: str | Path) -> Path:
     if path.is_dir():
         raise DataFileError(f"{path}: is a folder", fix="name an output file, e.g. out.csv")
     return path
+
+
+#: appended to a sampled file's name for the sidecar that says how its rows were made
+PROVENANCE_SUFFIX = ".provenance.json"
+
+
+def provenance_path(table: str | Path) -> Path:
+    """The provenance sidecar of a table file: written by ``synth sample``, read by
+    ``evaluate`` (``synthetic.csv`` -> ``synthetic.csv.provenance.json``).
+
+    >>> provenance_path("out/synthetic.csv").as_posix()
+    'out/synthetic.csv.provenance.json'
+    """
+    table = Path(table)
+    return table.with_name(table.name + PROVENANCE_SUFFIX)
