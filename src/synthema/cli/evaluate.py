@@ -71,8 +71,10 @@ def evaluate_cmd(
     verdict = done.report.get("verdict", {})
     say(f"verdict: {verdict.get('headline', '?')} ({'; '.join(verdict.get('reasons', []))})")
     say(f"release: {verdict.get('release', '?')}")
+    from synthema.evaluate.page import fmt_score
+
     for group, g in done.report.get("groups", {}).items():
-        score = "-" if g.get("score") is None else f"{g['score']:.2f}"
+        score = fmt_score(g.get("score"))
         say(f"{group:<9} score {score}: {g['pass']} pass, {g['warn']} warn, {g['fail']} fail, "
             f"{g['error']} error")
     for m in done.errors:

@@ -164,16 +164,27 @@ class Metric:
 
     @classmethod
     def judge(cls, outcome: Outcome) -> tuple[str, float, Limits]:
-        """(status, score, limits) of an outcome: its own limits, else the thresholds."""
+        """(status, score, limits) of an outcome: its own limits, else the thresholds.
+
+        The status compares the judged number (the value, or the bound of its interval that
+        decides) with the limits; an ``override`` imposes one. The score maps the value itself
+        through the limits and is then held inside its status's band, so a gap of 0.16 that
+        passes only because a small holdout cannot tell it from 0 scores 75, not 100.
+        """
         limits = outcome.limits or cls.default_limits(outcome.value)
         if outcome.value is None or math.isnan(outcome.value):
             return "error", math.nan, limits
-        score = cls.score(limits.judged, limits.passed, limits.warned)
-        if limits.override == "fail":
-            return "fail", min(score, 0.4999), limits
-        if limits.override == "warn":
-            return "warn", min(max(score, 0.5), 0.7499), limits
-        return cls.status_within(limits.judged, limits.passed, limits.warned), score, limits
+        status = limits.override or cls.status_within(limits.judged, limits.passed,
+                                                      limits.warned)
+        if status not in BANDS:
+            status = cls.status_within(limits.judged, limits.passed, limits.warned)
+        lo, hi = BANDS[status]
+        raw = cls.score(outcome.value, limits.passed, limits.warned)
+        return status, round(min(max(raw, lo), hi), 10), limits
+
+
+#: the score range of each status
+BANDS = {"pass": (0.75, 1.0), "warn": (0.5, 0.7499), "fail": (0.0, 0.4999)}
 
 
 class AtMostHalfBetter(Metric):

@@ -15,8 +15,8 @@ network. Figures are plain Plotly JSON (``{"data", "layout"}``) keyed by the id 
 ...     "status": "pass", "description": "smallest class"}])
 >>> rows[0][0], rows[0][1][0]["pass_if"], totals["pass"]
 ('privacy', '≥ 5', 1)
->>> fmt(0.000123), fmt(None), fmt_score(0.5)
-('1.23e-04', '—', '50')
+>>> fmt(0.000123), fmt(None), fmt_score(0.5), fmt_score(0.4999)
+('1.23e-04', '—', '50', '49')
 """
 
 from __future__ import annotations
@@ -55,8 +55,8 @@ def fmt(v: Any) -> str:
 
 
 def fmt_score(v: Any) -> str:
-    """A [0, 1] score as 0–100 ('—' for none)."""
-    return "—" if v is None else f"{100 * v:.0f}"
+    """A [0, 1] score as 0–100, rounded down ('—' for none): a failing score never reads 50."""
+    return "—" if v is None else f"{math.floor(100 * v + 1e-9):.0f}"  # 0.4999 is 49, not 50
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, numeric: Sequence[int] = ()
