@@ -132,7 +132,8 @@ def _km_groups(pair: dict, rg: dict) -> dict:
     return {"data": data, "layout": _layout(
         f"{pair['label']} by risk group of the real Cox model (dotted: synthetic)",
         xaxis=_time_axis(pair), yaxis={"title": {"text": "survival probability"},
-                                       "range": [0, 1.02]})}
+                                       "range": [0, 1.02]},
+        margin={"l": 50, "r": 10, "t": 90, "b": 60})}
 
 
 def _km_figs(metrics: dict) -> tuple[dict, list[tuple[str, Markup]]]:
@@ -399,7 +400,7 @@ def clinical_section(report: dict) -> Section:
               r["real_violations"]]
              for r in sorted(broken, key=lambda r: -r["violations"])],
             numeric=(2, 3, 4, 5)) if broken else Markup(
-                f"<p>All {len(rules)} rules hold on every synthetic row.</p>")))
+                f"<p>Every rule ({len(rules)}) holds on every synthetic row.</p>")))
     iv = _details(metrics, "impossible_values")
     if iv.get("columns"):
         tables.append(Markup("<h3>Impossible values</h3>") + table(

@@ -62,7 +62,8 @@ def fmt_score(v: Any) -> str:
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, numeric: Sequence[int] = ()
           ) -> Markup:
     """An escaped HTML table; columns listed in ``numeric`` are right-aligned."""
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    head = "".join(f"<th class=\"num\">{escape(h)}</th>" if i in numeric else
+                   f"<th>{escape(h)}</th>" for i, h in enumerate(headers))
     body = "".join(
         "<tr>" + "".join(
             f"<td class=\"num\">{escape(fmt(c))}</td>" if i in numeric else
