@@ -338,10 +338,12 @@ class OutcomeRates(Metric):
                 worst = (abs(b - a) - limit, abs(b - a), limit)
         if worst is None:
             return Outcome(0.0, {"outcomes": [], "note": "no boolean or categorical outcome"})
-        _, value, limit = worst
+        _, judged, limit = worst
+        value = max(abs(r["difference"]) for r in rows)  # shown: the largest difference
         return Outcome(value, {"outcomes": rows, "rows_used": {"real": nr, "synthetic": ns}},
-                       Limits(limit, limit + (ok - good), value, reference=0.0, basis=(
-                           f"the outcome furthest beyond its limit decides; pass limit "
+                       Limits(limit, limit + (ok - good), judged, reference=0.0, basis=(
+                           f"the outcome furthest beyond its limit decides (difference "
+                           f"{judged:.3g}); pass limit "
                            f"{limit:.3g}: the larger of the documented {good:g} and {z:.3g} "
                            f"binomial standard deviations of the difference (Bonferroni over "
                            f"{len(rates)} rates)")))

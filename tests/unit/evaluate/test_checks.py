@@ -114,3 +114,43 @@ def test_risk_groups_in_reverse_order_are_caught(real, dictionary):
     assert details["clear"] >= 2
     assert any(c["reversed"] for p in details["pairs"] for c in p["checks"])
     assert report.results[0].status == "fail" and self_report.results[0].status == "pass"
+
+
+def test_outcome_rates_are_the_data_s_and_a_shifted_rate_fails(real, fresh, holdout,
+                                                                 dictionary):
+    # Setup: a fresh sample in which 150 survivors are recorded as dead
+    shifted = fresh.copy()
+    alive = shifted.index[shifted["os_status"].eq(False).fillna(False)][:150]
+    shifted.loc[alive, "os_status"] = True
+    # Run
+    same = evaluate(real, fresh, dictionary=dictionary, holdout=holdout,
+                    metrics=["outcome_rates"])
+    bad = evaluate(real, shifted, dictionary=dictionary, holdout=holdout,
+                   metrics=["outcome_rates"])
+    rows = {(r["outcome"], r["value"]): r for r in
+            bad.get_details("outcome_rates")["outcomes"]}
+    # Assert: rates recomputed with pandas; the shown value is the largest difference
+    death = rows[("os_status", "true")]
+    assert death["real"] == pytest.approx(real["os_status"].dropna().astype(bool).mean())
+    assert death["synthetic"] == pytest.approx(shifted["os_status"].dropna().astype(bool).mean())
+    assert value(bad, "outcome_rates") == pytest.approx(max(abs(r["difference"])
+                                                            for r in rows.values()))
+    assert bad.results[0].status == "fail" and same.results[0].status == "pass"
+
+
+def test_values_beyond_the_real_range_are_counted_per_column(real, fresh, holdout,
+                                                              dictionary):
+    # Setup: 51 synthetic patients older than anyone real (inside the dictionary's bounds)
+    older = fresh.copy()
+    oldest = int(real["age"].max())
+    older.loc[:50, "age"] = oldest + 1
+    # Run
+    report = evaluate(real, older, dictionary=dictionary, holdout=holdout,
+                      metrics=["outside_real_range"])
+    same = evaluate(real, fresh, dictionary=dictionary, holdout=holdout,
+                    metrics=["outside_real_range"])
+    details = report.get_details("outside_real_range")
+    # Assert: counted against the training range, the holdout's own share is the reference
+    assert details["columns"]["age"]["above"] == 51 + int((fresh.loc[51:, "age"] > oldest).sum())
+    assert 0 <= details["holdout_share"] < 0.05
+    assert report.results[0].status == "fail" and same.results[0].status == "pass"
