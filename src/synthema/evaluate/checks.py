@@ -105,9 +105,9 @@ class AssociationSignFlips(Metric):
     max_value = float(STRONGEST)
     unit = "flipped pairs"
     thresholds = (0.0, 0.0)
-    description = (f"of the {STRONGEST} strongest clear Spearman associations of the real rows "
-                   "(|atanh ρ| > 3 SE), those whose synthetic ρ has the other sign beyond "
-                   "2 SE (pairwise-complete rows)")
+    description = ("clear Spearman associations of the real rows (|atanh ρ| > 3 SE) whose "
+                   "synthetic ρ has the other sign beyond 2 SE (pairwise-complete rows); the "
+                   f"{STRONGEST} strongest are shown")
 
     @classmethod
     def compute(cls, real, synthetic, *, context) -> Outcome:
@@ -134,7 +134,7 @@ class AssociationSignFlips(Metric):
             return {"columns": [names[iu[0][k]], names[iu[1][k]]], "real": finite(rr[iu][k]),
                     "synthetic": finite(rs[iu][k]), "flipped": bool(flipped[k])}
 
-        value = float(sum(flipped[k] for k in top))
+        value = float(flipped.sum())  # every clear flip, strongest or not (age and CR)
         return Outcome(value, {"strongest": [row(k) for k in top],
                                "all_flips": [row(k) for k in np.flatnonzero(flipped)],
                                "clear_pairs": int(clear.sum())})

@@ -25,15 +25,10 @@ from synthema.schema import VariableType
 from synthema.schema.values import out_of_range
 
 
-def _violations(df: pd.DataFrame, dictionary, never_na: frozenset[str] = frozenset()
-                ) -> pd.DataFrame:
-    """Rows x rules: broken (false), or escaped (not applicable) where the real rows never
-    escape that rule (``never_na``)."""
+def _violations(df: pd.DataFrame, dictionary) -> pd.DataFrame:
+    """Rows x rules: True where the rule evaluates to false (not applicable is no violation)."""
     verdicts = dictionary.evaluate_rules(df)
-    broken = ~verdicts.fillna(True).astype(bool)
-    escaped = verdicts.isna() & pd.Series([c in never_na for c in verdicts.columns],
-                                          index=verdicts.columns)
-    return (broken | escaped).astype(bool)
+    return (~verdicts.fillna(True)).astype(bool)
 
 
 class RuleViolations(Metric):
@@ -44,45 +39,44 @@ class RuleViolations(Metric):
     goal = Goal.MINIMIZE
     unit = "share of rows"
     thresholds = (0.01, 0.05)
-    description = ("share of synthetic rows violating ≥ 1 dictionary rule, or escaping one (a "
-                   "value it needs missing) that the real rows never escape; per-rule counts")
+    description = ("share of synthetic rows violating ≥ 1 dictionary rule; per rule the rows it "
+                   "could not be checked on (a value it needs missing) are counted beside it")
 
     @classmethod
     def compute(cls, real, synthetic, *, context) -> Outcome:
         """Rules are evaluated on the typed frames.
 
-        A rule is not applicable on a row where a value it needs is missing. That is no
-        violation where the real rows have such rows too (``relapse_days`` without a relapse);
-        where they never do, a synthetic row escaping the rule is a defect (a response left
-        empty escapes ``cr_response``) and counts as one.
+        A rule is not applicable on a row where a value it needs is missing: no violation, but
+        counted. Where the real rows never escape a rule that way, the synthetic rows that do
+        are shown as ``escaped`` (a response left empty escapes ``cr_response``); an outcome
+        left empty that no real row lacks is counted by ``impossible_values``.
         """
         d = context.dictionary
         if not d.rules:
             return Outcome(0.0, {"rules": [], "note": "the dictionary declares no rules"})
         verdict_s, verdict_r = d.evaluate_rules(synthetic), d.evaluate_rules(real)
-        never_na = frozenset(c for c in verdict_r.columns if not verdict_r[c].isna().any())
-        vs, vr = _violations(synthetic, d, never_na), _violations(real, d)
+        vs, vr = _violations(synthetic, d), _violations(real, d)
         rows = []
         for rule in d.rules:
             n_bad = int(vs[rule.name].sum())
-            escaped = int(verdict_s[rule.name].isna().sum()) if rule.name in never_na else 0
+            n_na = int(verdict_s[rule.name].isna().sum())
+            real_na = int(verdict_r[rule.name].isna().sum())
             rows.append({"rule": rule.name, "expr": rule.expr,
                          "applicable": int(verdict_s[rule.name].notna().sum()),
-                         "not_applicable": int(verdict_s[rule.name].isna().sum()),
-                         "escaped": escaped,
-                         "real_not_applicable": int(verdict_r[rule.name].isna().sum()),
+                         "not_applicable": n_na, "escaped": n_na if real_na == 0 else 0,
+                         "real_not_applicable": real_na,
                          "violations": n_bad, "rate": finite(n_bad / max(len(synthetic), 1)),
                          "real_violations": int(vr[rule.name].sum()),
                          "real_rate": finite(vr[rule.name].sum() / max(len(real), 1))})
         share = float(vs.any(axis=1).mean()) if len(synthetic) else 0.0
         ref = context.holdout if context.holdout is not None and len(context.holdout) else real
-        ref_share = float(_violations(ref, d, never_na if ref is not real else frozenset())
-                          .any(axis=1).mean()) if len(ref) else 0.0
+        ref_share = float(_violations(ref, d).any(axis=1).mean()) if len(ref) else 0.0
         var = two_sample_variance(share, len(synthetic), ref_share, len(ref))
         which = "holdout's" if ref is not real else "training rows'"
+        escaped = verdict_s[[r["rule"] for r in rows if r["escaped"]]].isna().any(axis=1)
         return Outcome(share, {"rules": rows, "violated_rules": sum(r["violations"] > 0
                                                                      for r in rows),
-                               "escaped_rows": int(sum(r["escaped"] for r in rows)),
+                               "escaped_rows": int(escaped.sum()),
                                "real_share": finite(vr.any(axis=1).mean() if len(real) else 0),
                                "reference_share": finite(ref_share), "reference": which,
                                "rows_used": {"real": len(real), "synthetic": len(synthetic)}},

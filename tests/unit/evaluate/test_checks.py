@@ -154,3 +154,32 @@ def test_values_beyond_the_real_range_are_counted_per_column(real, fresh, holdou
     assert details["columns"]["age"]["above"] == 51 + int((fresh.loc[51:, "age"] > oldest).sum())
     assert 0 <= details["holdout_share"] < 0.05
     assert report.results[0].status == "fail" and same.results[0].status == "pass"
+
+
+def test_a_flip_outside_the_strongest_associations_still_counts():
+    # Setup: 24 strong pairs that hold (ρ ≈ 0.95) and one weaker one that flips (age and
+    # response: −0.30 real, +0.26 synthetic in the demo)
+    rng = np.random.default_rng(8)
+    n = 600
+
+    def frame(slope: float) -> pd.DataFrame:
+        cols = {}
+        for k in range(24):
+            x = rng.normal(0, 1, n)
+            cols[f"a{k}"], cols[f"b{k}"] = x, x + rng.normal(0, 0.3, n)
+        age = rng.normal(0, 1, n)
+        cols["age"], cols["resp"] = age, slope * age + rng.normal(0, 1, n)
+        return pd.DataFrame({k: pd.array(np.round(50 + 10 * v), dtype="Int64")
+                             for k, v in cols.items()})
+
+    d = Dictionary.from_mapping({"name": "many", "version": 1, "variables": [
+        {"name": c, "type": "integer", "min": -100, "max": 200} for c in frame(0.0).columns]})
+    real, syn = frame(-0.35), frame(0.35)
+    # Run
+    report = evaluate(real, syn, dictionary=d, metrics=["association_sign_flips"])
+    details = report.get_details("association_sign_flips")
+    # Assert: not among the 20 strongest, still a flip
+    assert ["age", "resp"] not in [p["columns"] for p in details["strongest"]]
+    assert [p["columns"] for p in details["all_flips"]] == [["age", "resp"]]
+    assert value(report, "association_sign_flips") == 1.0
+    assert report.results[0].status == "fail"

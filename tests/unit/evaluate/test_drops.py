@@ -58,9 +58,9 @@ def test_a_synthetic_row_without_an_outcome_every_real_row_has_is_a_defect(real,
     assert ImpossibleValues.compute(real, real, context=ctx).value == 0.0
 
 
-def test_rows_escaping_a_rule_the_real_rows_always_meet_are_violations():
+def test_rows_escaping_a_rule_the_real_rows_always_meet_are_shown():
     # Setup: "a => b > 0" is never not-applicable in the real rows; b missing in a synthetic
-    # row makes it so, and that row counts as breaking the rule
+    # row makes it so: no violation, but shown as escaped
     d = Dictionary.from_mapping({"name": "esc", "version": 1, "variables": [
         {"name": "a", "type": "boolean"}, {"name": "b", "type": "integer", "min": 0,
                                            "max": 9}],
@@ -73,7 +73,8 @@ def test_rows_escaping_a_rule_the_real_rows_always_meet_are_violations():
     out = RuleViolations.compute(real, syn, context=EvaluationContext(d))
     rule = out.details["rules"][0]
     # Assert: one broken (b = 0), one escaped (b missing)
-    assert rule["escaped"] == 1 and rule["violations"] == 2 and out.value == 0.5
+    assert rule["violations"] == 1 and rule["escaped"] == 1 and rule["not_applicable"] == 1
+    assert out.value == 0.25 and out.details["escaped_rows"] == 1
 
 
 def test_holdout_rows_without_time_or_event_are_counted(real, holdout, dictionary):
