@@ -136,5 +136,7 @@ def synth_sample(
     with console.status(f"sampling {rows} rows from {model}"):
         sampled = sample_file(model, rows=rows, out=out, seed=seed)
     say(f"wrote {sampled.path} ({len(sampled.data)} rows, {sampled.data.shape[1]} columns)")
+    if sampled.sidecar is not None:
+        say(f"wrote {sampled.sidecar} (how the rows were made: synthema evaluate reads it)")
     print_privacy(sampled.synthesizer)
     print_rules_report(sampled.synthesizer.sampling_report_, max_rules_shown)

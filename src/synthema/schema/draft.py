@@ -16,11 +16,12 @@ replace them with the public code list. Every choice is returned as a warning.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pandas as pd
 
-from synthema.schema.dictionary import Dictionary, Variable, VariableType
+from synthema.schema.dictionary import Dictionary, SurvivalPair, Variable, VariableType
 from synthema.schema.values import DATE_FORMATS, FALSE_WORDS, TRUE_WORDS
 
 MAX_CATEGORIES = 50
@@ -147,14 +148,57 @@ def draft_dictionary(df: pd.DataFrame, *, name: str) -> tuple[Dictionary, list[s
             f"draft (e.g. {', '.join(renamed[:3])}): harmonise the file with a mapping "
             f"(synthema harmonize) before validating it"
         )
-    dictionary = Dictionary(
-        name=name,
-        version="0.1-draft",
-        variables=tuple(variables),
-        description="DRAFT inferred from a data file: review bounds and categories.",
-        patient_id=patient_id,
-    )
-    return dictionary, warnings
+    variables = _mark_required(variables, df, idents, warnings)
+    return Dictionary(name=name, version="0.1-draft", variables=tuple(variables),
+                      description="DRAFT inferred from a data file: review bounds and categories.",
+                      patient_id=patient_id,
+                      survival=tuple(_survival_pairs(variables, warnings))), warnings
+
+
+def _mark_required(variables: list[Variable], df: pd.DataFrame, idents: dict,
+                   warnings: list[str]) -> list[Variable]:
+    """Variables with a value in every row are proposed as ``required`` (and said so)."""
+    by_ident = {ident: col for col, ident in idents.items()}
+    out, marked = [], []
+    for var in variables:
+        text = df[by_ident[var.name]].astype("string").str.strip()
+        if len(df) and text.notna().all() and (text != "").all():
+            var = dataclasses.replace(var, required=True)
+            marked.append(var.name)
+        out.append(var)
+    if marked:
+        warnings.append(
+            f"{len(marked)} variable(s) have a value in every row and are marked required "
+            f"({', '.join(marked[:8])}{', ...' if len(marked) > 8 else ''}): remove "
+            f"'required' where another site's file may leave them empty")
+    return out
+
+
+_TIME_RE = re.compile(r"^(?P<stem>.*?)_?(days?|time|times|months?|weeks?|years?|duration|"
+                      r"futime|fu|followup|follow_up|tte)$", re.IGNORECASE)
+_EVENT_RE = re.compile(r"^(?P<stem>.*?)_?(status|event|events|censor|censored|cens|dead|death|"
+                       r"died|deceased|fustat|relapse|arrest)$", re.IGNORECASE)
+
+
+def _survival_pairs(variables: list[Variable], warnings: list[str]) -> list[SurvivalPair]:
+    """(time, event) pairs proposed from names: a numeric ``<x>_days``/``_time``/``_months``
+    ... with a boolean ``<x>_status``/``_event``/``death`` ... sharing its stem, or the one
+    time-like and the one event-like variable left when only one of each remains."""
+    times = {m["stem"].rstrip("_").lower(): v.name for v in variables
+             if v.type.is_numeric and (m := _TIME_RE.match(v.name))}
+    events = {m["stem"].rstrip("_").lower(): v.name for v in variables
+              if v.type is VariableType.BOOLEAN and (m := _EVENT_RE.match(v.name))}
+    pairs = [SurvivalPair(times[k], events[k]) for k in times if k in events]
+    left_t = [t for k, t in times.items() if k not in events]
+    left_e = [e for k, e in events.items() if k not in times]
+    if len(left_t) == 1 and len(left_e) == 1:
+        pairs.append(SurvivalPair(left_t[0], left_e[0]))
+    for p in pairs:
+        warnings.append(
+            f"survival pair proposed from the names: time '{p.time}', event '{p.event}' "
+            f"(check that '{p.event}' is the event that ends '{p.time}', censored otherwise; "
+            f"mark '{p.time}' as a duration with its unit)")
+    return pairs
 
 
 def _choose_patient_id(df: pd.DataFrame, idents: dict) -> tuple[str | None, str | None]:

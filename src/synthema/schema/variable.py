@@ -257,11 +257,16 @@ class Variable:
                 f"{src}: variable '{self.name}' has min {lo} above max {hi}",
                 fix="swap or correct the bounds",
             )
+        # a cut at max on a grid closes a bin holding max alone: the end of follow-up (52
+        # weeks for every man never arrested) is a value of its own, not the top of a range
+        gridded = self.is_whole_number or self.decimals is not None
         for c in self.cut_points:
-            if (lo is not None and c <= lo) or (hi is not None and c >= hi):  # type: ignore[operator]
+            at_end = gridded and hi is not None and c == hi
+            if (lo is not None and c <= lo) or (hi is not None and c >= hi and not at_end):  # type: ignore[operator]
                 raise DictionaryError(
                     f"{src}: variable '{self.name}' cut point {c} is not inside ({lo}, {hi})",
-                    fix="keep cut points strictly between min and max",
+                    fix="keep cut points between min and max (a cut at max, the end of "
+                        "follow-up, needs whole numbers or declared decimals)",
                 )
 
     @property

@@ -187,3 +187,19 @@ def test_omop_ids_are_only_the_verified_ones():
         d = load_dictionary(name)
         ids = {v.omop_concept_id for v in d.variables if v.omop_concept_id}
         assert ids <= verified, (name, ids - verified)
+
+
+def test_a_cut_point_at_max_is_the_end_of_follow_up():
+    # Setup: every man never arrested is followed for exactly 52 weeks (rossi)
+    from synthema.stats.binning import numeric_edges
+
+    raw = {"name": "fu", "version": 1, "variables": [
+        {"name": "week", "type": "duration", "min": 1, "max": 52, "cut_points": [52]},
+        {"name": "level", "type": "continuous", "min": 0, "max": 1, "cut_points": [1]}]}
+    # Run / Assert: on a grid the cut closes a bin holding 52 alone
+    with pytest.raises(DictionaryError, match="not inside"):
+        Dictionary.from_mapping(raw)  # no grid: a bin [1, 1] would be empty
+    raw["variables"] = raw["variables"][:1]
+    d = Dictionary.from_mapping(raw)
+    edges, _ = numeric_edges(d["week"], max_bins=16)
+    assert edges[-2:] == (52.0, 53.0)

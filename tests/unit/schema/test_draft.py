@@ -58,3 +58,31 @@ def test_free_text_columns_are_left_out():
     d, warnings = draft_dictionary(df, name="x")
     assert d.names == ("age",)
     assert any("'note'" in w and "left out" in w for w in warnings)
+
+
+def test_survival_pairs_and_required_variables_are_proposed_and_said():
+    # Setup: lifelines' rossi and gbsg2 as text, as a site file would be read
+    from lifelines.datasets import load_gbsg2, load_rossi
+
+    from synthema.schema.dictionary import SurvivalPair
+
+    found = {}
+    for name, df in (("rossi", load_rossi()), ("gbsg2", load_gbsg2())):
+        # Run
+        d, warnings = draft_dictionary(df.astype(str).astype("string"), name=name)
+        found[name] = d
+        # Assert: every column is complete, so every variable is proposed as required, and
+        # the draft says so; the pair is proposed with a warning to check it
+        assert all(v.required for v in d.variables)
+        assert any("marked required" in w for w in warnings)
+        assert any(w.startswith("survival pair proposed") for w in warnings)
+    assert found["rossi"].survival == (SurvivalPair("week", "arrest"),)
+    assert found["gbsg2"].survival == (SurvivalPair("time", "cens"),)
+    # a column with a gap is not required; stems pair os_days with os_status, efs with efs
+    df = pd.DataFrame({"os_days": ["1", "2", "3"], "os_status": ["1", "0", "1"],
+                       "efs_days": ["1", "2", "2"], "efs_status": ["1", "1", "0"],
+                       "ldh": ["200", None, "310"]}, dtype="string")
+    d, _ = draft_dictionary(df, name="aml")
+    assert set(d.survival) == {SurvivalPair("os_days", "os_status"),
+                               SurvivalPair("efs_days", "efs_status")}
+    assert not d["ldh"].required and d["os_days"].required
