@@ -47,7 +47,9 @@ def _axis_title(name: str, m: dict) -> str:
 
 
 def _marginal_fig(title: str, m: dict, name: str = "") -> dict:
-    labels = [wrap(x) for x in m["labels"]]
+    # few bars: labels wrapped on lines; many: full labels turned (either way never cut)
+    many = len(m["labels"]) > 6
+    labels = [str(x) for x in m["labels"]] if many else [wrap(x) for x in m["labels"]]
     return {"data": [
         {"type": "bar", "name": "real", "x": labels, "y": m["real"],
          "marker": {"color": REAL}, "hovertext": m["labels"]},
@@ -55,7 +57,7 @@ def _marginal_fig(title: str, m: dict, name: str = "") -> dict:
          "marker": {"color": SYN}, "hovertext": m["labels"]}],
         "layout": _layout(title, barmode="group",
                           xaxis={"title": {"text": _axis_title(name, m)}, "automargin": True,
-                                 "tickfont": {"size": 10}},
+                                 "tickfont": {"size": 10}, "tickangle": -45 if many else 0},
                           yaxis={"title": {"text": "share of rows"}, "automargin": True})}
 
 
@@ -266,9 +268,10 @@ def fidelity_section(report: dict) -> Section:
     tables = []
     if corr.get("worst_pairs"):
         tables.append(("Most changed associations", table(
-            ["column A", "column B", "real", "synthetic"],
-            [[*p["columns"], p["real"], p["synthetic"]] for p in corr["worst_pairs"][:10]],
-            numeric=(2, 3))))
+            ["column A", "column B", "measure", "real", "synthetic"],
+            [[*p["columns"], {"spearman": "Spearman ρ", "cramers_v": "Cramér's V"}.get(
+                p.get("measure"), ""), p["real"], p["synthetic"]]
+             for p in corr["worst_pairs"][:10]], numeric=(3, 4))))
     pw = _details(metrics, "pairwise_tvd")
     if pw.get("worst_pairs"):
         tables.append(("Pairs with the largest contingency TVD", table(
