@@ -131,3 +131,35 @@ def test_sampled_files_carry_their_provenance_into_the_report(tmp_path, real, ho
     assert done.report["verdict"]["releasable"] is False
     assert html.index('id="verdict"') < html.index('id="scorecard"')
     assert '<span class="notprivate">NOT PRIVATE</span>' in html
+
+
+def test_cli_model_option_states_how_the_rows_were_made(tmp_path, real, holdout, dictionary):
+    # Setup: a private model (ε = 2); the sampled file's sidecar removed, so only --model tells
+    from typer.testing import CliRunner
+
+    from synthema.cli import app
+    from synthema.synth.files import fit_files, sample_file
+    from synthema.tables import write_table
+
+    small = dictionary.project(["age", "sex", "ecog", "os_days", "os_status"])
+    train, hold = tmp_path / "train.csv", tmp_path / "holdout.csv"
+    write_table(real[list(small.columns)], train, dictionary=small)
+    write_table(holdout[list(small.columns)], hold, dictionary=small)
+    yaml_path = tmp_path / "small.yaml"
+    yaml_path.write_text(small.to_yaml(), encoding="utf-8")
+    model = fit_files([train], dictionary=small, out=tmp_path / "m.synth", method="mst",
+                      epsilon=2.0, seed=1)
+    sampled = sample_file(model.path, rows=200, out=tmp_path / "syn.csv", seed=1)
+    sampled.sidecar.unlink()
+    # Run
+    res = CliRunner().invoke(app, [
+        "evaluate", "--dictionary", str(yaml_path), "--real", str(train), "--holdout",
+        str(hold), "--synthetic", str(sampled.path), "--out", str(tmp_path / "r"),
+        "--model", str(model.path)])
+    data = json.loads((tmp_path / "r" / "report.json").read_text())
+    # Assert
+    assert res.exit_code == 0, res.output
+    assert "verdict: " in res.output and "release: " in res.output
+    gen = data["meta"]["generator"]
+    assert gen["private"] is True and gen["epsilon"] == pytest.approx(2.0, rel=1e-6)
+    assert gen["source"] == "the model given (--model)"
