@@ -138,3 +138,35 @@ def test_achieved_t_is_rounded_down_so_it_cannot_rebuild_suppressed_records(raw_
     assert checker(released, raw_aml, qis, "eln2022", k=5, t=t - 1e-9, order=order)
     assert not checker(released, raw_aml, qis, "eln2022", k=5, t=t + 10**-decimals, order=order)
     assert t <= 0.3
+
+
+@pytest.mark.parametrize("share, status", [(0.0, "pass"), (0.03, "warn"), (0.41, "fail")])
+def test_records_above_the_risk_threshold_are_warned(report, share, status):
+    # Setup: 41 % of records above the 0.09 threshold once went without a warning (issue 14)
+    changed = copy.deepcopy(report)
+    for attacker in ("prosecutor", "journalist"):
+        changed["risk"]["after"][attacker]["above_threshold"] = share
+    # Run
+    rows = scorecard_metrics(changed)
+    # Assert
+    assert _status(rows, "records above threshold (prosecutor)") == status
+    assert _status(rows, "records above threshold (journalist)") == status
+
+
+def test_sample_as_population_is_explained(report):
+    # Setup
+    assert report["risk"]["after"]["population_estimated"]
+    # Run
+    page = render_html(report)
+    # Assert: one sentence says why the journalist and marketer risks are upper bounds
+    assert "stand in for the population's, so the journalist and marketer risks shown are " \
+           "upper bounds" in re.sub(r"\s+", " ", page)
+
+
+@pytest.mark.parametrize("achieved, status", [(0.1, "pass"), (0.2, "pass"), (0.25, "fail")])
+def test_t_closeness_is_judged_against_the_policy_t(report, achieved, status):
+    # Setup: a policy asking t = 0.2
+    changed = copy.deepcopy(report)
+    changed["models"]["t"], changed["achieved"]["t"] = 0.2, achieved
+    # Run / Assert
+    assert _status(scorecard_metrics(changed), "t-closeness") == status
