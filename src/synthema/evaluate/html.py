@@ -186,14 +186,15 @@ def _risk_fig(metrics: dict) -> dict | None:
             add(label, d)
     for secret, r in metrics.get("inference_risk", {}).get("details", {}).get(
             "secrets", {}).items():
-        add(f"inference: {secret}", r)
+        add(f"inference:<br>{wrap(secret)}", r)
     if not names:
         return None
     return {"data": [{"type": "bar", "x": names, "y": values, "marker": {"color": SYN},
                       "error_y": {"type": "data", "symmetric": False, "array": hi,
                                   "arrayminus": lo, "color": "#333"}}],
             "layout": _layout("Anonymeter risks (95 % CI)", yaxis={
-                "title": {"text": "risk"}, "range": [0, 1]}, showlegend=False)}
+                "title": {"text": "risk"}, "range": [0, 1]}, showlegend=False,
+                xaxis={"tickangle": 0, "automargin": True, "tickfont": {"size": 10}})}
 
 
 def _heatmap(details: dict) -> dict:
@@ -357,6 +358,14 @@ def _checks_tables(metrics: dict) -> list[Markup]:
             ["survival", "covariate", "real HR (95 % CI)", "synthetic HR (95 % CI)", "status"],
             [[r["pair"], r["covariate"], _ci(r["real"]), _ci(r["synthetic"]), r["status"]]
              for r in hr]))
+    reversed_ = sorted(_details(metrics, "association_sign_flips").get("all_flips", []),
+                       key=lambda r: -abs(r["real"] or 0))
+    if reversed_:
+        out.append(Markup(f"<h3>Associations the synthetic rows reverse ({len(reversed_)}; "
+                          f"strongest real first, at most 20)</h3>") + table(
+            ["column A", "column B", "real ρ", "synthetic ρ"],
+            [[*r["columns"], r["real"], r["synthetic"]] for r in reversed_[:20]],
+            numeric=(2, 3)))
     flips = _details(metrics, "association_sign_flips").get("strongest", [])
     if flips:
         out.append(Markup("<h3>Strongest real associations: does the sign hold?</h3>") + table(
@@ -394,14 +403,16 @@ def clinical_section(report: dict) -> Section:
     metrics = report["metrics"]
     tables = _checks_tables(metrics)
     rules = _details(metrics, "rule_violations").get("rules", [])
-    broken = [r for r in rules if r["violations"] or r["real_violations"]]
+    broken = [r for r in rules if r["violations"] or r["real_violations"] or r.get("escaped")]
     if rules:
-        tables.append(Markup("<h3>Rule violations</h3>") + (table(
-            ["rule", "expression", "synthetic violations", "of which escaped (value missing)",
-             "synthetic rate", "real violations"],
-            [[r["rule"], r["expr"], r["violations"], r.get("escaped", 0), r["rate"],
+        tables.append(Markup("<h3>Rule violations</h3><p class=\"muted\">Escaped: synthetic "
+                             "rows the rule could not be checked on (a value it needs missing) "
+                             "where no real row escapes it.</p>") + (table(
+            ["rule", "expression", "synthetic violations", "synthetic rate",
+             "escaped (not checkable)", "real violations"],
+            [[r["rule"], r["expr"], r["violations"], r["rate"], r.get("escaped", 0),
               r["real_violations"]]
-             for r in sorted(broken, key=lambda r: -r["violations"])],
+             for r in sorted(broken, key=lambda r: (-r["violations"], -r.get("escaped", 0)))],
             numeric=(2, 3, 4, 5)) if broken else Markup(
                 f"<p>Every rule ({len(rules)}) holds on every synthetic row.</p>")))
     iv = _details(metrics, "impossible_values")

@@ -183,3 +183,9 @@ def test_a_flip_outside_the_strongest_associations_still_counts():
     assert [p["columns"] for p in details["all_flips"]] == [["age", "resp"]]
     assert value(report, "association_sign_flips") == 1.0
     assert report.results[0].status == "fail"
+    # and the page lists it, not only the strongest associations (which all held)
+    from synthema.evaluate.html import render_html
+
+    page = render_html(report.to_dict())
+    assert "Associations the synthetic rows reverse (1;" in page
+    assert page.index("<td>age</td><td>resp</td>") < page.index("Strongest real associations")
