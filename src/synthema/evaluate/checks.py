@@ -54,8 +54,8 @@ class HazardRatioAgreement(Metric):
             "intervals of two samples of the same patients overlap almost always; "
             f"{len(flips)} clear real effect(s) changed side"), override="fail" if flips else None)
         return Outcome(value, {"covariates": _jsonable(rows), "flipped": len(flips),
-                               "different": len(bad) - len(flips), "compared": len(rated)},
-                       limits)
+                               "different": len(bad) - len(flips), "compared": len(rated),
+                               "rows_used": _survival_rows(res)}, limits)
 
 
 class RiskGroupOrder(Metric):
@@ -82,7 +82,7 @@ class RiskGroupOrder(Metric):
                        "horizon": finite(r["order"]["horizon"]),
                        "rmst": _jsonable(r["order"]["rmst"]),
                        "checks": _jsonable(r["order"]["pairs"])} for r in res],
-            "clear": clear})
+            "clear": clear, "rows_used": _survival_rows(res)})
 
 
 def _fisher_se(n: np.ndarray) -> np.ndarray:
@@ -137,7 +137,15 @@ class AssociationSignFlips(Metric):
         value = float(flipped.sum())  # every clear flip, strongest or not (age and CR)
         return Outcome(value, {"strongest": [row(k) for k in top],
                                "all_flips": [row(k) for k in np.flatnonzero(flipped)],
-                               "clear_pairs": int(clear.sum())})
+                               "clear_pairs": int(clear.sum()),
+                               "rows_used": {"real": len(real), "synthetic": len(synthetic),
+                                             "per_pair": "rows where both are present"}})
+
+
+def _survival_rows(res: list[dict]) -> dict:
+    """Rows each survival pair used per side, and those dropped for a missing time or event."""
+    return {r["event"]: {"real": r["rows"]["real"], "synthetic": r["rows"]["synthetic"],
+                         "dropped_missing_time_or_event": r["dropped"]} for r in res}
 
 
 def _jsonable(obj):

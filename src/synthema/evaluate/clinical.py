@@ -132,7 +132,8 @@ class ImpossibleValues(Metric):
         share = float(bad.mean()) if len(bad) else 0.0
         return Outcome(share, {"rows": int(bad.sum()), "columns": per_column,
                                "required_missing": required,
-                               "loader_problems": len(context.problems)})
+                               "loader_problems": len(context.problems),
+                               "rows_used": {"synthetic": len(synthetic)}})
 
 
 def must_be_present(context, real: pd.DataFrame) -> set[str]:

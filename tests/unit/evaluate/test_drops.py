@@ -140,3 +140,9 @@ def test_copies_are_judged_against_the_holdouts_own_rate():
     assert out.details["holdout_share"] > 0.05 and out.value > 0.05
     assert RealDuplicates.status(out.value) == "fail"
     assert status == "pass" and limits.reference == out.details["holdout_share"]
+
+
+def test_every_metric_says_which_rows_it_used(fresh_report):
+    # Assert: issue 14 item 4, rows used by each metric reported
+    missing = [r.name for r in fresh_report.results if "rows_used" not in r.details]
+    assert missing == []
