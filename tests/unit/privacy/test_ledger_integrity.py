@@ -174,7 +174,8 @@ def test_file_is_wal_with_full_sync_and_its_own_format_marks(path, monkeypatch):
     raw = sqlite3.connect(path)
     assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert raw.execute("PRAGMA application_id").fetchone()[0] == int.from_bytes(b"SYNL", "big")
-    assert raw.execute("PRAGMA user_version").fetchone()[0] >= 1
+    # the documented on-disk format (docs/privacy.md: "The file format is version 2")
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
     meta = dict(raw.execute("SELECT key, value FROM meta"))
     assert meta["site"] == "site-a" and meta["format"] == "synthema-budget-ledger"
     raw.close()
