@@ -309,6 +309,25 @@ def test_report_figures_do_not_rebuild_suppressed_counts(aml_site1, key):
     assert solutions and all(len(s) >= min(K, n_supp + 1) for s in solutions.values()), solutions
 
 
+def test_risk_group_row_counts_do_not_give_the_suppressed_split(aml_site1, key):
+    # Setup: km_risk_group_distance splits the input (suppressed records included) and the
+    # release by tertiles of the input's Cox risk; before, the report kept each group's row
+    # counts, so input minus release gave how many suppressed patients were in each
+    # prognostic group, exactly (at a site with one suppressed patient: that patient's group)
+    result = anonymize(aml_site1, load_policy("aml"), key=key)
+    rep = result.report.to_dict()
+    assert rep["records_in"] > rep["records_out"]
+    km = next(m for m in rep["utility"]["metrics"] if m["name"] == "km_risk_group_distance")
+    groups = km["details"]["pairs"][0]["groups"]
+    assert km["error"] is None and len(groups) == 3
+    assert all(isinstance(g["km_distance"], float) for g in groups.values())
+    # Run: the attacker subtracts each group's released rows from its input rows
+    split = {name: g["rows"]["real"] - g["rows"]["synthetic"]
+             for name, g in groups.items() if "rows" in g}
+    # Assert: no group's count is published
+    assert split == {}, split
+
+
 # -- 5. misconfigured policies ------------------------------------------------------------
 def test_patient_id_in_keep_without_a_pseudonym_is_refused(raw_aml, key):
     # before: AML-01-00001 released in clear, exit 0
