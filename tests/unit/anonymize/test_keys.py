@@ -33,6 +33,12 @@ WEAK = {
     "64 x a": b"a" * 64,
     "hex sequence": b"0123456789abcdef" * 4,
     "printable passphrase": b"Password1!Password1!Password1!Password1!",
+    # the re-review of issue 23 (round 3): a passphrase or a counter in a generator's shape
+    "passphrase as hex (xxd -p)": b"UniklinikumFreiburgHaematologie2026!".hex().encode(),
+    "passphrase as base64": base64.b64encode(b"UniklinikumFreiburgHaematologie2026!"),
+    "bytes 00..1f as hex": bytes(range(32)).hex().encode(),
+    "16-bit counter as hex": "".join(f"{i:04x}" for i in range(16)).encode(),
+    "two uuid1s as hex": (uuid.uuid1().hex + uuid.uuid1().hex).encode(),
 }
 
 
@@ -64,6 +70,7 @@ def test_uuid1_and_word_digests_are_named():
     lambda: base64.b64encode(secrets.token_bytes(32)),
     lambda: secrets.token_bytes(32),  # a binary key file
     lambda: secrets.token_hex(64).encode(),
+    lambda: (uuid.uuid4().hex + uuid.uuid4().hex).encode(),  # 244 random bits
 ])
 def test_generated_keys_pass(make):
     for _ in range(10):
