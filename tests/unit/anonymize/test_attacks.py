@@ -136,6 +136,29 @@ def test_uniqueness_over_all_released_columns_is_measured_and_warned(aml_site1, 
     assert any("unique over all released columns" in w for w in result.report.warnings)
 
 
+def test_sensitive_value_learned_with_one_more_column_is_measured_and_warned(aml_site1, key):
+    # Setup: l = 2 holds in the classes of the quasi-identifiers; an attacker who also knows
+    # the patient's response to induction looks only at the records that share it, and there
+    # the ELN group was often one value. Before, the report said l >= 2 and counted only the
+    # records such a column singles out (14 at this site), not the ones whose ELN it gives away
+    result = anonymize(aml_site1, load_policy("aml"), key=key)
+    rel = result.data.astype(object).where(result.data.notna(), "<NA>").astype(str)
+    qis = list(result.report.generalisation)
+    rc = result.report.risk.released_columns
+    # Run: brute force, per other released column, records in classes with one ELN value
+    brute = {}
+    for col in ("induction_intensity", "induction_response"):
+        groups = rel.groupby([*qis, col])["eln2022"]
+        brute[col] = int((groups.transform("nunique") < 2).sum())
+    # Assert: the report measures it, more than singling out shows, and warns
+    assert result.report.achieved.l_distinct >= 2
+    assert rc["sensitive_disclosed_with_quasi_identifiers"] == brute
+    assert brute["induction_response"] > rc["singled_out_with_quasi_identifiers"][
+        "induction_response"]
+    assert any("fails the policy's l/t" in w and f"induction_response {brute['induction_response']}"
+               in w for w in result.report.warnings)
+
+
 # -- 2. the SCD date shift: public cut-off, pseudonym key -----------------------------------
 @pytest.fixture(scope="module")
 def scd_data() -> pd.DataFrame:
