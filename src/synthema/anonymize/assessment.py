@@ -286,9 +286,20 @@ def assess(run: Release, *, population: pd.DataFrame | None,
                                 strict=True)},
         information_loss=_information_loss(found, n),
         risk=_risk(run, population, hidden=set(pseudo.columns) if pseudo else set()),
-        utility=coarsen(_utility(run, dictionary, pseudo), decimals) | {"decimals": decimals},
+        utility=_rounded_utility(_utility(run, dictionary, pseudo), policy.models.k),
     )
     return replace(report, warnings=_warnings(report, policy.sensitive))
+
+
+def _rounded_utility(util: dict[str, Any], k: int) -> dict[str, Any]:
+    """Utility figures rounded by the records they compare.
+
+    Above :data:`~synthema.anonymize.utility.MAX_ROWS` input records a sample is compared,
+    so the rounding follows the sample's size, not the input's: with 50,000 records and
+    their 4 decimals, one sampled record moved a figure by a unit of its last digit.
+    """
+    decimals = figure_decimals(int(util["records"]["input"]), k)
+    return coarsen(util, decimals) | {"decimals": decimals}
 
 
 def _achieved(run: Release, decimals: int):
