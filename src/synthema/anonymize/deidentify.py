@@ -51,7 +51,10 @@ _ROLE_WORDS = {
             r"iniziali|arzt|[äa]rztin|doctor|physician|m[ée]decin|medico|clinician|"
             r"behandler|signature|unterschrift|geburtsname|m[äa]dchenname|maiden ?name|"
             r"birth ?name|nom de naissance|nom de jeune fille|hausarzt|haus[äa]rztin|zuweiser|"
-            r"einsender|next of kin|angeh[öo]rige[rn]?|notfallkontakt|kontaktperson",
+            r"einsender|next of kin|angeh[öo]rige[rn]?|notfallkontakt|kontaktperson|"
+            r"patienten ?(vor|nach)?name|pat ?name|kontaktname|einweiser|"
+            r"(ober|stations|assistenz|fach|chef|kinder|einweisender|zuweisender)?"
+            r"(arzt|[äa]rztin|aerztin|aerzt)",
     "hospital_number": r"mrn|pid|ipp|n ?cartella|hospital ?(number|no|id)|medical ?record|"
                        r"patient ?(number|no|nr|id)|patientennummer|patientennr|patienten ?id|"
                        r"fallnummer|fallnr|fall ?id|aufnahmenummer|krankenblattnummer|"
@@ -59,30 +62,34 @@ _ROLE_WORDS = {
                        r"encounter ?(number|no|id)|visit ?(number|no)|"
                        r"num[ée]ro (de |du )?(patient|dossier|s[ée]jour)|n[°o] ?dossier|"
                        r"numero (di )?(cartella|paziente)|pat ?(nr|no|id|nummer)|nda|"
-                       r"codice ?paziente|befund ?(nummer|nr)|visit ?id",
+                       r"codice ?paziente|befund ?(nummer|nr)|visit ?id|"
+                       r"fall ?(nr|nummer|no)|aufnahme ?(nr|nummer|no)|"
+                       r"(kis|sap|ish|his|orbis) ?(nr|nummer|no|id)",
     "birth_date": r"dob|birth|birth ?date|birthday|date ?of ?birth|geburtsdatum|geburtstag|"
                   r"geburtsjahr|geb ?datum|geb ?dat|gebdat|gebdatum|geb|"
                   r"date de naissance|ann[ée]e de naissance|data ?(di )?nascita|"
-                  r"anno (di )?nascita|naissance|year of birth|birth ?year",
+                  r"anno (di )?nascita|naissance|year of birth|birth ?year|geburtsdat|yob",
     "postcode": r"zip|plz|post ?code|postal|code postal|cap|postleitzahl|codice postale",
     "address": r"address|adresse|indirizzo|anschrift|street|stra(ss|ß)e|wohnort|domicile|"
                r"hausnummer|house ?number|city|town|ville|citt[àa]|stadt|ort|gemeinde|"
-               r"commune|comune",
+               r"commune|comune|wohnadresse|wohnanschrift|postanschrift",
     "contact": r"phone|telephone|t[ée]l[ée]phone|telefon|telefonnummer|telefonnr|tel|"
                r"handy|handynummer|mobil|mobilnummer|mobiltelefon|portable|cellulare|"
-               r"telefono|mobile|fax|faxnummer|e-?mail|mail|courriel",
+               r"telefono|mobile|fax|faxnummer|e-?mail|mail|courriel|e ?mail ?adresse|"
+               r"emailadresse|mobil ?(nr|nummer)|telefon ?(nr|nummer)",
     "national_id": r"ssn|nir|insee|national ?id|social ?security|insurance ?(number|no)|"
                    r"codice ?fiscale|versichertennummer|versichertennr|versicherungsnummer|"
                    r"krankenversichertennummer|sozialversicherungsnummer|svnr|sv ?nummer|"
                    r"(num[ée]ro de )?s[ée]curit[ée] sociale|carte vitale|tessera sanitaria|"
                    r"nhs ?(number|no|nr)?|chi ?number|bsn|passport|reisepass|passeport|iban|"
                    r"steuer ?(id|nummer|nr)|tax ?id|personalausweis(nummer)?|"
+                   r"versicherten ?(nr|nummer)|kv ?(nr|nummer)|krankenversichertennr|"
                    r"ausweis ?(nummer|nr)|id ?card|carte d'identit[ée]|carta d'identit[àa]",
     "other": r"sample ?(id|number|no|nr)|specimen ?(id|number|no)|probe ?id|"
              r"proben ?(id|nummer|nr)|probennummer|labornummer|lab ?(number|no|id)|"
              r"biobank ?(id|number|no)|accession ?(number|no)|auftragsnummer|"
              r"geburtsort|place of birth|birth ?place|lieu de naissance|luogo di nascita|"
-             r"device ?id|ger[äa]te ?id|ip ?(address|adresse)",
+             r"device ?id|ger[äa]te ?id|ip ?(address|adresse)|labor ?(nr|nummer)",
 }
 # whole words only: no letter (accented ones included) right before or after
 _ROLE_PATTERNS = {role: re.compile(rf"(?<![^\W\d])({words})(?![^\W\d])", re.IGNORECASE)

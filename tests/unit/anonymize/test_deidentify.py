@@ -177,7 +177,12 @@ def test_identifier_headers_detected_but_clinical_columns_not():
               "courriel", "Faxnummer", "IBAN", "Steuer-ID", "Personalausweis", "Ausweisnummer",
               "Geburtsname", "Mädchenname", "Hausarzt", "Zuweiser", "next of kin",
               "Angehörige", "Notfallkontakt", "Hausnummer", "Ort", "Stadt", "city", "ville",
-              "Geburtsort", "luogo di nascita", "device id", "Geräte-ID"]
+              "Geburtsort", "luogo di nascita", "device id", "Geräte-ID",
+              # German compounds and abbreviations
+              "Patientenname", "Patientenvorname", "Oberarzt", "Stationsarzt", "Facharzt",
+              "behandelnde Aerztin", "Einweiser", "Fall-Nr.", "Aufnahme-Nr.", "KIS-Nummer",
+              "SAP-Nummer", "Versicherten-Nr.", "KV-Nummer", "Krankenversichertennr.",
+              "Geburtsdat.", "Emailadresse", "Wohnadresse", "Mobilnr", "Labor-Nr."]
     assert detect_identifiers(round3) == round3
     for name in ("aml", "scd"):
         assert detect_identifiers(list(load_dictionary(name).columns)) == []
