@@ -21,8 +21,8 @@ import pandas as pd
 
 from synthema.anonymize.hierarchy import Hierarchy, build_hierarchy, parse_dates
 from synthema.anonymize.linkage import linkage_risk, singling_out
-from synthema.anonymize.policy import Policy
-from synthema.anonymize.privacy_models import SensitiveCodes, achieved
+from synthema.anonymize.policy import Models, Policy
+from synthema.anonymize.privacy_models import SensitiveCodes, achieved, failing_classes
 from synthema.anonymize.report import (
     AnonymizationReport,
     GeneralisationLevel,
@@ -176,14 +176,43 @@ def _shift_windows(df: pd.DataFrame, policy: Policy, date_log: Mapping[str, str]
 
 
 def _released_risk(released: pd.DataFrame, *, qi_cols: list[str], hidden: set[str],
-                   windows: Mapping[str, tuple[pd.Series, int]], threshold: float
-                   ) -> dict[str, Any]:
+                   windows: Mapping[str, tuple[pd.Series, int]], threshold: float,
+                   sensitive: list[SensitiveCodes], models: Models) -> dict[str, Any]:
     """Risk over every released column (pseudonyms aside) and per column with the QIs."""
     cols = [c for c in released.columns if c not in hidden]
     out = linkage_risk(released, columns=cols, windows=windows, threshold=threshold)
+    qis = [c for c in qi_cols if c in cols]
     out["singled_out_with_quasi_identifiers"] = singling_out(
-        released, quasi_identifiers=[c for c in qi_cols if c in cols], columns=cols,
-        windows=windows)
+        released, quasi_identifiers=qis, columns=cols, windows=windows)
+    out["sensitive_disclosed_with_quasi_identifiers"] = sensitive_disclosed(
+        released, quasi_identifiers=qis, sensitive=sensitive, models=models,
+        columns=[c for c in cols if c not in windows])
+    return out
+
+
+def sensitive_disclosed(released: pd.DataFrame, *, quasi_identifiers: list[str],
+                        columns: list[str], sensitive: list[SensitiveCodes],
+                        models: Models) -> dict[str, int]:
+    """Per other released column: records whose class on the QIs plus it fails l or t.
+
+    l-diversity and t-closeness hold in the classes of the quasi-identifiers; an attacker who
+    also knows a patient's treatment or response narrows the class to the records that share
+    it, and there the sensitive value may be one value only (distinct l = 1) or far from its
+    overall share. ``sensitive`` holds the released records' codes. Shifted dates are left
+    out (the attacker knows the true date, not the shifted one).
+    """
+    if not sensitive or (models.l is None and models.t is None):
+        return {}
+    names = {s.column for s in sensitive}
+    models = replace(models, k=1)  # only l and t: a small class is counted by singling out
+    out = {}
+    for col in columns:
+        if col in quasi_identifiers or col in names:
+            continue
+        classes = pd.factorize(pd.Series(class_keys(
+            released[[*quasi_identifiers, col]].reset_index(drop=True))))[0].astype(np.int64)
+        fail, _ = failing_classes(classes, sensitive, models)
+        out[col] = int(fail[classes].sum())
     return out
 
 
@@ -208,6 +237,14 @@ def _warnings(report: AnonymizationReport, sensitive: Collection[str]) -> tuple[
         out.append("with the quasi-identifiers, each of these columns alone singles out "
                    "released records: " + ", ".join(f"{c} {n}" for c, n in single.items())
                    + "; a column an attacker can know belongs under quasi_identifiers")
+    told = {c: n for c, n in rc.get("sensitive_disclosed_with_quasi_identifiers", {}).items()
+            if n}
+    if told:
+        out.append(f"with the quasi-identifiers, each of these columns alone leaves classes "
+                   f"whose {', '.join(sensitive)} fails the policy's l/t: "
+                   + ", ".join(f"{c} {n} records" for c, n in told.items())
+                   + f"; an attacker who knows it learns more of their {', '.join(sensitive)} "
+                   "than l and t allow (l and t hold in the quasi-identifiers' classes only)")
     pseudo = report.pseudonym
     if pseudo and pseudo.linkable_across_releases:
         out.append(f"pseudonyms in {', '.join(pseudo.columns)}: {pseudo.note}")
@@ -249,9 +286,20 @@ def assess(run: Release, *, population: pd.DataFrame | None,
                                 strict=True)},
         information_loss=_information_loss(found, n),
         risk=_risk(run, population, hidden=set(pseudo.columns) if pseudo else set()),
-        utility=coarsen(_utility(run, dictionary, pseudo), decimals) | {"decimals": decimals},
+        utility=_rounded_utility(_utility(run, dictionary, pseudo), policy.models.k),
     )
     return replace(report, warnings=_warnings(report, policy.sensitive))
+
+
+def _rounded_utility(util: dict[str, Any], k: int) -> dict[str, Any]:
+    """Utility figures rounded by the records they compare.
+
+    Above :data:`~synthema.anonymize.utility.MAX_ROWS` input records a sample is compared,
+    so the rounding follows the sample's size, not the input's: with 50,000 records and
+    their 4 decimals, one sampled record moved a figure by a unit of its last digit.
+    """
+    decimals = figure_decimals(int(util["records"]["input"]), k)
+    return coarsen(util, decimals) | {"decimals": decimals}
 
 
 def _achieved(run: Release, decimals: int):
@@ -305,7 +353,8 @@ def _risk(run: Release, population: pd.DataFrame | None, *, hidden: set[str]) ->
         released_columns=_released_risk(
             run.released, qi_cols=qi_cols, hidden=hidden,
             windows=_shift_windows(run.df, policy, run.date_log, ~found.suppressed),
-            threshold=policy.threshold),
+            threshold=policy.threshold, models=policy.models,
+            sensitive=[replace(s, codes=s.codes[~found.suppressed]) for s in run.sensitive]),
     )  # fmt: skip
 
 

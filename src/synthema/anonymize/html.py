@@ -274,14 +274,18 @@ def _risk_rows(risk: dict[str, Any]) -> list[list]:
 def risk_section(report: dict[str, Any]) -> Section:
     """Risk before and after (and over every released column), columns that single out."""
     released = report["risk"].get("released_columns")
-    singled = ([[c, n] for c, n in released["singled_out_with_quasi_identifiers"].items()]
+    told = (released or {}).get("sensitive_disclosed_with_quasi_identifiers", {})
+    singled = ([[c, n, told.get(c)]
+                for c, n in released["singled_out_with_quasi_identifiers"].items()]
                if released is not None else [])
     html = _section(
         "risk", report,
         risk_table=table(["records", "attacker", "highest", "average", "share above threshold"],
                          _risk_rows(report["risk"]), numeric=(2, 3, 4)),
-        singled_table=table(["released column", "records unique with the quasi-identifiers"],
-                            singled, numeric=(1,)) if singled else None,
+        singled_table=table(["released column", "records unique with the quasi-identifiers",
+                             "records whose sensitive values fail l/t with the "
+                             "quasi-identifiers"],
+                            singled, numeric=(1, 2)) if singled else None,
         warnings=report.get("warnings", []))
     return html, {"risk-fig": _risk_figure(report["risk"])}
 

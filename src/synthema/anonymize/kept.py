@@ -39,7 +39,11 @@ MIN_ROWS_DISTINCT = 20
 DATE_SHARE = 0.5
 #: date formats cells are tried in (a year alone is not tried: numbers like 1950 are common)
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m",
-                "%d.%m.%Y", "%d.%m.%y", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%Y%m%d")
+                "%d.%m.%Y", "%d.%m.%y", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%Y%m%d",
+                # month names (English abbreviations, any case): Oracle's DD-MON-YYYY and
+                # DD-MON-RR, SAS DATE9 (03FEB1961), 03 Feb 1961, Feb 03, 1961
+                "%d-%b-%Y", "%d-%b-%y", "%d%b%Y", "%d%b%y", "%d %b %Y", "%d.%b.%Y",
+                "%b %d, %Y", "%d %B %Y", "%B %d, %Y")
 #: plausible years of a date in a clinical table
 _YEARS = (1900, 2100)
 
@@ -78,6 +82,8 @@ def date_share(values: pd.Series) -> float:
     0.6666666666666666
     >>> date_share(pd.Series(["12345678", "87654321", "365"]))  # numbers, not dates
     0.0
+    >>> date_share(pd.Series(["01-MAR-1932", "01FEB1945", "01-may-30", "Feb 3, 1961"]))
+    1.0
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         return 1.0

@@ -31,6 +31,7 @@ import binascii
 import difflib
 import functools
 import hashlib
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -162,6 +163,50 @@ def _period(data: bytes) -> int:
     return len(data)
 
 
+def _encoded_text(data: bytes) -> bool:
+    """Whether decoded key bytes are printable text (a passphrase written as hex or base64).
+
+    32 random bytes are all printable ASCII with probability (95/256)^32, about 2e-14.
+
+    >>> _encoded_text(b"UniklinikumFreiburg2026!"), _encoded_text(bytes(range(200, 232)))
+    (True, False)
+    """
+    return _as_text(data) is not None
+
+
+def _counts_up(data: bytes) -> int | None:
+    """The width in bytes of the numbers ``data`` counts through in equal steps, else None.
+
+    A counter (``000102...1f``, ``0001 0002 ...``, a timestamp plus a step) holds a few
+    guessable numbers, not 32 random bytes; for random data, equal steps between the 8-,
+    16-, 32- or 64-bit words of 32 bytes happen with probability 2^-128 at most.
+
+    >>> _counts_up(bytes(range(32))), _counts_up(b"".join(i.to_bytes(2, "big") for i in range(16)))
+    (1, 2)
+    """
+    for width in (1, 2, 4, 8):
+        words = len(data) // width
+        if words < 4:
+            continue
+        for order in ("big", "little"):
+            nums = [int.from_bytes(data[i * width:(i + 1) * width], order) for i in range(words)]
+            steps = {(b - a) % (1 << (8 * width)) for a, b in itertools.pairwise(nums)}
+            if len(steps) == 1:
+                return width
+    return None
+
+
+def _uuid1_blocks(data: bytes) -> bool:
+    """Whether ``data`` is two or more time-based UUIDs of one machine written as hex.
+
+    Each 16-byte block has version 1, the RFC 4122 variant and the same node (network
+    address); for random bytes that is below 2^-60.
+    """
+    blocks = [data[i:i + 16] for i in range(0, len(data) - len(data) % 16, 16)]
+    return len(blocks) >= 2 and len({b[10:] for b in blocks}) == 1 and all(
+        b[6] >> 4 == 1 and b[8] & 0xC0 == 0x80 for b in blocks)
+
+
 def _pattern_share(text: str) -> tuple[float, float]:
     """zxcvbn on the first 72 characters: (log10 guesses, share matched by patterns >= 4)."""
     head = text[:72]
@@ -211,6 +256,19 @@ def check_key(key: bytes, where: str, what: str = "pseudonym key") -> bytes:
         raise AnonymizationError(
             f"{name} is the {digest} digest of the empty string or of a common word: anyone "
             "can compute it", fix=HOW)
+    if material.form in ("hex", "base64") and _encoded_text(material.data):
+        raise AnonymizationError(
+            f"{name} is {len(material.data)} bytes of text (words or a passphrase?) written as "
+            f"{material.form}, not a generated key", fix=HOW)
+    width = _counts_up(material.data)
+    if width:
+        raise AnonymizationError(
+            f"{name} counts through {8 * width}-bit numbers in equal steps (a counter or a "
+            "sequence), not random bytes", fix=HOW)
+    if _uuid1_blocks(material.data):
+        raise AnonymizationError(
+            f"{name} is time-based UUIDs (version 1: their time and the machine's network "
+            "address are guessable) written as hex, not a generated key", fix=HOW)
     guesses, share = _pattern_share(material.text or material.data.decode("latin-1"))
     if guesses < MIN_KEY_GUESSES_LOG10 or (material.form == "base64"
                                            and share > _MAX_PATTERN_SHARE):

@@ -194,14 +194,17 @@ def _compact(metric: dict[str, Any]) -> dict[str, Any]:
             details = {k: details[k] for k in ("n_pairs", "worst_pairs", "per_column", "note")
                        if k in details}
         case "km_distance":
-            details = {"pairs": [{k: p[k] for k in ("time", "event", "label", "rows",
-                                                     "km_distance")}
+            # rows left out: those of a pair with missing outcomes count the suppressed
+            # records with a missing time or event
+            details = {"pairs": [{k: p[k] for k in ("time", "event", "label", "km_distance")}
                                  for p in details.get("pairs", [])]}
         case "km_risk_group_distance":
+            # no per-group row counts: the groups split the input, suppressed records
+            # included, so input minus release rows gave the suppressed patients' split over
+            # the prognostic groups exactly (what the rounding of the figures hides)
             details = {"pairs": [{"time": p["time"], "event": p["event"],
                                   "cox_covariates": p["cox_covariates"],
-                                  "groups": {g: {"rows": v["rows"],
-                                                 "km_distance": v["km_distance"]}
+                                  "groups": {g: {"km_distance": v["km_distance"]}
                                              for g, v in p["groups"].items()}}
                                  for p in details.get("pairs", [])]}
         case _:

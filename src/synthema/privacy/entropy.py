@@ -83,9 +83,13 @@ class OSRandom:
         if size is not None:
             shape = (size,) if isinstance(size, int | np.integer) else tuple(size)
         low_b = np.broadcast_to(low_a, shape)
-        span = np.broadcast_to(high_a, shape) - low_b
-        if span.size and int(span.min()) < 1:
+        high_b = np.broadcast_to(high_a, shape)
+        if np.any(high_b <= low_b):
             raise ValueError("OSRandom.integers: high must be greater than low")
+        with np.errstate(over="ignore"):
+            span = high_b - low_b
+        if np.any(span < 1):  # wrapped around: high - low does not fit in int64
+            raise ValueError("OSRandom.integers: high - low must be below 2**63")
         span_minus_one = (span - 1).astype(np.uint64).ravel()
         masks = _masks(span_minus_one)
         out = np.zeros(span_minus_one.size, dtype=np.uint64)

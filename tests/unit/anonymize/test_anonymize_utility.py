@@ -165,3 +165,26 @@ def test_shifted_dates_are_compared_as_dates():
     row = _metric(check, "column_distance")["details"]["columns"][0]
     assert row["type"] == "date" and row["metric"] == "ks"
     assert row["distance"] == pytest.approx(1 / 3, abs=1e-6)
+
+
+def test_rounding_counts_the_records_compared_not_the_input():
+    # Setup: above MAX_ROWS input records the utility compares a sample of 10,000; before,
+    # its figures were rounded by the input's size (50,000 records: 4 decimals), so one
+    # sampled record moved a figure by a whole unit of its last digit, where the rule
+    # 10^-d * n >= k wants k records per unit
+    from synthema.anonymize import Policy, anonymize
+
+    rng = np.random.default_rng(3)
+    n = 50_000
+    df = pd.DataFrame({"age": rng.integers(18, 90, n), "sex": rng.choice(["F", "M"], n),
+                       "flag": rng.choice(["yes", "no"], n, p=[0.1, 0.9])})
+    policy = Policy.from_mapping({
+        "name": "sampled", "purpose": {"keep": ["flag"]},
+        "quasi_identifiers": {"age": {"type": "interval", "bands": [5, 10, 20]},
+                              "sex": {"type": "suppress"}},
+        "models": {"k": 5, "max_suppression": 0.05}})
+    # Run
+    util = anonymize(df, policy).report.utility
+    # Assert: a sample was compared, and a unit of the last decimal is k of its records
+    assert util["records"]["sampled"] and util["records"]["input"] == 10_000
+    assert 10 ** -util["decimals"] * util["records"]["input"] >= 5

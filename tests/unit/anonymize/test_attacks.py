@@ -136,6 +136,29 @@ def test_uniqueness_over_all_released_columns_is_measured_and_warned(aml_site1, 
     assert any("unique over all released columns" in w for w in result.report.warnings)
 
 
+def test_sensitive_value_learned_with_one_more_column_is_measured_and_warned(aml_site1, key):
+    # Setup: l = 2 holds in the classes of the quasi-identifiers; an attacker who also knows
+    # the patient's response to induction looks only at the records that share it, and there
+    # the ELN group was often one value. Before, the report said l >= 2 and counted only the
+    # records such a column singles out (14 at this site), not the ones whose ELN it gives away
+    result = anonymize(aml_site1, load_policy("aml"), key=key)
+    rel = result.data.astype(object).where(result.data.notna(), "<NA>").astype(str)
+    qis = list(result.report.generalisation)
+    rc = result.report.risk.released_columns
+    # Run: brute force, per other released column, records in classes with one ELN value
+    brute = {}
+    for col in ("induction_intensity", "induction_response"):
+        groups = rel.groupby([*qis, col])["eln2022"]
+        brute[col] = int((groups.transform("nunique") < 2).sum())
+    # Assert: the report measures it, more than singling out shows, and warns
+    assert result.report.achieved.l_distinct >= 2
+    assert rc["sensitive_disclosed_with_quasi_identifiers"] == brute
+    assert brute["induction_response"] > rc["singled_out_with_quasi_identifiers"][
+        "induction_response"]
+    assert any("fails the policy's l/t" in w and f"induction_response {brute['induction_response']}"
+               in w for w in result.report.warnings)
+
+
 # -- 2. the SCD date shift: public cut-off, pseudonym key -----------------------------------
 @pytest.fixture(scope="module")
 def scd_data() -> pd.DataFrame:
@@ -307,6 +330,25 @@ def test_report_figures_do_not_rebuild_suppressed_counts(aml_site1, key):
                           if abs(abs((c_rel + c) / n_in - c_rel / n_rel) - tvd) <= tol + 1e-12]
     # Assert: the true count is never the only one left
     assert solutions and all(len(s) >= min(K, n_supp + 1) for s in solutions.values()), solutions
+
+
+def test_risk_group_row_counts_do_not_give_the_suppressed_split(aml_site1, key):
+    # Setup: km_risk_group_distance splits the input (suppressed records included) and the
+    # release by tertiles of the input's Cox risk; before, the report kept each group's row
+    # counts, so input minus release gave how many suppressed patients were in each
+    # prognostic group, exactly (at a site with one suppressed patient: that patient's group)
+    result = anonymize(aml_site1, load_policy("aml"), key=key)
+    rep = result.report.to_dict()
+    assert rep["records_in"] > rep["records_out"]
+    km = next(m for m in rep["utility"]["metrics"] if m["name"] == "km_risk_group_distance")
+    groups = km["details"]["pairs"][0]["groups"]
+    assert km["error"] is None and len(groups) == 3
+    assert all(isinstance(g["km_distance"], float) for g in groups.values())
+    # Run: the attacker subtracts each group's released rows from its input rows
+    split = {name: g["rows"]["real"] - g["rows"]["synthetic"]
+             for name, g in groups.items() if "rows" in g}
+    # Assert: no group's count is published
+    assert split == {}, split
 
 
 # -- 5. misconfigured policies ------------------------------------------------------------

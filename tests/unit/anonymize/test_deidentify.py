@@ -170,6 +170,20 @@ def test_identifier_headers_detected_but_clinical_columns_not():
     more = ["Telefonnummer", "Patientennummer", "Fallnummer", "Postleitzahl", "Geburtsjahr",
             "Versichertennr", "Numéro de sécurité sociale", "Numéro de dossier"]
     assert detect_identifiers(more) == more
+    # missed on main (issue-23 re-review, round 3): patient numbers written short, French
+    # e-mail, bank, tax and identity card numbers, birth names, doctors and next of kin
+    # under German headers, towns and house numbers, birth places, device ids
+    round3 = ["Pat.-Nr.", "PatNr", "Pat-ID", "NDA", "codice paziente", "Befundnummer",
+              "courriel", "Faxnummer", "IBAN", "Steuer-ID", "Personalausweis", "Ausweisnummer",
+              "Geburtsname", "Mädchenname", "Hausarzt", "Zuweiser", "next of kin",
+              "Angehörige", "Notfallkontakt", "Hausnummer", "Ort", "Stadt", "city", "ville",
+              "Geburtsort", "luogo di nascita", "device id", "Geräte-ID",
+              # German compounds and abbreviations
+              "Patientenname", "Patientenvorname", "Oberarzt", "Stationsarzt", "Facharzt",
+              "behandelnde Aerztin", "Einweiser", "Fall-Nr.", "Aufnahme-Nr.", "KIS-Nummer",
+              "SAP-Nummer", "Versicherten-Nr.", "KV-Nummer", "Krankenversichertennr.",
+              "Geburtsdat.", "Emailadresse", "Wohnadresse", "Mobilnr", "Labor-Nr."]
+    assert detect_identifiers(round3) == round3
     for name in ("aml", "scd"):
         assert detect_identifiers(list(load_dictionary(name).columns)) == []
 

@@ -32,6 +32,11 @@ def hospital(raw_aml) -> pd.DataFrame:
     df["birthdate"] = birth.dt.strftime("%Y-%m-%d")
     df["Geb.-Datum"] = birth.dt.strftime("%d.%m.%Y")
     df["d1"] = birth.dt.strftime("%d/%m/%Y")  # birth dates under a header that says nothing
+    # months of birth as database exports write them (Oracle DD-MON-YYYY, SAS DATE9): 77%
+    # distinct, under the distinct-column check; released without a dictionary on main
+    month = birth.dt.to_period("M").dt.to_timestamp()
+    df["d2"] = month.dt.strftime("%d-%b-%Y").str.upper()
+    df["d3"] = month.dt.strftime("%d%b%Y").str.upper()
     df["arzt"] = rng.choice(["Müller", "Schmidt", "Schneider", "Fischer", "Weber"], len(df))
     df["Initialen"] = [f"{a}.{b}." for a, b in zip(rng.choice(list("ABCDEFGHJKLMN"), len(df)),
                                                    rng.choice(list("ABCDEFGHJKLMN"), len(df)),
@@ -65,6 +70,8 @@ CASES = {
     "birthdate": ("birthdate", {}, "direct identifier"),
     "Geb.-Datum": ("Geb.-Datum", {}, "direct identifier"),
     "birth dates, neutral header": ("d1", {}, "is a date"),
+    "birth months DD-MON-YYYY, neutral header": ("d2", {}, "is a date"),
+    "birth months SAS DATE9, neutral header": ("d3", {}, "is a date"),
     "surnames (arzt)": ("arzt", {}, "direct identifier"),
     "Initialen": ("Initialen", {}, "direct identifier"),
     "Patient ID": ("Patient ID", {}, "direct identifier"),

@@ -174,7 +174,8 @@ def test_file_is_wal_with_full_sync_and_its_own_format_marks(path, monkeypatch):
     raw = sqlite3.connect(path)
     assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert raw.execute("PRAGMA application_id").fetchone()[0] == int.from_bytes(b"SYNL", "big")
-    assert raw.execute("PRAGMA user_version").fetchone()[0] >= 1
+    # the documented on-disk format (docs/privacy.md: "The file format is version 2")
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
     meta = dict(raw.execute("SELECT key, value FROM meta"))
     assert meta["site"] == "site-a" and meta["format"] == "synthema-budget-ledger"
     raw.close()
@@ -534,3 +535,57 @@ def test_the_wal_switch_retries_while_locked_until_the_timeout(tmp_path):
             if "locked" not in message:
                 assert con.tries == 1
         con.con.close()
+
+
+def _foreign(path):
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE patients (id TEXT)")
+    con.commit()
+    con.close()
+
+
+def test_a_foreign_database_is_not_a_ledger_even_without_a_budget(tmp_path):
+    path = tmp_path / "other.db"
+    _foreign(path)
+    with pytest.raises(LedgerError, match="not a synthema budget ledger"):
+        BudgetLedger(path)
+
+
+def test_a_ledger_created_by_another_process_after_we_looked_is_opened(tmp_path, monkeypatch):
+    """The creation race: the file looked empty, then another process finished creating it."""
+    path = tmp_path / "race.ledger"
+    BudgetLedger(path, rho_max=1.0, site="site-a").close()  # the other process
+    real_id, real_empty = BudgetLedger._application_id, BudgetLedger._is_empty
+    for stale in ("before_checking", "before_the_lock"):
+        calls = {"id": 0, "empty": 0}
+
+        def stale_id(self, calls=calls):
+            calls["id"] += 1
+            return 0 if calls["id"] == 1 else real_id(self)
+
+        def stale_empty(self, calls=calls, stale=stale):
+            calls["empty"] += 1
+            return (stale == "before_the_lock" and calls["empty"] == 1) or real_empty(self)
+
+        monkeypatch.setattr(BudgetLedger, "_application_id", stale_id)
+        monkeypatch.setattr(BudgetLedger, "_is_empty", stale_empty)
+        ledger = BudgetLedger(path, rho_max=1.0, site="site-a")
+        assert ledger.site == "site-a" and ledger.charges() == []
+        ledger.close()
+
+
+def test_a_foreign_database_created_after_we_looked_is_left_alone(tmp_path, monkeypatch):
+    path = tmp_path / "other.db"
+    _foreign(path)
+    real_empty = BudgetLedger._is_empty
+    calls = {"n": 0}
+
+    def stale_empty(self):
+        calls["n"] += 1
+        return calls["n"] == 1 or real_empty(self)
+
+    monkeypatch.setattr(BudgetLedger, "_is_empty", stale_empty)
+    with pytest.raises(LedgerError, match="not a synthema budget ledger"):
+        BudgetLedger(path, rho_max=1.0, site="site-a")
+    tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
+    assert tables == {"patients"}  # no ledger table written into someone else's file

@@ -124,3 +124,19 @@ def test_exact_local_figures(ledger):
     ledger.charge(Fraction(1, 3), query_id="q1", local_rho=Fraction(2, 3))
     [charge] = ledger.charges()
     assert charge.local_rho == float(Fraction(2, 3)) and charge.rho == float(Fraction(1, 3))
+
+
+def test_verify_accepts_local_spending_exactly_at_the_cap(ledger):
+    # Setup: two charges whose local-only rho adds up to the cap exactly (decimal strings)
+    ledger.charge("0.01", query_id="q1", local_rho="0.3", local_rho_max="0.5")
+    ledger.charge("0.01", query_id="q2", local_rho="0.2", local_rho_max="0.5")
+
+    # Run / Assert: at the cap is within it
+    ledger.verify()
+
+
+def test_a_refusal_names_the_query_when_it_has_no_label(ledger):
+    with pytest.raises(BudgetExceededError, match="'q-unlabelled'"):
+        ledger.charge("0.01", query_id="q-unlabelled", local_rho="0.9", local_rho_max="0.5")
+    with pytest.raises(BudgetExceededError, match="'q-big'"):
+        ledger.charge(10, query_id="q-big")
