@@ -45,7 +45,7 @@ from synthema.harmonize.convert import (
     convert_column,
     guess_date_format,
 )
-from synthema.harmonize.dates import shown_format
+from synthema.harmonize.dates import OtherFormat, shown_format
 from synthema.harmonize.mapping import ColumnMapping, SiteMapping, load_mapping
 from synthema.harmonize.summary import (
     CODED_MISSING,
@@ -114,6 +114,11 @@ def _suggestion(res: ColumnOutcome, col: ColumnMapping, var: Variable, src: pd.S
         if guess:
             return (f"the dates are not {now}; set date_format: \"{guess}\" under "
                     f"columns: {col.target} (it reads every value)")
+        other = res.date_other
+        if other is not None and other.likely:
+            return (f"the dates are not {now}; set date_format: \"{other.fmt}\" under "
+                    f"columns: {col.target} (it reads {int((other.reads & keep).sum())} of "
+                    f"{int((res.present & keep).sum())} values)")
         return f"the dates are not {now}; correct date_format under columns: {col.target}"
     if reason == DECIMAL_COMMA:
         return "the numbers use a decimal comma: set read: {decimal: \",\"} in the mapping"
@@ -332,25 +337,8 @@ def _column_notes(res: ColumnOutcome, col: ColumnMapping, keep: np.ndarray, rows
                   raw: pd.Series, dropped: dict[str, int]) -> list[str]:
     """Warnings about a column that kept values: a date format in doubt, values lost to 0."""
     notes = []
-    fmt = col.date_format or "%Y-%m-%d"
-    if res.date_doubt is not None and res.at_risk is not None:
-        failed = sum(n for k, n in dropped.items() if k.startswith("not a date"))
-        both = res.at_risk & keep
-        text = (f"{failed} of {int((res.present & keep).sum())} dates are not "
-                f"{shown_format(fmt)} but all read as {shown_format(res.date_doubt)}")
-        if not both.any():
-            text += (f"; correct those cells, or set date_format: \"{res.date_doubt}\" under "
-                     f"columns: {col.target} if that is the column's format")
-        elif col.confirm_date_format:
-            text += (f"; {int(both.sum())} values read both ways were kept as "
-                     f"{shown_format(fmt)} (confirm_date_format: true)")
-        else:
-            shown = examples_text(_examples(both, rows, raw))
-            text += (f": the format is likely wrong; {int(both.sum())} values that read both "
-                     f"ways were refused{shown}; set date_format: \"{res.date_doubt}\" under "
-                     f"columns: {col.target}, or add confirm_date_format: true there if "
-                     f"{shown_format(fmt)} is right")
-        notes.append(text)
+    if res.date_other is not None:
+        notes.append(_date_note(res.date_other, res, col, keep, rows, raw))
     if res.hint and any(k.startswith("not a date") for k in dropped):
         notes.append(res.hint)
     if res.mixed_marks is not None and (res.mixed_marks & keep).any():
@@ -363,6 +351,34 @@ def _column_notes(res: ColumnOutcome, col: ColumnMapping, keep: np.ndarray, rows
         notes.append(f"{dropped[ROUNDS_TO_ZERO]} non-zero values round to 0 after the "
                      f"conversion{shown}: check unit:/factor: and read: decimal")
     return notes
+
+
+def _date_note(other: OtherFormat, res: ColumnOutcome, col: ColumnMapping, keep: np.ndarray,
+               rows: np.ndarray, raw: pd.Series) -> str:
+    """The warning of a date column some of whose values another common format reads."""
+    fmt = shown_format(col.date_format or "%Y-%m-%d")
+    alt = shown_format(other.fmt)
+    n = int((other.reads & keep).sum())
+    text = (f"{n} of {int((res.present & keep).sum())} dates are not {fmt} but read as {alt}"
+            + examples_text(_examples(other.reads & keep, rows, raw)))
+    if other.unreadable:
+        text += f" ({other.unreadable} more read in no common format)"
+    if not other.in_doubt:
+        return (text + f", against {other.against} that only {fmt} reads: likely typed the "
+                "other way; they were dropped: correct those cells (the other dates are kept)")
+    both = other.at_risk & keep
+    text += (": the format is likely wrong" if other.likely
+             else f": the column mixes {fmt} and {alt} ({other.against} read only as {fmt})")
+    if not both.any():
+        return (text + f"; correct those cells, or set date_format: \"{other.fmt}\" under "
+                f"columns: {col.target} if that is the column's format")
+    if col.confirm_date_format:
+        return (text + f"; {int(both.sum())} values read both ways were kept as {fmt} "
+                "(confirm_date_format: true)")
+    return (text + f"; {int(both.sum())} values that read both ways were refused"
+            + examples_text(_examples(both, rows, raw))
+            + f"; set date_format: \"{other.fmt}\" under columns: {col.target}, or add "
+            f"confirm_date_format: true there if {fmt} is right")
 
 
 def _duplicate_rows(raw: pd.DataFrame, keep: np.ndarray, rows: np.ndarray

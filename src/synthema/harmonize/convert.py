@@ -29,6 +29,7 @@ from synthema.harmonize.dates import (
     DATE_FORMATS,
     MIDNIGHT_READ,
     TIME_DROPPED,
+    OtherFormat,
     guess_date_format,
     read_dates,
     serial_hint,
@@ -82,8 +83,7 @@ class ColumnOutcome:
     declared_missing: np.ndarray
     dropped: dict[str, np.ndarray] = field(default_factory=dict)
     repaired: dict[str, np.ndarray] = field(default_factory=dict)
-    date_doubt: str | None = None
-    at_risk: np.ndarray | None = None
+    date_other: OtherFormat | None = None
     hint: str = ""
     mixed_marks: np.ndarray | None = None
 
@@ -266,10 +266,9 @@ def _dates(out: ColumnOutcome, texts: pd.Series, valid: np.ndarray, fmt: str,
     out.repaired[TIME_DROPPED] = read.time_dropped
     out.repaired[MIDNIGHT_READ] = read.midnight
     values = read.values
-    if read.doubt is not None:
-        out.date_doubt, out.at_risk = read.doubt, read.at_risk
-        if read.at_risk.any() and not confirmed:
-            out.dropped[AMBIGUOUS_DATE] = read.at_risk
-            values = values.mask(pd.Series(read.at_risk, index=values.index))
+    out.date_other = read.other
+    if read.other is not None and read.other.in_doubt and not confirmed:
+        out.dropped[AMBIGUOUS_DATE] = read.other.at_risk
+        values = values.mask(pd.Series(read.other.at_risk, index=values.index))
     out.hint = serial_hint(texts, valid & read.failed)
     out.values = values

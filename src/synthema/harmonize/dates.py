@@ -2,9 +2,15 @@
 
 A wrong day/month order does not fail loudly: ``%d/%m/%Y`` reads ``03/04/2015`` from a US
 file as 3 April instead of 4 March, and fails only on days above 12. So when some values
-fail the declared format and another common format reads every one of them, the format is
-in doubt: the values read both ways (to different dates) are at risk, and are refused
-unless the mapping confirms the format (``confirm_date_format: true``).
+fail the declared format, the common format that reads most of them is weighed against
+the declared one on the dates only one of the two reads (a day above 12 shows the order;
+cells no common format reads, such as ``k.A.``, are no evidence either way). When at
+least 1 in 10 of those dates follow the other format (:data:`DOUBT_SHARE`), about that
+share of the dates readable both ways would be swapped too: the format is in doubt, and
+the values read both ways (to different dates) are at risk, refused unless the mapping
+confirms the format (``confirm_date_format: true``). Below that share the other-format
+values are strays (``13/02/2015`` among US dates): they are dropped and named, and the
+column is kept.
 
 Workbooks and Parquet files hold date-times; :mod:`synthema.tables.sheets` renders
 them as ISO text (``2020-03-01 09:15:00``, ``2020-03-01 00:00:00+01:00``). A date variable
@@ -43,26 +49,68 @@ def shown_format(fmt: str) -> str:
             .replace("%d", "DD"))
 
 
+DOUBT_SHARE = 0.1
+"""The share of order-revealing dates (read by only one of the two formats) that must
+follow the other format for the declared one to be in doubt. The share of dates with a day
+above 12 written the other way estimates the share of those with a day up to 12 written
+that way too; at 1 in 10 or more, keeping the ambiguous ones would swap that many silently.
+One stray date among ten or more that only the declared format reads stays a stray."""
+
+
+@dataclass(frozen=True)
+class OtherFormat:
+    """Another common format that reads dates the declared format fails.
+
+    ``reads``: the failed cells it reads; ``against``: cells only the declared format
+    reads (evidence for it); ``unreadable``: failed cells no common format reads (no
+    evidence); ``in_doubt``: the other format's share of the order-revealing cells is at
+    least :data:`DOUBT_SHARE`; ``at_risk``: cells the declared format read that it reads
+    as another date (day and month swapped), refused when ``in_doubt``.
+    """
+
+    fmt: str
+    reads: np.ndarray
+    against: int
+    unreadable: int
+    in_doubt: bool
+    at_risk: np.ndarray
+
+    @property
+    def count(self) -> int:
+        """Failed cells the other format reads."""
+        return int(self.reads.sum())
+
+    @property
+    def likely(self) -> bool:
+        """True when the other format reads at least as many order-revealing cells."""
+        return self.count >= self.against
+
+
 @dataclass(frozen=True)
 class DateRead:
     """Dates read from text, with what was done beyond the declared format.
 
     ``time_dropped`` / ``midnight``: ISO date-times whose date was taken (the time was not
     midnight / was midnight, possibly with a zone). ``failed``: present cells read as no
-    date. ``doubt``: the other format that reads every failed cell, when there is one;
-    ``at_risk``: cells read by both formats to different dates.
+    date. ``other``: the common format reading most failed cells (None when none reads
+    any), weighed against the declared one.
     """
 
     values: pd.Series
     time_dropped: np.ndarray
     midnight: np.ndarray
     failed: np.ndarray
-    doubt: str | None
-    at_risk: np.ndarray
+    other: OtherFormat | None = None
 
 
 def read_dates(texts: pd.Series, fmt: str) -> DateRead:
-    """Dates of ``texts`` in ``fmt`` (see the module docstring for date-times and doubt)."""
+    """Dates of ``texts`` in ``fmt`` (see the module docstring for date-times and doubt).
+
+    >>> us = ["02/13/2015", "03/04/2015", "12/25/2019", "k.A."]
+    >>> o = read_dates(pd.Series(us, dtype="string"), "%d/%m/%Y").other
+    >>> o.fmt, o.count, o.unreadable, o.in_doubt, o.at_risk.tolist()
+    ('%m/%d/%Y', 2, 1, True, [False, True, False, False])
+    """
     texts = texts.astype("string")
     present = texts.notna().to_numpy(dtype=bool)
     parsed = pd.to_datetime(texts, format=fmt, errors="coerce")
@@ -83,16 +131,36 @@ def read_dates(texts: pd.Series, fmt: str) -> DateRead:
         (midnight if at_midnight else time_dropped)[i] = True
     failed = present & values.isna().to_numpy(dtype=bool)
     carried = present & ~failed & ~time_dropped & ~midnight
-    doubt = None
-    at_risk = np.zeros(len(texts), dtype=bool)
-    if failed.any() and carried.any():
-        doubt = guess_date_format(texts[failed])
-        if doubt is not None:
-            other = pd.to_datetime(texts, format=doubt, errors="coerce").dt.normalize()
-            differs = (other.astype("datetime64[ns]") != values).fillna(False)
-            at_risk = carried & other.notna().to_numpy(dtype=bool) & differs.to_numpy(
-                dtype=bool)
-    return DateRead(values, time_dropped, midnight, failed, doubt, at_risk)
+    other = _other_format(texts, fmt, values, failed, carried) if failed.any() else None
+    return DateRead(values, time_dropped, midnight, failed, other)
+
+
+def _other_format(texts: pd.Series, fmt: str, values: pd.Series, failed: np.ndarray,
+                  carried: np.ndarray) -> OtherFormat | None:
+    """The common format reading most of the ``failed`` cells, weighed against ``fmt``."""
+    best: tuple[int, str, pd.Series] | None = None
+    readable = np.zeros(len(texts), dtype=bool)
+    for candidate in DATE_FORMATS:
+        if candidate == fmt:
+            continue
+        dates = pd.to_datetime(texts, format=candidate, errors="coerce").dt.normalize()
+        reads = dates.notna().to_numpy(dtype=bool)
+        readable |= failed & reads
+        n = int((failed & reads).sum())
+        if n and (best is None or n > best[0]):
+            best = (n, candidate, dates)
+    if best is None:
+        return None
+    n, other, dates = best
+    reads = dates.notna().to_numpy(dtype=bool)
+    against = int((carried & ~reads).sum())
+    differs = (dates.astype("datetime64[ns]") != values).fillna(False).to_numpy(dtype=bool)
+    return OtherFormat(
+        fmt=other, reads=failed & reads, against=against,
+        unreadable=int((failed & ~readable).sum()),
+        in_doubt=n >= DOUBT_SHARE * (n + against),
+        at_risk=carried & reads & differs,
+    )
 
 
 def guess_date_format(text: pd.Series) -> str | None:

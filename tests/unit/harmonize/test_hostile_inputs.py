@@ -171,7 +171,7 @@ def test_day_month_swaps_are_refused_when_the_format_is_in_doubt(tmp_path, dicti
     carried = result.data["diagnosis_date"].dropna().dt.date.tolist()
     assert carried == [d for d in dates if d.day == d.month]
     (note,) = col.notes
-    assert f"{fails} of {len(dates)} dates are not DD/MM/YYYY but all read as MM/DD/YYYY" in note
+    assert f"{fails} of {len(dates)} dates are not DD/MM/YYYY but read as MM/DD/YYYY" in note
     assert "the format is likely wrong" in note and 'date_format: "%m/%d/%Y"' in note
     assert any(w.startswith("warning: column diagnosis_date <- DX:") for w in
                result.summary.warnings())
@@ -203,7 +203,7 @@ def test_a_mixed_but_unambiguous_date_column_is_flagged_without_refusals(diction
     col = _col(harmonize(raw, dictionary, m), "diagnosis_date")
     # Assert
     assert col.dropped == {"not a date (DD.MM.YYYY)": 1} and col.carried == 2
-    assert "1 of 3 dates are not DD.MM.YYYY but all read as YYYY-MM-DD" in col.notes[0]
+    assert "1 of 3 dates are not DD.MM.YYYY but read as YYYY-MM-DD" in col.notes[0]
 
 
 # -- 5. half up; ages in completed years; ranges on the value as measured ----------------------
