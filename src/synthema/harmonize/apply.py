@@ -45,6 +45,7 @@ from synthema.harmonize.convert import (
     convert_column,
     guess_date_format,
 )
+from synthema.harmonize.conditions import Condition, judge_when, unknown_reason
 from synthema.harmonize.dates import OtherFormat, shown_format
 from synthema.harmonize.mapping import ColumnMapping, SiteMapping, load_mapping
 from synthema.harmonize.summary import (
@@ -192,8 +193,8 @@ def harmonize(
     rows = np.arange(len(raw)) + 2
     empty = pd.DataFrame(cells, index=raw.index).isna().all(axis=1).to_numpy(dtype=bool)
     keep = ~empty
-    out, reports = _convert_columns(mapped, dictionary, cells, stripped, raw, keep, rows,
-                                    mapping.read.get("decimal", "."), kept_markers)
+    source = _Source(raw, cells, stripped, keep, rows, mapping.read.get("decimal", "."))
+    out, reports = _convert_columns(mapped, dictionary, mapping, source, kept_markers)
     data = _typed_frame(out, dictionary, raw.index)[keep].reset_index(drop=True)
     summary = HarmonizeSummary(
         file=file,
@@ -215,26 +216,73 @@ def harmonize(
     return HarmonizeResult(data=data, summary=summary, dictionary=dictionary)
 
 
+@dataclass(frozen=True)
+class _Source:
+    """The export's cells as every column's conversion sees them."""
+
+    raw: pd.DataFrame
+    cells: dict[str, pd.Series]      # target -> its source cells, missing markers applied
+    stripped: dict[str, pd.Series]   # source column -> trimmed text
+    keep: np.ndarray                 # rows written (not every mapped cell missing)
+    rows: np.ndarray                 # spreadsheet row numbers
+    decimal: str
+
+    def plain(self, column: str) -> np.ndarray | None:
+        """Cells of ``column`` a workbook or Parquet file stored as numbers."""
+        return typed_numbers(self.raw.attrs, column, len(self.raw))
+
+
+def _outcome(col: ColumnMapping, var: Variable, text: pd.Series, plain: np.ndarray | None,
+             decimal: str) -> tuple[ColumnOutcome, float | None]:
+    """``text`` converted as ``col`` converts its cells, and the unit factor used."""
+    factor = col.factor
+    if col.unit is not None:
+        factor = variable_factor(var, col.unit, column=col.source)
+    res = convert_column(text, var, codes=col.code_map or None, factor=factor,
+                         date_format=col.date_format, decimal=decimal,
+                         confirm_date_format=col.confirm_date_format, plain=plain)
+    return res, factor
+
+
 def _convert_columns(
-    mapped: list[ColumnMapping], dictionary: Dictionary, cells: dict[str, pd.Series],
-    stripped: dict[str, pd.Series], raw: pd.DataFrame, keep: np.ndarray, rows: np.ndarray,
-    decimal: str, kept_markers: dict[str, tuple[str, ...]],
+    mapped: list[ColumnMapping], dictionary: Dictionary, mapping: SiteMapping, source: _Source,
+    kept_markers: dict[str, tuple[str, ...]],
 ) -> tuple[dict[str, pd.Series], list[ColumnReport]]:
     """Each mapped column converted (the patient id copied), with its account."""
     out: dict[str, pd.Series] = {}
     reports: list[ColumnReport] = []
     for col in mapped:
-        src = cells[col.target]
+        src = source.cells[col.target]
         if col.target == dictionary.patient_id:
             out[col.target] = src.astype("string")
-            n = int(src[keep].notna().sum())
+            n = int(src[source.keep].notna().sum())
             reports.append(ColumnReport(col.target, col.source, "patient id", n, n))
             continue
-        res, report = _convert(col, dictionary[col.target], src, stripped, raw, keep, rows,
-                               decimal)
+        condition = (_condition(col, mapped, dictionary, mapping, source) if col.when
+                     else None)
+        res, report = _convert(col, dictionary[col.target], source, condition)
         out[col.target] = res.values
         reports.append(dataclasses.replace(report, kept_markers=kept_markers[col.target]))
     return out, reports
+
+
+def _condition(col: ColumnMapping, mapped: list[ColumnMapping], dictionary: Dictionary,
+               mapping: SiteMapping, source: _Source) -> Condition:
+    """``col``'s ``when`` condition judged on the conditioning columns' harmonised values."""
+    conditioning = {}
+    for column, _ in col.when:
+        by = next((c for c in mapped if c.source == column and c.target != col.target
+                   and c.target != dictionary.patient_id), None)
+        if by is not None:
+            res, _ = _outcome(by, dictionary[by.target], source.cells[by.target],
+                              source.plain(by.source), source.decimal)
+            conditioning[column] = (by, res.values)
+
+    def harmonised(by: ColumnMapping, text: pd.Series) -> pd.Series:
+        return _outcome(by, dictionary[by.target], text, None, source.decimal)[0].values
+
+    return judge_when(col, conditioning, source.stripped, mapping.missing_markers(),
+                      where=mapping.where, harmonised=harmonised)
 
 
 def _typed_frame(out: dict[str, pd.Series], dictionary: Dictionary,
@@ -291,40 +339,34 @@ def _source_cells(
     return cells, kept
 
 
-def _convert(
-    col: ColumnMapping, var: Variable, src: pd.Series, stripped: dict[str, pd.Series],
-    raw: pd.DataFrame, keep: np.ndarray, rows: np.ndarray, decimal: str,
-) -> tuple[ColumnOutcome, ColumnReport]:
+def _convert(col: ColumnMapping, var: Variable, source: _Source,
+             condition: Condition | None) -> tuple[ColumnOutcome, ColumnReport]:
     """Convert one mapped column and account for each of its cells."""
+    src, keep, rows, text = source.cells[col.target], source.keep, source.rows, \
+        source.raw[col.source]
     withheld = np.zeros(len(src), dtype=bool)
-    if col.when:
-        holds = np.ones(len(src), dtype=bool)
-        for column, values in col.when:
-            holds &= stripped[column].isin(list(values)).fillna(False).to_numpy(dtype=bool)
-        withheld = src.notna().to_numpy(dtype=bool) & ~holds
+    if condition is not None:
+        withheld = src.notna().to_numpy(dtype=bool) & condition.fails
         src = src.mask(pd.Series(withheld, index=src.index))
-    factor = col.factor
-    if col.unit is not None:
-        factor = variable_factor(var, col.unit, column=col.source)
-    res = convert_column(src, var, codes=col.code_map or None, factor=factor,
-                         date_format=col.date_format, decimal=decimal,
-                         confirm_date_format=col.confirm_date_format,
-                         plain=typed_numbers(raw.attrs, col.source, len(src)))
+    res, factor = _outcome(col, var, src, source.plain(col.source), source.decimal)
+    if condition is not None:
+        lost = condition.unknown & res.values.notna().to_numpy(dtype=bool)
+        res.values = res.values.mask(pd.Series(lost, index=src.index))
+        res.dropped[unknown_reason(col)] = lost
     dropped = {k: int((m & keep).sum()) for k, m in res.dropped.items() if (m & keep).any()}
     repaired = {k: int((m & keep).sum()) for k, m in res.repaired.items() if (m & keep).any()}
     masks = {**res.repaired, **res.dropped, CODED_MISSING: res.declared_missing,
              WITHHELD: withheld}
-    examples = {k: _examples(m & keep, rows, raw[col.source])
+    examples = {k: _examples(m & keep, rows, text)
                 for k, m in masks.items() if (m & keep).any()}
     present = res.present & ~res.declared_missing & keep
-    conversion = _conversion_text(col, var, factor)
     report = ColumnReport(
-        target=col.target, source=col.source, conversion=conversion,
+        target=col.target, source=col.source, conversion=_conversion_text(col, var, factor),
         present=int(present.sum()), carried=int(res.values[keep].notna().sum()),
         declared_missing=int((res.declared_missing & keep).sum()),
         dropped=dropped, repaired=repaired, examples=examples,
         withheld=int((withheld & keep).sum()), condition=col.condition_text(),
-        notes=tuple(_column_notes(res, col, keep, rows, raw[col.source], dropped)),
+        notes=tuple(_column_notes(res, col, keep, rows, text, dropped)),
     )
     if report.all_dropped:
         report = dataclasses.replace(
