@@ -418,6 +418,8 @@ class SiteMapping:
         else:
             shown = absent
             what = f"{plural(len(absent), 'source column')} not in {file}: "
+        if not present:  # nothing matches: most likely another site's mapping
+            what = f"none of the {len(sources)} mapped source columns is in {file}: "
         lower = {h.lower(): h for h in have}
         hints = []
         for name in shown[:_SHOWN_ABSENT]:
@@ -426,9 +428,26 @@ class SiteMapping:
             hints.append(f"'{name}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
         more = len(shown) - _SHOWN_ABSENT
         listed = ", ".join(hints) + (f" and {more} more" if more > 0 else "")
-        fix = "correct the names under 'from:' to match the file's header"
+        extra = f" ({note})" if note else ""
+        raise MappingError(f"{self.where}: {what}{listed}{extra}",
+                           fix=self._absent_fix(shown, present, sources, note))
+
+    def _absent_fix(self, shown: list[str], present: list[str], sources: set[str],
+                    note: str) -> str:
+        """The fix for absent source columns: the encoding, ``when:``, or ``from:`` names."""
+        if note:  # the header was decoded wrongly: names with accents cannot match
+            return ("remove encoding from 'read:' in the mapping (the file is UTF-8), then "
+                    "check the names under 'from:' if columns are still missing")
+        conditions = [c.target for c in self.columns
+                      if any(w in shown for w, _ in c.when)]
+        if conditions and not set(shown) & sources:
+            fix = (f"correct the column named under when: in columns: {', '.join(conditions)} "
+                   "to match the file's header")
+        else:
+            fix = "correct the names under 'from:' to match the file's header"
+            if conditions:
+                fix += f" (and under when: in columns: {', '.join(conditions)})"
         if not present:  # nothing matches: most likely another site's mapping
-            what = f"none of the {len(sources)} mapped source columns is in {file}: "
             fix = ("check that this is the mapping written for this file (each site export has "
                    "its own); if it is, correct the names under 'from:'")
         elif self.missing_columns == "error":
@@ -437,8 +456,7 @@ class SiteMapping:
         if self.builtin:
             fix += (f" (a built-in mapping: copy {self.path} next to your data, edit the copy "
                     "and pass its path to --mapping)")
-        extra = f" ({note})" if note else ""
-        raise MappingError(f"{self.where}: {what}{listed}{extra}", fix=fix)
+        return fix
 
     def _check_dictionary_name(self, dictionary: Dictionary) -> None:
         ref = self.dictionary

@@ -149,6 +149,7 @@ class HarmonizeSummary:
     read: str = ""
     absent_columns: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = ()
+    control_cells: tuple[tuple[int, str, str], ...] = ()
 
     @property
     def dropped_total(self) -> int:
@@ -197,7 +198,8 @@ class HarmonizeSummary:
             out.append(f"rows repeating a patient id: {len(self.duplicate_ids)}"
                        + examples_text(self.duplicate_ids))
         if self.duplicate_rows:
-            out.append(f"rows repeating an earlier row exactly (kept): {len(self.duplicate_rows)}"
+            out.append("rows repeating an earlier row in every harmonised value (kept): "
+                       f"{len(self.duplicate_rows)}"
                        + examples_text(tuple((None, f"row {r} = row {f}")
                                               for r, f in self.duplicate_rows)))
         if self.absent_columns:
@@ -297,5 +299,7 @@ class HarmonizeSummary:
             "missing_ids": list(self.missing_ids),
             "duplicate_ids": [list(d) for d in self.duplicate_ids],
             "duplicate_rows": [{"row": r, "repeats_row": f} for r, f in self.duplicate_rows],
+            "control_characters": [{"row": r, "column": c, "cell": v}
+                                   for r, c, v in self.control_cells],
             "rule_violations": {k: list(v) for k, v in self.rule_violations.items()},
         }

@@ -391,11 +391,13 @@ def test_strict_refuses_repeated_rows(tmp_path, dictionary_file):
                                    str(tmp_path / "out.csv"), "--strict"])
     # Assert
     assert kept.summary.duplicate_rows == ((4, 2),)
-    assert "rows repeating an earlier row exactly (kept): 1 (row 4 = row 2)" in \
-        kept.summary.lines()
-    assert "1 row repeat an earlier row exactly (row 4 = row 2)" in err.value.message
+    assert "rows repeating an earlier row in every harmonised value (kept): 1 (row 4 = row 2)" \
+        in kept.summary.lines()
+    assert "1 row repeats an earlier row in every harmonised value (row 4 = row 2)" in \
+        err.value.message
     assert "remove the repeated rows" in err.value.fix
-    assert cli.exit_code == 2 and "repeat an earlier row" in cli.output
+    assert "without --strict the repeated rows are kept and listed" in err.value.fix
+    assert cli.exit_code == 2 and "repeats an earlier row" in cli.output
     assert not (tmp_path / "out.csv").exists()
 
 

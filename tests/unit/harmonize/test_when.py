@@ -100,3 +100,16 @@ def test_a_when_value_the_conditioning_column_cannot_hold_is_a_mapping_error(dic
     # Run / Assert
     with pytest.raises(MappingError, match="'allo' is not a value of 'NPM1' as it is mapped"):
         harmonize(raw, dictionary, m)
+
+
+def test_an_absent_when_column_points_at_the_when_not_at_from(dictionary):
+    # Setup: the source column exists; only the column named under when: does not
+    raw = pd.DataFrame({"ID": ["A"], "Tag": ["10"]}, dtype="string")
+    m = {"dictionary": "example", "columns": {
+        "patient_id": "ID", "os_days": {"from": "Tag", "when": {"SZT_Art": ["allo"]}}}}
+    # Run
+    with pytest.raises(MappingError) as err:
+        harmonize(raw, dictionary, m)
+    # Assert
+    assert "'SZT_Art'" in err.value.message
+    assert err.value.fix.startswith("correct the column named under when: in columns: os_days")

@@ -1,0 +1,283 @@
+"""How a file was stored must not change values silently (issue 27, review round 2).
+
+D3: workbook formulas written by a program that does not compute them have no saved value
+and read as empty; D4: a Windows cp1252 file read as Latin-1 carries invisible C1 control
+characters into ids and categories, and UTF-16 files got a fix that could not work. Also:
+rows that repeat an earlier row once the mapping has dropped or normalised a column, and a
+frame whose cells ``read_table(decimal=...)`` already rewrote.
+"""
+
+from __future__ import annotations
+
+import openpyxl
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from synthema.cli import app
+from synthema.errors import DataFileError, MappingError, ParameterError, ValidationFailed
+from synthema.harmonize import harmonize, harmonize_file
+from synthema.harmonize.mapping import dump_mapping
+from synthema.harmonize.validate import validate_file
+from synthema.tables import read_table
+
+UNCACHED = "formula without a saved value"
+
+
+def _mapping(tmp_path, file: str, columns: dict, read: dict | None = None) -> str:
+    path = tmp_path / "m.yaml"
+    mapping = {"dictionary": "example.yaml", "file": file, "columns": columns}
+    if read:
+        mapping["read"] = read
+    path.write_text(dump_mapping(mapping), encoding="utf-8")
+    return str(path)
+
+
+def _col(result, target):
+    return next(c for c in result.summary.columns if c.target == target)
+
+
+def _formula_book(path, cached: bool) -> None:
+    """A workbook whose hb cells of rows 3-4 are formulas (openpyxl saves no value)."""
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["id", "hb", "age"])
+    ws.append(["A", 12.5, 40])
+    ws.append(["B", "=10+2", 50])
+    ws.append(["C", "=B2*1", 60])
+    book.save(path)
+    if cached:  # what writers that do not compute formulas store: a value of 0
+        import re
+        import zipfile
+        src = path.with_suffix(".tmp.xlsx")
+        path.rename(src)
+        with zipfile.ZipFile(src) as zin, zipfile.ZipFile(path, "w") as zout:
+            for item in zin.infolist():
+                data = zin.read(item.filename)
+                if item.filename.startswith("xl/worksheets/"):
+                    data = re.sub(rb"(<f>[^<]*</f>)(<v\s*/>|<v></v>)?", rb"\1<v>0</v>", data)
+                zout.writestr(item, data)
+
+
+# -- D3: formulas without a saved value ----------------------------------------------------------
+def test_formulas_without_a_saved_value_are_counted_dropped(tmp_path, dictionary_file):
+    # Setup
+    _formula_book(tmp_path / "x.xlsx", cached=False)
+    mapping = _mapping(tmp_path, "x.xlsx", {"patient_id": "id", "hb": "hb", "age": "age"})
+    # Run
+    result = harmonize_file(None, mapping)
+    with pytest.raises(ValidationFailed) as err:
+        harmonize_file(None, mapping, strict=True)
+    hb = _col(result, "hb")
+    # Assert: present counts the formula cells, they are dropped with their reason
+    assert result.data["hb"].tolist() == [12.5, pd.NA, pd.NA]
+    assert (hb.present, hb.carried, hb.dropped) == (3, 1, {UNCACHED: 2})
+    assert hb.examples[UNCACHED] == ((3, "formula, no value"), (4, "formula, no value"))
+    (warning,) = result.summary.warnings()
+    assert "2 formula cells have no saved value (row 3: formula, no value" in warning
+    assert "save it (its formulas get their values)" in warning
+    assert "2 formula without a saved value" in err.value.message
+    assert "open the workbook in Excel or LibreOffice and save it" in err.value.fix
+
+
+def test_formulas_saved_as_zero_are_warned(tmp_path, dictionary_file):
+    # Setup
+    _formula_book(tmp_path / "x.xlsx", cached=True)
+    mapping = _mapping(tmp_path, "x.xlsx", {"patient_id": "id", "hb": "hb", "age": "age"})
+    # Run
+    result = harmonize_file(None, mapping)
+    # Assert: 0 is out of hb's range here, but the warning names the formulas as the cause
+    assert any("2 formula cells hold a saved value of 0 (row 3: 0, row 4: 0)" in w
+               for w in result.summary.warnings())
+
+
+def test_a_row_of_formulas_without_values_is_not_an_empty_row(tmp_path, dictionary_file):
+    # Setup: row 3 holds only formulas
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["id", "hb"])
+    ws.append(["A", 12.5])
+    ws.append(["=\"B\"", "=10+2"])
+    book.save(tmp_path / "x.xlsx")
+    mapping = _mapping(tmp_path, "x.xlsx", {"patient_id": "id", "hb": "hb"})
+    # Run
+    result = harmonize_file(None, mapping)
+    report = validate_file(tmp_path / "x.xlsx", dictionary_file)
+    # Assert
+    assert result.summary.empty_rows == ()
+    assert _col(result, "patient_id").dropped == {UNCACHED: 1}
+    assert result.summary.rows_out == 2
+    assert any(p.row == 3 and "formula without a saved value" in p.message
+               for p in report.problems)
+
+
+def test_read_table_flags_formula_cells(tmp_path):
+    # Setup
+    _formula_book(tmp_path / "x.xlsx", cached=False)
+    # Run
+    frame = read_table(tmp_path / "x.xlsx")
+    # Assert
+    assert frame.attrs["formula_uncached"] == {"hb": "1-2"}
+    assert frame["hb"].isna().tolist() == [False, True, True]
+
+
+# -- D4: encodings -------------------------------------------------------------------------------
+def _cp1252_site(tmp_path, encoding: str | None) -> str:
+    text = "id;risk;hb\nAML–01;low;12,5\nAML-02;high’;11\nAML-03;low;10\n"
+    (tmp_path / "s.csv").write_bytes(text.encode("cp1252"))
+    read = {"delimiter": ";", "decimal": ","} | ({"encoding": encoding} if encoding else {})
+    return _mapping(tmp_path, "s.csv", {"patient_id": "id", "risk": "risk", "hb": "hb"}, read)
+
+
+def test_cp1252_read_as_latin1_is_warned_and_refused_under_strict(tmp_path, dictionary_file):
+    # Setup
+    mapping = _cp1252_site(tmp_path, "latin-1")
+    # Run
+    result = harmonize_file(None, mapping)
+    with pytest.raises(ValidationFailed) as err:
+        harmonize_file(None, mapping, strict=True)
+    # Assert: the id with its invisible control character is named, row and file column
+    assert result.data["patient_id"].tolist()[0] == "AML\x9601"
+    assert result.summary.control_cells == ((2, "id", "AML\\x9601"),
+                                            (3, "risk", "high\\x92"))
+    warning = next(w for w in result.summary.warnings() if "control characters" in w)
+    assert "row 2 id: 'AML\\x9601'" in warning
+    assert "set encoding: cp1252 under 'read:'" in warning
+    assert "2 cells hold control characters 0x80-0x9F" in err.value.message
+    assert "set encoding: cp1252 under 'read:'" in err.value.fix
+    assert result.summary.to_dict()["control_characters"][0] == {
+        "row": 2, "column": "id", "cell": "AML\\x9601"}
+
+
+def test_cp1252_read_as_cp1252_keeps_the_dash(tmp_path, dictionary_file):
+    # Run
+    result = harmonize_file(None, _cp1252_site(tmp_path, "cp1252"))
+    # Assert
+    assert result.data["patient_id"].tolist()[0] == "AML–01"
+    assert result.summary.control_cells == ()
+
+
+def test_an_undeclared_cp1252_file_names_cp1252_first(tmp_path, dictionary_file):
+    # Run
+    with pytest.raises(DataFileError) as err:
+        harmonize_file(None, _cp1252_site(tmp_path, None))
+    # Assert
+    assert "not UTF-8 text: byte 0x96" in err.value.message
+    assert err.value.fix.startswith("set encoding: cp1252 under 'read:' in ")
+
+
+def test_validate_names_control_characters(tmp_path, dictionary_file):
+    # Setup
+    (tmp_path / "v.csv").write_bytes("patient_id;age\nP–1;40\n".encode("cp1252"))
+    # Run
+    report = validate_file(tmp_path / "v.csv", dictionary_file, delimiter=";",
+                           encoding="latin-1")
+    # Assert
+    (problem,) = [p for p in report.problems if "control character" in p.message]
+    assert (problem.row, problem.column) == (2, "patient_id")
+    assert "--encoding cp1252" in problem.fix
+
+
+def test_utf16_with_a_byte_order_mark_is_detected(tmp_path):
+    # Setup: Excel's "Unicode Text"
+    (tmp_path / "u.txt").write_bytes("id\tHämoglobin\nA\t12\n".encode("utf-16"))
+    # Run
+    frame = read_table(tmp_path / "u.txt")
+    # Assert
+    assert list(frame.columns) == ["id", "Hämoglobin"]
+    assert frame.attrs["encoding"] == "utf-16"
+
+
+@pytest.mark.parametrize(("data", "encoding", "fix"), [
+    ("id;hb\nA;1\n".encode("utf-16"), "latin-1", "remove the --encoding option"),
+    ("id;hb\nA;1\n".encode("utf-16-le"), None, "pass --encoding utf-16-le"),
+    ("id;hb\nA;1\n".encode("utf-16-be"), "utf-8", "pass --encoding utf-16-be"),
+], ids=["bom-as-latin-1", "le-undeclared", "be-as-utf-8"])
+def test_utf16_read_as_something_else_gets_a_fix_that_works(tmp_path, data, encoding, fix):
+    # Setup
+    (tmp_path / "u.csv").write_bytes(data)
+    # Run
+    with pytest.raises(DataFileError) as err:
+        read_table(tmp_path / "u.csv", encoding=encoding)
+    # Assert: the fix, followed, reads the file
+    assert "UTF-16" in err.value.message
+    assert err.value.fix.startswith(fix)
+    fixed = None if fix.startswith("remove") else fix.split()[2]
+    assert read_table(tmp_path / "u.csv", encoding=fixed)["hb"].tolist() == ["1"]
+
+
+def test_the_mapping_fix_for_utf16_names_the_read_section(tmp_path, dictionary_file):
+    # Setup
+    (tmp_path / "s.csv").write_bytes("id;hb\nA;12\n".encode("utf-16"))
+    mapping = _mapping(tmp_path, "s.csv", {"patient_id": "id", "hb": "hb"},
+                       {"delimiter": ";", "encoding": "latin-1"})
+    # Run
+    with pytest.raises(DataFileError) as err:
+        harmonize_file(None, mapping)
+    # Assert
+    assert err.value.fix.startswith("remove encoding from 'read:' in ")
+
+
+# -- duplicates after harmonisation --------------------------------------------------------------
+def test_strict_refuses_rows_equal_once_a_dropped_column_is_gone(tmp_path, dictionary_file):
+    # Setup: row 4 repeats row 2 except for the name's case (a column the mapping drops)
+    # and how the age is written
+    pd.DataFrame({"ID": ["A", "B", "A"], "Name": ["Martin", "Roux", "MARTIN"],
+                  "Alter": ["61", "70", "61.0"]}).to_csv(tmp_path / "s.csv", sep=";",
+                                                         index=False)
+    path = tmp_path / "m.yaml"
+    path.write_text(dump_mapping({
+        "dictionary": "example.yaml", "file": "s.csv", "read": {"delimiter": ";"},
+        "columns": {"patient_id": "ID", "age": "Alter"}, "drop": ["Name"]}), encoding="utf-8")
+    # Run
+    kept = harmonize_file(None, path)
+    with pytest.raises(ValidationFailed) as err:
+        harmonize_file(None, path, strict=True)
+    # Assert
+    assert kept.summary.duplicate_rows == ((4, 2),)
+    assert "1 row repeats an earlier row in every harmonised value (row 4 = row 2)" in \
+        err.value.message
+
+
+# -- a frame read_table(decimal=) already rewrote -------------------------------------------------
+def test_a_frame_read_with_a_decimal_is_refused(tmp_path, dictionary_file):
+    # Setup: read_table(decimal=',') rewrites ids too (101.001 -> 101001)
+    pd.DataFrame({"ID": ["101.001"], "Krea": ["0,5"]}).to_csv(tmp_path / "s.csv", sep=";",
+                                                              index=False)
+    mapping = _mapping(tmp_path, "s.csv", {"patient_id": "ID", "creatinine": "Krea"},
+                       {"delimiter": ";", "decimal": ","})
+    frame = read_table(tmp_path / "s.csv", delimiter=";", decimal=",")
+    # Run
+    with pytest.raises(ParameterError) as err:
+        harmonize(frame, dictionary_file, mapping)
+    plain = harmonize(read_table(tmp_path / "s.csv", delimiter=";"), dictionary_file, mapping)
+    # Assert
+    assert frame["ID"].tolist() == ["101001"]
+    assert "read_table(decimal=',')" in err.value.message
+    assert "read it without decimal=" in err.value.fix
+    assert plain.data["patient_id"].tolist() == ["101.001"]
+
+
+def test_cli_validate_reports_uncomputed_formulas(tmp_path, dictionary_file):
+    # Setup
+    _formula_book(tmp_path / "x.xlsx", cached=False)
+    book = openpyxl.load_workbook(tmp_path / "x.xlsx")
+    book.active["A1"] = "patient_id"
+    book.save(tmp_path / "x.xlsx")
+    # Run
+    result = CliRunner().invoke(app, ["validate", "-d", dictionary_file,
+                                      str(tmp_path / "x.xlsx")])
+    # Assert
+    assert "formula without a saved value" in result.output
+
+
+def test_a_tab_file_read_with_a_semicolon_names_the_delimiter(tmp_path, dictionary_file):
+    # Setup: Excel's "Unicode Text" (UTF-16, tab-separated) under a ';' mapping
+    (tmp_path / "s.txt").write_bytes("id\thb\nA\t12\n".encode("utf-16"))
+    mapping = _mapping(tmp_path, "s.txt", {"patient_id": "id", "hb": "hb"}, {"delimiter": ";"})
+    # Run
+    with pytest.raises(MappingError) as err:
+        harmonize_file(None, mapping)
+    # Assert: the fix names the delimiter, not the from: names
+    assert "one column whose header holds tab characters" in err.value.message
+    assert err.value.fix.startswith("set delimiter: tab under 'read:'")
