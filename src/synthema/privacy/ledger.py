@@ -163,7 +163,8 @@ class BudgetLedger:
                 f"{self.path}: ledger belongs to site {self.site!r}, not {site!r}",
                 fix="use this site's own ledger file",
             )
-        stored = self._rho_max_exact()
+        with sqlite_errors(self.path):
+            stored = self._rho_max_exact()
         if rho_max is not None and exact_rho(rho_max, name="rho_max", rounding="down") != stored:
             raise LedgerError(
                 f"{self.path}: site {self.site!r} has rho_max={float(stored):g} in its "

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
+import dp_accounting as dpacc
 import pytest
+from scipy import optimize
 
 from synthema.privacy.analysis import (
     cdp_delta,
@@ -17,9 +19,6 @@ from synthema.privacy.analysis import (
     gaussian_rho,
     sigma_for_rho,
 )
-
-dpacc = pytest.importorskip("dp_accounting")
-
 
 # -- independent references -----------------------------------------------------------------
 
@@ -135,7 +134,6 @@ def test_never_below_dp_accounting_grid_and_close_to_it(rho, delta, simple, tigh
 @pytest.mark.parametrize(("rho", "delta"), [(1 / 32, 1e-3), (0.3, 1e-7), (2.0, 1e-9)])
 def test_coincides_with_dp_accounting_formula_at_the_optimal_order(rho, delta):
     # Setup: dp-accounting's own conversion, minimised over a continuous order
-    optimize = pytest.importorskip("scipy.optimize")
     from dp_accounting.rdp.rdp_privacy_accountant import compute_epsilon
 
     def at(order: float) -> float:

@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from synthema.privacy import mechanisms
 from synthema.privacy.mechanisms import (
@@ -15,8 +16,6 @@ from synthema.privacy.mechanisms import (
     gaussian,
     rational_sigma2,
 )
-
-stats = pytest.importorskip("scipy.stats")
 
 N = 200_000
 ALPHA = 1e-6  # per-assertion false-alarm rate (OpenDP / Tumult convention)

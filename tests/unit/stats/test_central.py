@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from synthema.errors import SynthemaError
 from synthema.privacy.mechanisms import discrete_gaussian
 from synthema.stats import CentralSource, Domain, Measurement, StatisticsSource
 
@@ -126,7 +127,7 @@ def test_duplicate_patient_ids_are_refused_at_construction(aml_pooled, aml_domai
     # Setup
     doubled = aml_pooled.iloc[[0, 1, 2, 1]]
     # Run / Assert
-    with pytest.raises(Exception, match="more than one row") as info:
+    with pytest.raises(SynthemaError, match="more than one row") as info:
         CentralSource(doubled, aml_domain)
     assert "one row per patient" in info.value.fix
 

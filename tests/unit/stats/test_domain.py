@@ -8,6 +8,7 @@ import pickle
 
 import pytest
 
+from synthema.errors import DictionaryError
 from synthema.schema import Dictionary, VariableType, load_dictionary
 from synthema.stats import Attribute, Domain
 
@@ -114,7 +115,7 @@ def test_numeric_variable_without_bounds_tells_the_user_to_set_them():
         {"name": "x", "version": 1, "variables": [{"name": "wbc", "type": "continuous"}]}
     )
     # Run / Assert
-    with pytest.raises(Exception, match="no public min or max") as info:
+    with pytest.raises(DictionaryError, match="no public min or max") as info:
         Domain.from_dictionary(dictionary)
     assert "min and max" in info.value.fix
 
