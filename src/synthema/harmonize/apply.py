@@ -425,7 +425,13 @@ def _column_notes(res: ColumnOutcome, col: ColumnMapping, keep: np.ndarray, rows
         shown = examples_text(_examples(res.mixed_marks & keep, rows, raw))
         notes.append(f"the column mixes decimal marks: {int((res.mixed_marks & keep).sum())} "
                      f"values were read with thousands separators{shown} although other "
-                     "values use '.' as the decimal point: check them")
+                     f"values use '{res.mixed_mark}' as the decimal point: check them")
+    if res.coding_doubt is not None and (res.coding_doubt & keep).any():
+        shown = examples_text(_examples(res.coding_doubt & keep, rows, raw))
+        notes.append(f"{plural(int((res.coding_doubt & keep).sum()), 'value')} are not codes "
+                     f"of the mapping{shown}: the file may use another coding than the "
+                     "mapping's, so the values read through its codes may be wrong too; "
+                     "check codes: against the file's coding")
     if ROUNDS_TO_ZERO in dropped:
         shown = examples_text(_examples(res.dropped[ROUNDS_TO_ZERO] & keep, rows, raw))
         notes.append(f"{dropped[ROUNDS_TO_ZERO]} non-zero values round to 0 after the "
