@@ -100,6 +100,11 @@ class ColumnReport:
         return (f"warning: column {self.target} <- {self.source}: all {self.present} values "
                 f"dropped ({reasons}){fix}")
 
+    def kept_markers_text(self) -> str:
+        """The mapping's missing markers this column reads as values (categories or codes)."""
+        return ("read as values, not missing: "
+                + ", ".join(f"'{m}'" for m in self.kept_markers))
+
     def line(self) -> str:
         """One line of text describing the column."""
         parts = [
@@ -111,8 +116,7 @@ class ColumnReport:
         if self.withheld:
             parts.append(self.withheld_text())
         if self.kept_markers:
-            parts.append("read as values, not missing: "
-                         + ", ".join(f"'{m}'" for m in self.kept_markers))
+            parts.append(self.kept_markers_text())
         for title, counts in (("repaired", self.repaired), ("dropped", self.dropped)):
             if counts:
                 parts.append(f"{title}: " + ", ".join(
@@ -127,7 +131,7 @@ def _is_plain(c: ColumnReport) -> bool:
     conv = c.conversion or "copied"
     recoded = conv == "copied" or conv == "patient id" or conv.endswith(" codes")
     return recoded and not (c.repaired or c.dropped or c.declared_missing or c.withheld
-                            or c.notes)
+                            or c.notes or c.kept_markers)
 
 
 @dataclass(frozen=True)
@@ -235,7 +239,8 @@ class HarmonizeSummary:
                 "source": c.source,
                 "conversion": c.conversion or "copied",
                 "carried": f"{c.carried}/{c.present}",
-                "repaired": "; ".join(f"{n} {r}" for r, n in c.repaired.items()),
+                "repaired": "; ".join([f"{n} {r}" for r, n in c.repaired.items()]
+                                      + ([c.kept_markers_text()] if c.kept_markers else [])),
                 "dropped": "; ".join(
                     [f"{n} {r}{examples_text(c.examples.get(r, ()))}"
                      for r, n in c.dropped.items()]

@@ -112,6 +112,9 @@ def test_none_is_a_category_not_a_missing_marker():
     assert therapy.repaired == {"upper/lower case": 2}
     assert therapy.kept_markers == ("None",)
     assert "read as values, not missing: 'None'" in therapy.line()
+    (row,) = [r for r in result.summary.table_rows(details=False)
+              if r["variable"] == "new_therapy"]  # the CLI's table shows it too
+    assert row["repaired"] == "2 upper/lower case; read as values, not missing: 'None'"
     assert result.data["hb"].tolist() == [8.1, pd.NA, 9.0, 7.7]
     assert hb.present == 3 and hb.dropped == {}
 
