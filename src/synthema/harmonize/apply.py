@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import decimal as _decimal
 import json
 import logging
 import re
@@ -47,7 +48,7 @@ from synthema.harmonize.convert import (
     convert_column,
     guess_date_format,
 )
-from synthema.harmonize.dates import OtherFormat, shown_format
+from synthema.harmonize.dates import SHIFTED_MIDNIGHT, OtherFormat, shown_format
 from synthema.harmonize.mapping import ColumnMapping, SiteMapping, load_mapping
 from synthema.harmonize.summary import (
     CODED_MISSING,
@@ -76,6 +77,7 @@ from synthema.tables import (
 
 _LOG = logging.getLogger(__name__)
 FORMULA_UNCACHED = "formula without a saved value"
+PERCENT_SHOWN = "percentage cell read as shown (Excel stores 15% as 0.15)"
 FORMULA_FIX = ("open the workbook in Excel or LibreOffice and save it (its formulas get their "
                "values), or export the values")
 
@@ -129,6 +131,9 @@ def _suggestion(res: ColumnOutcome, col: ColumnMapping, var: Variable, src: pd.S
                     f"columns: {col.target} (it reads {int((other.reads & keep).sum())} of "
                     f"{int((res.present & keep).sum())} values)")
         return f"the dates are not {now}; correct date_format under columns: {col.target}"
+    if reason == SHIFTED_MIDNIGHT:
+        return ("local midnights stored in UTC read a day early: export the dates as dates "
+                "(or in local time)")
     if reason == DECIMAL_COMMA:
         return "the numbers use a decimal comma: set read: {decimal: \",\"} in the mapping"
     if reason == NOT_A_NUMBER:
@@ -253,12 +258,34 @@ class _Source:
         return np.zeros(len(self.raw), dtype=bool) if found is None else found
 
 
+def _percent_cells(col: ColumnMapping, var: Variable, source: _Source, src: pd.Series
+                   ) -> tuple[pd.Series, np.ndarray]:
+    """Workbook numbers shown as percentages, read as shown in a column of percentages.
+
+    Excel stores ``15%`` as ``0.15``. In a variable measured in % whose mapping converts no
+    unit (no ``unit: fraction``), the stored fraction would read as 0.15 % and round to 0:
+    such cells are read as the percentage the workbook shows, and counted.
+    """
+    pct = source.flagged("percent_format", col.source) & src.notna().to_numpy(dtype=bool)
+    if not pct.any() or var.unit != "%" or _factor(col, var) not in (None, 1.0):
+        return src, np.zeros(len(src), dtype=bool)
+    shown = src.copy()
+    for i in np.flatnonzero(pct):
+        shown.iloc[i] = format(_decimal.Decimal(str(src.iloc[i])) * 100, "f")
+    return shown, pct
+
+
+def _factor(col: ColumnMapping, var: Variable) -> float | None:
+    """The unit factor of ``col`` (from its ``unit:``, else its ``factor:``)."""
+    if col.unit is not None:
+        return variable_factor(var, col.unit, column=col.source)
+    return col.factor
+
+
 def _outcome(col: ColumnMapping, var: Variable, text: pd.Series, plain: np.ndarray | None,
              decimal: str) -> tuple[ColumnOutcome, float | None]:
     """``text`` converted as ``col`` converts its cells, and the unit factor used."""
-    factor = col.factor
-    if col.unit is not None:
-        factor = variable_factor(var, col.unit, column=col.source)
+    factor = _factor(col, var)
     res = convert_column(text, var, codes=col.code_map or None, factor=factor,
                          date_format=col.date_format, decimal=decimal,
                          confirm_date_format=col.confirm_date_format, plain=plain)
@@ -379,7 +406,9 @@ def _convert(col: ColumnMapping, var: Variable, source: _Source,
     if condition is not None:
         withheld = src.notna().to_numpy(dtype=bool) & condition.fails
         src = src.mask(pd.Series(withheld, index=src.index))
+    src, percent = _percent_cells(col, var, source, src)
     res, factor = _outcome(col, var, src, source.plain(col.source), source.decimal)
+    res.repaired[PERCENT_SHOWN] = percent
     if condition is not None:
         lost = condition.unknown & res.values.notna().to_numpy(dtype=bool)
         res.values = res.values.mask(pd.Series(lost, index=src.index))
@@ -432,6 +461,12 @@ def _column_notes(res: ColumnOutcome, col: ColumnMapping, keep: np.ndarray, rows
                      f"of the mapping{shown}: the file may use another coding than the "
                      "mapping's, so the values read through its codes may be wrong too; "
                      "check codes: against the file's coding")
+    if SHIFTED_MIDNIGHT in dropped:
+        shown = examples_text(_examples(res.dropped[SHIFTED_MIDNIGHT] & keep, rows, raw))
+        notes.append(f"{dropped[SHIFTED_MIDNIGHT]} date-times are all at one evening clock "
+                     f"time{shown}: local midnights stored in UTC from a zone ahead of UTC "
+                     "read a day early, so they are dropped; export the dates as dates (or "
+                     "in local time)")
     if ROUNDS_TO_ZERO in dropped:
         shown = examples_text(_examples(res.dropped[ROUNDS_TO_ZERO] & keep, rows, raw))
         notes.append(f"{dropped[ROUNDS_TO_ZERO]} non-zero values round to 0 after the "

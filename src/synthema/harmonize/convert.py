@@ -29,6 +29,7 @@ import pandas as pd
 from synthema.harmonize.dates import (
     DATE_FORMATS,
     MIDNIGHT_READ,
+    SHIFTED_MIDNIGHT,
     TIME_DROPPED,
     OtherFormat,
     guess_date_format,
@@ -311,6 +312,10 @@ def _dates(out: ColumnOutcome, texts: pd.Series, valid: np.ndarray, fmt: str,
     out.repaired[TIME_DROPPED] = read.time_dropped
     out.repaired[MIDNIGHT_READ] = read.midnight
     values = read.values
+    if read.shifted is not None:
+        out.repaired[TIME_DROPPED] = read.time_dropped & ~read.shifted
+        out.dropped[SHIFTED_MIDNIGHT] = read.shifted
+        values = values.mask(pd.Series(read.shifted, index=values.index))
     out.date_other = read.other
     if read.other is not None and read.other.in_doubt and not confirmed:
         out.dropped[AMBIGUOUS_DATE] = read.other.at_risk

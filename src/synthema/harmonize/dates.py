@@ -41,6 +41,10 @@ _EXCEL_EPOCH = dt.date(1899, 12, 30)
 _SERIAL_RANGE = (18264, 73051)  # 1950-01-01 .. 2099-12-31 in Excel's 1900 date system
 TIME_DROPPED = "date-time read as its date (time of day dropped)"
 MIDNIGHT_READ = "date-time at midnight read as its date"
+SHIFTED_MIDNIGHT = ("evening date-time at one clock time (a local midnight stored in UTC? "
+                    "the date may be a day early)")
+_UTC = ("Z", "00:00", "0000")  # UTC, or no zone (a local time zone keeps its own date)
+_SHIFT_MINUTES = ("00", "30", "45")  # time zones are whole, half or quarter hours off UTC
 
 
 def shown_format(fmt: str) -> str:
@@ -101,6 +105,26 @@ class DateRead:
     midnight: np.ndarray
     failed: np.ndarray
     other: OtherFormat | None = None
+    shifted: np.ndarray | None = None
+
+
+def _shifted_midnights(times: dict[int, tuple[str, str, str]], n: int) -> np.ndarray | None:
+    """Date-times that look like local midnights of a zone ahead of UTC stored in UTC.
+
+    Midnight in Berlin is 23:00 UTC the day before (22:00 in summer): a column whose every
+    date-time is at one or two evening clock times, on a time-zone step, in UTC or with no
+    zone, has had its dates moved a day back by the export; taking their date would be
+    wrong. A local time with its zone (23:30-05:00) keeps its own date. At least 3 such
+    cells are needed (one or two evening times are just times).
+    """
+    shown = set(times.values())
+    if len(times) < 3 or len(shown) > 2:
+        return None
+    if not all(int(h) >= 12 and m in _SHIFT_MINUTES and sec == "00" for h, m, sec in shown):
+        return None
+    mask = np.zeros(n, dtype=bool)
+    mask[list(times)] = True
+    return mask
 
 
 def read_dates(texts: pd.Series, fmt: str) -> DateRead:
@@ -118,6 +142,7 @@ def read_dates(texts: pd.Series, fmt: str) -> DateRead:
     unread = present & values.isna().to_numpy(dtype=bool)
     time_dropped = np.zeros(len(texts), dtype=bool)
     midnight = np.zeros(len(texts), dtype=bool)
+    times: dict[int, tuple[str, str, str]] = {}
     for i in np.flatnonzero(unread):
         found = _ISO_DATETIME.match(str(texts.iloc[i]))
         if not found:
@@ -129,10 +154,13 @@ def read_dates(texts: pd.Series, fmt: str) -> DateRead:
         at_midnight = (found.group(2), found.group(3), found.group(4) or "00") == ("00", "00",
                                                                                    "00")
         (midnight if at_midnight else time_dropped)[i] = True
+        if not at_midnight and (found.group(5) or "Z").lstrip("+-") in _UTC:
+            times[int(i)] = (found.group(2), found.group(3), found.group(4) or "00")
     failed = present & values.isna().to_numpy(dtype=bool)
     carried = present & ~failed & ~time_dropped & ~midnight
     other = _other_format(texts, fmt, values, failed, carried) if failed.any() else None
-    return DateRead(values, time_dropped, midnight, failed, other)
+    return DateRead(values, time_dropped, midnight, failed, other,
+                    _shifted_midnights(times, len(texts)))
 
 
 def _other_format(texts: pd.Series, fmt: str, values: pd.Series, failed: np.ndarray,

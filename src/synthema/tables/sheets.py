@@ -11,7 +11,8 @@ A workbook written by a program (openpyxl, many exporters) may hold formulas tha
 never computed: such a cell has no saved value and would read as empty. Those cells are
 returned too (``formula_uncached``), and formulas whose saved value is 0
 (``formula_zero``: what some writers store instead of computing), so that no value
-vanishes uncounted.
+vanishes uncounted. Numbers formatted as percentages (``percent_format``) are stored as
+fractions (``0.15`` shows as ``15%``): the reader of the column decides which it meant.
 
 >>> [cell_text(v) for v in (1.0, 2.5, True, dt.datetime(2020, 1, 2), None, float("nan"))]
 ['1', '2.5', 'true', '2020-01-02', None, None]
@@ -95,8 +96,9 @@ def _open(path: Path, *, data_only: bool) -> Any:
 
 
 def _sheet_values(path: Path, sheet: str | None, *, data_only: bool
-                  ) -> tuple[str, list[list[Any]]]:
-    """The sheet's name and its typed cell values (formulas as text when not ``data_only``)."""
+                  ) -> tuple[str, list[list[Any]], Numbers]:
+    """The sheet's name, its typed cell values (formulas as text when not ``data_only``) and
+    its numbers formatted as percentages (column -> data rows: ``0.15`` shown as ``15%``)."""
     book = _open(path, data_only=data_only)
     try:
         if sheet is None:
@@ -108,7 +110,15 @@ def _sheet_values(path: Path, sheet: str | None, *, data_only: bool
                 f"{path}: no sheet named '{sheet}' (sheets: {', '.join(book.sheetnames)})",
                 fix="pass one of those names with --sheet (or read.sheet in the mapping)",
             )
-        return ws.title, [list(row) for row in ws.iter_rows(values_only=True)]
+        values: list[list[Any]] = []
+        percent: Numbers = {}
+        for r, row in enumerate(ws.iter_rows()):
+            values.append([cell.value for cell in row])
+            for c, cell in enumerate(row):
+                if r and _is_number(cell.value) and "%" in str(getattr(cell, "number_format",
+                                                                       "") or ""):
+                    percent.setdefault(c, []).append(r - 1)
+        return ws.title, values, percent
     finally:
         book.close()
 
@@ -124,7 +134,7 @@ def _formula_cells(path: Path, sheet: str, typed: list[list[Any]]) -> dict[str, 
     """Data cells holding a formula with no saved value, or with a saved value of 0."""
     if not _has_formulas(path):
         return {}
-    _, formulas = _sheet_values(path, sheet, data_only=False)
+    _, formulas, _ = _sheet_values(path, sheet, data_only=False)
     found: dict[str, Numbers] = {"formula_uncached": {}, "formula_zero": {}}
     for r, row in enumerate(formulas[1:len(typed)]):
         saved = typed[r + 1]
@@ -142,7 +152,7 @@ def _formula_cells(path: Path, sheet: str, typed: list[list[Any]]) -> dict[str, 
 
 def read_excel(path: Path, sheet: str | None) -> TypedCells:
     """Header, rows (text) and flagged cells of a sheet (the first when ``sheet`` is None)."""
-    name, typed = _sheet_values(path, sheet, data_only=True)
+    name, typed, percent = _sheet_values(path, sheet, data_only=True)
     grid = [[cell_text(v) or "" for v in row] for row in typed]
     numbers: Numbers = {}
     for r, row in enumerate(typed[1:]):
@@ -150,6 +160,8 @@ def read_excel(path: Path, sheet: str | None) -> TypedCells:
             if _is_number(value) and cell_text(value) is not None:
                 numbers.setdefault(c, []).append(r)
     flags = {"typed_numbers": numbers, **_formula_cells(path, name, typed)}
+    if percent:
+        flags["percent_format"] = percent
     uncached = {r + 1 for rows in flags.get("formula_uncached", {}).values() for r in rows}
     while grid and not any(grid[-1]) and len(grid) - 1 not in uncached:
         grid.pop()  # trailing blank rows; a row of formulas without values is not blank

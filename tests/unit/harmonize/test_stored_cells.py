@@ -281,3 +281,73 @@ def test_a_tab_file_read_with_a_semicolon_names_the_delimiter(tmp_path, dictiona
     # Assert: the fix names the delimiter, not the from: names
     assert "one column whose header holds tab characters" in err.value.message
     assert err.value.fix.startswith("set delimiter: tab under 'read:'")
+
+
+# -- Excel percentages and dates stored in UTC ---------------------------------------------------
+def _percent_book(path, unit: str | None) -> str:
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["id", "blasts"])
+    for i, value in enumerate((0.15, 0.005, 0.9)):
+        ws.append([f"P{i}", value])
+        ws.cell(row=i + 2, column=2).number_format = "0%"
+    book.save(path)
+    column = {"from": "blasts"} | ({"unit": unit} if unit else {})
+    return _mapping(path.parent, path.name, {"patient_id": "id", "blasts": column})
+
+
+def test_percentage_cells_are_read_as_shown(tmp_path, dictionary_file):
+    # Setup: Excel stores 15% as 0.15; the mapping converts no unit (blasts are in %)
+    mapping = _percent_book(tmp_path / "p.xlsx", None)
+    # Run
+    result = harmonize_file(None, mapping)
+    col = _col(result, "blasts")
+    # Assert: not 0, 0 and 1 (0.15 % rounded)
+    assert result.data["blasts"].tolist() == [15, 1, 90]
+    assert col.repaired == {"percentage cell read as shown (Excel stores 15% as 0.15)": 3,
+                            "rounded to 0 decimals": 1}  # 0.5 % shown as 1%
+
+
+def test_percentage_cells_under_unit_fraction_are_not_scaled_twice(tmp_path, dictionary_file):
+    # Run
+    result = harmonize_file(None, _percent_book(tmp_path / "p.xlsx", "fraction"))
+    # Assert
+    assert result.data["blasts"].tolist() == [15, 1, 90]
+    assert _col(result, "blasts").repaired == {}
+
+
+def test_midnights_stored_in_utc_are_not_read_a_day_early(tmp_path, dictionary_file):
+    # Setup: Berlin midnights written in UTC (23:00 in winter, 22:00 in summer), and
+    # New York evening times with their own zone (their local date is right)
+    local = pd.to_datetime(["2020-01-10", "2020-07-15", "2021-12-31"]).tz_localize(
+        "Europe/Berlin")
+    pd.DataFrame({"id": ["A", "B", "C"], "dx": local.tz_convert("UTC")}).to_parquet(
+        tmp_path / "utc.parquet")
+    ny = pd.to_datetime(["2020-01-10 23:30", "2020-07-15 23:30", "2021-12-31 23:30"])
+    pd.DataFrame({"id": ["A", "B", "C"], "dx": ny.tz_localize("America/New_York")}).to_parquet(
+        tmp_path / "ny.parquet")
+    # Run
+    utc = harmonize_file(None, _mapping(tmp_path, "utc.parquet",
+                                        {"patient_id": "id", "diagnosis_date": "dx"}))
+    zoned = harmonize_file(None, _mapping(tmp_path, "ny.parquet",
+                                          {"patient_id": "id", "diagnosis_date": "dx"}))
+    # Assert: never 2020-01-09 / 2020-07-14 / 2021-12-30; the zoned ones keep their date
+    assert utc.data["diagnosis_date"].isna().all()
+    assert _col(utc, "diagnosis_date").dropped == {
+        "evening date-time at one clock time (a local midnight stored in UTC? the date may "
+        "be a day early)": 3}
+    assert "export the dates as dates" in utc.summary.warnings()[0]
+    assert zoned.data["diagnosis_date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2020-01-10", "2020-07-15", "2021-12-31"]
+
+
+def test_real_times_of_day_are_still_read_as_their_date(tmp_path, dictionary_file):
+    # Setup: evening times that vary are times, not shifted midnights
+    times = pd.to_datetime(["2020-01-10 21:15", "2020-07-15 23:00", "2021-12-31 19:40"])
+    pd.DataFrame({"id": ["A", "B", "C"], "dx": times}).to_parquet(tmp_path / "t.parquet")
+    # Run
+    result = harmonize_file(None, _mapping(tmp_path, "t.parquet",
+                                           {"patient_id": "id", "diagnosis_date": "dx"}))
+    # Assert
+    assert result.data["diagnosis_date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2020-01-10", "2020-07-15", "2021-12-31"]
