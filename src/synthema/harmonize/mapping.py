@@ -51,7 +51,7 @@ from synthema.harmonize.summary import plural
 from synthema.harmonize.units import variable_factor
 from synthema.schema.dictionary import Dictionary, VariableType, load_dictionary
 from synthema.schema.strict import check_keys, read_yaml
-from synthema.tables import DEFAULT_MISSING, normalize_delimiter
+from synthema.tables import DEFAULT_MISSING, READ_SUFFIXES, normalize_delimiter
 
 _TOP_KEYS = {
     "dictionary": "name or path of the dictionary the mapping targets",
@@ -558,6 +558,11 @@ def load_mapping(name_or_path: str | Path | Mapping[str, Any] | SiteMapping) -> 
                                fix="check the path (built in: "
                                    f"{', '.join(builtin_mappings()) or 'none'})")
         path = builtin
+    if path.suffix.lower() in READ_SUFFIXES:  # the export given where the mapping goes
+        raise MappingError(
+            f"{path}: is a data file ({path.suffix}), not a mapping",
+            fix="pass the mapping's YAML file with --mapping and the export as the argument "
+                "(synthema harmonize --mapping site.mapping.yaml site.csv)")
     raw = read_yaml(path, loader=_Loader, error=MappingError)
     return SiteMapping.from_mapping(raw, source=str(path), path=path)
 

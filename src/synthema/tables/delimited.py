@@ -121,6 +121,9 @@ def _rows(path: Path, records: Records, delim: str, how: str) -> list[list[str]]
         if found > width:
             fix = (f"quote cells that contain the delimiter (or a decimal comma), or pass "
                    f"--delimiter if the {delimiter_name(delim)} is not the separator")
+        elif start != stop:  # one record over several lines: a quote was left open
+            fix = (f"close the quote opened in line {start} (the cell runs on to line {stop}), "
+                   "or remove the stray '\"'")
         else:
             fix = "add the missing cells (empty cells are fine) or close the quote left open"
         raise DataFileError(

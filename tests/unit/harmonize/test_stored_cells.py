@@ -351,3 +351,37 @@ def test_real_times_of_day_are_still_read_as_their_date(tmp_path, dictionary_fil
     # Assert
     assert result.data["diagnosis_date"].dt.strftime("%Y-%m-%d").tolist() == [
         "2020-01-10", "2020-07-15", "2021-12-31"]
+
+
+# -- fixes that name the real cause (attack_errors.py) -------------------------------------------
+def test_a_folder_given_as_the_export_is_called_a_folder(tmp_path):
+    # Run
+    with pytest.raises(DataFileError) as err:
+        read_table(tmp_path)
+    # Assert: not "'no extension' files cannot be read"
+    assert err.value.message.endswith("is a folder, not a file")
+    assert "name the export file inside it" in err.value.fix
+
+
+def test_the_export_given_as_the_mapping_is_called_a_data_file(tmp_path):
+    # Setup
+    (tmp_path / "site.csv").write_text("id;hb\nA;1\n", encoding="utf-8")
+    # Run
+    result = CliRunner().invoke(app, ["harmonize", "--mapping", str(tmp_path / "site.csv"),
+                                      "--out", str(tmp_path / "o.csv")])
+    # Assert: not "start with 'dictionary:' and 'columns:'"
+    assert result.exit_code == 2
+    assert "is a data file (.csv), not a mapping" in result.output
+    assert "pass the mapping's YAML file with --mapping" in result.output
+
+
+def test_an_unclosed_quote_is_named_first(tmp_path):
+    # Setup: a quote opened in line 3 swallows the rest of the file
+    (tmp_path / "q.csv").write_text('id;hb;age\nA;1;40\nB;"2;50\nC;3;60\nD;4;70\n',
+                                    encoding="utf-8")
+    # Run
+    with pytest.raises(DataFileError) as err:
+        read_table(tmp_path / "q.csv")
+    # Assert
+    assert "the row on lines 3-5" in err.value.message
+    assert err.value.fix.startswith("close the quote opened in line 3")
