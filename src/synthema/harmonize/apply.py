@@ -77,6 +77,7 @@ from synthema.tables import (
 
 _LOG = logging.getLogger(__name__)
 FORMULA_UNCACHED = "formula without a saved value"
+EXCEL_ERROR = "Excel error value (#REF!, #VALUE!, ...)"
 PERCENT_SHOWN = "percentage cell read as shown (Excel stores 15% as 0.15)"
 FORMULA_FIX = ("open the workbook in Excel or LibreOffice and save it (its formulas get their "
                "values), or export the values")
@@ -205,6 +206,7 @@ def harmonize(
     stripped = {name: raw[name].astype("string").str.strip()
                 for name in dict.fromkeys(s for c in mapped for s in c.needed_sources)}
     cells, kept_markers = _source_cells(mapped, stripped, dictionary, mapping)
+    _mask_errors(cells, mapped, raw)
     rows = np.arange(len(raw)) + 2
     empty = pd.DataFrame(cells, index=raw.index).isna().all(axis=1).to_numpy(dtype=bool)
     for name in stripped:  # a formula without a saved value is not an empty cell
@@ -314,14 +316,20 @@ def _convert_columns(
 
 
 def _id_report(col: ColumnMapping, source: _Source) -> ColumnReport:
-    """The patient id column's account: copied, formulas without a value counted."""
+    """The patient id column's account: copied; formulas without a value and Excel error
+    values (the row then has no patient id) counted as dropped."""
     n = int(source.cells[col.target][source.keep].notna().sum())
-    lost = source.flagged("formula_uncached", col.source) & source.keep
-    if not lost.any():
-        return ColumnReport(col.target, col.source, "patient id", n, n)
-    return ColumnReport(col.target, col.source, "patient id", n + int(lost.sum()), n,
-                        dropped={FORMULA_UNCACHED: int(lost.sum())},
-                        examples={FORMULA_UNCACHED: _formula_examples(lost, source.rows)})
+    uncached = source.flagged("formula_uncached", col.source) & source.keep
+    errors = source.flagged("excel_error", col.source) & source.keep
+    dropped = {k: int(m.sum()) for k, m in ((FORMULA_UNCACHED, uncached),
+                                             (EXCEL_ERROR, errors)) if m.any()}
+    examples = {}
+    if uncached.any():
+        examples[FORMULA_UNCACHED] = _formula_examples(uncached, source.rows)
+    if errors.any():
+        examples[EXCEL_ERROR] = _examples(errors, source.rows, source.raw[col.source])
+    return ColumnReport(col.target, col.source, "patient id", n + sum(dropped.values()), n,
+                        dropped=dropped, examples=examples)
 
 
 def _condition(col: ColumnMapping, mapped: list[ColumnMapping], dictionary: Dictionary,
@@ -417,6 +425,10 @@ def _convert(col: ColumnMapping, var: Variable, source: _Source,
     if uncached.any():
         res.present = res.present | uncached
         res.dropped[FORMULA_UNCACHED] = uncached
+    errors = source.flagged("excel_error", col.source) & ~withheld
+    if errors.any():
+        res.present = res.present | errors
+        res.dropped[EXCEL_ERROR] = errors
     dropped = {k: int((m & keep).sum()) for k, m in res.dropped.items() if (m & keep).any()}
     repaired = {k: int((m & keep).sum()) for k, m in res.repaired.items() if (m & keep).any()}
     masks = {**res.repaired, **res.dropped, CODED_MISSING: res.declared_missing,
@@ -600,6 +612,15 @@ def _control_note(cells: tuple[tuple[int, str, str], ...], attrs: dict) -> list[
     return [f"{plural(len(cells), 'cell')} hold control characters 0x80-0x9F{shown}: the file "
             f"is likely Windows cp1252 {how} (its dashes, quotes and euro signs become "
             "invisible codes); set encoding: cp1252 under 'read:' in the mapping"]
+
+
+def _mask_errors(cells: dict[str, pd.Series], mapped: list[ColumnMapping],
+                 raw: pd.DataFrame) -> None:
+    """Excel error values (``#REF!``) are no values: read as missing, then counted dropped."""
+    for col in mapped:
+        errors = cell_flags(raw.attrs, "excel_error", col.source, len(raw))
+        if errors is not None:
+            cells[col.target] = cells[col.target].mask(pd.Series(errors, index=raw.index))
 
 
 def _check_not_rewritten(raw: pd.DataFrame, file: str) -> None:

@@ -65,7 +65,8 @@ def cell_flags(attrs: dict[str, Any], kind: str, column: str, n: int) -> np.ndar
 
     Kinds: ``typed_numbers`` (see :func:`typed_numbers`), ``formula_uncached`` (a workbook
     formula with no saved value: read as empty), ``formula_zero`` (a formula whose saved
-    value is 0) and ``percent_format`` (a number shown as a percentage: ``0.15`` is 15%).
+    value is 0), ``percent_format`` (a number shown as a percentage: ``0.15`` is 15%) and
+    ``excel_error`` (an error value such as ``#REF!``).
 
     >>> cell_flags({"formula_uncached": {"ldh": "2"}}, "formula_uncached", "ldh", 4).tolist()
     [False, False, True, False]
@@ -109,8 +110,9 @@ def read_table(
         Parquet files ``typed_numbers`` (column -> positions of cells stored as numbers,
         rendered with a ``.`` whatever the locale, as ranges ``"0-41,43"``; see
         :func:`typed_numbers`), for workbooks ``formula_uncached`` / ``formula_zero``
-        when formulas have no saved value or a saved 0 and ``percent_format`` for numbers
-        shown as percentages (:func:`cell_flags`), ``decimal``
+        when formulas have no saved value or a saved 0, ``percent_format`` for numbers
+        shown as percentages and ``excel_error`` for error values (:func:`cell_flags`),
+        ``decimal``
         when given (the cells were rewritten) and, for text files,
         the ``delimiter`` and ``encoding`` used (``detected``: whether it was detected;
         ``looks_utf8``: a non-UTF-8 ``encoding`` was given but the bytes are UTF-8 with

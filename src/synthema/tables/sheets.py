@@ -13,6 +13,8 @@ returned too (``formula_uncached``), and formulas whose saved value is 0
 (``formula_zero``: what some writers store instead of computing), so that no value
 vanishes uncounted. Numbers formatted as percentages (``percent_format``) are stored as
 fractions (``0.15`` shows as ``15%``): the reader of the column decides which it meant.
+Excel error values (``#REF!``, ``#VALUE!``, ``#DIV/0!``) are flagged (``excel_error``):
+their text is no value.
 
 >>> [cell_text(v) for v in (1.0, 2.5, True, dt.datetime(2020, 1, 2), None, float("nan"))]
 ['1', '2.5', 'true', '2020-01-02', None, None]
@@ -96,9 +98,10 @@ def _open(path: Path, *, data_only: bool) -> Any:
 
 
 def _sheet_values(path: Path, sheet: str | None, *, data_only: bool
-                  ) -> tuple[str, list[list[Any]], Numbers]:
+                  ) -> tuple[str, list[list[Any]], dict[str, Numbers]]:
     """The sheet's name, its typed cell values (formulas as text when not ``data_only``) and
-    its numbers formatted as percentages (column -> data rows: ``0.15`` shown as ``15%``)."""
+    flagged cells: ``percent_format`` (numbers shown as percentages: ``0.15`` is ``15%``)
+    and ``excel_error`` (error values such as ``#REF!``)."""
     book = _open(path, data_only=data_only)
     try:
         if sheet is None:
@@ -111,14 +114,18 @@ def _sheet_values(path: Path, sheet: str | None, *, data_only: bool
                 fix="pass one of those names with --sheet (or read.sheet in the mapping)",
             )
         values: list[list[Any]] = []
-        percent: Numbers = {}
+        flags: dict[str, Numbers] = {"percent_format": {}, "excel_error": {}}
         for r, row in enumerate(ws.iter_rows()):
             values.append([cell.value for cell in row])
             for c, cell in enumerate(row):
-                if r and _is_number(cell.value) and "%" in str(getattr(cell, "number_format",
-                                                                       "") or ""):
-                    percent.setdefault(c, []).append(r - 1)
-        return ws.title, values, percent
+                if not r:
+                    continue
+                if getattr(cell, "data_type", None) == "e":  # #REF!, #VALUE!, #DIV/0!...
+                    flags["excel_error"].setdefault(c, []).append(r - 1)
+                elif _is_number(cell.value) and "%" in str(getattr(cell, "number_format",
+                                                                     "") or ""):
+                    flags["percent_format"].setdefault(c, []).append(r - 1)
+        return ws.title, values, {k: v for k, v in flags.items() if v}
     finally:
         book.close()
 
@@ -152,16 +159,14 @@ def _formula_cells(path: Path, sheet: str, typed: list[list[Any]]) -> dict[str, 
 
 def read_excel(path: Path, sheet: str | None) -> TypedCells:
     """Header, rows (text) and flagged cells of a sheet (the first when ``sheet`` is None)."""
-    name, typed, percent = _sheet_values(path, sheet, data_only=True)
+    name, typed, cell_kinds = _sheet_values(path, sheet, data_only=True)
     grid = [[cell_text(v) or "" for v in row] for row in typed]
     numbers: Numbers = {}
     for r, row in enumerate(typed[1:]):
         for c, value in enumerate(row):
             if _is_number(value) and cell_text(value) is not None:
                 numbers.setdefault(c, []).append(r)
-    flags = {"typed_numbers": numbers, **_formula_cells(path, name, typed)}
-    if percent:
-        flags["percent_format"] = percent
+    flags = {"typed_numbers": numbers, **_formula_cells(path, name, typed), **cell_kinds}
     uncached = {r + 1 for rows in flags.get("formula_uncached", {}).values() for r in rows}
     while grid and not any(grid[-1]) and len(grid) - 1 not in uncached:
         grid.pop()  # trailing blank rows; a row of formulas without values is not blank

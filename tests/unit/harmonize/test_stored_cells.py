@@ -385,3 +385,27 @@ def test_an_unclosed_quote_is_named_first(tmp_path):
     # Assert
     assert "the row on lines 3-5" in err.value.message
     assert err.value.fix.startswith("close the quote opened in line 3")
+
+
+def test_excel_error_values_are_dropped_and_counted(tmp_path, dictionary_file):
+    # Setup: a broken reference in the id column, #DIV/0! in a number (written as Excel
+    # saves them: cells of type 'e')
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["id", "hb"])
+    ws.append(["A", 12.5])
+    ws.append(["#REF!", 11.0])
+    ws.append(["C", "#DIV/0!"])
+    for cell in (ws["A3"], ws["B4"]):
+        cell.data_type = "e"
+    book.save(tmp_path / "x.xlsx")
+    # Run
+    result = harmonize_file(None, _mapping(tmp_path, "x.xlsx", {"patient_id": "id",
+                                                                "hb": "hb"}))
+    # Assert: '#REF!' is no patient id
+    error = "Excel error value (#REF!, #VALUE!, ...)"
+    assert result.data["patient_id"].tolist() == ["A", pd.NA, "C"]
+    assert _col(result, "patient_id").dropped == {error: 1}
+    assert _col(result, "hb").dropped == {error: 1}
+    assert _col(result, "hb").examples[error] == ((4, "#DIV/0!"),)
+    assert result.summary.missing_ids == (3,)
