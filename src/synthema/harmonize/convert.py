@@ -272,7 +272,8 @@ def _numbers(
     if (read.other_mark.any() or comma.any()) and read.grouped.any():
         out.mixed_marks = read.grouped  # 1,250 beside 245,5: is it 1250 or 1.25?
         out.mixed_mark = "," if comma.any() else "."
-    if var.is_whole_number or var.decimals == 0:
+    if (var.is_whole_number or var.decimals == 0) and factor in (None, 1.0):
+        # (a converted value may be fractional in its own unit: 11.992 months is days)
         doubt = _mask_match(text, _GROUP_OR_DECIMAL[decimal]) & ~read.grouped
         if plain is not None:
             doubt &= ~plain

@@ -114,6 +114,18 @@ def test_whole_number_columns_refuse_a_mark_before_three_digits(dictionary, deci
     assert result.data["hb"].tolist() == [12.3, 12, 9]  # not a whole number: read as written
 
 
+def test_a_converted_fraction_is_not_refused(dictionary):
+    # Setup: 11.992 months is a fraction of months, not thousands (days are converted)
+    raw = pd.DataFrame({"ID": ["A"], "OS_MO": ["11.992"]}, dtype="string")
+    m = {"dictionary": "example", "columns": {
+        "patient_id": "ID", "os_days": {"from": "OS_MO", "unit": "months"}}}
+    # Run
+    result = harmonize(raw, dictionary, m)
+    # Assert: 11.992 x 30.4375 = 365.0 days
+    assert result.data["os_days"].tolist() == [365]
+    assert _col(result, "os_days").dropped == {}
+
+
 def test_dot_mode_mixed_marks_are_warned(dictionary):
     # Setup: a '.' file with decimal commas and a comma-grouped value in one column
     raw = pd.DataFrame({"ID": ["A", "B", "C", "D"],
