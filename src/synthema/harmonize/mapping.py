@@ -162,16 +162,16 @@ class ColumnMapping:
         _check_keys(raw, _COLUMN_KEYS, where, src)
         if raw.get("from") in (None, ""):
             raise MappingError(f"{src}: {where} has no 'from'", fix="add from: SOURCE_COLUMN")
-        if raw.get("unit") is not None and raw.get("factor") is not None:
-            raise MappingError(f"{src}: {where} gives both unit and factor",
-                               fix="keep one: 'unit' (converted by table) or 'factor'")
-        factor = raw.get("factor")
+        factor = raw.get("factor")  # a factor that is no number first: it is what was meant
         if factor is not None and (
             isinstance(factor, bool) or not isinstance(factor, int | float)
             or not math.isfinite(factor) or factor <= 0
         ):
             raise MappingError(f"{src}: {where}: factor is {factor!r}",
                                fix="write a positive number, e.g. factor: 0.001")
+        if raw.get("unit") is not None and factor is not None:
+            raise MappingError(f"{src}: {where} gives both unit and factor",
+                               fix="keep one: 'unit' (converted by table) or 'factor'")
         codes = raw.get("codes") or {}
         if not isinstance(codes, Mapping):
             raise MappingError(f"{src}: {where}: codes must be a mapping",

@@ -409,3 +409,16 @@ def test_excel_error_values_are_dropped_and_counted(tmp_path, dictionary_file):
     assert _col(result, "hb").dropped == {error: 1}
     assert _col(result, "hb").examples[error] == ((4, "#DIV/0!"),)
     assert result.summary.missing_ids == (3,)
+
+
+def test_a_factor_that_is_no_number_is_named_before_unit_and_factor(dictionary):
+    # Setup: a column with a unit gets a factor written as text
+    raw = pd.DataFrame({"ID": ["A"], "WBC": ["5"]}, dtype="string")
+    m = {"dictionary": "example", "columns": {
+        "patient_id": "ID", "wbc": {"from": "WBC", "unit": "G/L", "factor": "abc"}}}
+    # Run
+    with pytest.raises(MappingError) as err:
+        harmonize(raw, dictionary, m)
+    # Assert: not "gives both unit and factor"
+    assert "factor is 'abc'" in err.value.message
+    assert err.value.fix == "write a positive number, e.g. factor: 0.001"
