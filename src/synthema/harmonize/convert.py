@@ -18,6 +18,7 @@ checked on the value as measured (after the unit conversion, before rounding).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +29,9 @@ import pandas as pd
 from synthema.harmonize.dates import (
     DATE_FORMATS,
     MIDNIGHT_READ,
+    SHIFTED_MIDNIGHT,
     TIME_DROPPED,
+    OtherFormat,
     guess_date_format,
     read_dates,
     serial_hint,
@@ -71,6 +74,11 @@ TICK_MARK = "tick mark 'x' read as true"
 ROUNDS_TO_ZERO = "non-zero value rounds to 0 after conversion (unit? decimal mark?)"
 AMBIGUOUS_DATE = "day/month ambiguous, date format in doubt"
 COMPLETED_YEARS = "cut to completed years (age)"
+NOT_A_CODE = "not a code, read as the category itself"
+CODING_IN_DOUBT = "written as a category in a column whose coding is in doubt"
+GROUP_OR_DECIMAL = "a mark before 3 digits in a whole-number column (thousands or decimal?)"
+_GROUP_OR_DECIMAL = {".": re.compile(r"^[+-]?[1-9]\d{0,2}\.\d{3}$"),
+                     ",": re.compile(r"^[+-]?[1-9]\d{0,2},\d{3}$")}
 
 
 @dataclass
@@ -82,10 +90,11 @@ class ColumnOutcome:
     declared_missing: np.ndarray
     dropped: dict[str, np.ndarray] = field(default_factory=dict)
     repaired: dict[str, np.ndarray] = field(default_factory=dict)
-    date_doubt: str | None = None
-    at_risk: np.ndarray | None = None
+    date_other: OtherFormat | None = None
     hint: str = ""
     mixed_marks: np.ndarray | None = None
+    mixed_mark: str = "."
+    coding_doubt: np.ndarray | None = None
 
     def dropped_counts(self) -> dict[str, int]:
         """Number of cells dropped per reason (reasons with none left out)."""
@@ -161,6 +170,10 @@ def convert_column(
     match var.type:
         case VariableType.CATEGORICAL | VariableType.ORDINAL:
             _categories(out, cells, var, index, bad_reason or NOT_A_CATEGORY)
+            if codes:
+                targets = {code_text(v) for v in codes.values()}
+                written = np.array([v in targets for v in out.values.fillna("")], dtype=bool)
+                _coding_doubt(out, present & ~in_map & written, index)
         case VariableType.BOOLEAN:
             words = [None if v is None else _BOOLEAN.get(v.lower()) for v in cells]
             out.values = pd.Series(pd.array(words, dtype="boolean"), index=index)
@@ -182,6 +195,27 @@ def convert_column(
             raise ValueError(f"unknown variable type {var.type!r}")
     out.values = out.values.astype(typed_dtype(var))
     return out
+
+
+def _coding_doubt(out: ColumnOutcome, not_code: np.ndarray, index: pd.Index) -> None:
+    """A category written as such where the codes say how it is written: counted or refused.
+
+    ``not_code`` marks cells that are not codes but a category some code stands for (``M``
+    where the mapping codes male ``1``); categories no code stands for pass silently, which
+    is how a partial code list is meant (``hoch: high`` beside ``low`` written as is). A coded
+    column whose cells also hold values the codes do not list (``H`` in a ``0``/``1`` sex
+    column) is not coded the way the mapping says: such a cell (``M`` is *mujer*, female, in
+    a Spanish H/M coding) is dropped, not guessed, and the values read through the codes are
+    flagged by the caller (``coding_doubt``).
+    """
+    unmapped = out.dropped.get(UNMAPPED_CODE, np.zeros(len(not_code), dtype=bool))
+    through = not_code & out.values.notna().to_numpy(dtype=bool)
+    if not unmapped.any():
+        out.repaired[NOT_A_CODE] = through
+        return
+    out.coding_doubt = unmapped
+    out.dropped[CODING_IN_DOUBT] = through
+    out.values = out.values.mask(pd.Series(through, index=index))
 
 
 def _folded_codes(codes: Mapping[str, Any]) -> dict[str, str]:
@@ -235,8 +269,16 @@ def _numbers(
     out.dropped[NOT_A_NUMBER] = unread & ~comma
     out.dropped[DECIMAL_COMMA] = comma
     out.repaired[OTHER_MARK] = read.other_mark
-    if read.other_mark.any() and read.grouped.any():
-        out.mixed_marks = read.grouped
+    if (read.other_mark.any() or comma.any()) and read.grouped.any():
+        out.mixed_marks = read.grouped  # 1,250 beside 245,5: is it 1250 or 1.25?
+        out.mixed_mark = "," if comma.any() else "."
+    if (var.is_whole_number or var.decimals == 0) and factor in (None, 1.0):
+        # (a converted value may be fractional in its own unit: 11.992 months is days)
+        doubt = _mask_match(text, _GROUP_OR_DECIMAL[decimal]) & ~read.grouped
+        if plain is not None:
+            doubt &= ~plain
+        out.dropped[GROUP_OR_DECIMAL] = doubt  # '1.480' days: 1480, or 1.48 rounded to 1?
+        num = num.mask(pd.Series(doubt, index=num.index))
     converted = num * factor if factor is not None and factor != 1.0 else num
     outside = out_of_range(converted, var).to_numpy(dtype=bool)
     finished = finish_numeric(converted.mask(pd.Series(outside, index=num.index)), var)
@@ -258,6 +300,11 @@ def _numbers(
     out.values = finished.mask(pd.Series(outside, index=num.index))
 
 
+def _mask_match(text: pd.Series, pattern: re.Pattern[str]) -> np.ndarray:
+    return text.astype("string").str.strip().str.match(pattern).fillna(False).to_numpy(
+        dtype=bool)
+
+
 def _dates(out: ColumnOutcome, texts: pd.Series, valid: np.ndarray, fmt: str,
            confirmed: bool) -> None:
     """Dates in ``fmt``; date-times taken as dates; refuse day/month guesses in doubt."""
@@ -266,10 +313,13 @@ def _dates(out: ColumnOutcome, texts: pd.Series, valid: np.ndarray, fmt: str,
     out.repaired[TIME_DROPPED] = read.time_dropped
     out.repaired[MIDNIGHT_READ] = read.midnight
     values = read.values
-    if read.doubt is not None:
-        out.date_doubt, out.at_risk = read.doubt, read.at_risk
-        if read.at_risk.any() and not confirmed:
-            out.dropped[AMBIGUOUS_DATE] = read.at_risk
-            values = values.mask(pd.Series(read.at_risk, index=values.index))
+    if read.shifted is not None:
+        out.repaired[TIME_DROPPED] = read.time_dropped & ~read.shifted
+        out.dropped[SHIFTED_MIDNIGHT] = read.shifted
+        values = values.mask(pd.Series(read.shifted, index=values.index))
+    out.date_other = read.other
+    if read.other is not None and read.other.in_doubt and not confirmed:
+        out.dropped[AMBIGUOUS_DATE] = read.other.at_risk
+        values = values.mask(pd.Series(read.other.at_risk, index=values.index))
     out.hint = serial_hint(texts, valid & read.failed)
     out.values = values

@@ -51,7 +51,7 @@ from synthema.harmonize.summary import plural
 from synthema.harmonize.units import variable_factor
 from synthema.schema.dictionary import Dictionary, VariableType, load_dictionary
 from synthema.schema.strict import check_keys, read_yaml
-from synthema.tables import DEFAULT_MISSING, normalize_delimiter
+from synthema.tables import DEFAULT_MISSING, READ_SUFFIXES, normalize_delimiter
 
 _TOP_KEYS = {
     "dictionary": "name or path of the dictionary the mapping targets",
@@ -162,16 +162,16 @@ class ColumnMapping:
         _check_keys(raw, _COLUMN_KEYS, where, src)
         if raw.get("from") in (None, ""):
             raise MappingError(f"{src}: {where} has no 'from'", fix="add from: SOURCE_COLUMN")
-        if raw.get("unit") is not None and raw.get("factor") is not None:
-            raise MappingError(f"{src}: {where} gives both unit and factor",
-                               fix="keep one: 'unit' (converted by table) or 'factor'")
-        factor = raw.get("factor")
+        factor = raw.get("factor")  # a factor that is no number first: it is what was meant
         if factor is not None and (
             isinstance(factor, bool) or not isinstance(factor, int | float)
             or not math.isfinite(factor) or factor <= 0
         ):
             raise MappingError(f"{src}: {where}: factor is {factor!r}",
                                fix="write a positive number, e.g. factor: 0.001")
+        if raw.get("unit") is not None and factor is not None:
+            raise MappingError(f"{src}: {where} gives both unit and factor",
+                               fix="keep one: 'unit' (converted by table) or 'factor'")
         codes = raw.get("codes") or {}
         if not isinstance(codes, Mapping):
             raise MappingError(f"{src}: {where}: codes must be a mapping",
@@ -418,6 +418,8 @@ class SiteMapping:
         else:
             shown = absent
             what = f"{plural(len(absent), 'source column')} not in {file}: "
+        if not present:  # nothing matches: most likely another site's mapping
+            what = f"none of the {len(sources)} mapped source columns is in {file}: "
         lower = {h.lower(): h for h in have}
         hints = []
         for name in shown[:_SHOWN_ABSENT]:
@@ -426,9 +428,26 @@ class SiteMapping:
             hints.append(f"'{name}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
         more = len(shown) - _SHOWN_ABSENT
         listed = ", ".join(hints) + (f" and {more} more" if more > 0 else "")
-        fix = "correct the names under 'from:' to match the file's header"
+        extra = f" ({note})" if note else ""
+        raise MappingError(f"{self.where}: {what}{listed}{extra}",
+                           fix=self._absent_fix(shown, present, sources, note))
+
+    def _absent_fix(self, shown: list[str], present: list[str], sources: set[str],
+                    note: str) -> str:
+        """The fix for absent source columns: the encoding, ``when:``, or ``from:`` names."""
+        if note:  # the header was decoded wrongly: names with accents cannot match
+            return ("remove encoding from 'read:' in the mapping (the file is UTF-8), then "
+                    "check the names under 'from:' if columns are still missing")
+        conditions = [c.target for c in self.columns
+                      if any(w in shown for w, _ in c.when)]
+        if conditions and not set(shown) & sources:
+            fix = (f"correct the column named under when: in columns: {', '.join(conditions)} "
+                   "to match the file's header")
+        else:
+            fix = "correct the names under 'from:' to match the file's header"
+            if conditions:
+                fix += f" (and under when: in columns: {', '.join(conditions)})"
         if not present:  # nothing matches: most likely another site's mapping
-            what = f"none of the {len(sources)} mapped source columns is in {file}: "
             fix = ("check that this is the mapping written for this file (each site export has "
                    "its own); if it is, correct the names under 'from:'")
         elif self.missing_columns == "error":
@@ -437,8 +456,7 @@ class SiteMapping:
         if self.builtin:
             fix += (f" (a built-in mapping: copy {self.path} next to your data, edit the copy "
                     "and pass its path to --mapping)")
-        extra = f" ({note})" if note else ""
-        raise MappingError(f"{self.where}: {what}{listed}{extra}", fix=fix)
+        return fix
 
     def _check_dictionary_name(self, dictionary: Dictionary) -> None:
         ref = self.dictionary
@@ -540,6 +558,11 @@ def load_mapping(name_or_path: str | Path | Mapping[str, Any] | SiteMapping) -> 
                                fix="check the path (built in: "
                                    f"{', '.join(builtin_mappings()) or 'none'})")
         path = builtin
+    if path.suffix.lower() in READ_SUFFIXES:  # the export given where the mapping goes
+        raise MappingError(
+            f"{path}: is a data file ({path.suffix}), not a mapping",
+            fix="pass the mapping's YAML file with --mapping and the export as the argument "
+                "(synthema harmonize --mapping site.mapping.yaml site.csv)")
     raw = read_yaml(path, loader=_Loader, error=MappingError)
     return SiteMapping.from_mapping(raw, source=str(path), path=path)
 

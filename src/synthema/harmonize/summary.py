@@ -100,6 +100,11 @@ class ColumnReport:
         return (f"warning: column {self.target} <- {self.source}: all {self.present} values "
                 f"dropped ({reasons}){fix}")
 
+    def kept_markers_text(self) -> str:
+        """The mapping's missing markers this column reads as values (categories or codes)."""
+        return ("read as values, not missing: "
+                + ", ".join(f"'{m}'" for m in self.kept_markers))
+
     def line(self) -> str:
         """One line of text describing the column."""
         parts = [
@@ -111,8 +116,7 @@ class ColumnReport:
         if self.withheld:
             parts.append(self.withheld_text())
         if self.kept_markers:
-            parts.append("read as values, not missing: "
-                         + ", ".join(f"'{m}'" for m in self.kept_markers))
+            parts.append(self.kept_markers_text())
         for title, counts in (("repaired", self.repaired), ("dropped", self.dropped)):
             if counts:
                 parts.append(f"{title}: " + ", ".join(
@@ -127,7 +131,7 @@ def _is_plain(c: ColumnReport) -> bool:
     conv = c.conversion or "copied"
     recoded = conv == "copied" or conv == "patient id" or conv.endswith(" codes")
     return recoded and not (c.repaired or c.dropped or c.declared_missing or c.withheld
-                            or c.notes)
+                            or c.notes or c.kept_markers)
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,7 @@ class HarmonizeSummary:
     read: str = ""
     absent_columns: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = ()
+    control_cells: tuple[tuple[int, str, str], ...] = ()
 
     @property
     def dropped_total(self) -> int:
@@ -197,7 +202,8 @@ class HarmonizeSummary:
             out.append(f"rows repeating a patient id: {len(self.duplicate_ids)}"
                        + examples_text(self.duplicate_ids))
         if self.duplicate_rows:
-            out.append(f"rows repeating an earlier row exactly (kept): {len(self.duplicate_rows)}"
+            out.append("rows repeating an earlier row in every harmonised value (kept): "
+                       f"{len(self.duplicate_rows)}"
                        + examples_text(tuple((None, f"row {r} = row {f}")
                                               for r, f in self.duplicate_rows)))
         if self.absent_columns:
@@ -233,7 +239,8 @@ class HarmonizeSummary:
                 "source": c.source,
                 "conversion": c.conversion or "copied",
                 "carried": f"{c.carried}/{c.present}",
-                "repaired": "; ".join(f"{n} {r}" for r, n in c.repaired.items()),
+                "repaired": "; ".join([f"{n} {r}" for r, n in c.repaired.items()]
+                                      + ([c.kept_markers_text()] if c.kept_markers else [])),
                 "dropped": "; ".join(
                     [f"{n} {r}{examples_text(c.examples.get(r, ()))}"
                      for r, n in c.dropped.items()]
@@ -297,5 +304,7 @@ class HarmonizeSummary:
             "missing_ids": list(self.missing_ids),
             "duplicate_ids": [list(d) for d in self.duplicate_ids],
             "duplicate_rows": [{"row": r, "repeats_row": f} for r, f in self.duplicate_rows],
+            "control_characters": [{"row": r, "column": c, "cell": v}
+                                   for r, c, v in self.control_cells],
             "rule_violations": {k: list(v) for k, v in self.rule_violations.items()},
         }

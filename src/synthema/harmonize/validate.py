@@ -31,7 +31,14 @@ from synthema.errors import ValidationFailed
 from synthema.harmonize.summary import plural
 from synthema.schema.dictionary import Dictionary, Variable, VariableType, load_dictionary
 from synthema.schema.values import empty_column, format_column, parse_column
-from synthema.tables import DEFAULT_MISSING, column_markers, describe_read, read_table
+from synthema.tables import (
+    C1_CONTROLS,
+    DEFAULT_MISSING,
+    cell_flags,
+    column_markers,
+    describe_read,
+    read_table,
+)
 
 _SHOWN_FIXES = 3
 KINDS = ("unknown_column", "missing_column", "missing_id", "duplicate_id", "type", "range",
@@ -282,12 +289,32 @@ def validate_frame(
             continue
         typed[var.name], bad_cells[var.name] = _check_column(text[var.name], var, rows, file,
                                                              add)
+    _cell_problems(raw, [c for c in columns if c in dictionary.columns], rows, file, add)
     data = pd.DataFrame(typed, index=index)[list(dictionary.columns)]
     _check_rules(data, dictionary, rows, file, add, bad_cells)
     order = {k: i for i, k in enumerate(KINDS)}
     problems.sort(key=lambda p: (p.row is not None, p.row or 0, order[p.kind]))
     return ValidationReport(file=file, rows=len(raw), problems=tuple(problems), data=data,
                             read=describe_read(raw.attrs))
+
+
+def _cell_problems(raw: pd.DataFrame, columns: list[str], rows: np.ndarray, file: str,
+                   add: Any) -> None:
+    """Cells changed by how the file was stored: formulas never computed, cp1252 read wrong."""
+    for col in columns:
+        uncached = cell_flags(raw.attrs, "formula_uncached", col, len(raw))
+        for i in np.flatnonzero(uncached) if uncached is not None else ():
+            add(Problem(file, int(rows[i]), col, "type", None,
+                        "a formula without a saved value (read as empty)",
+                        "open the workbook in Excel or LibreOffice and save it, or export "
+                        "the values"))
+        c1 = raw[col].astype("string").str.contains(C1_CONTROLS, regex=True).fillna(False)
+        for i in np.flatnonzero(c1.to_numpy(dtype=bool)):
+            value = str(raw[col].iloc[i])
+            add(Problem(file, int(rows[i]), col, "type", ascii(value)[1:-1],
+                        "holds a control character (0x80-0x9F): the file is likely "
+                        "Windows cp1252 read as latin-1",
+                        "read it with --encoding cp1252"))
 
 
 def _markers(missing: list[str], dictionary: Dictionary, column: str) -> list[str]:

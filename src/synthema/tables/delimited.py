@@ -1,9 +1,10 @@
 """Delimited text files (CSV, TSV, TXT): encodings, delimiters, quoting, ragged rows.
 
 Hospitals send CSV exports from Excel: semicolons, Windows encodings, a ``sep=;`` first
-line. :func:`read_delimited` decodes the bytes (UTF-8 with or without BOM unless told
-otherwise), finds the delimiter among , ; TAB | when none is given, and refuses a row with
-more or fewer fields than the header, naming its line and the likely fix.
+line. :func:`read_delimited` decodes the bytes (:mod:`synthema.tables.encodings`: UTF-8
+with or without BOM, or UTF-16 with its mark, unless told otherwise), finds the delimiter
+among , ; TAB | when none is given, and refuses a row with more or fewer fields than the
+header, naming its line and the likely fix.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 from pathlib import Path
 
 from synthema.errors import DataFileError
+from synthema.tables.encodings import decode, looks_utf8
 
 _LOG = logging.getLogger(__name__)
 
@@ -44,34 +46,6 @@ def normalize_delimiter(delimiter: str | None) -> str | None:
     return delim
 
 
-def _decode(path: Path, data: bytes, encoding: str | None) -> tuple[str, str]:
-    enc = encoding or "utf-8-sig"
-    try:
-        text = data.decode(enc)
-    except LookupError:
-        raise DataFileError(
-            f"{path}: unknown encoding {encoding!r}",
-            fix="use an encoding name such as utf-8, latin-1 or cp1252",
-        ) from None
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        byte = data[exc.start : exc.start + 1].hex().upper()
-        name = "UTF-8" if enc.lower().replace("_", "-").startswith("utf-8") else enc
-        fix = (
-            "pass --encoding latin-1 (or cp1252 for Windows Excel exports), "
-            "or re-save the file as UTF-8"
-            if name == "UTF-8"
-            else "pass the file's real encoding with --encoding, or re-save it as UTF-8"
-        )
-        raise DataFileError(
-            f"{path}: not {name} text: byte 0x{byte} at offset {exc.start} "
-            f"(line {line}, character {col})",
-            fix=fix,
-        ) from None
-    return text.removeprefix("\ufeff"), ("utf-8" if enc == "utf-8-sig" else enc)
-
-
 def _sniff(lines: list[str]) -> str | None:
     best: tuple[float, int, int] | None = None
     choice = None
@@ -86,17 +60,6 @@ def _sniff(lines: list[str]) -> str | None:
         if best is None or score > best:
             best, choice = score, delim
     return choice
-
-
-def _looks_utf8(data: bytes, encoding: str) -> bool:
-    """True when ``data`` was read with a non-UTF-8 ``encoding`` but is UTF-8 with accents."""
-    if encoding.lower().replace("_", "-").startswith("utf") or data.isascii():
-        return False
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _skip_sep_line(path: Path, text: str, delim: str | None) -> tuple[str, str | None, bool]:
@@ -158,6 +121,9 @@ def _rows(path: Path, records: Records, delim: str, how: str) -> list[list[str]]
         if found > width:
             fix = (f"quote cells that contain the delimiter (or a decimal comma), or pass "
                    f"--delimiter if the {delimiter_name(delim)} is not the separator")
+        elif start != stop:  # one record over several lines: a quote was left open
+            fix = (f"close the quote opened in line {start} (the cell runs on to line {stop}), "
+                   "or remove the stray '\"'")
         else:
             fix = "add the missing cells (empty cells are fine) or close the quote left open"
         raise DataFileError(
@@ -173,7 +139,7 @@ def read_delimited(
 ) -> tuple[list[str], list[list[str]], tuple[str, str, bool]]:
     """Header, rows and ``(delimiter, encoding, looks_utf8)`` of a delimited text file."""
     data = path.read_bytes()
-    text, used_encoding = _decode(path, data, encoding)
+    text, used_encoding = decode(path, data, encoding)
     if not text.strip():
         raise DataFileError(f"{path}: the file has no header and no data (only blank space)",
                             fix="export the data again")
@@ -187,5 +153,5 @@ def read_delimited(
         how += " (sep= line)"
     records = _records(path, text, delim, int(hint))
     rows = _rows(path, records, delim, how)
-    looks_utf8 = encoding is not None and _looks_utf8(data, used_encoding)
-    return [h.strip() for h in records[0][2]], rows, (delim, used_encoding, looks_utf8)
+    utf8 = encoding is not None and looks_utf8(data, used_encoding)
+    return [h.strip() for h in records[0][2]], rows, (delim, used_encoding, utf8)

@@ -35,6 +35,10 @@ def check_input_path(path: Path) -> str:
         DataFileError: an ending no reader handles, a missing file, a folder, an empty file.
     """
     ext = path.suffix.lower()
+    if path.is_dir():  # before the ending: a folder has none, and is not a file format
+        raise DataFileError(f"{path}: is a folder, not a file",
+                            fix="name the export file inside it (.csv, .tsv, .txt, .xlsx "
+                                "or .parquet)")
     if ext not in READ_FORMATS:
         hint = " (old binary Excel: save it as .xlsx or CSV)" if ext == ".xls" else ""
         raise DataFileError(
@@ -43,8 +47,6 @@ def check_input_path(path: Path) -> str:
         )
     if not path.exists():
         raise DataFileError(f"{path}: file not found", fix="check the path and the file name")
-    if path.is_dir():
-        raise DataFileError(f"{path}: is a folder, not a file", fix="name a data file")
     if path.stat().st_size == 0:
         raise DataFileError(f"{path}: the file is empty (0 bytes)", fix="export the data again")
     return READ_FORMATS[ext]

@@ -57,7 +57,21 @@ def typed_numbers(attrs: dict[str, Any], column: str, n: int) -> np.ndarray | No
     >>> typed_numbers({"typed_numbers": {"hb": "0-1,3"}}, "hb", 5).tolist()
     [True, True, False, True, False]
     """
-    text = attrs.get("typed_numbers", {}).get(column)
+    return cell_flags(attrs, "typed_numbers", column, n)
+
+
+def cell_flags(attrs: dict[str, Any], kind: str, column: str, n: int) -> np.ndarray | None:
+    """Mask of ``column``'s cells flagged as ``kind`` when the file was read (None: none).
+
+    Kinds: ``typed_numbers`` (see :func:`typed_numbers`), ``formula_uncached`` (a workbook
+    formula with no saved value: read as empty), ``formula_zero`` (a formula whose saved
+    value is 0), ``percent_format`` (a number shown as a percentage: ``0.15`` is 15%) and
+    ``excel_error`` (an error value such as ``#REF!``).
+
+    >>> cell_flags({"formula_uncached": {"ldh": "2"}}, "formula_uncached", "ldh", 4).tolist()
+    [False, False, True, False]
+    """
+    text = attrs.get(kind, {}).get(column)
     if not text:
         return None
     mask = np.zeros(n, dtype=bool)
@@ -95,7 +109,11 @@ def read_table(
         A ``string`` frame; ``attrs`` records ``file``, ``format``, for workbooks and
         Parquet files ``typed_numbers`` (column -> positions of cells stored as numbers,
         rendered with a ``.`` whatever the locale, as ranges ``"0-41,43"``; see
-        :func:`typed_numbers`) and, for text files,
+        :func:`typed_numbers`), for workbooks ``formula_uncached`` / ``formula_zero``
+        when formulas have no saved value or a saved 0, ``percent_format`` for numbers
+        shown as percentages and ``excel_error`` for error values (:func:`cell_flags`),
+        ``decimal``
+        when given (the cells were rewritten) and, for text files,
         the ``delimiter`` and ``encoding`` used (``detected``: whether it was detected;
         ``looks_utf8``: a non-UTF-8 ``encoding`` was given but the bytes are UTF-8 with
         accents); :func:`describe_read` turns them into words. An Excel ``sep=;`` first
@@ -107,21 +125,24 @@ def read_table(
     path = Path(path)
     kind = check_input_path(path)
     attrs: dict[str, Any] = {"file": str(path), "format": kind}
-    numbers: Numbers = {}
+    flags: dict[str, Numbers] = {}
     match kind:
         case "delimited":
             header, rows = _read_text(path, delimiter, encoding, attrs)
         case "excel":
-            header, rows, numbers = read_excel(path, sheet)
+            cells = read_excel(path, sheet)
+            header, rows, flags = cells.header, cells.rows, cells.flags
             attrs["sheet"] = sheet
         case "parquet":
-            header, rows, numbers = read_parquet(path)
+            cells = read_parquet(path)
+            header, rows, flags = cells.header, cells.rows, cells.flags
         case _:
             raise ValueError(f"unknown format {kind!r}")
     frame = _build_frame(path, header, rows, frozenset(missing_values) | {""})
-    if kind != "delimited":
-        attrs["typed_numbers"] = _typed_number_ranges(header, numbers, frame)
+    for flag, positions in flags.items():
+        attrs[flag] = _typed_number_ranges(header, positions, frame)
     if decimal is not None:
+        attrs["decimal"] = decimal
         frame = frame.apply(lambda col: normalize_decimal(col, decimal))
     frame.attrs.update(attrs)
     return frame

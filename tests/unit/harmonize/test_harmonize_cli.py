@@ -67,7 +67,7 @@ def test_validate_unreadable_file_exits_2(tmp_path, dictionary_file):
     result = _run("validate", "-d", dictionary_file, path)
     assert result.exit_code == 2
     assert "error:" in result.output and "not UTF-8" in result.output
-    assert "fix:" in result.output and "--encoding latin-1" in result.output
+    assert "fix:" in result.output and "--encoding cp1252" in result.output
 
 
 def test_validate_with_read_options(tmp_path, dictionary, clean, dictionary_file):

@@ -112,6 +112,9 @@ def test_none_is_a_category_not_a_missing_marker():
     assert therapy.repaired == {"upper/lower case": 2}
     assert therapy.kept_markers == ("None",)
     assert "read as values, not missing: 'None'" in therapy.line()
+    (row,) = [r for r in result.summary.table_rows(details=False)
+              if r["variable"] == "new_therapy"]  # the CLI's table shows it too
+    assert row["repaired"] == "2 upper/lower case; read as values, not missing: 'None'"
     assert result.data["hb"].tolist() == [8.1, pd.NA, 9.0, 7.7]
     assert hb.present == 3 and hb.dropped == {}
 
@@ -171,7 +174,7 @@ def test_day_month_swaps_are_refused_when_the_format_is_in_doubt(tmp_path, dicti
     carried = result.data["diagnosis_date"].dropna().dt.date.tolist()
     assert carried == [d for d in dates if d.day == d.month]
     (note,) = col.notes
-    assert f"{fails} of {len(dates)} dates are not DD/MM/YYYY but all read as MM/DD/YYYY" in note
+    assert f"{fails} of {len(dates)} dates are not DD/MM/YYYY but read as MM/DD/YYYY" in note
     assert "the format is likely wrong" in note and 'date_format: "%m/%d/%Y"' in note
     assert any(w.startswith("warning: column diagnosis_date <- DX:") for w in
                result.summary.warnings())
@@ -203,7 +206,7 @@ def test_a_mixed_but_unambiguous_date_column_is_flagged_without_refusals(diction
     col = _col(harmonize(raw, dictionary, m), "diagnosis_date")
     # Assert
     assert col.dropped == {"not a date (DD.MM.YYYY)": 1} and col.carried == 2
-    assert "1 of 3 dates are not DD.MM.YYYY but all read as YYYY-MM-DD" in col.notes[0]
+    assert "1 of 3 dates are not DD.MM.YYYY but read as YYYY-MM-DD" in col.notes[0]
 
 
 # -- 5. half up; ages in completed years; ranges on the value as measured ----------------------
@@ -391,11 +394,13 @@ def test_strict_refuses_repeated_rows(tmp_path, dictionary_file):
                                    str(tmp_path / "out.csv"), "--strict"])
     # Assert
     assert kept.summary.duplicate_rows == ((4, 2),)
-    assert "rows repeating an earlier row exactly (kept): 1 (row 4 = row 2)" in \
-        kept.summary.lines()
-    assert "1 row repeat an earlier row exactly (row 4 = row 2)" in err.value.message
+    assert "rows repeating an earlier row in every harmonised value (kept): 1 (row 4 = row 2)" \
+        in kept.summary.lines()
+    assert "1 row repeats an earlier row in every harmonised value (row 4 = row 2)" in \
+        err.value.message
     assert "remove the repeated rows" in err.value.fix
-    assert cli.exit_code == 2 and "repeat an earlier row" in cli.output
+    assert "without --strict the repeated rows are kept and listed" in err.value.fix
+    assert cli.exit_code == 2 and "repeats an earlier row" in cli.output
     assert not (tmp_path / "out.csv").exists()
 
 

@@ -89,7 +89,8 @@ def test_latin1_file_names_the_byte_and_line_and_reads_with_encoding(tmp_path):
     # Assert
     assert "not UTF-8" in err.value.message
     assert "0xE8" in err.value.message and "line 3" in err.value.message
-    assert "--encoding latin-1" in err.value.fix and "UTF-8" in err.value.fix
+    assert "--encoding cp1252" in err.value.fix and "latin-1" in err.value.fix
+    assert "UTF-8" in err.value.fix
     assert df["nom"].tolist() == ["Martin", "Lefèvre"]
 
 
