@@ -8,6 +8,7 @@ import dp_accounting as dpacc
 import pytest
 from scipy import optimize
 
+from synthema.errors import ParameterError
 from synthema.privacy.analysis import (
     cdp_delta,
     cdp_epsilon,
@@ -330,3 +331,15 @@ def test_distributed_rho_rejects_invalid_input(kwargs, name):
         distributed_dgauss_rho(
             args["sensitivity"], args["sigma_share"], args["n_shares"], dimension=args["dimension"]
         )
+
+
+@pytest.mark.parametrize("call", [
+    lambda: sigma_for_rho(0.5, sensitivity=math.inf),
+    lambda: sigma_for_rho(math.inf, sensitivity=math.inf),
+    lambda: distributed_dgauss_rho(math.inf, 2.0, 3, dimension=1),
+    lambda: distributed_dgauss_rho(1.0, math.inf, 3, dimension=1),
+])
+def test_an_infinite_sensitivity_or_share_is_refused_not_turned_into_no_noise(call):
+    # sigma_for_rho(inf, sensitivity=inf) would otherwise return 0.0: no noise at all
+    with pytest.raises(ParameterError, match="finite non-negative"):
+        call()
