@@ -306,9 +306,9 @@ class OutcomeRates(Metric):
     goal = Goal.MINIMIZE
     unit = "rate difference"
     thresholds = (0.05, 0.10)
-    description = ("largest |real − synthetic| share of an outcome value (targets and survival "
-                   "events: event rate, response categories, share missing), judged against "
-                   "its binomial spread")
+    description = ("|real − synthetic| share of the outcome value furthest beyond its own "
+                   "limit (targets and survival events: event rate, response categories, share "
+                   "missing; each limit from the rate's binomial spread)")
 
     @classmethod
     def compute(cls, real, synthetic, *, context) -> Outcome:
@@ -330,15 +330,19 @@ class OutcomeRates(Metric):
             rows.append({"outcome": name, "value": key, "real": finite(a), "synthetic": finite(b),
                          "difference": finite(b - a), "limit": finite(limit)})
             if worst is None or abs(b - a) - limit > worst[0]:
-                worst = (abs(b - a) - limit, abs(b - a), limit)
+                worst = (abs(b - a) - limit, abs(b - a), limit, f"{name} = {key}")
         if worst is None:
             return Outcome(0.0, {"outcomes": [], "note": "no boolean or categorical outcome"})
-        _, judged, limit = worst
-        value = max(abs(r["difference"]) for r in rows)  # shown: the largest difference
-        return Outcome(value, {"outcomes": rows, "rows_used": {"real": nr, "synthetic": ns}},
+        _, judged, limit, which = worst
+        # shown and judged: the difference of the row furthest beyond its own limit, so the
+        # value, the limit and the status on the page belong to one row
+        details = {"outcomes": rows, "decided_by": which,
+                   "largest_difference": max(abs(r["difference"]) for r in rows),
+                   "rows_used": {"real": nr, "synthetic": ns}}
+        return Outcome(judged, details,
                        Limits(limit, limit + (ok - good), judged, reference=0.0, basis=(
-                           f"the outcome furthest beyond its limit decides (difference "
-                           f"{judged:.3g}); pass limit "
+                           f"the outcome furthest beyond its own limit decides ({which}, "
+                           f"difference {judged:.3g}); pass limit "
                            f"{limit:.3g}: the larger of the documented {good:g} and {z:.3g} "
                            f"binomial standard deviations of the difference (Bonferroni over "
                            f"{len(rates)} rates)")))

@@ -129,12 +129,20 @@ def test_outcome_rates_are_the_data_s_and_a_shifted_rate_fails(real, fresh, hold
                    metrics=["outcome_rates"])
     rows = {(r["outcome"], r["value"]): r for r in
             bad.get_details("outcome_rates")["outcomes"]}
-    # Assert: rates recomputed with pandas; the shown value is the largest difference
+    # Assert: rates recomputed with pandas; the shown value is the difference of the row
+    # furthest beyond its own limit, and the pass limit shown is that row's
     death = rows[("os_status", "true")]
     assert death["real"] == pytest.approx(real["os_status"].dropna().astype(bool).mean())
     assert death["synthetic"] == pytest.approx(shifted["os_status"].dropna().astype(bool).mean())
-    assert value(bad, "outcome_rates") == pytest.approx(max(abs(r["difference"])
-                                                            for r in rows.values()))
+    for report in (bad, same):
+        found = {(r["outcome"], r["value"]): r for r in
+                 report.get_details("outcome_rates")["outcomes"]}
+        decider = max(found.values(), key=lambda r: abs(r["difference"]) - r["limit"])
+        result = report.results[0]
+        assert value(report, "outcome_rates") == pytest.approx(abs(decider["difference"]), abs=1e-6)
+        assert result.limits.passed == pytest.approx(decider["limit"], abs=1e-6)
+        assert report.get_details("outcome_rates")["decided_by"] == (
+            f"{decider['outcome']} = {decider['value']}")
     assert bad.results[0].status == "fail" and same.results[0].status == "pass"
 
 

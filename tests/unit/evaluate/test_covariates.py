@@ -53,3 +53,13 @@ def test_survival_models_and_the_report_name_the_covariates_used(ungrouped):
     assert used and not set(used) & set(POST_BASELINE)
     assert set(POST_BASELINE) <= set(meta["left_out"])
     assert set(used) <= set(meta["used"])
+
+
+def test_the_shipped_aml_dictionary_keeps_post_baseline_treatments_out():
+    # Setup: autologous HSCT comes after remission and no rule ties it to an outcome, so only
+    # its group can keep it out of the survival models (immortal-time bias otherwise)
+    names, why = baseline_covariates(load_dictionary("aml"))
+    # Assert
+    for name in (*POST_BASELINE, "auto_hsct"):
+        assert name not in names, name
+    assert why["auto_hsct"] == "in group 'outcome'"
