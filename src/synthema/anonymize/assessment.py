@@ -397,7 +397,8 @@ def _utility(run: Release, dictionary: Dictionary | None,
                  and dictionary[s.column].type is VariableType.DURATION]
     level = dict(zip([h.column for h in policy.quasi_identifiers], run.found.node, strict=True))
     hidden = set(pseudo.columns) if pseudo else set()
-    return {"input_vs_release": _column_costs(run, dictionary, hidden)} | utility_check(  # a quasi-identifier left at level 0 keeps its dictionary type
+    costs = {"input_vs_release": _column_costs(run, dictionary, hidden)}
+    return costs | utility_check(  # a quasi-identifier left at level 0 keeps its dictionary type
         run.generalised, ~run.found.suppressed, dictionary=dictionary,
         generalised={s.column: s.type for s in policy.quasi_identifiers
                      if s.column not in durations and level[s.column] > 0},

@@ -49,7 +49,6 @@ from synthema.anonymize.search import SearchResult, search
 from synthema.errors import AnonymizationError
 from synthema.schema import Dictionary
 
-
 _LOG = logging.getLogger(__name__)
 
 
