@@ -390,7 +390,8 @@ def _column_costs(run: Release, dictionary: Dictionary | None,
 
 def _utility(run: Release, dictionary: Dictionary | None,
              pseudo: PseudonymScope | None) -> dict[str, Any]:
-    """evaluate's metrics, input through the release's generalisation vs the release."""
+    """Each input column's cost (original input vs release), then evaluate's metrics on
+    the input through the release's generalisation vs the release."""
     policy = run.policy
     durations = [s.column for s in policy.quasi_identifiers
                  if s.type == "interval" and dictionary is not None and s.column in dictionary

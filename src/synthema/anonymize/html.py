@@ -12,7 +12,10 @@ signs off in one table:
   at or below the policy's threshold (default 0.09) and warn up to :data:`RISK_WARN` (0.2,
   one record in five: the usual limit for sharing with a contracted recipient);
 - information loss: shown without a verdict;
-- utility: :mod:`synthema.evaluate` metrics with their own documented thresholds.
+- utility: the utility lost between the original input and the release
+  (:mod:`synthema.anonymize.column_cost`: mean TVD over the dictionary's columns and over the
+  policy's, a removed or withheld column counting 1), shown without a verdict like the
+  information loss; then :mod:`synthema.evaluate` metrics with their own thresholds.
 
 >>> rows = scorecard_metrics({"models": {"k": 5, "l": None, "l_variant": "distinct",
 ...     "t": None, "max_suppression": 0.05}, "achieved": {"k": 4, "l_distinct": None,
