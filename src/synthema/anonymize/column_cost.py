@@ -6,7 +6,7 @@ withheld as ``*`` on both sides, or age in 20-year bands on both sides, has dist
 module measures the other way, on the **input's own values**: for every column of the
 dictionary (and every other released column), the total variation distance between the
 input's distribution (all records, exact values) and what the release tells a reader about
-it, over the dictionary's public bins (:class:`synthema.stats.Attribute`):
+it, over the dictionary's public bins (evaluate's domain, :class:`synthema.stats.Domain`):
 
 - **removed** (the purpose does not need it) or **withheld** (released as ``*``): 1, the
   column is gone;
@@ -50,10 +50,9 @@ from synthema.anonymize.hierarchy import TOP, build_hierarchy
 from synthema.anonymize.policy import HierarchySpec
 from synthema.anonymize.utility import typed
 from synthema.errors import SynthemaError
+from synthema.evaluate import EvaluationContext
 from synthema.evaluate.fidelity import tvd
 from synthema.schema import Dictionary, Variable, VariableType
-from synthema.stats.codec import encode_column
-from synthema.stats.domain import Attribute
 
 #: most points a dictionary range is spread over (a coarser, even step above it)
 GRID_MAX = 100_000
@@ -62,12 +61,20 @@ COMPARED = ("the original input (all records, exact values) vs the release, per 
             "label is spread uniformly over the dictionary's values it covers")
 
 
-def _codes(values: pd.Series, var: Variable, attr: Attribute) -> np.ndarray:
-    """Each value's bin of the dictionary (the missing code for missing values)."""
-    one = Dictionary(name="cost", version="1", variables=(var,))
-    col = typed(pd.DataFrame({var.name: values.reset_index(drop=True)}), one)[var.name]
-    codes, _ = encode_column(col, attr)
-    return codes
+class _Bins:
+    """One variable's public bins (evaluate's domain): ``size`` codes, the last missing."""
+
+    def __init__(self, var: Variable) -> None:
+        self.one = Dictionary(name="cost", version="1", variables=(var,))
+        self.context = EvaluationContext(self.one)
+        attr = self.context.domain[var.name]
+        self.size, self.missing_code = attr.size, attr.missing_code
+
+    def codes(self, values: pd.Series) -> np.ndarray:
+        """Each value's bin (the missing code for missing values)."""
+        frame = typed(pd.DataFrame({self.one.variables[0].name: values.reset_index(drop=True)}),
+                      self.one)
+        return self.context.codes(frame)[:, 0]
 
 
 def _grid(var: Variable, labels: Collection[str]) -> pd.Series:
@@ -89,7 +96,7 @@ def _grid(var: Variable, labels: Collection[str]) -> pd.Series:
     return pd.Series([f"{p:g}" for p in points], dtype="string")
 
 
-def _spread(released: pd.Series, var: Variable, attr: Attribute, spec: HierarchySpec,
+def _spread(released: pd.Series, var: Variable, attr: _Bins, spec: HierarchySpec,
             level: str) -> np.ndarray | str:
     """The release's counts over the dictionary's bins, each label spread over its values.
 
@@ -104,7 +111,7 @@ def _spread(released: pd.Series, var: Variable, attr: Attribute, spec: Hierarchy
         at = h.names.index(level)
     except (SynthemaError, ValueError) as exc:
         return f"its labels could not be spread over the dictionary's values ({exc})"
-    grid_bins = _codes(grid, var, attr)
+    grid_bins = attr.codes(grid)
     by_label = pd.Series(grid_bins).groupby(pd.Series(h.labels[at], dtype="string").values)
     out = np.zeros(attr.size + 1)
     for label, n in labels.value_counts(dropna=False).items():
@@ -121,10 +128,10 @@ def _spread(released: pd.Series, var: Variable, attr: Attribute, spec: Hierarchy
 def _measured(original: pd.Series, released: pd.Series, var: Variable,
               spec: tuple[HierarchySpec, str] | None) -> float | str:
     """TVD input vs release over the dictionary's bins, or why it cannot be computed."""
-    attr = Attribute.from_variable(var)
-    p = np.bincount(_codes(original, var, attr), minlength=attr.size + 1).astype(float)
+    attr = _Bins(var)
+    p = np.bincount(attr.codes(original), minlength=attr.size + 1).astype(float)
     if spec is None:
-        q = np.bincount(_codes(released, var, attr), minlength=attr.size + 1).astype(float)
+        q = np.bincount(attr.codes(released), minlength=attr.size + 1).astype(float)
     else:
         q = _spread(released, var, attr, *spec)
         if isinstance(q, str):

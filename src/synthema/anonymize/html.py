@@ -67,6 +67,18 @@ def _row(name: str, group: str, value: Any, *, goal: str = "maximize", good: Any
             "description": description, "error": None}
 
 
+def _cost_rows(costs: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The utility lost, input vs release: information lost, like NUE, without a verdict."""
+    rows = []
+    for key, over, what in (("mean_tvd", "mean_over", "the dictionary's columns"),
+                            ("purpose_mean_tvd", "purpose_over", "the columns the policy names")):
+        if costs is not None and costs.get(key) is not None:
+            rows.append(_row(f"utility lost, {what}", "utility", costs[key], goal="minimize",
+                             unit="mean TVD", description=f"original input vs release, mean "
+                             f"over {costs[over]} columns; a removed or withheld column counts 1"))
+    return rows
+
+
 def scorecard_metrics(report: AnonymizationReport | Mapping[str, Any]) -> list[dict[str, Any]]:
     """The scorecard rows of a report (shaped like ``MetricResult.to_dict()``)."""
     report = report_dict(report)
@@ -134,17 +146,7 @@ def scorecard_metrics(report: AnonymizationReport | Mapping[str, Any]) -> list[d
         _row("suppressed records", info, loss["suppressed_records"], goal="minimize",
              unit="records", description="records removed with their failing classes"),
     ]
-    costs = report["utility"].get("input_vs_release")
-    if costs is not None:  # information lost, like NUE: shown without a verdict
-        for key, over, what in (("mean_tvd", "mean_over", "the dictionary's columns"),
-                                ("purpose_mean_tvd", "purpose_over",
-                                 "the columns the policy names")):
-            if costs.get(key) is not None:
-                rows.append(_row(f"utility lost, {what}", "utility", costs[key],
-                                 goal="minimize", unit="mean TVD",
-                                 description=f"original input vs release, mean over "
-                                 f"{costs[over]} columns; a removed or withheld column "
-                                 "counts 1"))
+    rows += _cost_rows(report["utility"].get("input_vs_release"))
     for u in report["utility"].get("metrics", []):
         rows.append(u | {"group": "utility"})
     return rows
