@@ -19,11 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from synthema.anonymize.column_cost import column_costs
 from synthema.anonymize.hierarchy import Hierarchy, build_hierarchy, parse_dates
 from synthema.anonymize.linkage import linkage_risk, singling_out
-from synthema.anonymize.policy import Models, Policy
+from synthema.anonymize.policy import HierarchySpec, Models, Policy
 from synthema.anonymize.privacy_models import SensitiveCodes, achieved, failing_classes
 from synthema.anonymize.report import (
+    NOT_NEEDED,
     AnonymizationReport,
     GeneralisationLevel,
     InformationLoss,
@@ -358,16 +360,46 @@ def _risk(run: Release, population: pd.DataFrame | None, *, hidden: set[str]) ->
     )  # fmt: skip
 
 
+def _column_costs(run: Release, dictionary: Dictionary | None,
+                  hidden: set[str]) -> dict[str, Any]:
+    """Each input column's cost, original input vs release (:mod:`.column_cost`).
+
+    Counted: the dictionary's columns and the released ones (pseudonyms aside), and columns
+    the purpose left out; identifiers removed as identifiers are not data and stay out.
+    """
+    policy = run.policy
+    gen: dict[str, tuple[HierarchySpec, str]] = {
+        h.column: (s, h.names[lv]) for h, s, lv in zip(
+            run.hierarchies, policy.quasi_identifiers, run.found.node, strict=True) if lv > 0}
+    transformed = {c: how for c, how in run.date_log.items() if how.startswith("days from")}
+    if policy.dates.method == "generalize":
+        for c in run.date_log:
+            spec = HierarchySpec(c, "date", levels=(policy.dates.granularity,))
+            gen[c] = (spec, policy.dates.granularity)
+    declared = [v.name for v in (dictionary.variables if dictionary else ())
+                if v.name in run.df.columns and v.name not in hidden]
+    columns = declared + [c for c in [*run.released.columns, *run.removed]
+                          if c not in declared and c not in hidden
+                          and (c in run.released.columns or run.removed[c] == NOT_NEEDED)]
+    purpose = {*policy.keep, *policy.sensitive, *gen, *(h.column for h in run.hierarchies),
+               *run.date_log}
+    return column_costs(run.df, run.released, dictionary=dictionary, columns=columns,
+                        removed=run.removed, generalised=gen, transformed=transformed,
+                        purpose=purpose)
+
+
 def _utility(run: Release, dictionary: Dictionary | None,
              pseudo: PseudonymScope | None) -> dict[str, Any]:
-    """evaluate's metrics, input through the release's generalisation vs the release."""
+    """Each input column's cost (original input vs release), then evaluate's metrics on
+    the input through the release's generalisation vs the release."""
     policy = run.policy
     durations = [s.column for s in policy.quasi_identifiers
                  if s.type == "interval" and dictionary is not None and s.column in dictionary
                  and dictionary[s.column].type is VariableType.DURATION]
     level = dict(zip([h.column for h in policy.quasi_identifiers], run.found.node, strict=True))
     hidden = set(pseudo.columns) if pseudo else set()
-    return utility_check(  # a quasi-identifier left at level 0 keeps its dictionary type
+    costs = {"input_vs_release": _column_costs(run, dictionary, hidden)}
+    return costs | utility_check(  # a quasi-identifier left at level 0 keeps its dictionary type
         run.generalised, ~run.found.suppressed, dictionary=dictionary,
         generalised={s.column: s.type for s in policy.quasi_identifiers
                      if s.column not in durations and level[s.column] > 0},

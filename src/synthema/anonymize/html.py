@@ -12,7 +12,10 @@ signs off in one table:
   at or below the policy's threshold (default 0.09) and warn up to :data:`RISK_WARN` (0.2,
   one record in five: the usual limit for sharing with a contracted recipient);
 - information loss: shown without a verdict;
-- utility: :mod:`synthema.evaluate` metrics with their own documented thresholds.
+- utility: the utility lost between the original input and the release
+  (:mod:`synthema.anonymize.column_cost`: mean TVD over the dictionary's columns and over the
+  policy's, a removed or withheld column counting 1), shown without a verdict like the
+  information loss; then :mod:`synthema.evaluate` metrics with their own thresholds.
 
 >>> rows = scorecard_metrics({"models": {"k": 5, "l": None, "l_variant": "distinct",
 ...     "t": None, "max_suppression": 0.05}, "achieved": {"k": 4, "l_distinct": None,
@@ -62,6 +65,18 @@ def _row(name: str, group: str, value: Any, *, goal: str = "maximize", good: Any
     return {"name": name, "group": group, "value": value, "unit": unit, "goal": goal,
             "thresholds": {"pass": good, "warn": warn}, "score": None, "status": status,
             "description": description, "error": None}
+
+
+def _cost_rows(costs: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The utility lost, input vs release: information lost, like NUE, without a verdict."""
+    rows = []
+    for key, over, what in (("mean_tvd", "mean_over", "the dictionary's columns"),
+                            ("purpose_mean_tvd", "purpose_over", "the columns the policy names")):
+        if costs is not None and costs.get(key) is not None:
+            rows.append(_row(f"utility lost, {what}", "utility", costs[key], goal="minimize",
+                             unit="mean TVD", description=f"original input vs release, mean "
+                             f"over {costs[over]} columns; a removed or withheld column counts 1"))
+    return rows
 
 
 def scorecard_metrics(report: AnonymizationReport | Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -131,6 +146,7 @@ def scorecard_metrics(report: AnonymizationReport | Mapping[str, Any]) -> list[d
         _row("suppressed records", info, loss["suppressed_records"], goal="minimize",
              unit="records", description="records removed with their failing classes"),
     ]
+    rows += _cost_rows(report["utility"].get("input_vs_release"))
     for u in report["utility"].get("metrics", []):
         rows.append(u | {"group": "utility"})
     return rows
@@ -158,22 +174,47 @@ def _risk_figure(risk: dict[str, Any]) -> dict:
                          yaxis={"title": {"text": "risk"}, "range": [0, 1.02]})}
 
 
-def _utility_figure(per_column: dict[str, float]) -> dict:
-    names = sorted(per_column, key=lambda c: -per_column[c])
-    top = max([0.05, *(1.1 * v for v in per_column.values())])
+def _utility_figure(costs: dict[str, Any]) -> dict:
+    """Each counted column's cost, worst first (removed columns in one bar: their count)."""
+    rows = [c for c in costs["columns"] if "tvd" in c and c["status"] != "removed"]
+    rows.sort(key=lambda c: -c["tvd"])
+    gone = sum(c["status"] == "removed" for c in costs["columns"])
+    colour = {"withheld": "#b3261e", "generalised": "#c77700", "kept": AFTER}
+    names = [c["column"] for c in rows] + ([f"{gone} removed columns"] if gone else [])
     return {"data": [{"type": "bar", "name": "TVD", "x": names,
-                      "y": [per_column[c] for c in names], "marker": {"color": AFTER}}],
-            "layout": layout("TVD per released column (input through the release's "
-                             "generalisation vs release)", xaxis={"automargin": True},
-                             yaxis={"title": {"text": "TVD"}, "range": [0, top]})}
+                      "y": [c["tvd"] for c in rows] + ([1.0] if gone else []),
+                      "text": [c["status"] for c in rows] + (["removed"] if gone else []),
+                      "marker": {"color": [colour.get(c["status"], BEFORE) for c in rows]
+                                 + ([BEFORE] if gone else [])}}],
+            "layout": layout("Cost per input column: TVD, original input vs release "
+                             "(1 = column gone)", xaxis={"automargin": True},
+                             yaxis={"title": {"text": "TVD"}, "range": [0, 1.05]})}
+
+
+def _cost_table(costs: dict[str, Any]) -> Markup:
+    """Every counted column but the removed ones (listed in one line: each costs 1)."""
+    rows = [[c["column"], c["status"], c["released_as"],
+             c.get("tvd", "not measured: " + c.get("skipped", ""))]
+            for c in costs["columns"] if c["status"] != "removed"]
+    gone = [c["column"] for c in costs["columns"] if c["status"] == "removed"]
+    out = table(["input column", "in the release", "released as", "TVD input vs release"],
+                rows, numeric=(3,))
+    if gone:
+        out += Markup('<p style="font-size:13px">{}</p>').format(
+            f"Removed, TVD 1 each ({len(gone)} columns): " + ", ".join(gone))
+    return out
 
 
 def _utility_tables(util: dict[str, Any]) -> list[tuple[str, Markup]]:
     metrics = {m["name"]: m for m in util.get("metrics", [])}
     out = []
+    if util.get("input_vs_release"):
+        out.append(("What each input column costs (original input vs release)",
+                    _cost_table(util["input_vs_release"])))
     cols = metrics.get("column_distance", {}).get("details", {}).get("columns", [])
     if cols:
-        out.append(("Per column", table(
+        out.append(("Suppression's cost per released column (input generalised as released "
+                    "vs release)", table(
             ["column", "type", "measure", "distance", "TVD over the evaluation bins"],
             [[c["column"], c["type"], c["metric"], c["distance"],
               util.get("tvd", {}).get(c["column"])] for c in cols], numeric=(3, 4))))
@@ -245,14 +286,13 @@ def _section(name: str, report: dict[str, Any], **context: Any) -> Markup:
 def scorecard_section(report: dict[str, Any]) -> Section:
     """Tiles (records, k, highest risk, utility, checks) and every figure's verdict."""
     card, totals = scorecard(scorecard_metrics(report))
-    util = report["utility"]
-    scores = [m["score"] for m in util.get("metrics", []) if m.get("score") is not None]
-    statuses = [m["status"] for m in util.get("metrics", [])]
+    costs = report["utility"].get("input_vs_release") or {}
+    kept = {k: None if costs.get(k) is None else 1 - costs[k]
+            for k in ("mean_tvd", "purpose_mean_tvd")}
     return _section(
         "scorecard", report, card=card, totals=totals, risk_warn=fmt(RISK_WARN),
-        utility_score=sum(scores) / len(scores) if scores else None,
-        utility_counts=" · ".join(f"{statuses.count(s)} {s}" for s in ("pass", "warn", "fail")
-                                  if s in statuses) or "not computed"), {}
+        utility_score=kept["mean_tvd"], purpose_score=kept["purpose_mean_tvd"],
+        utility_over=costs.get("mean_over"), purpose_over=costs.get("purpose_over")), {}
 
 
 def _risk_rows(risk: dict[str, Any]) -> list[list]:
@@ -318,7 +358,8 @@ def loss_section(report: dict[str, Any]) -> Section:
 def utility_section(report: dict[str, Any]) -> Section:
     """TVD per released column, and evaluate's tables (columns, pairs, survival)."""
     util = report["utility"]
-    figures = {"utility-fig": _utility_figure(util["tvd"])} if util.get("tvd") else {}
+    costs = util.get("input_vs_release")
+    figures = {"utility-fig": _utility_figure(costs)} if costs and costs["columns"] else {}
     return _section("utility", report, has_tvd=bool(figures),
                     utility_tables=_utility_tables(util)), figures
 

@@ -44,13 +44,10 @@ from synthema.anonymize.hierarchy import Hierarchy, build_hierarchy
 from synthema.anonymize.kept import check_kept_columns
 from synthema.anonymize.policy import HierarchySpec, Policy
 from synthema.anonymize.privacy_models import SensitiveCodes
-from synthema.anonymize.report import AnonymizationReport
+from synthema.anonymize.report import NOT_NEEDED, AnonymizationReport
 from synthema.anonymize.search import SearchResult, search
 from synthema.errors import AnonymizationError
 from synthema.schema import Dictionary
-
-#: why a column the purpose does not need was left out (minimisation)
-NOT_NEEDED = "not needed for the purpose"
 
 _LOG = logging.getLogger(__name__)
 

@@ -26,6 +26,8 @@ from typing import Any
 from synthema.anonymize.policy import Models
 from synthema.anonymize.privacy_models import Achieved
 
+#: why a column the purpose does not need was left out (minimisation)
+NOT_NEEDED = "not needed for the purpose"
 #: the site-internal harmonisation counts written next to the report (never published)
 INTERNAL_NAME = "harmonization.json"
 

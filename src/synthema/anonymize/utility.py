@@ -5,8 +5,9 @@ exact values they replace, so the comparison is made **in the release's own doma
 input is passed through the same transformations (date method, hierarchy level of each
 quasi-identifier) and compared, all records, with the release. What the check then measures
 is what suppression and the other record-level steps changed in the distributions the
-purpose relies on; what generalisation itself lost is the information-loss figures' job
-(height, non-uniform entropy).
+purpose relies on; what generalisation itself lost (a withheld column, a band) is measured
+against the original input by :mod:`synthema.anonymize.column_cost`, and by the
+information-loss figures (height, non-uniform entropy).
 
 The two frames are typed by a dictionary built for the released columns: generalised
 quasi-identifiers become ordinal variables (bands, dates and truncated codes are ordered; a

@@ -37,6 +37,20 @@ def _released_lines(rep: dict[str, Any]) -> list[str]:
     return lines + [f"warning: {w}" for w in rep.get("warnings", [])]
 
 
+def _cost_line(util: dict[str, Any]) -> str:
+    """The utility lost, original input vs release, in one line."""
+    c = util.get("input_vs_release")
+    if not c or c.get("mean_tvd") is None:
+        return "utility lost (input vs release): not computed"
+    lost = {s: sum(r["status"] == s for r in c["columns"]) for s in ("removed", "withheld")}
+    purpose = ("" if c.get("purpose_mean_tvd") is None else
+               f", over the {c['purpose_over']} columns the policy names "
+               f"{c['purpose_mean_tvd']:.4g}")
+    return (f"utility lost (mean TVD, original input vs release; 1 = column gone): "
+            f"{c['mean_tvd']:.4g} over {c['mean_over']} columns ({lost['removed']} removed, "
+            f"{lost['withheld']} withheld){purpose}")
+
+
 def _utility_line(util: dict[str, Any]) -> str:
     shown = ", ".join(
         f"{m['name']} {'—' if m['value'] is None else format(m['value'], '.4g')} ({m['status']}"
@@ -95,6 +109,7 @@ def summary_lines(rep: dict[str, Any], *, out: Path, report_paths: tuple[Path, .
         _generalisation_line(rep),
         *_risk_lines(rep["risk"]["after"]),
         *_released_lines(rep),
+        _cost_line(rep["utility"]),
         _utility_line(rep["utility"]),
         "report: " + ", ".join(str(p) for p in report_paths),
     ]
