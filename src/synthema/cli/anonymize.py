@@ -43,12 +43,13 @@ def _cost_line(util: dict[str, Any]) -> str:
     if not c or c.get("mean_tvd") is None:
         return "utility lost (input vs release): not computed"
     lost = {s: sum(r["status"] == s for r in c["columns"]) for s in ("removed", "withheld")}
-    purpose = ("" if c.get("purpose_mean_tvd") is None else
-               f", over the {c['purpose_over']} columns the policy names "
-               f"{c['purpose_mean_tvd']:.4g}")
+    everything = (f"{c['mean_tvd']:.4g} over all {c['mean_over']} input columns "
+                  f"({lost['removed']} removed, {lost['withheld']} withheld)")
+    if c.get("purpose_mean_tvd") is None:
+        return f"utility lost (mean TVD, original input vs release; 1 = column gone): {everything}"
     return (f"utility lost (mean TVD, original input vs release; 1 = column gone): "
-            f"{c['mean_tvd']:.4g} over {c['mean_over']} columns ({lost['removed']} removed, "
-            f"{lost['withheld']} withheld){purpose}")
+            f"{c['purpose_mean_tvd']:.4g} over the {c['purpose_over']} columns the policy "
+            f"names; {everything}")
 
 
 def _utility_line(util: dict[str, Any]) -> str:
