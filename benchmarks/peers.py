@@ -251,9 +251,10 @@ def fidelity(real: pd.DataFrame, synthetic: pd.DataFrame, dictionary, *,
     """Mean 1-way and 2-way TVD and mean |Cramér's V real − synthetic| on quantile bins.
 
     The distances are synthema.evaluate's own (``tvd``, ``pairwise_tvd_matrix``,
-    ``cramers_v``); only the bins differ from ``synthema evaluate``'s public ones.
+    ``cramers_v_matrix``); only the bins differ from ``synthema evaluate``'s public ones.
     """
-    from synthema.evaluate.fidelity import cramers_v, pairwise_tvd_matrix, tvd
+    from synthema.evaluate.association import cramers_v_matrix
+    from synthema.evaluate.fidelity import pairwise_tvd_matrix, tvd
 
     (cr, cs), shape = quantile_codes(real, [synthetic], dictionary, bins=bins)
     d = len(shape)
@@ -261,9 +262,10 @@ def fidelity(real: pd.DataFrame, synthetic: pd.DataFrame, dictionary, *,
                np.bincount(cs[:, j], minlength=shape[j])) for j in range(d)]
     iu = np.triu_indices(d, 1)
     two = pairwise_tvd_matrix(cr, cs, shape)[iu]
-    v_gap = [abs(cramers_v(cr[:, i], cr[:, j], shape[i], shape[j])
-                 - cramers_v(cs[:, i], cs[:, j], shape[i], shape[j]))
-             for i, j in zip(*iu, strict=True)]
+    shape = np.asarray(shape)
+    v_real = cramers_v_matrix(cr, shape, np.arange(d))
+    v_syn = cramers_v_matrix(cs, shape, np.arange(d))
+    v_gap = np.abs(v_real - v_syn)[iu]
     return {"tvd1": float(np.mean(one)), "tvd2": float(np.mean(two)) if d > 1 else 0.0,
             "cramers_v_gap": float(np.mean(v_gap)) if d > 1 else 0.0}
 
