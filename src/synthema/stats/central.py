@@ -125,6 +125,15 @@ class CentralSource:
             out.append(Measurement(clique, noisy, stddev=sigma, rho_spent=gaussian_rho(1, sigma)))
         return out
 
+    def private_codes(self) -> np.ndarray:
+        """The encoded records (rows × attributes, read-only), for DP-SGD only.
+
+        A model trained with per-record gradient clipping and noise (the neural synthesizers)
+        needs the records themselves; it adds its own noise and charges its own budget
+        (:mod:`synthema.privacy.dpsgd`). Nothing else may read them: they are exact data.
+        """
+        return self._codes
+
     def _exact_counts(self, clique: Sequence[str]) -> np.ndarray:
         """Exact counts over a clique: private, for ``measure`` and tests only."""
         return partial_counts(self._codes, clique, self._domain)
