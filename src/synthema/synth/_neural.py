@@ -22,6 +22,7 @@ never the privacy noise.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -80,6 +81,8 @@ class TrainConfig:
     learning_rate: float
     noise_multiplier: float  # σ; 0 means exact (clipped) gradients: not private
     seed: int
+    optimizer: str = "adam"  # "adam", or "sgd": plain gradient descent on the mean gradient
+    records: float = 1.0  # a noisy (already paid for) number of records: sum -> mean
 
 
 def clipped_gradient_sum(module: GradSampleModule, optimizer: DPOptimizer, x: np.ndarray,
@@ -91,7 +94,9 @@ def clipped_gradient_sum(module: GradSampleModule, optimizer: DPOptimizer, x: np
         target = torch.from_numpy(x[start:start + CHUNK])
         eps = torch.randn((target.shape[0], module._module.latent), generator=generator)
         logits, mu, logvar = module(target, eps)
-        record_losses(logits, target, mu, logvar, layout, mask).sum().backward()
+        with warnings.catch_warnings():  # Opacus' hooks on the first layer, whose input
+            warnings.filterwarnings("ignore", message="Full backward hook")  # needs no grad
+            record_losses(logits, target, mu, logvar, layout, mask).sum().backward()
         optimizer.clip_and_accumulate()
         for p in optimizer.params:
             p.grad_sample, p.grad = None, None
@@ -99,7 +104,8 @@ def clipped_gradient_sum(module: GradSampleModule, optimizer: DPOptimizer, x: np
 
 
 def train_vae(codes: np.ndarray, layout: Layout, config: TrainConfig,
-              charge: Callable[[int], None]) -> tuple[dict[str, np.ndarray], dict]:
+              charge: Callable[[int], None], *, output_bias: np.ndarray | None = None,
+              ) -> tuple[dict[str, np.ndarray], dict]:
     """Train a :class:`TabularVAE` with DP full-batch gradient descent.
 
     Args:
@@ -111,22 +117,31 @@ def train_vae(codes: np.ndarray, layout: Layout, config: TrainConfig,
 
     Returns:
         (weights by name as float64 arrays, a summary: lattice scale, Δ, overhead).
+        ``output_bias`` (public or already paid for) starts the decoder's last bias.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small layers: threads only contend (8x slower on a busy host)
     try:
-        return _train(codes, layout, config, charge)
+        return _train(codes, layout, config, charge, output_bias)
     finally:
         torch.set_num_threads(threads)
 
 
 def _train(codes: np.ndarray, layout: Layout, config: TrainConfig,
-           charge: Callable[[int], None]) -> tuple[dict[str, np.ndarray], dict]:
+           charge: Callable[[int], None], output_bias: np.ndarray | None,
+           ) -> tuple[dict[str, np.ndarray], dict]:
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed + 1)
     model = TabularVAE(layout.width, config.hidden, config.latent)
+    if output_bias is not None:  # start as the product of the marginals: weights 0, bias log p
+        with torch.no_grad():
+            model.decoder[2].bias.copy_(torch.from_numpy(np.asarray(output_bias, np.float32)))
+            model.decoder[2].weight.zero_()
     module = GradSampleModule(model, loss_reduction="sum")
-    adam = torch.optim.Adam(module.parameters(), lr=config.learning_rate)
+    if config.optimizer == "sgd":
+        adam = torch.optim.SGD(module.parameters(), lr=config.learning_rate)
+    else:
+        adam = torch.optim.Adam(module.parameters(), lr=config.learning_rate)
     optimizer = DPOptimizer(adam, noise_multiplier=0.0, max_grad_norm=config.clip,
                             expected_batch_size=1)
     dim = sum(p.numel() for p in optimizer.params)
@@ -141,7 +156,7 @@ def _train(codes: np.ndarray, layout: Layout, config: TrainConfig,
             noisy, _ = noisy_lattice_sum(summed, clip=config.clip, scale=scale,
                                          noise_multiplier=config.noise_multiplier)
             summed = noisy.astype(np.float64) / scale
-        flat = torch.from_numpy(summed).float()
+        flat = torch.from_numpy(summed / max(config.records, 1.0)).float()
         offset = 0
         for p in optimizer.params:
             p.grad = flat[offset:offset + p.numel()].view_as(p).clone()

@@ -14,11 +14,15 @@ put on an integer lattice and given exact discrete Gaussian noise from OS entrop
 multiplier σ is calibrated so that ``steps`` steps cost ρ(ε, δ) in all
 (:func:`~synthema.privacy.dpsgd.noise_multiplier_for_rho`), the whole plan is checked against
 the budget before training starts, and each step's ρ is charged before its noisy gradient is
-computed. Everything after training (sampling, repair) is post-processing.
+computed. Before training, 30 % of ρ buys noisy one-way marginals through the statistics
+seam (as the independent baseline measures them); their logarithms start the decoder's output
+bias, so DP-SGD spends its steps on the associations instead of relearning each column's
+distribution. Everything after training (sampling, repair) is post-processing.
 
 Fitting needs the ``neural`` extra (torch, Opacus); sampling a fitted or saved model runs in
 numpy. The model needs the records, so it fits on a DataFrame or a
-:class:`~synthema.stats.CentralSource`; federated training is FedAvg of per-site DP training.
+:class:`~synthema.stats.CentralSource`; a federated statistics source is refused (federated
+DP-SGD by FedAvg over SecAgg+ is not built yet).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from synthema.privacy.dpsgd import dpsgd_rho, noise_multiplier_for_rho
 from synthema.schema import Dictionary
 from synthema.stats import CentralSource, Domain, StatisticsSource
 from synthema.synth.base import BaseSynthesizer, FitContext
-from synthema.synth.pgm import required_zeros
+from synthema.synth.pgm import estimated_total, one_way_probabilities, required_zeros
 
 _LOG = logging.getLogger(__name__)
 
@@ -107,14 +111,14 @@ def _log_softmax(block: np.ndarray) -> np.ndarray:
 
 
 class _Records:
-    """The encoded records a DP-SGD fit reads (exact data: used only under clipping + noise)."""
+    """A central source whose records a DP-SGD fit reads (only under clipping and noise)."""
 
-    def __init__(self, domain: Domain, codes: np.ndarray) -> None:
-        self.domain = domain
-        self._codes = codes
+    def __init__(self, source: CentralSource) -> None:
+        self.source = source
+        self.domain = source.domain
 
     def codes(self, names: tuple[str, ...]) -> np.ndarray:
-        return self._codes[:, [self.domain.names.index(n) for n in names]]
+        return self.source.private_codes()[:, [self.domain.names.index(n) for n in names]]
 
 
 class DPVAESynthesizer(BaseSynthesizer):
@@ -130,18 +134,23 @@ class DPVAESynthesizer(BaseSynthesizer):
         hidden: width of the encoder's and decoder's hidden layer.
         latent: dimension of the latent space.
         clip: L2 bound of each record's gradient (the sensitivity of a step).
-        learning_rate: Adam's step size.
+        learning_rate: the optimizer's step size.
+        optimizer: ``adam``, or ``sgd`` (gradient descent on the mean gradient: the sum
+            divided by the noisy number of patients from the one-way marginals).
     """
 
     method = "dpvae"
     private = True
     label = "differentially private (VAE, DP gradient descent)"
+    MARGINAL_SHARE = 0.3
+    """Share of ρ for the noisy one-way marginals that start the decoder's output bias."""
     _parameter_constraints = {
         "steps": _int_in(1, 100_000),
         "hidden": _int_in(1, 4096),
         "latent": _int_in(1, 512),
         "clip": _positive,
         "learning_rate": _positive,
+        "optimizer": lambda v: v in ("adam", "sgd"),
     }
 
     def __init__(
@@ -151,11 +160,12 @@ class DPVAESynthesizer(BaseSynthesizer):
         epsilon: float = 1.0,
         delta: float = 1e-6,
         random_state: int | None = None,
-        steps: int = 100,
+        steps: int = 30,
         hidden: int = 32,
         latent: int = 8,
         clip: float = 1.0,
         learning_rate: float = 0.01,
+        optimizer: str = "adam",
     ) -> None:
         super().__init__(dictionary=dictionary, epsilon=epsilon, delta=delta,
                          random_state=random_state)
@@ -164,19 +174,19 @@ class DPVAESynthesizer(BaseSynthesizer):
         self.latent = latent
         self.clip = clip
         self.learning_rate = learning_rate
+        self.optimizer = optimizer
 
     def _as_source(self, source, dictionary: Dictionary):
         if isinstance(source, pd.DataFrame):
-            domain = Domain.from_dictionary(dictionary)
-            return _Records(domain, domain.encode(source).codes)
+            return _Records(CentralSource(source, dictionary))
         if isinstance(source, CentralSource):
-            return _Records(source.domain, source.private_codes())
+            return _Records(source)
         if isinstance(source, StatisticsSource):
             raise SynthemaError(
                 f"dpvae trains on records with DP-SGD and cannot fit on a "
                 f"{type(source).__name__} (noisy marginals only)",
-                fix="pass the DataFrame or a CentralSource; for sites that keep their data, "
-                "run synthema federate fit --method dpvae (federated DP-SGD)",
+                fix="fit dpvae centrally (synthema synth fit --method dpvae); federated training "
+                "of neural models is not available yet: use mst or aim with synthema federate fit",
             )
         return super()._as_source(source, dictionary)
 
@@ -189,7 +199,15 @@ class DPVAESynthesizer(BaseSynthesizer):
 
         budget, domain = fit.budget, fit.domain
         layout = Layout.of(domain, fit.dictionary)
-        sigma = self.noise_multiplier(budget.rho * budget.SAFETY if budget.private else math.inf)
+        ones = budget.measure_one_way(fit.source.source, domain.names,
+                                      rho=budget.rho * self.MARGINAL_SHARE,
+                                      label="dpvae: one-way marginals (decoder's output bias)")
+        probabilities = one_way_probabilities(ones, domain)
+        with np.errstate(divide="ignore"):
+            bias = np.concatenate([np.log(np.maximum(probabilities[a], 1e-4))
+                                   for a in domain.names])
+        rest = budget.remaining * budget.SAFETY
+        sigma = self.noise_multiplier(rest if budget.private else math.inf)
         step_rho = dpsgd_rho(noise_multiplier=sigma, steps=1) if budget.private else math.inf
         budget.check_plan(self.steps * step_rho, label=f"dpvae: {self.steps} DP-SGD steps")
 
@@ -198,8 +216,10 @@ class DPVAESynthesizer(BaseSynthesizer):
 
         config = TrainConfig(self.hidden, self.latent, int(self.steps), float(self.clip),
                              float(self.learning_rate), sigma,
-                             int(fit.rng.integers(2**31 - 1)))
-        weights, summary = train_vae(fit.source.codes(domain.names), layout, config, charge)
+                             int(fit.rng.integers(2**31 - 1)), self.optimizer,
+                             estimated_total(ones))
+        weights, summary = train_vae(fit.source.codes(domain.names), layout, config, charge,
+                                     output_bias=bias)
         self.weights_ = weights
         self.layout_ = layout
         self.training_ = {**summary, "noise_multiplier": sigma, "steps": int(self.steps)}

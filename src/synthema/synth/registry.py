@@ -18,8 +18,8 @@ METHODS: dict[str, type[BaseSynthesizer]] = {
     "mst": MSTSynthesizer,
     "aim": AIMSynthesizer,
     "independent": IndependentSynthesizer,
-    "copula": GaussianCopulaSynthesizer,
     "dpvae": DPVAESynthesizer,
+    "copula": GaussianCopulaSynthesizer,
 }
 
 
@@ -49,7 +49,7 @@ def create_synthesizer(
     random_state: int | None = None,
     **params: Any,
 ) -> BaseSynthesizer:
-    """A synthesizer for ``method`` (``mst``, ``aim``, ``independent``, ``copula``, ``dpvae``).
+    """A synthesizer for ``method`` (``mst``, ``aim``, ``independent``, ``dpvae``, ``copula``).
 
     ``params`` are the method's own parameters (e.g. ``iters`` for MST, ``rounds`` for AIM);
     they are checked when ``fit`` starts, like every parameter.

@@ -14,16 +14,15 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import torch  # the neural extra, which `make test` installs: never skipped
 
-torch = pytest.importorskip("torch")  # the neural extra; `make test` installs it
-
-import synthema.synth._neural as neural  # noqa: E402
-from synthema.errors import BudgetExceededError, SynthemaError  # noqa: E402
-from synthema.privacy import cdp_epsilon  # noqa: E402
-from synthema.schema import Dictionary, typed_dtype  # noqa: E402
-from synthema.stats import CentralSource  # noqa: E402
-from synthema.synth import PrivacyBudget, create_synthesizer, load_synthesizer  # noqa: E402
-from synthema.synth.dpvae import DPVAESynthesizer, Layout  # noqa: E402
+import synthema.synth._neural as neural
+from synthema.errors import BudgetExceededError, SynthemaError
+from synthema.privacy import cdp_epsilon
+from synthema.schema import Dictionary, typed_dtype
+from synthema.stats import CentralSource
+from synthema.synth import PrivacyBudget, create_synthesizer, load_synthesizer
+from synthema.synth.dpvae import DPVAESynthesizer, Layout
 
 TINY = {"steps": 3, "hidden": 8, "latent": 2}
 pytestmark = pytest.mark.filterwarnings("ignore:Full backward hook")
