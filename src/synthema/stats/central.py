@@ -8,7 +8,9 @@ discrete Gaussian noise of scale sigma
 no floating-point side channel exists. The noise is read from the operating system's
 cryptographic generator at each call: no seed reaches it, so two sources over the same table
 give different answers and nothing saved can replay them. Its public API never returns rows,
-the number of rows or an exact count; the zCDP cost of each marginal is
+the number of rows or an exact count, with one exception: :meth:`CentralSource.private_codes`
+hands the encoded records to a trainer that clips each record's influence and adds its own
+charged noise (DP-SGD, :mod:`synthema.synth.dpvae`). The zCDP cost of each marginal is
 ``gaussian_rho(1, sigma) = 1 / (2 sigma**2)`` (L2 sensitivity 1, see
 :mod:`synthema.stats.marginals`).
 
