@@ -39,6 +39,7 @@ from synthema.errors import SynthemaError
 from synthema.privacy.dpsgd import dpsgd_rho, noise_multiplier_for_rho
 from synthema.schema import Dictionary
 from synthema.stats import CentralSource, Domain, StatisticsSource
+from synthema.stats.central import dp_training_codes
 from synthema.synth.base import BaseSynthesizer, FitContext
 from synthema.synth.pgm import estimated_total, one_way_probabilities, required_zeros
 
@@ -118,7 +119,8 @@ class _Records:
         self.domain = source.domain
 
     def codes(self, names: tuple[str, ...]) -> np.ndarray:
-        return self.source.private_codes()[:, [self.domain.names.index(n) for n in names]]
+        codes = dp_training_codes(self.source)
+        return codes[:, [self.domain.names.index(n) for n in names]]
 
 
 class DPVAESynthesizer(BaseSynthesizer):
