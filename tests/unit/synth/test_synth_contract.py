@@ -38,7 +38,7 @@ def test_methods_are_the_five_documented_ones():
 
 def test_unknown_method_lists_the_methods(small_dictionary):
     # Run / Assert
-    with pytest.raises(ValueError, match="mst, aim, independent, copula"):
+    with pytest.raises(ValueError, match="mst, aim, independent, dpvae, copula"):
         create_synthesizer("gan", dictionary=small_dictionary)
 
 
