@@ -481,6 +481,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--methods", nargs="+", help="override the methods")
     parser.add_argument("--sizes", nargs="+", type=int, help="override the speed sizes")
+    parser.add_argument("--epsilons", nargs="+", type=float, help="override the fidelity ε")
+    parser.add_argument("--quality-rows", type=int, help="override the fidelity size")
     parser.add_argument("--out", type=Path, help="result JSON (default results/synth.json)")
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/benchmarks.md")
     parser.add_argument(
@@ -510,6 +512,10 @@ def main(argv: list[str] | None = None) -> int:
         grid["methods"] = tuple(args.methods)
     if args.sizes:
         grid["sizes"] = tuple(args.sizes)
+    if args.epsilons:
+        grid["epsilons"] = tuple(args.epsilons)
+    if args.quality_rows:
+        grid["quality_rows"] = args.quality_rows
     timeout = args.timeout or (300.0 if args.quick else 1200.0)
     out = args.out or RESULTS / ("synth_quick.json" if args.quick else "synth.json")
     command = "python benchmarks/synth.py" + (

@@ -14,7 +14,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-SYNTH_METHODS = ("mst", "aim", "independent", "copula")
+SYNTH_METHODS = ("mst", "aim", "independent", "dpvae", "copula")
 """The methods named in ``--method``'s help (a test keeps it equal to the library's list)."""
 
 

@@ -41,7 +41,11 @@ from synthema.federation.source import RoundRecord
 
 FEDERATED_METHODS = ("mst", "aim", "independent")
 """Methods a federated fit can use: they see data only through noisy marginals."""
-_ROWS_NEEDED = {"copula": "the Gaussian copula needs the rows themselves"}
+_ROWS_NEEDED = {
+    "copula": "the Gaussian copula needs the rows themselves",
+    "dpvae": "the DP-VAE trains on the rows with DP-SGD, and federated training (FedAvg over "
+             "SecAgg+) is not built yet; fit it centrally with synthema synth fit",
+}
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from synthema.privacy.analysis import (
     gaussian_rho,
     sigma_for_rho,
 )
+from synthema.privacy.dpsgd import dpsgd_rho, noise_multiplier_for_rho
 from synthema.privacy.entropy import OSRandom
 from synthema.privacy.ledger import BudgetChange, BudgetLedger, Charge
 from synthema.privacy.mechanisms import (
@@ -43,10 +44,12 @@ __all__ = [
     "create_accountant",
     "discrete_gaussian",
     "distributed_dgauss_rho",
+    "dpsgd_rho",
     "distributed_dgauss_tau",
     "exact_rho",
     "gaussian",
     "gaussian_rho",
+    "noise_multiplier_for_rho",
     "rational_sigma2",
     "sigma_for_rho",
 ]

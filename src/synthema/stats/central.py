@@ -8,7 +8,9 @@ discrete Gaussian noise of scale sigma
 no floating-point side channel exists. The noise is read from the operating system's
 cryptographic generator at each call: no seed reaches it, so two sources over the same table
 give different answers and nothing saved can replay them. Its public API never returns rows,
-the number of rows or an exact count; the zCDP cost of each marginal is
+the number of rows or an exact count, with one exception: :func:`dp_training_codes`
+hands the encoded records to a trainer that clips each record's influence and adds its own
+charged noise (DP-SGD, :mod:`synthema.synth.dpvae`). The zCDP cost of each marginal is
 ``gaussian_rho(1, sigma) = 1 / (2 sigma**2)`` (L2 sensitivity 1, see
 :mod:`synthema.stats.marginals`).
 
@@ -128,3 +130,16 @@ class CentralSource:
     def _exact_counts(self, clique: Sequence[str]) -> np.ndarray:
         """Exact counts over a clique: private, for ``measure`` and tests only."""
         return partial_counts(self._codes, clique, self._domain)
+
+
+def dp_training_codes(source: CentralSource) -> np.ndarray:
+    """The encoded records of ``source`` (rows × attributes, read-only), for DP-SGD only.
+
+    A model trained with per-record gradient clipping and noise (the neural synthesizers)
+    needs the records themselves; it adds its own noise and charges its own budget
+    (:mod:`synthema.privacy.dpsgd`). This is deliberately a function, not a method: the
+    source's public API stays ``domain`` and ``measure`` and exposes no rows.
+    """
+    if not isinstance(source, CentralSource):
+        raise TypeError(f"expected a CentralSource, got {type(source).__name__}")
+    return source._codes

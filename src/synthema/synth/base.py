@@ -146,6 +146,31 @@ class PrivacyBudget:
         self.accountant.spend(rho=sum(m.rho_spent for m in out), label=label)
         return out
 
+    def charge(self, rho: float, *, label: str) -> None:
+        """Charge ρ for one release the caller computes itself (a DP-SGD step), before it.
+
+        Raises:
+            BudgetExceededError: it would pass ρ(ε, δ); nothing is recorded.
+        """
+        if not self.private:
+            self.exact_batches.append(label)
+            return
+        self.check_plan(rho, label=label)
+        self.accountant.spend(rho=rho, label=label)
+
+    def check_plan(self, rho: float, *, label: str) -> None:
+        """Refuse a plan costing ``rho`` in all before any of it runs.
+
+        Raises:
+            BudgetExceededError: ``rho`` is more than what is left of ρ(ε, δ).
+        """
+        if self.private and self.accountant.would_exceed(rho):
+            raise BudgetExceededError(
+                f"{label}: rho={rho:.6g} is more than the {self.remaining:.6g} left of "
+                f"rho={self.rho:.6g} (epsilon={self.epsilon:g}, delta={self.delta:g})",
+                fix="raise epsilon, or train for fewer steps",
+            )
+
     def report(self) -> dict[str, Any]:
         """``{"rho", "epsilon", "delta", "private"}``: what the fit spent, as ρ and (ε, δ)."""
         if not self.private:

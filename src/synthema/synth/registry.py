@@ -10,6 +10,7 @@ from synthema.schema import Dictionary
 from synthema.synth.aim import AIMSynthesizer
 from synthema.synth.base import BaseSynthesizer
 from synthema.synth.copula import GaussianCopulaSynthesizer
+from synthema.synth.dpvae import DPVAESynthesizer
 from synthema.synth.independent import IndependentSynthesizer
 from synthema.synth.mst import MSTSynthesizer
 
@@ -17,6 +18,7 @@ METHODS: dict[str, type[BaseSynthesizer]] = {
     "mst": MSTSynthesizer,
     "aim": AIMSynthesizer,
     "independent": IndependentSynthesizer,
+    "dpvae": DPVAESynthesizer,
     "copula": GaussianCopulaSynthesizer,
 }
 
@@ -47,7 +49,7 @@ def create_synthesizer(
     random_state: int | None = None,
     **params: Any,
 ) -> BaseSynthesizer:
-    """A synthesizer for ``method`` (``mst``, ``aim``, ``independent``, ``copula``).
+    """A synthesizer for ``method`` (``mst``, ``aim``, ``independent``, ``dpvae``, ``copula``).
 
     ``params`` are the method's own parameters (e.g. ``iters`` for MST, ``rounds`` for AIM);
     they are checked when ``fit`` starts, like every parameter.

@@ -38,6 +38,7 @@ def fake_federation(tmp_path, monkeypatch):
     [
         ({"method": "foo"}, "unknown method 'foo'"),
         ({"method": "copula"}, "cannot be fitted federated"),
+        ({"method": "dpvae"}, "federated training .* is not built yet"),
         ({"delta": 2.0}, "delta is 2"),
         ({"epsilon": 0.0}, "epsilon is 0"),
         ({"dropouts": 2}, "dropouts=2 with 3 sites"),

@@ -44,3 +44,32 @@ def test_synth_never_imports_flower_or_federation():
 
     # Assert
     assert bad == {}
+
+
+def test_only_the_neural_module_imports_torch_and_opacus():
+    # Run: every module of the package, not only synth/ (issue 16: torch stays in one room)
+    package = ROOM.parent
+    users = {
+        str(p.relative_to(package))
+        for p in package.rglob("*.py")
+        if any(n.split(".")[0] in ("torch", "opacus") for n in _imports(p))
+    }
+
+    # Assert
+    assert users == {"synth/_neural.py"}
+
+
+def test_importing_synthema_does_not_import_torch():
+    # Setup
+    import subprocess
+    import sys
+
+    script = ("import sys, synthema, synthema.synth, synthema.cli\n"
+              "print(sorted(m for m in ('torch', 'opacus') if m in sys.modules))")
+
+    # Run
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300, check=True)
+
+    # Assert
+    assert done.stdout.strip().splitlines()[-1] == "[]"
