@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _docpage import write_section
+from _docpage import PACKAGES, machine, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
@@ -504,31 +504,6 @@ def _load() -> float | None:
         return None
 
 
-def machine() -> dict:
-    """Where the numbers were taken (cores, CPU, RAM, Python, package versions)."""
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    packages = {}
-    for pkg in ("synthema", "numpy", "pandas", "jax", "mbi", "lifelines"):
-        try:
-            packages[pkg] = version(pkg)
-        except PackageNotFoundError:
-            packages[pkg] = None
-    return {"cores": len(os.sched_getaffinity(0)), "cpu": cpu, "ram_gb": round(ram / 2**30, 1),
-            "python": platform.python_version(), "platform": platform.platform(),
-            "packages": packages}
-
-
 def load_results(path: Path = RESULTS) -> dict:
     if path.exists():
         return json.loads(path.read_text(encoding="utf-8"))
@@ -544,7 +519,7 @@ def merge(result: dict, record: dict) -> None:
 
 def run_grid(args) -> dict:
     result = load_results(args.out)
-    result.update(benchmark="peers", machine=machine(),
+    result.update(benchmark="peers", machine=machine((*PACKAGES, "lifelines")),
                   settings={"holdout_share": HOLDOUT_SHARE, "delta": DELTA, "bins": BINS,
                             "sim_seed": SIM_SEED, "aml_projection": list(AML_PROJECTION),
                             "simulated_patients": SIMULATED})

@@ -23,13 +23,12 @@ import datetime as dt
 import json
 import math
 import os
-import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from _docpage import write_section
+from _docpage import machine, write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -171,35 +170,6 @@ def _jsonable(value):
 
 
 # ---- the grid, in the parent ----------------------------------------------------------------
-def machine() -> dict:
-    """Where the numbers were taken: they mean little without it."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") if hasattr(os, "sysconf") else 0
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = os.cpu_count()
-    versions = {}
-    for pkg in ("synthema", "numpy", "pandas", "jax", "mbi"):
-        try:
-            versions[pkg] = version(pkg)
-        except PackageNotFoundError:
-            versions[pkg] = None
-    return {
-        "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores,
-        "cpu": cpu,
-        "ram_gb": round(ram / 2**30, 1),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "packages": versions,
-    }
-
 
 def configurations(grid: dict) -> list[dict]:
     """Speed runs (every size at epsilon 1), fidelity runs (every epsilon), noise floors."""
