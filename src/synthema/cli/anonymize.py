@@ -43,13 +43,12 @@ def _cost_line(util: dict[str, Any]) -> str:
     if not c or c.get("mean_tvd") is None:
         return "utility lost (input vs release): not computed"
     lost = {s: sum(r["status"] == s for r in c["columns"]) for s in ("removed", "withheld")}
-    everything = (f"{c['mean_tvd']:.4g} over all {c['mean_over']} input columns "
-                  f"({lost['removed']} removed, {lost['withheld']} withheld)")
-    if c.get("purpose_mean_tvd") is None:
-        return f"utility lost (mean TVD, original input vs release; 1 = column gone): {everything}"
-    return (f"utility lost (mean TVD, original input vs release; 1 = column gone): "
-            f"{c['purpose_mean_tvd']:.4g} over the {c['purpose_over']} columns the policy "
-            f"names; {everything}")
+    figures = (f"{c['mean_tvd']:.4g} over all {c['mean_over']} input columns "
+               f"({lost['removed']} removed, {lost['withheld']} withheld)")
+    if c.get("purpose_mean_tvd") is not None:
+        figures = (f"{c['purpose_mean_tvd']:.4g} over the {c['purpose_over']} columns the "
+                   f"policy names; {figures}")
+    return f"utility lost (mean TVD, original input vs release; 1 = column gone): {figures}"
 
 
 def _utility_line(util: dict[str, Any]) -> str:
