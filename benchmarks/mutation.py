@@ -21,15 +21,17 @@ only its room's tests that reach the changed line, doctests included):
 Strings, f-strings, docstrings, annotations and ``match`` patterns are left alone.
 
 Which tests run: the module's room (``tests/unit/<room>``, without ``-m slow``) is run once
-on the unchanged code under a line tracer; a mutant then runs only the tests that executed
-one of its lines (plus the module's doctests), fastest first, stopping at the first failure.
-A test that never reaches the changed line cannot see the change, so this selection loses
-no kill; mutants on lines run at import time get the whole room. Each mutant runs in a
-shadow copy of the repository (``PYTHONDONTWRITEBYTECODE``, so no stale bytecode), with a
-timeout of twice the selected tests' baseline time plus 20 s.
+on the unchanged code under a line tracer (one run traces every module of the room); a mutant
+then runs only the tests that executed one of its lines (plus the module's doctests), fastest
+first, stopping at the first failure. A test that never reaches the changed line cannot see
+the change, so this selection loses no kill; mutants on lines run at import time get the whole
+room. Each worker (``--jobs``) has its own shadow copy of the repository and a fork server that
+has imported pytest and the third-party libraries once; each mutant's tests run in a fresh
+forked child that imports synthema from the shadow (``PYTHONDONTWRITEBYTECODE``, so no stale
+bytecode), with a timeout of twice the selected tests' baseline time plus 20 s.
 
     python benchmarks/mutation.py src/synthema/schema/rules.py          # one module
-    python benchmarks/mutation.py privacy anonymize rules               # room aliases
+    python benchmarks/mutation.py --jobs 2 privacy anonymize rules      # room aliases
     python benchmarks/mutation.py --report-only                         # docs from the JSON
     python benchmarks/mutation.py --save-before old.json                # compare with a run
                                                                         # on older tests
@@ -37,7 +39,8 @@ timeout of twice the selected tests' baseline time plus 20 s.
 
 Results merge into ``benchmarks/results/mutation.json`` (one entry per module, replaced
 when the module is run again) and a section of ``docs/testing.md``. It measures; it asserts
-nothing. Run it with one worker at low priority (``nice -n 10``): it is CPU-bound.
+nothing. It is CPU-bound: run it at low priority (``nice -n 10``) with at most one
+job per core.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -280,23 +284,28 @@ def apply(source: str, mutant: Mutant) -> str:
 # -- running tests ---------------------------------------------------------------------------
 
 _TRACER = '''
-"""pytest plugin written by benchmarks/mutation.py: lines of TARGET executed per test."""
+"""pytest plugin written by benchmarks/mutation.py: lines of each TARGET executed per test."""
 import json, os, sys, threading, time
-TARGET = os.environ["MUTATION_TRACE_TARGET"]
+TARGETS = set(os.environ["MUTATION_TRACE_TARGET"].split(os.pathsep))
 OUT = os.environ["MUTATION_TRACE_OUT"]
 _lines = {}
 _current = []
 
+def _add(frame):
+    if _current:
+        (_lines.setdefault(frame.f_code.co_filename, {})
+         .setdefault(_current[-1], set()).add(frame.f_lineno))
+
+
 def _local(frame, event, arg):
-    if event == "line" and _current:
-        _lines.setdefault(_current[-1], set()).add(frame.f_lineno)
+    if event == "line":
+        _add(frame)
     return _local
 
 
 def _global(frame, event, arg):
-    if frame.f_code.co_filename == TARGET:
-        if _current:
-            _lines.setdefault(_current[-1], set()).add(frame.f_lineno)
+    if frame.f_code.co_filename in TARGETS:
+        _add(frame)
         return _local
     return None
 
@@ -312,8 +321,56 @@ def pytest_runtest_logreport(report):
 def pytest_sessionfinish(session, exitstatus):
     sys.settrace(None); threading.settrace(None)
     with open(OUT, "w") as f:
-        json.dump({"lines": {k: sorted(v) for k, v in _lines.items()},
+        json.dump({"lines": {f: {k: sorted(v) for k, v in tests.items()}
+                             for f, tests in _lines.items()},
                    "durations": _durations, "exitstatus": int(exitstatus)}, f)
+'''
+
+
+_SERVER = '''
+"""Fork server written by benchmarks/mutation.py: pays the third-party imports once.
+
+Reads one JSON job per line ({"args", "timeout", "out"}), forks, runs pytest.main(args) in
+the child (its own session, output to "out") and answers {"code", "seconds"}; code is null
+when the child ran past "timeout" and was killed with its process group. synthema itself is
+never imported here, so every child imports the shadow's (mutated) source afresh.
+"""
+import importlib, json, os, signal, sys, time
+for name in ("numpy", "pandas", "scipy.stats", "scipy.optimize", "yaml", "jinja2",
+             "typer", "rich.console", "pytest"):
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        pass
+import pytest
+for line in sys.stdin:
+    job = json.loads(line)
+    start = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:
+        os.setsid()
+        fd = os.open(job["out"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        try:
+            code = int(pytest.main(job["args"]))
+        except BaseException:
+            code = 3
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    code = None
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            code = os.waitstatus_to_exitcode(status)
+            break
+        if job["timeout"] and time.perf_counter() - start > job["timeout"]:
+            os.killpg(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            break
+        time.sleep(0.01)
+    print(json.dumps({"code": code, "seconds": time.perf_counter() - start}), flush=True)
 '''
 
 
@@ -342,6 +399,32 @@ def _pytest(shadow: Path, args: list[str], *, timeout: float | None = None,
     return proc.returncode, out[-3000:], time.perf_counter() - start
 
 
+class Worker:
+    """One shadow copy and one fork server: runs a mutant's tests without paying Python's,
+    pytest's and the libraries' start-up each time (children import synthema afresh)."""
+
+    def __init__(self, shadow: Path) -> None:
+        self.shadow = shadow
+        self.out = shadow / "_mutant_output.txt"
+        env = {**_env(shadow), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+        self.proc = subprocess.Popen([sys.executable, "_mutation_server.py"], cwd=shadow,
+                                     env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+
+    def pytest(self, args: list[str], timeout: float) -> tuple[int | None, str, float]:
+        cmd = ["-q", "-p", "no:cacheprovider", "-o", "addopts=", "--strict-markers", "-x", *args]
+        self.proc.stdin.write(json.dumps({"args": cmd, "timeout": timeout,
+                                          "out": str(self.out)}) + "\n")
+        self.proc.stdin.flush()
+        answer = json.loads(self.proc.stdout.readline())
+        tail = self.out.read_text(encoding="utf-8", errors="replace")[-3000:]
+        return answer["code"], tail, answer["seconds"]
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
 def room_tests(module: Path) -> str:
     """The unit tests of a module's room: ``src/synthema/<room>/x.py`` → ``tests/unit/<room>``."""
     parts = module.relative_to(ROOT / "src" / "synthema").parts
@@ -365,18 +448,21 @@ def make_shadow() -> Path:
         else:
             shutil.copy2(item, shadow / item.name)
     (shadow / "_mutation_trace.py").write_text(_TRACER, encoding="utf-8")
+    (shadow / "_mutation_server.py").write_text(_SERVER, encoding="utf-8")
     return shadow
 
 
-def baseline(shadow: Path, module: Path, tests: str) -> dict[str, Any]:
-    """Run the room and the module's doctests once, unmutated, tracing the lines of
-    ``module`` each test executes."""
-    target = shadow / module.relative_to(ROOT)
+def baseline(shadow: Path, modules: list[Path], tests: str) -> dict[str, Any]:
+    """Run the room and the modules' doctests once, unmutated, tracing the lines of each
+    module every test executes (one run serves every module of the room)."""
+    targets = [shadow / m.relative_to(ROOT) for m in modules]
     out = shadow / "_trace.json"
-    doctests = ["--doctest-modules", str(target)] if _has_doctests(target.read_text()) else []
+    with_doctests = [str(t) for t in targets if _has_doctests(t.read_text(encoding="utf-8"))]
+    doctests = ["--doctest-modules", *with_doctests] if with_doctests else []
     code, tail, seconds = _pytest(
         shadow, ["-p", "_mutation_trace", "-m", "not slow", *doctests, tests],
-        extra_env={"MUTATION_TRACE_TARGET": str(target), "MUTATION_TRACE_OUT": str(out)})
+        extra_env={"MUTATION_TRACE_TARGET": os.pathsep.join(map(str, targets)),
+                   "MUTATION_TRACE_OUT": str(out)})
     if code != 0:
         raise SystemExit(f"baseline tests fail on unmutated code ({tests}):\n{tail}")
     data = json.loads(out.read_text())
@@ -384,62 +470,85 @@ def baseline(shadow: Path, module: Path, tests: str) -> dict[str, Any]:
     return data
 
 
-def run_module(shadow: Path, module: Path, *, commit: str,
+def _status(code: int | None, tail: str) -> str:
+    if code is None:
+        return "timeout"
+    if code == 0:
+        return "survived"
+    if code in (1, 2) or (code == 4 and ("ERROR collecting" in tail
+                                         or "found no collectors" in tail)):
+        return "killed"  # a test failed, or the mutant broke collection/import
+    return "error"  # pytest usage or internal error: a fault of this script
+
+
+def run_module(workers: list[Worker], module: Path, base: dict[str, Any], *, commit: str,
                limit: int | None = None) -> dict[str, Any]:
-    """Every mutant of ``module`` against its room's tests; returns the module's entry."""
+    """Every mutant of ``module`` against its room's tests, spread over ``workers`` (each its
+    own shadow copy); returns the module's entry."""
     rel = module.relative_to(ROOT).as_posix()
     # the shadow's copy, not the live file: the baseline and every mutant must use the same
     # source even if the working tree changes during a long run
-    source = (shadow / module.relative_to(ROOT)).read_text(encoding="utf-8")
+    source = (workers[0].shadow / module.relative_to(ROOT)).read_text(encoding="utf-8")
     mutants = find_mutants(source)[:limit]
     tests = room_tests(module)
-    print(f"{rel}: {len(mutants)} mutants; baseline run of {tests} ...", flush=True)  # noqa: T201
-    base = baseline(shadow, module, tests)
+    print(f"{rel}: {len(mutants)} mutants against {tests}", flush=True)  # noqa: T201
+    traced = base["lines"].get(str(workers[0].shadow / module.relative_to(ROOT)), {})
     by_line: dict[int, set[str]] = {}
-    for nodeid, lines in base["lines"].items():
+    for nodeid, lines in traced.items():
         for line in lines:
             by_line.setdefault(line, set()).add(nodeid)
     durations = {k: v for k, v in base["durations"].items() if isinstance(v, float)}
     all_tests = sorted(durations, key=durations.get)
-    target = shadow / module.relative_to(ROOT)
-    results = []
+    pending = list(reversed(mutants))
+    lock = threading.Lock()
+    results: list[dict[str, Any]] = []
     start = time.perf_counter()
-    try:
-        for m in mutants:
-            if m.module_level:
-                selected = all_tests
-            else:
-                hit: set[str] = set()
-                for line in range(m.line, m.end_line + 1):
-                    hit |= by_line.get(line, set())
-                selected = sorted(hit, key=lambda t: durations.get(t, 0.0))
-            if not selected:
-                results.append({**asdict(m), "status": "survived", "tests": 0,
-                                "seconds": 0.0, "reason": "no test executes this line"})
-                continue
-            target.write_text(apply(source, m), encoding="utf-8")
+
+    def one(worker: Worker, m: Mutant) -> dict[str, Any]:
+        if m.module_level:
+            selected = all_tests
+        else:
+            hit: set[str] = set()
+            for line in range(m.line, m.end_line + 1):
+                hit |= by_line.get(line, set())
+            selected = sorted(hit, key=lambda t: durations.get(t, 0.0))
+        if not selected:
+            return {**asdict(m), "status": "survived", "tests": 0, "seconds": 0.0,
+                    "reason": "no test executes this line"}
+        target = worker.shadow / module.relative_to(ROOT)
+        target.write_text(apply(source, m), encoding="utf-8")
+        try:
             budget = 20.0 + 2.0 * sum(durations.get(t, 0.0) for t in selected)
             doctests = ["--doctest-modules"] if any(t.startswith("src/") for t in selected) else []
-            code, tail, seconds = _pytest(shadow, [*doctests, *selected], timeout=budget)
+            code, tail, seconds = worker.pytest([*doctests, *selected], timeout=budget)
+        finally:
             target.write_text(source, encoding="utf-8")
-            if code is None:
-                status = "timeout"
-            elif code == 0:
-                status = "survived"
-            elif code in (1, 2) or (code == 4 and ("ERROR collecting" in tail
-                                                   or "found no collectors" in tail)):
-                status = "killed"  # a test failed, or the mutant broke collection/import
-            else:
-                status = "error"  # pytest usage or internal error: a fault of this script
-            entry = {**asdict(m), "status": status, "tests": len(selected),
-                     "seconds": round(seconds, 2)}
-            if status == "error":
-                entry["output"] = tail
-            results.append(entry)
-            print(f"  [{m.index + 1}/{len(mutants)}] line {m.line} {m.operator:10s} "  # noqa: T201
-                  f"{status:8s} {seconds:5.1f}s  {m.old[:50]} -> {m.shown[:50]}", flush=True)
-    finally:
-        target.write_text(source, encoding="utf-8")
+        status = _status(code, tail)
+        entry = {**asdict(m), "status": status, "tests": len(selected),
+                 "seconds": round(seconds, 2)}
+        if status == "error":
+            entry["output"] = tail
+        return entry
+
+    def loop(worker: Worker) -> None:
+        while True:
+            with lock:
+                if not pending:
+                    return
+                m = pending.pop()
+            entry = one(worker, m)
+            with lock:
+                results.append(entry)
+                print(f"  [{len(results)}/{len(mutants)}] line {m.line} "  # noqa: T201
+                      f"{m.operator:10s} {entry['status']:8s} {entry['seconds']:5.1f}s  "
+                      f"{m.old[:50]} -> {m.shown[:50]}", flush=True)
+
+    threads = [threading.Thread(target=loop, args=(w,)) for w in workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    results.sort(key=lambda r: r["index"])
     killed = sum(r["status"] in ("killed", "timeout") for r in results)
     survived = sum(r["status"] == "survived" for r in results)
     return {
@@ -602,6 +711,8 @@ def main() -> None:
     parser.add_argument("--list", action="store_true", help="list mutants, run nothing")
     parser.add_argument("--limit", type=int, help="first N mutants per module (trial runs; "
                         "the result is marked incomplete)")
+    parser.add_argument("--jobs", type=int, default=1, help="mutants run at once, each in "
+                        "its own shadow copy (default 1; at most the number of cores)")
     parser.add_argument("--no-doc", action="store_true", help="do not touch docs/testing.md")
     parser.add_argument("--save-before", type=Path, metavar="JSON",
                         help="keep another run's results (e.g. on an older commit) as the "
@@ -621,18 +732,27 @@ def main() -> None:
                 print(f"{module.relative_to(ROOT)}:{m.line} [{m.operator}] {m.function}: "  # noqa: T201
                       f"{m.old} -> {m.shown}{'  (import time)' if m.module_level else ''}")
         return
-    commit = _commit()  # what the shadow copy holds: taken together
-    shadow = make_shadow()
+    commit = _commit()  # what the shadow copies hold: taken together
+    workers = [Worker(make_shadow()) for _ in range(args.jobs)]
     try:
+        bases: dict[str, dict[str, Any]] = {}
         for module in modules:
-            entry = run_module(shadow, module, commit=commit, limit=args.limit)
+            tests = room_tests(module)
+            if tests not in bases:
+                room = [m for m in modules if room_tests(m) == tests]
+                print(f"baseline run of {tests} (tracing {len(room)} modules) ...",  # noqa: T201
+                      flush=True)
+                bases[tests] = baseline(workers[0].shadow, room, tests)
+            entry = run_module(workers, module, bases[tests], commit=commit, limit=args.limit)
             results["modules"][entry["module"]] = entry
             results["python"] = platform.python_version()
             _publish(results, doc=not args.no_doc)
             print(f"{entry['module']}: {entry['killed']}/{entry['mutants']} killed "  # noqa: T201
                   f"({100 * (entry['score'] or 0):.1f} %) in {entry['seconds']:.0f} s", flush=True)
     finally:
-        shutil.rmtree(shadow, ignore_errors=True)
+        for worker in workers:
+            worker.close()
+            shutil.rmtree(worker.shadow, ignore_errors=True)
 
 
 if __name__ == "__main__":

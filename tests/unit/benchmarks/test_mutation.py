@@ -1,0 +1,89 @@
+"""benchmarks/mutation.py: its mutants, its tracer and its fork server, on a toy project."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[3] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import mutation  # noqa: E402
+
+TOY = '''def clip(x, lo, hi):
+    if x < lo:
+        return lo
+    return min(x, hi)
+'''
+TOY_TESTS = '''from toy import clip
+
+def test_low():
+    assert clip(-1, 0, 5) == 0
+
+def test_high():
+    assert clip(9, 0, 5) == 5
+'''
+
+
+@pytest.fixture
+def toy(tmp_path):
+    (tmp_path / "toy.py").write_text(TOY, encoding="utf-8")
+    (tmp_path / "test_toy.py").write_text(TOY_TESTS, encoding="utf-8")
+    (tmp_path / "_mutation_server.py").write_text(mutation._SERVER, encoding="utf-8")
+    (tmp_path / "_mutation_trace.py").write_text(mutation._TRACER, encoding="utf-8")
+    return tmp_path
+
+
+def test_mutants_cover_each_operator_and_apply_only_their_own_span():
+    # Run
+    mutants = mutation.find_mutants(TOY)
+    # Assert: the comparison, the deleted branch, min -> max; each mutant changes one span
+    shown = {m.shown for m in mutants}
+    assert {"(x <= lo)", "False", "max(x, hi)"} <= shown
+    for m in mutants:
+        changed = mutation.apply(TOY, m)
+        assert changed != TOY
+        compile(changed, "<mutant>", "exec")
+        assert changed[:m.col] == TOY[:m.col]  # ascii source: byte and text offsets agree
+
+
+def test_worker_kills_a_mutant_sees_each_new_source_and_times_out(toy):
+    # Setup
+    worker = mutation.Worker(toy)
+    try:
+        # Run: the unchanged module, a mutant (< for <=: still passes), a real break, a hang
+        passing = worker.pytest(["test_toy.py"], timeout=60)
+        (toy / "toy.py").write_text(TOY.replace("min(x, hi)", "max(x, hi)"), encoding="utf-8")
+        broken = worker.pytest(["test_toy.py"], timeout=60)
+        (toy / "toy.py").write_text(TOY, encoding="utf-8")
+        restored = worker.pytest(["test_toy.py"], timeout=60)
+        (toy / "toy.py").write_text(TOY.replace("return lo", "while True: pass"),
+                                    encoding="utf-8")
+        hung = worker.pytest(["test_toy.py"], timeout=3)
+    finally:
+        worker.close()
+    # Assert: every child imported the module as it was on disk at that moment
+    assert passing[0] == 0
+    assert broken[0] == 1 and "test_high" in broken[1]
+    assert restored[0] == 0
+    assert hung[0] is None and mutation._status(*hung[:2]) == "timeout"
+
+
+def test_tracer_records_the_lines_each_test_runs_per_module(toy):
+    # Setup
+    out = toy / "trace.json"
+    env = {**os.environ, "MUTATION_TRACE_TARGET": str(toy / "toy.py"),
+           "MUTATION_TRACE_OUT": str(out), "PYTHONPATH": str(toy)}
+    # Run
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "_mutation_trace",
+                    "-p", "no:cacheprovider", "test_toy.py"], cwd=toy, env=env, check=True,
+                   capture_output=True)
+    # Assert: test_low returns at line 3 and never reaches line 4; test_high does
+    lines = json.loads(out.read_text())["lines"][str(toy / "toy.py")]
+    assert 3 in lines["test_toy.py::test_low"] and 4 not in lines["test_toy.py::test_low"]
+    assert 4 in lines["test_toy.py::test_high"] and 3 not in lines["test_toy.py::test_high"]
