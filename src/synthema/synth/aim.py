@@ -52,7 +52,7 @@ from synthema.synth.pgm import (
     is_tolerance,
     one_way_probabilities,
     quick_model,
-    required_zeros,
+    structural_zeros,
 )
 
 _LOG = logging.getLogger(__name__)
@@ -158,7 +158,8 @@ class AIMSynthesizer(PGMSynthesizer):
             domain, dictionary, max_cells=self.max_clique_cells, limit=self.max_candidates // 2
         )
         pairs = selection.candidate_pairs(
-            domain, dictionary, max_candidates=self.max_candidates - len(triples), rng=rng
+            domain, dictionary, max_candidates=self.max_candidates - len(triples), rng=rng,
+            missing=selection.missing_shares(probabilities, domain),
         )
         workload = triples + pairs
         answers = budget.measure(
@@ -211,7 +212,7 @@ class AIMSynthesizer(PGMSynthesizer):
             ones + measured,
             iters=self.iters,
             tol=self.tol,
-            zeros=required_zeros(domain, dictionary),
+            zeros=structural_zeros(domain, dictionary, ones + measured),
         )
         self.cliques_ = [m.clique for m in measured]
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from synthema.synth.base import FitContext
 from synthema.synth.graphical_model import GraphicalModel
-from synthema.synth.pgm import PGMSynthesizer, one_way_probabilities, required_zeros
+from synthema.synth.pgm import PGMSynthesizer, one_way_probabilities, structural_zeros
 
 
 class IndependentSynthesizer(PGMSynthesizer):
@@ -38,7 +38,7 @@ class IndependentSynthesizer(PGMSynthesizer):
             fit.source, names, rho=budget.rho, label="independent: one-way marginals"
         )
         probabilities = one_way_probabilities(ones, domain)
-        for (name,), zeros in required_zeros(domain, dictionary).items():
+        for (name,), zeros in structural_zeros(domain, dictionary, ones).items():
             p = np.where(np.isinf(zeros), 0.0, probabilities[name])
             if p.sum() == 0:  # only "missing" was seen: fall back to uniform over values
                 p = np.isfinite(zeros).astype(np.float64)

@@ -44,7 +44,7 @@ from synthema.synth.pgm import (
     is_positive_int,
     is_tolerance,
     one_way_probabilities,
-    required_zeros,
+    structural_zeros,
 )
 
 _LOG = logging.getLogger(__name__)
@@ -172,7 +172,7 @@ class MSTSynthesizer(PGMSynthesizer):
             ones + measured,
             iters=self.iters,
             tol=self.tol,
-            zeros=required_zeros(domain, dictionary),
+            zeros=structural_zeros(domain, dictionary, ones + measured),
         )
         self.cliques_ = cliques
         _LOG.info("MST modelled %d cliques over %d attributes", len(cliques), len(names))
@@ -183,7 +183,8 @@ class MSTSynthesizer(PGMSynthesizer):
         """Measure candidate pairs with a third of ρ and build the structure from the answers."""
         source, domain, dictionary, budget, rng = fit
         candidates = selection.candidate_pairs(
-            domain, dictionary, max_candidates=self.max_candidates, rng=rng
+            domain, dictionary, max_candidates=self.max_candidates, rng=rng,
+            missing=selection.missing_shares(probabilities, domain),
         )
         answers = budget.measure(
             source,

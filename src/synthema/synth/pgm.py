@@ -96,6 +96,78 @@ def required_zeros(domain: Domain, dictionary: Dictionary) -> dict[tuple[str, ..
     return out
 
 
+#: How many standard deviations the noisy count of an attribute's *missing* code must exceed
+#: for the model to keep missing values in it (see :func:`absent_missing`). At 2, a column
+#: with no missing value yields none in about 97.7 % of private fits (the one-sided normal
+#: tail), and one whose missing count stands above twice the noise keeps its missingness.
+MISSING_Z = 2.0
+
+
+def missing_estimates(
+    domain: Domain, measurements: Sequence[Measurement]
+) -> dict[str, tuple[float, float]]:
+    """Each attribute's noisy count of the *missing* code and that count's standard deviation.
+
+    Every measurement whose clique holds the attribute is summed over the other attributes
+    (its missing cell then carries ``stddev * sqrt(cells summed)`` of noise) and the sums are
+    combined by inverse-variance weights. An exact measurement (``stddev == 0``) decides alone.
+    Post-processing only: no budget.
+
+    >>> from synthema.stats import Measurement
+    >>> d = Domain.from_dictionary(Dictionary.from_mapping({"name": "t", "version": "1",
+    ...     "variables": [{"name": "a", "type": "categorical", "categories": ["x", "y"]}]}))
+    >>> twice = [Measurement(("a",), np.array([50, 49, 3]), 2.0, 0.1),
+    ...          Measurement(("a",), np.array([50, 49, 1]), 2.0, 0.1)]
+    >>> count, sd = missing_estimates(d, twice)["a"]
+    >>> count, round(sd, 4)  # two equal measurements: their mean, with 2 / sqrt(2) of noise
+    (2.0, 1.4142)
+    """
+    sums: dict[str, list[tuple[float, float]]] = {}
+    for m in measurements:
+        shape = tuple(domain[a].size for a in m.clique)
+        table = np.reshape(m.noisy_counts.astype(np.float64), shape)
+        for axis, name in enumerate(m.clique):
+            cells = table.size // shape[axis]
+            missing = np.take(table, domain[name].missing_code, axis=axis).sum()
+            sums.setdefault(name, []).append((float(missing), m.stddev * np.sqrt(cells)))
+    out = {}
+    for name, pairs in sums.items():
+        exact = [v for v, sd in pairs if sd == 0]
+        if exact:
+            out[name] = (exact[0], 0.0)
+            continue
+        weights = np.array([1 / sd**2 for _, sd in pairs])
+        values = np.array([v for v, _ in pairs])
+        out[name] = (float(weights @ values / weights.sum()), float(1 / np.sqrt(weights.sum())))
+    return out
+
+
+def absent_missing(
+    domain: Domain, measurements: Sequence[Measurement], *, z: float = MISSING_Z
+) -> dict[tuple[str, ...], np.ndarray]:
+    """Structural zeros from the noisy answers: no missing values where the data show none.
+
+    An attribute whose combined noisy missing count (:func:`missing_estimates`) is at most
+    ``z`` standard deviations gets ``-inf`` on its missing code, so the model does not invent
+    missing values out of noise; with exact counts that is exactly the attributes with no
+    missing value. Same one-way log-potential form as :func:`required_zeros`.
+    """
+    out = {}
+    for name, (count, sd) in missing_estimates(domain, measurements).items():
+        if count <= z * sd:
+            table = np.zeros(domain[name].size)
+            table[domain[name].missing_code] = -np.inf
+            out[(name,)] = table
+    return out
+
+
+def structural_zeros(
+    domain: Domain, dictionary: Dictionary, measurements: Sequence[Measurement]
+) -> dict[tuple[str, ...], np.ndarray]:
+    """:func:`required_zeros` (the dictionary) and :func:`absent_missing` (the noisy answers)."""
+    return {**absent_missing(domain, measurements), **required_zeros(domain, dictionary)}
+
+
 def add_potentials(
     sizes: dict[str, int],
     potentials: Mapping[tuple[str, ...], np.ndarray],
@@ -123,7 +195,7 @@ def fit_model(
 ) -> GraphicalModel:
     """Estimate a graphical model from measurements with mbi and return it as numpy arrays.
 
-    ``zeros`` (see :func:`required_zeros`) are added after estimation.
+    ``zeros`` (see :func:`structural_zeros`) are added after estimation.
     """
     from synthema.synth import _mbi  # JAX starts only when a model is estimated
 

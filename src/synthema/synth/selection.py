@@ -53,19 +53,57 @@ def rule_cliques(dictionary: Dictionary, domain: Domain, *, max_cells: int) -> l
     return out
 
 
+#: Columns with at least this share of missing values (in the noisy one-way marginals) get
+#: candidate pairs with the columns of the nearest missing shares (see :func:`candidate_pairs`).
+MISSING_MIN_SHARE = 0.02
+#: How many nearest-share columns each such column is paired with.
+MISSING_NEIGHBOURS = 3
+
+
+def missing_shares(probabilities: Mapping[str, np.ndarray], domain: Domain) -> dict[str, float]:
+    """Each attribute's probability of its *missing* code (from noisy one-way estimates)."""
+    return {n: float(probabilities[n][domain[n].missing_code]) for n in domain.names}
+
+
+def missing_neighbours(missing: Mapping[str, float], k: int) -> list[tuple[str, str]]:
+    """Each column with a missing share >= ``MISSING_MIN_SHARE`` with its ``k`` nearest by share.
+
+    Ties are broken by name, so the pairs depend only on the shares.
+
+    >>> missing_neighbours({"a": 0.47, "b": 0.47, "c": 0.21, "d": 0.0, "e": 0.2}, 1)
+    [('e', 'c'), ('c', 'e'), ('a', 'b'), ('b', 'a')]
+    """
+    holey = sorted((share, name) for name, share in missing.items() if share >= MISSING_MIN_SHARE)
+    out = []
+    for share, name in holey:
+        others = sorted((abs(s - share), n) for s, n in holey if n != name)
+        out += [(name, n) for _, n in others[:k]]
+    return out
+
+
 def candidate_pairs(
     domain: Domain,
     dictionary: Dictionary,
     *,
     max_candidates: int,
     rng: np.random.Generator,
+    missing: Mapping[str, float] | None = None,
+    neighbours: int = MISSING_NEIGHBOURS,
 ) -> list[Clique]:
     """Pairs of attributes to score, chosen without looking at the data.
 
     All pairs when there are at most ``max_candidates``. Otherwise, first the pairs that
-    involve a survival time, then pairs of columns that share a rule, then random pairs
-    (``rng``), up to ``max_candidates``: measuring every pair of a 146-attribute dictionary
-    would spread the selection budget over 10,585 marginals.
+    involve a survival time, then pairs of columns that share a rule, then pairs of columns
+    that may be missing together (below), then random pairs (``rng``), up to
+    ``max_candidates``: measuring every pair of a 157-attribute dictionary would spread the
+    selection budget over 12,246 marginals.
+
+    ``missing`` maps attributes to their share of missing values in the noisy one-way
+    marginals (already released: no budget). Columns missing *together*, such as the genes
+    of one site's panel, have the same share; each column with at least
+    ``MISSING_MIN_SHARE`` missing is paired with the ``neighbours`` columns whose shares are
+    nearest to its own, so that the tree can chain them and keep them missing together
+    (random pairs among 157 attributes almost never link two genes of a panel).
     """
     names = domain.names
     every = list(itertools.combinations(names, 2))
@@ -87,6 +125,9 @@ def candidate_pairs(
         if len(cols) <= 6:
             for a, b in itertools.combinations(cols, 2):
                 chosen[pair(a, b)] = None
+    for a, b in missing_neighbours(missing or {}, neighbours):
+        if a in position and b in position:
+            chosen[pair(a, b)] = None
     picked = list(chosen)[:max_candidates]
     rest = [p for p in every if p not in chosen]
     extra = max_candidates - len(picked)
