@@ -129,8 +129,32 @@ def _grid_bounds(attr: Attribute) -> tuple[np.ndarray, np.ndarray, int]:
     return np.maximum(k[:-1], k_low), np.minimum(k[1:] - 1, k_high), scale
 
 
-def decode_column(codes: np.ndarray, attr: Attribute, *, rng: np.random.Generator) -> pd.Series:
-    """A typed column drawn from codes: categories exactly, values uniformly within bins."""
+def _whole(
+    lo: np.ndarray,
+    hi: np.ndarray,
+    rng: np.random.Generator,
+    position: np.ndarray | None,
+    rows: np.ndarray,
+) -> np.ndarray:
+    """Whole grid units uniformly in [lo, hi]: fresh draws, or at ``position[rows]``."""
+    if position is None:
+        return rng.integers(lo, hi + 1)
+    return np.minimum(lo + np.floor(position[rows] * (hi - lo + 1)).astype(np.int64), hi)
+
+
+def decode_column(
+    codes: np.ndarray,
+    attr: Attribute,
+    *,
+    rng: np.random.Generator,
+    position: np.ndarray | None = None,
+) -> pd.Series:
+    """A typed column drawn from codes: categories exactly, values uniformly within bins.
+
+    ``position`` (one number in [0, 1) per row) places each value within its bin instead of
+    fresh draws from ``rng``: columns decoded with the same positions keep their order
+    within a shared bin (see :meth:`~synthema.stats.Domain.decode`).
+    """
     codes = np.asarray(codes, dtype=np.int64)
     missing = codes == attr.missing_code
     present = codes[~missing]
@@ -143,7 +167,7 @@ def decode_column(codes: np.ndarray, attr: Attribute, *, rng: np.random.Generato
         case VariableType.DATE:
             lo, hi, _ = _grid_bounds(attr)
             days = np.zeros(len(codes), dtype=np.int64)
-            days[~missing] = rng.integers(lo[present], hi[present] + 1)
+            days[~missing] = _whole(lo[present], hi[present], rng, position, ~missing)
             values = days.astype("datetime64[D]").astype("datetime64[ns]")
             values[missing] = np.datetime64("NaT")
             return pd.Series(values, dtype="datetime64[ns]")
@@ -153,11 +177,15 @@ def decode_column(codes: np.ndarray, attr: Attribute, *, rng: np.random.Generato
                 a, b = edges[:-1].copy(), edges[1:].copy()
                 a[0], b[-1] = max(a[0], low), min(b[-1], high)
                 values = np.zeros(len(codes), dtype=float)
-                values[~missing] = rng.uniform(a[present], b[present])
+                if position is None:
+                    values[~missing] = rng.uniform(a[present], b[present])
+                else:
+                    u = position[~missing]
+                    values[~missing] = a[present] + u * (b[present] - a[present])
             else:
                 lo, hi, scale = _grid_bounds(attr)
                 k = np.zeros(len(codes), dtype=np.int64)
-                k[~missing] = rng.integers(lo[present], hi[present] + 1)
+                k[~missing] = _whole(lo[present], hi[present], rng, position, ~missing)
                 if attr.dtype == "Int64":
                     return pd.Series(pd.arrays.IntegerArray(k, missing))
                 values = np.round(k / scale, attr.decimals)

@@ -215,6 +215,13 @@ class Encoding:
         return sum(self.clipped.values())
 
 
+def _time_grid(attr: Attribute) -> tuple | None:
+    """What makes two time attributes share a grid (kind, bins, bounds, decimals), or None."""
+    if attr.kind not in (VariableType.DURATION, VariableType.DATE):
+        return None
+    return (attr.kind, tuple(attr.edges), attr.low, attr.high, attr.decimals)
+
+
 @dataclass(frozen=True)
 class Domain:
     """Discretised attributes in order (and the patient id column, which is not one of them)."""
@@ -418,8 +425,23 @@ class Domain:
         The missing code becomes NA; numbers and dates always lie within the dictionary's
         bounds; dtypes are the dictionary's (:func:`synthema.schema.typed_dtype`). No patient
         id column is made.
+
+        Times on one grid (durations, or dates, with the same bins and bounds, such as overall
+        and event-free survival days) share one uniform position per row: where two of them
+        fall in the same bin they come out equal, so a row the model puts in the right bins
+        keeps orderings such as ``efs_days <= os_days`` and the ties the data have (first
+        event = death) instead of breaking them half the time. Each column is still uniform
+        within its bin.
         """
         arr = self.validate_codes(codes)
-        return pd.DataFrame(
-            {a.name: decode_column(arr[:, j], a, rng=rng) for j, a in enumerate(self.attributes)}
-        )
+        positions: dict[tuple, np.ndarray] = {}
+        out = {}
+        for j, a in enumerate(self.attributes):
+            grid = _time_grid(a)
+            position = None
+            if grid is not None and sum(_time_grid(b) == grid for b in self.attributes) > 1:
+                if grid not in positions:
+                    positions[grid] = rng.random(arr.shape[0])
+                position = positions[grid]
+            out[a.name] = decode_column(arr[:, j], a, rng=rng, position=position)
+        return pd.DataFrame(out)

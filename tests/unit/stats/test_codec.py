@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from synthema.errors import SynthemaError
 from synthema.schema import VariableType, typed_dtype
@@ -56,6 +57,31 @@ def test_decoded_numbers_respect_grid_and_decimals(aml_domain):
     assert (dates == dates.dt.normalize()).all()
     assert dates.min() >= pd.Timestamp("2000-01-01") and dates.max() <= pd.Timestamp("2026-12-31")
     np.testing.assert_array_equal(sub.encode(out).codes, codes)
+
+
+def test_times_on_one_grid_share_their_place_in_a_shared_bin(aml_domain):
+    # Setup: os_days and efs_days have the same bins and bounds; cr_days has others
+    sub = aml_domain.project(["os_days", "efs_days", "cr_days"])
+    rng = np.random.default_rng(0)
+    n = 4000
+    os_code = rng.integers(0, sub["os_days"].n_values, n)
+    efs_code = np.where(rng.random(n) < 0.5, os_code, rng.integers(0, sub["efs_days"].n_values, n))
+    codes = np.column_stack([os_code, efs_code, rng.integers(0, sub["cr_days"].n_values, n)])
+    # Run
+    out = sub.decode(codes, rng=np.random.default_rng(1))
+    # Assert: same bin -> same day (so efs_days <= os_days holds); bins keep their order
+    os_d, efs_d = out["os_days"].to_numpy(float), out["efs_days"].to_numpy(float)
+    same = os_code == efs_code
+    np.testing.assert_array_equal(efs_d[same], os_d[same])
+    assert (np.sign(efs_d - os_d)[~same] == np.sign(efs_code - os_code)[~same]).all()
+    np.testing.assert_array_equal(sub.encode(out).codes, codes)
+    # each column is still uniform within its bin: the position of os_days within its last
+    # bin (6,616..7,300 days) against U(0, 1) (a KS test; p < 1e-4 would flag a bias)
+    last = os_code == sub["os_days"].n_values - 1
+    lo, hi = sub["os_days"].edges[-2], sub["os_days"].edges[-1]
+    assert stats.kstest((os_d[last] - lo + 0.5) / (hi - lo), "uniform").pvalue > 1e-4
+    # a time on another grid is placed independently: ties with os_days only by chance
+    assert (out["cr_days"].to_numpy(float) == os_d).mean() < 0.05
 
 
 def test_decode_is_reproducible_with_the_same_rng_seed(aml_domain, aml_pooled):
