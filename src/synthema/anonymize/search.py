@@ -14,7 +14,10 @@ with the least information loss:
 The generalisation-only entropy of a node is a lower bound of its NUE (suppression can only
 add loss), so nodes are visited in order of that bound and the search stops as soon as the
 bound reaches the best loss found: the result is the exact optimum over the whole lattice
-(as ARX's OLA/Flash guarantee) while most nodes are never grouped.
+(as ARX's OLA/Flash guarantee) while most nodes are never grouped. A node whose bound only
+equals the best loss cannot beat it and is not grouped. Of several nodes with the same loss,
+the first visited is returned (lower bound, then lower height, then the smaller tuple of
+levels; by height first for ``height``), so the same input always gives the same node.
 """
 
 from __future__ import annotations

@@ -332,3 +332,87 @@ def test_a_node_whose_bound_is_just_below_the_best_loss_is_still_searched():
     assert found.nodes_evaluated == 2
     # with no suppression allowed level 0 is infeasible, and the answer is the same
     assert search([h], [], Models(k=2), n=16).node == (1,)
+
+
+def _mirrored() -> tuple[list[Hierarchy], pd.DataFrame]:
+    """x and y mirror each other: rows (a, a) twice, (a, b) and (b, a); a level merges a, b."""
+    df = pd.DataFrame({"x": ["a", "a", "a", "b"], "y": ["a", "a", "b", "a"]})
+    return [build_hierarchy(df[c], HierarchySpec(c, "groups", levels=({"a": "ab", "b": "ab"},),
+                                                 top=False)) for c in ("x", "y")], df
+
+
+@pytest.mark.parametrize("metric", ["nue", "height"])
+def test_nodes_of_equal_loss_resolve_to_the_first_one_visited(metric):
+    # Setup: with one record of 4 allowed to go, (0, 1) suppresses (b, a) and (1, 0) suppresses
+    # (a, b): each keeps 2 log2(4/3) + 2 bits of generalisation and drops log2(4/3) + 2 bits,
+    # the same loss; (0, 0) must drop two records and (1, 1) loses 6 log2(4/3) + 4 bits
+    hs, df = _mirrored()
+    models = Models(k=2, max_suppression=0.25)
+    scored = {node: v for node, v in brute_force(hs, models).items() if v}
+    loss = 3 * math.log2(4 / 3) + 4
+    best = min(v[1] for v in scored.values())
+    assert best == pytest.approx(loss)
+    assert sorted(nd for nd, v in scored.items() if v[1] == pytest.approx(best)) == [(0, 1), (1, 0)]
+    # Run
+    found = search(hs, [], models, n=len(df), metric=metric)
+    # Assert: the tie goes to the first node visited (equal bound and height: the smaller
+    # tuple of levels), not to the last one of equal loss
+    assert found.node == (0, 1)
+    assert found.suppressed.tolist() == [False, False, False, True]
+    assert found.nue_bits == pytest.approx(loss)
+    # grouped: (0, 0), then both height-1 nodes (bounds 3 log2(4/3) + 2 < the loss)
+    assert found.nodes_evaluated == 3
+
+
+def test_a_node_whose_bound_equals_the_best_loss_is_not_grouped(monkeypatch):
+    # Setup: x = y, four distinct values, paired at level 1 (1 bit per record and column) and
+    # '*' at level 2 (2 bits). Only nodes with both columns at level >= 1 form pairs (k = 2):
+    # (1, 1) is the optimum, 8 bits, all of it its bound; (0, 2) and (2, 0) share that bound.
+    calls = []
+    real = search_module.group
+    monkeypatch.setattr(search_module, "group",
+                        lambda hs, node, n: calls.append(node) or real(hs, node, n))
+    df = pd.DataFrame({"x": list("abcd"), "y": list("abcd")})
+    pairs = {"a": "ab", "b": "ab", "c": "cd", "d": "cd"}
+    hs = [build_hierarchy(df[c], HierarchySpec(c, "groups", levels=(pairs,))) for c in "xy"]
+    models = Models(k=2)
+    scored = {node: v for node, v in brute_force(hs, models).items() if v}
+    loss = min(v[1] for v in scored.values())
+    bound = {nd: float(sum(h.cost[lv].sum() for h, lv in zip(hs, nd, strict=True)))
+             for nd in itertools.product(range(3), range(3))}
+    assert loss == 8.0 and [nd for nd, v in scored.items() if v[1] == loss] == [(1, 1)]
+    assert [nd for nd, b in bound.items() if b == loss] == [(0, 2), (1, 1), (2, 0)]
+    # Run
+    found = search(hs, [], models, n=len(df))
+    # Assert: every node whose bound is below the loss is grouped, then (0, 2) and (1, 1)
+    # (visited in that order: same bound and height); (2, 0) comes after the optimum and its
+    # bound cannot beat it, so it is not grouped
+    assert found.node == (1, 1) and found.nue_bits == loss
+    below = {nd for nd, b in bound.items() if b < loss}
+    assert below == {(0, 0), (0, 1), (1, 0)}
+    assert set(calls) == below | {(0, 2), (1, 1)} and calls[-1] == (1, 1)
+    assert found.nodes_evaluated == len(calls) == 5
+
+
+def test_a_bound_within_1e9_of_the_best_loss_counts_as_reaching_it():
+    # Setup: two records; level 0 keeps them apart (k = 2 suppresses both: 2 log2 2 = 2 bits
+    # lost), level 1 merges them at a cost set by hand just below 2 bits. A bound within
+    # 1e-9 of the best loss found counts as reaching it (rounding), one farther below does not.
+    def lattice(level1_bits: float) -> Hierarchy:
+        return Hierarchy(column="v", labels=(np.array(["a", "b"], dtype=object),
+                                             np.array(["*", "*"], dtype=object)),
+                         codes=(np.array([0, 1]), np.array([0, 0])),
+                         cost=(np.zeros(2), np.full(2, level1_bits / 2)), lo=0, hi=1)
+
+    edge = 2.0 - 1e-9
+    below = math.nextafter(edge, 0.0)
+    models = Models(k=2, max_suppression=1.0)
+    # Run
+    at_edge = search([lattice(edge)], [], models, n=2)
+    under = search([lattice(below)], [], models, n=2)
+    # Assert: exactly at best - 1e-9 the node is not grouped and level 0 stays the answer;
+    # one float lower it is grouped and wins by its 1e-9 bits
+    assert at_edge.node == (0,) and at_edge.nodes_evaluated == 1
+    assert at_edge.nue_bits == 2.0 and at_edge.suppressed.all()
+    assert under.node == (1,) and under.nodes_evaluated == 2
+    assert under.nue_bits == below and not under.suppressed.any()

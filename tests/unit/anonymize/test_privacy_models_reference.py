@@ -171,3 +171,56 @@ def test_model_records_are_frozen_values():
     for record, field in ((attr, "n_values"), (got, "k")):
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(record, field, 0)
+
+
+def _shifted_to(target: float, shift: float) -> float:
+    """The float x for which x + shift rounds to exactly ``target`` (found by stepping)."""
+    x = target - shift
+    for _ in range(100):
+        if x + shift == target:
+            return x
+        x = math.nextafter(x, math.inf if x + shift < target else -math.inf)
+    raise AssertionError(f"no float x with x + {shift} == {target}")
+
+
+def test_achieved_takes_the_least_distinct_class_over_attributes_in_either_order():
+    # Setup: two classes of 3. Attribute a shows 0, 1, 2 in each (3 distinct, exp(H) = 3,
+    # the input's own distribution, t = 0); attribute b is 0, 0, 0 | 0, 1, 1 (1 and 2 distinct,
+    # exp(H) 1 and 3 / 2^(2/3); against the input's (2/3, 1/3) both classes are at t = 1/3)
+    cls = np.array([0, 0, 0, 1, 1, 1], dtype=np.int64)
+    a = _codes(np.array([0, 1, 2, 0, 1, 2], dtype=np.int64), 3, False)
+    b = _codes(np.array([0, 0, 0, 0, 1, 1], dtype=np.int64), 2, False)
+    for attrs in ([a, b], [b, a]):
+        # Run
+        got = achieved(cls, attrs)
+        # Assert: the worst class of the worst attribute for every model
+        assert got.k == 3 and got.l_distinct == 1
+        assert got.l_entropy == pytest.approx(1.0)
+        assert got.t == pytest.approx(1 / 3)
+    # each attribute alone, as a check of the hand values
+    only_a, only_b = achieved(cls, [a]), achieved(cls, [b])
+    assert (only_a.l_distinct, only_b.l_distinct) == (3, 1)
+    assert only_a.l_entropy == pytest.approx(3.0) and only_a.t == pytest.approx(0.0, abs=1e-15)
+    assert class_measures(cls, b.codes, 2, ordered=False)[2][1] == pytest.approx(3 / 2 ** (2 / 3))
+
+
+def test_entropy_l_and_t_allow_exactly_their_rounding_margin():
+    # Setup: class 0 is 0, 0, 0, 1 (exp(H) = 4 / 3^(3/4) = 1.7548, in (1, 2)); class 1 is
+    # 0, 1, 1, 1. Thresholds are placed so that l - 1e-9 (entropy-l) and t + 1e-12 (t) are,
+    # as floats, exactly class 0's value: the margin is inclusive, one float past it is not.
+    cls = np.array([0, 0, 0, 0, 1, 1, 1, 1], dtype=np.int64)
+    attr = _codes(np.array([0, 0, 0, 1, 0, 1, 1, 1], dtype=np.int64), 2, True)
+    _, _, ent, t = class_measures(cls, attr.codes, 2, ordered=True, reference=attr.reference)
+    assert ent[0] == pytest.approx(4 / 3 ** 0.75) and ent[0] == ent[1]
+    assert t[0] == pytest.approx(0.25) and t[0] == t[1]
+    l_edge = _shifted_to(float(ent[0]), -1e-9)
+    t_edge = _shifted_to(float(t[0]), 1e-12)
+    # Run
+    at_l, _ = failing_classes(cls, [attr], Models(k=1, l=l_edge, l_variant="entropy"))
+    past_l, _ = failing_classes(cls, [attr], Models(k=1, l=math.nextafter(l_edge, math.inf),
+                                                    l_variant="entropy"))
+    at_t, _ = failing_classes(cls, [attr], Models(k=1, t=t_edge))
+    past_t, _ = failing_classes(cls, [attr], Models(k=1, t=math.nextafter(t_edge, 0.0)))
+    # Assert
+    assert at_l.tolist() == [False, False] and past_l.tolist() == [True, True]
+    assert at_t.tolist() == [False, False] and past_t.tolist() == [True, True]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -54,6 +55,25 @@ def test_a_record_exactly_at_the_threshold_is_not_above_it():
     assert risk_measures(keys, threshold=0.25)["prosecutor"]["above_threshold"] == 0.0
     assert risk_measures(keys, threshold=0.2)["prosecutor"]["above_threshold"] == round(4 / 9, 6)
     assert risk_measures(keys, threshold=0.19)["prosecutor"]["above_threshold"] == 1.0
+
+
+def test_a_risk_within_the_rounding_margin_of_the_threshold_is_not_above_it():
+    # Setup: classes of 3 (risk 1/3) and of 6 (1/6). The margin for rounding is 1e-12:
+    # a threshold x with x + 1e-12 == 1/3 exactly (as floats) leaves 1/3 at the threshold,
+    # the next float below it puts 1/3 above.
+    keys = ["a"] * 3 + ["b"] * 6
+    x = 1 / 3 - 1e-12
+    for _ in range(100):  # a few steps of one float toward the side that is short
+        if x + 1e-12 == 1 / 3:
+            break
+        x = math.nextafter(x, math.inf if x + 1e-12 < 1 / 3 else -math.inf)
+    assert x + 1e-12 == 1 / 3  # x and 1/3 share a binade, so some x lands exactly
+    # Run
+    at = risk_measures(keys, threshold=x)["prosecutor"]
+    past = risk_measures(keys, threshold=math.nextafter(x, 0.0))["prosecutor"]
+    # Assert
+    assert at["above_threshold"] == 0.0
+    assert past["above_threshold"] == round(3 / 9, 6)
 
 
 def test_population_smaller_than_the_release_class_is_floored_at_the_class():
