@@ -31,7 +31,7 @@ import datetime as dt
 import difflib
 import logging
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,6 +213,28 @@ class Encoding:
     def n_clipped(self) -> int:
         """Total number of clipped values over all columns."""
         return sum(self.clipped.values())
+
+
+def orderings(rules: Iterable[Any]) -> list[tuple[str, str, bool]]:
+    """``(low, high, strict)`` for every rule that compares two columns (``a <= b``, ``a > b``).
+
+    Parsed rules (:class:`synthema.schema.rules.Rule`) are read through their ``tree``; a
+    rule of any other shape (arithmetic, connectives) gives nothing.
+
+    >>> from synthema.schema.rules import Rule
+    >>> orderings([Rule.parse("efs_days <= os_days"), Rule.parse("relapse_days > cr_days"),
+    ...            Rule.parse("cr_days + rfs_days <= os_days")])
+    [('efs_days', 'os_days', False), ('cr_days', 'relapse_days', True)]
+    """
+    out = []
+    for rule in rules:
+        tree = rule.tree
+        if (len(tree) == 4 and tree[0] == "cmp" and tree[1] in ("<", "<=", ">", ">=")
+                and tree[2][0] == "col" and tree[3][0] == "col"):
+            a, b = tree[2][1], tree[3][1]
+            low, high = (a, b) if tree[1] in ("<", "<=") else (b, a)
+            out.append((low, high, tree[1] in ("<", ">")))
+    return out
 
 
 def _time_grid(attr: Attribute) -> tuple | None:
@@ -419,29 +441,62 @@ class Domain:
                 raise ValueError(f"codes of '{self.names[j]}' outside 0..{self.shape[j] - 1}")
         return arr
 
-    def decode(self, codes: np.ndarray, *, rng: np.random.Generator) -> pd.DataFrame:
+    def decode(
+        self,
+        codes: np.ndarray,
+        *,
+        rng: np.random.Generator,
+        order: Sequence[tuple[str, str, bool]] = (),
+    ) -> pd.DataFrame:
         """A typed frame from codes: categories exactly, values drawn uniformly within bins.
 
         The missing code becomes NA; numbers and dates always lie within the dictionary's
         bounds; dtypes are the dictionary's (:func:`synthema.schema.typed_dtype`). No patient
         id column is made.
 
-        Times on one grid (durations, or dates, with the same bins and bounds, such as overall
-        and event-free survival days) share one uniform position per row: where two of them
-        fall in the same bin they come out equal, so a row the model puts in the right bins
-        keeps orderings such as ``efs_days <= os_days`` and the ties the data have (first
-        event = death) instead of breaking them half the time. Each column is still uniform
-        within its bin.
+        ``order`` lists declared orderings ``(low, high, strict)`` between attributes (from
+        rules such as ``efs_days <= os_days``; see :func:`orderings`). Where both are times
+        on one grid (durations, or dates, with the same bins and bounds), drawing them
+        independently within a shared bin would break the ordering half the time:
+
+        - ``low <= high``: they share one uniform position per row, so in the same bin they
+          come out equal (the first event is often death: ``efs_days == os_days``); each is
+          still uniform within its bin;
+        - ``low < high``: where they fall in the same bin, the smaller of two uniform
+          positions goes to ``low`` and the larger to ``high``.
+
+        Other pairs, and every other attribute, are drawn independently.
         """
         arr = self.validate_codes(codes)
-        positions: dict[tuple, np.ndarray] = {}
-        out = {}
-        for j, a in enumerate(self.attributes):
-            grid = _time_grid(a)
-            position = None
-            if grid is not None and sum(_time_grid(b) == grid for b in self.attributes) > 1:
-                if grid not in positions:
-                    positions[grid] = rng.random(arr.shape[0])
-                position = positions[grid]
-            out[a.name] = decode_column(arr[:, j], a, rng=rng, position=position)
+        n = arr.shape[0]
+        col = {a.name: j for j, a in enumerate(self.attributes)}
+        same_grid = [(lo, hi, strict) for lo, hi, strict in order
+                     if lo in col and hi in col and lo != hi
+                     and _time_grid(self[lo]) is not None
+                     and _time_grid(self[lo]) == _time_grid(self[hi])]
+        # non-strict orderings: one shared position per connected group
+        parent = {name: name for pair in same_grid for name in pair[:2]}
+
+        def root(name: str) -> str:
+            while parent[name] != name:
+                name = parent[name]
+            return name
+
+        for lo, hi, strict in same_grid:
+            if not strict:
+                parent[root(lo)] = root(hi)
+        positions: dict[str, np.ndarray] = {}
+        shared: dict[str, np.ndarray] = {}
+        for name in parent:
+            if any(root(other) == root(name) for other in parent if other != name):
+                positions[name] = shared.setdefault(root(name), rng.random(n))
+        # strict orderings between attributes not already sharing a position
+        for lo, hi, strict in same_grid:
+            if strict and lo not in positions and hi not in positions:
+                u, v = rng.random(n), rng.random(n)
+                together = arr[:, col[lo]] == arr[:, col[hi]]
+                positions[lo] = np.where(together, np.minimum(u, v), u)
+                positions[hi] = np.where(together, np.maximum(u, v), v)
+        out = {a.name: decode_column(arr[:, j], a, rng=rng, position=positions.get(a.name))
+               for j, a in enumerate(self.attributes)}
         return pd.DataFrame(out)

@@ -36,6 +36,7 @@ import pandas as pd
 from synthema.errors import SynthemaError
 from synthema.schema import Dictionary, Rule, VariableType
 from synthema.stats import Domain
+from synthema.stats.domain import orderings
 
 _LOG = logging.getLogger(__name__)
 
@@ -175,6 +176,8 @@ class RuleEnforcer:
         self.dictionary = dictionary
         # repair works on clauses (see :func:`clauses`); reports count the dictionary's rules
         self.parents: tuple[Rule, ...] = dictionary.rules
+        # declared orderings between two columns: times on one grid are drawn in that order
+        self.order = orderings(self.parents)
         parts = [(p, replace(rule, tree=tree)) for p, rule in enumerate(self.parents)
                  for tree in clauses(rule.tree)]  # fmt: skip
         self.rules: tuple[Rule, ...] = tuple(rule for _, rule in parts)
@@ -230,7 +233,7 @@ class RuleEnforcer:
         return out
 
     def decode(self, codes: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
-        return self.domain.decode(codes, rng=rng)
+        return self.domain.decode(codes, rng=rng, order=self.order)
 
     # -- step 1: redraw values within bins ----------------------------------------------------
     def redraw(

@@ -9,7 +9,9 @@ from scipy import stats
 
 from synthema.errors import SynthemaError
 from synthema.schema import VariableType, typed_dtype
+from synthema.schema.rules import Rule
 from synthema.schema.values import out_of_range
+from synthema.stats.domain import orderings
 
 
 @pytest.mark.parametrize("name", ["aml", "scd"])
@@ -59,16 +61,23 @@ def test_decoded_numbers_respect_grid_and_decimals(aml_domain):
     np.testing.assert_array_equal(sub.encode(out).codes, codes)
 
 
-def test_times_on_one_grid_share_their_place_in_a_shared_bin(aml_domain):
+def _ordered_codes(sub, first, second, n, rng):
+    one = rng.integers(0, sub[first].n_values, n)
+    two = np.where(rng.random(n) < 0.5, one, rng.integers(0, sub[second].n_values, n))
+    return one, two
+
+
+def test_declared_non_strict_order_shares_the_place_in_a_shared_bin(aml_domain):
     # Setup: os_days and efs_days have the same bins and bounds; cr_days has others
     sub = aml_domain.project(["os_days", "efs_days", "cr_days"])
     rng = np.random.default_rng(0)
     n = 4000
-    os_code = rng.integers(0, sub["os_days"].n_values, n)
-    efs_code = np.where(rng.random(n) < 0.5, os_code, rng.integers(0, sub["efs_days"].n_values, n))
+    os_code, efs_code = _ordered_codes(sub, "os_days", "efs_days", n, rng)
     codes = np.column_stack([os_code, efs_code, rng.integers(0, sub["cr_days"].n_values, n)])
+    order = orderings([Rule.parse("efs_days <= os_days"), Rule.parse("cr_days <= os_days")])
     # Run
-    out = sub.decode(codes, rng=np.random.default_rng(1))
+    out = sub.decode(codes, rng=np.random.default_rng(1), order=order)
+    plain = sub.decode(codes, rng=np.random.default_rng(1))
     # Assert: same bin -> same day (so efs_days <= os_days holds); bins keep their order
     os_d, efs_d = out["os_days"].to_numpy(float), out["efs_days"].to_numpy(float)
     same = os_code == efs_code
@@ -80,8 +89,30 @@ def test_times_on_one_grid_share_their_place_in_a_shared_bin(aml_domain):
     last = os_code == sub["os_days"].n_values - 1
     lo, hi = sub["os_days"].edges[-2], sub["os_days"].edges[-1]
     assert stats.kstest((os_d[last] - lo + 0.5) / (hi - lo), "uniform").pvalue > 1e-4
-    # a time on another grid is placed independently: ties with os_days only by chance
+    # cr_days is on another grid: drawn independently, ties with os_days only by chance;
+    # without the declared order, same-bin efs/os pairs are mostly not equal
     assert (out["cr_days"].to_numpy(float) == os_d).mean() < 0.05
+    assert (plain["efs_days"].to_numpy(float)[same] == plain["os_days"].to_numpy(float)[same]
+            ).mean() < 0.05
+
+
+def test_declared_strict_order_puts_the_smaller_place_first_in_a_shared_bin(aml_domain):
+    # Setup: a strict order on two times of one grid (os_days > efs_days is not an AML rule,
+    # written high-first to check that the order is read either way round)
+    sub = aml_domain.project(["os_days", "efs_days"])
+    rng = np.random.default_rng(2)
+    n = 4000
+    efs_code, os_code = _ordered_codes(sub, "efs_days", "os_days", n, rng)
+    codes = np.column_stack([os_code, efs_code])
+    # Run: the strict order written both ways round
+    out = sub.decode(codes, rng=np.random.default_rng(3),
+                     order=orderings([Rule.parse("os_days > efs_days")]))
+    # Assert: in a shared bin efs < os except where two draws land on the same whole day
+    # (chance 1/width per row); elsewhere the bins decide; codes are unchanged
+    same = os_code == efs_code
+    os_d, efs_d = out["os_days"].to_numpy(float), out["efs_days"].to_numpy(float)
+    assert (efs_d[same] <= os_d[same]).all() and (efs_d[same] < os_d[same]).mean() > 0.9
+    np.testing.assert_array_equal(sub.encode(out).codes, codes)
 
 
 def test_decode_is_reproducible_with_the_same_rng_seed(aml_domain, aml_pooled):
