@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import math
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,10 +39,10 @@ import pandas as pd
 from synthema.errors import SynthemaError
 from synthema.privacy.dpsgd import dpsgd_rho, noise_multiplier_for_rho
 from synthema.schema import Dictionary
-from synthema.stats import CentralSource, Domain, StatisticsSource
+from synthema.stats import CentralSource, Domain, Measurement, StatisticsSource
 from synthema.stats.central import dp_training_codes
 from synthema.synth.base import BaseSynthesizer, FitContext
-from synthema.synth.pgm import estimated_total, one_way_probabilities, required_zeros
+from synthema.synth.pgm import estimated_total, one_way_probabilities, structural_zeros
 
 _LOG = logging.getLogger(__name__)
 
@@ -74,12 +75,18 @@ class Layout:
         return np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
 
     @classmethod
-    def of(cls, domain: Domain, dictionary: Dictionary) -> Layout:
-        """The layout of ``domain``: public information only (sizes, required variables)."""
+    def of(
+        cls, domain: Domain, dictionary: Dictionary, measurements: Sequence[Measurement] = ()
+    ) -> Layout:
+        """The layout of ``domain``: sizes and the structural zeros of *missing*.
+
+        Without ``measurements``, public information only (required variables); with them,
+        also the columns whose noisy answers show no missing mass (:func:`structural_zeros`).
+        """
         sizes = tuple(domain[a].size for a in domain.names)
         layout = cls(sizes, np.zeros(sum(sizes)))
         mask = layout.mask.copy()
-        zeros = required_zeros(domain, dictionary)
+        zeros = structural_zeros(domain, dictionary, measurements)
         for j, name in enumerate(domain.names):
             if (name,) in zeros:
                 start = layout.offsets[j]
@@ -223,7 +230,9 @@ class DPVAESynthesizer(BaseSynthesizer):
         weights, summary = train_vae(fit.source.codes(domain.names), layout, config, charge,
                                      output_bias=bias)
         self.weights_ = weights
-        self.layout_ = layout
+        # trained with the public layout (a flagged column may still hold a few missing
+        # values, whose likelihood must stay finite); sampled with the noisy answers' zeros too
+        self.layout_ = Layout.of(domain, fit.dictionary, ones)
         self.training_ = {**summary, "noise_multiplier": sigma, "steps": int(self.steps)}
 
     # -- sampling (numpy only) ----------------------------------------------------------------
