@@ -36,6 +36,8 @@ bytecode), with a timeout of twice the selected tests' baseline time plus 20 s.
     python benchmarks/mutation.py --save-before old.json                # compare with a run
                                                                         # on older tests
     python benchmarks/mutation.py rules --list                          # mutants, no runs
+    python benchmarks/mutation.py src/synthema/anonymize/search.py \
+        --recheck tests/unit/anonymize/test_anonymize_search.py        # survivors vs new tests
 
 Results merge into ``benchmarks/results/mutation.json`` (one entry per module, replaced
 when the module is run again) and a section of ``docs/testing.md``. It measures; it asserts
@@ -572,6 +574,48 @@ def run_module(workers: list[Worker], module: Path, base: dict[str, Any], *, com
     }
 
 
+def recheck(worker: Worker, entry: dict[str, Any], tests: list[str], *,
+            commit: str) -> dict[str, Any]:
+    """The module's survivors run again, each against ``tests`` only (tests written after the
+    full run to kill them): a survivor those tests fail is counted killed, with the recheck
+    recorded in the entry. Survivors whose mutant no longer exists (the code changed, not
+    just its docstrings) stay survivors. Much cheaper than a new full run; a full run later
+    replaces the entry."""
+    module = ROOT / entry["module"]
+    target = worker.shadow / module.relative_to(ROOT)
+    source = target.read_text(encoding="utf-8")
+    mutants = {m.key: m for m in find_mutants(source)}
+    still, killed = [], []
+    try:
+        for s in entry["survivors"]:
+            m = mutants.get(s["key"])
+            if m is None:
+                still.append(s)
+                continue
+            target.write_text(apply(source, m), encoding="utf-8")
+            doctests = (["--doctest-modules", str(target.relative_to(worker.shadow))]
+                        if _has_doctests(source) else [])
+            code, tail, seconds = worker.pytest([*doctests, *tests], timeout=600.0)
+            target.write_text(source, encoding="utf-8")
+            status = _status(code, tail)
+            print(f"  recheck line {m.line} {status:8s} {seconds:5.1f}s  "  # noqa: T201
+                  f"{m.old[:50]} -> {m.shown[:50]}", flush=True)
+            if status in ("killed", "timeout"):
+                killed.append(s)
+            elif status == "error":
+                raise SystemExit(f"recheck of {entry['module']} failed to run:\n{tail}")
+            else:
+                still.append(s)
+    finally:
+        target.write_text(source, encoding="utf-8")
+    total_killed = entry["killed"] + len(killed)
+    return {**entry, "killed": total_killed, "survived": len(still), "survivors": still,
+            "score": round(total_killed / entry["mutants"], 4) if entry["mutants"] else None,
+            "recheck": {"date": dt.date.today().isoformat(), "commit": commit,
+                        "tests": tests, "survivors": len(entry["survivors"]),
+                        "killed": len(killed)}}
+
+
 def _commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
@@ -621,6 +665,16 @@ def render(results: dict[str, Any]) -> str:
         room[0] += e["mutants"]
         room[1] += e["killed"]
         room[2] += equivalent
+    rechecked = [e for e in modules if e.get("recheck")]
+    if rechecked:
+        lines += ["", "Survivors of a full run re-run against tests written afterwards to kill "
+                  "them (`--recheck`; counted killed when those tests fail):", ""]
+        for e in rechecked:
+            r = e["recheck"]
+            lines.append(f"- `{e['module'].removeprefix('src/synthema/')}`: {r['killed']} of "
+                         f"{r['survivors']} survivors killed by "
+                         f"{', '.join(f'`{t}`' for t in r['tests'])} ({r['date']}, "
+                         f"{r['commit']})")
     lines += ["", "Per room (score = killed / mutants; with equivalent mutants set aside: "
               "killed / (mutants − equivalent)):", ""]
     for room, (total, killed, equivalent) in sorted(rooms.items()):
@@ -713,6 +767,9 @@ def main() -> None:
                         "the result is marked incomplete)")
     parser.add_argument("--jobs", type=int, default=1, help="mutants run at once, each in "
                         "its own shadow copy (default 1; at most the number of cores)")
+    parser.add_argument("--recheck", nargs="+", metavar="TEST",
+                        help="re-run the survivors of the given modules (from the JSON) "
+                        "against these test files only, e.g. tests written to kill them")
     parser.add_argument("--no-doc", action="store_true", help="do not touch docs/testing.md")
     parser.add_argument("--save-before", type=Path, metavar="JSON",
                         help="keep another run's results (e.g. on an older commit) as the "
@@ -734,6 +791,23 @@ def main() -> None:
         return
     commit = _commit()  # what the shadow copies hold: taken together
     workers = [Worker(make_shadow()) for _ in range(args.jobs)]
+    if args.recheck:
+        try:
+            for module in modules:
+                rel = module.relative_to(ROOT).as_posix()
+                if rel not in results["modules"]:
+                    raise SystemExit(f"{rel}: no full run in {RESULTS.name} to recheck")
+                entry = recheck(workers[0], results["modules"][rel], args.recheck,
+                                commit=commit)
+                results["modules"][rel] = entry
+                _publish(results, doc=not args.no_doc)
+                print(f"{rel}: {entry['recheck']['killed']} of "  # noqa: T201
+                      f"{entry['recheck']['survivors']} survivors killed on recheck", flush=True)
+        finally:
+            for worker in workers:
+                worker.close()
+                shutil.rmtree(worker.shadow, ignore_errors=True)
+        return
     try:
         bases: dict[str, dict[str, Any]] = {}
         for module in modules:

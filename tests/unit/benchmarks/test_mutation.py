@@ -87,3 +87,35 @@ def test_tracer_records_the_lines_each_test_runs_per_module(toy):
     lines = json.loads(out.read_text())["lines"][str(toy / "toy.py")]
     assert 3 in lines["test_toy.py::test_low"] and 4 not in lines["test_toy.py::test_low"]
     assert 4 in lines["test_toy.py::test_high"] and 3 not in lines["test_toy.py::test_high"]
+
+
+def test_recheck_counts_a_survivor_killed_by_a_new_test_and_keeps_the_others(toy, monkeypatch):
+    # Setup: `x < lo` -> `x <= lo` survives the toy's tests (no test at x == lo). Two
+    # survivors from a "full run": that mutant and a key whose mutant no longer exists in
+    # the code; a weak new test (equal values either way) and a strong one (the type of x)
+    monkeypatch.setattr(mutation, "ROOT", toy)
+    boundary = next(m for m in mutation.find_mutants(TOY) if m.shown == "(x <= lo)")
+    gone = {**mutation.asdict(boundary), "key": "clip: gone -> away"}
+    entry = {"module": "toy.py", "mutants": 10, "killed": 8, "survived": 2,
+             "survivors": [mutation.asdict(boundary), gone], "score": 0.8}
+    (toy / "test_edge.py").write_text(
+        "from toy import clip\n\ndef test_at_lo():\n    assert clip(0, 0, 5) == 0\n",
+        encoding="utf-8")
+    (toy / "test_edge_strict.py").write_text(
+        "import toy\n\ndef test_lo_is_returned_as_is():\n"
+        "    assert toy.clip(0.0, 0, 5) == 0 and type(toy.clip(0.0, 0, 5)) is float\n",
+        encoding="utf-8")
+    worker = mutation.Worker(toy)
+    try:
+        # Run
+        weak = mutation.recheck(worker, entry, ["test_edge.py"], commit="abc")
+        strong = mutation.recheck(worker, entry, ["test_edge_strict.py"], commit="abc")
+    finally:
+        worker.close()
+    # Assert: clip(0.0, 0, 5) returns lo (the int 0) under the mutant, x (0.0) on the code
+    assert weak["killed"] == 8 and weak["survived"] == 2
+    assert strong["killed"] == 9 and strong["survived"] == 1 and strong["score"] == 0.9
+    assert strong["survivors"] == [gone]
+    assert strong["recheck"] == {"date": strong["recheck"]["date"], "commit": "abc",
+                                 "tests": ["test_edge_strict.py"], "survivors": 2, "killed": 1}
+    assert (toy / "toy.py").read_text(encoding="utf-8") == TOY
