@@ -149,3 +149,156 @@ def test_column_kinds_by_dictionary_values_and_header():
     assert column_kind("voc_per_year", pd.Series([1, 3]), None) is None  # a rate
     assert header_unit("Jahre seit Diagnose") == "years"
     assert date_share(pd.Series([str(10_000_000 + 7919 * i) for i in range(500)])) < 0.05
+
+
+# Boundaries of the value checks, each computed by hand (issue 28: mutation survivors)
+
+def _kept(*columns: str, **changes):
+    """The AML policy keeping only ``columns`` (no sensitive column), with ``changes``."""
+    return dataclasses.replace(load_policy("aml"), keep=columns, sensitive={}, **changes)
+
+
+def _check(df: pd.DataFrame, policy, *, dictionary=None, pseudonymised=frozenset()):
+    from synthema.anonymize.kept import check_kept_columns
+
+    check_kept_columns(df, policy, dictionary=dictionary, pseudonymised=set(pseudonymised))
+
+
+def _codes(distinct: int, rows: int) -> list[str]:
+    """``rows`` ward codes W01.. of which ``distinct`` differ (the last ones repeat W01)."""
+    return [f"W{i + 1:02d}" for i in range(distinct)] + ["W01"] * (rows - distinct)
+
+
+def test_distinct_share_counts_from_exactly_min_rows_distinct():
+    from synthema.anonymize.kept import MIN_ROWS_DISTINCT, distinct_share
+
+    # Setup: 20 distinct codes (the minimum), and 19; a missing and a blank cell do not count
+    assert MIN_ROWS_DISTINCT == 20
+    twenty = pd.Series([*_codes(20, 20), None, " "])
+    nineteen = pd.Series(_codes(19, 19))
+    # Run
+    shares = distinct_share(twenty), distinct_share(nineteen)
+    # Assert: 20 of 20 distinct = 1.0; 19 cells are too few to say anything
+    assert shares == (1.0, None)
+
+
+def test_column_distinct_on_exactly_distinct_share_is_refused():
+    # Setup: 20 rows, 18 distinct codes = 18/20 = 0.9 = DISTINCT_SHARE (refused, >=), and
+    # 17 distinct = 0.85 (passes); 20 distinct codes on exactly MIN_ROWS_DISTINCT rows (refused)
+    # and 19 codes on 19 rows (too few to judge: passes)
+    policy = _kept("code")
+    # Run / Assert
+    with pytest.raises(AnonymizationError) as err:
+        _check(pd.DataFrame({"code": _codes(18, 20)}), policy)
+    assert "column 'code' (purpose.keep) is distinct on 90%" in err.value.message
+    with pytest.raises(AnonymizationError, match="distinct on 100%"):
+        _check(pd.DataFrame({"code": _codes(20, 20)}), policy)
+    _check(pd.DataFrame({"code": _codes(17, 20)}), policy)
+    _check(pd.DataFrame({"code": _codes(19, 19)}), policy)
+
+
+@pytest.mark.parametrize("cell, share", [("1900-01-01", 1.0), ("2100-12-31", 1.0),
+                                         ("1899-12-31", 0.0), ("2101-01-01", 0.0),
+                                         ("1850-06-15", 0.0)])
+def test_date_share_counts_years_1900_to_2100_inclusive(cell, share):
+    from synthema.anonymize.kept import date_share
+
+    # Setup: a date that parses, inside or just outside the plausible years
+    values = pd.Series([cell])
+    # Run / Assert
+    assert date_share(values) == share
+
+
+def test_date_share_by_dtype_and_of_an_empty_column():
+    from synthema.anonymize.kept import column_kind, date_share
+
+    # Setup: timestamps with a time zone (their text, '1961-02-03 00:00:00+00:00', matches no
+    # format: the dtype alone says they are dates), booleans, and columns with no cell
+    stamps = pd.Series(pd.to_datetime(["1961-02-03", "1970-01-01"])).dt.tz_localize("UTC")
+    flags = pd.Series([True, False, True])
+    empty = [pd.Series([None, " ", ""]), pd.Series([], dtype=object)]
+    # Run / Assert
+    assert date_share(stamps) == 1.0
+    assert column_kind("x", stamps, None) == ("date", "")
+    assert date_share(flags) == 0.0
+    assert [date_share(s) for s in empty] == [0.0, 0.0]
+    assert [column_kind("x", s, None) for s in empty] == [None, None]
+
+
+def test_column_is_a_date_on_more_than_half_of_its_cells():
+    from synthema.anonymize.kept import DATE_SHARE, column_kind
+
+    # Setup: 2 of 4 cells are dates (exactly DATE_SHARE = 0.5: not a date), 3 of 5 are (0.6)
+    assert DATE_SHARE == 0.5
+    half = pd.Series(["2020-01-01", "03.04.1955", "n/a", "unknown"])
+    more = pd.Series(["2020-01-01", "03.04.1955", "1961/02/03", "n/a", "unknown"])
+    # Run / Assert
+    assert column_kind("x", half, None) is None
+    assert column_kind("x", more, None) == ("date", "")
+
+
+def test_header_in_a_time_unit_over_numbers_at_the_boundary():
+    from synthema.anonymize.kept import column_kind, header_unit
+
+    # Setup: 9 numbers of 10 cells (exactly 0.9: numbers), 8 of 10 (not numbers); a float
+    # column with no value (its dtype says numbers); booleans under a unit header (not numbers)
+    nine = pd.Series([*(str(i) for i in range(1, 9)), "2,5", "n/a"])
+    eight = pd.Series([*(str(i) for i in range(1, 9)), "n/a", "unknown"])
+    missing = pd.Series([np.nan, np.nan])
+    flags = pd.Series([True, False] * 5)
+    # Run / Assert
+    assert header_unit("relapse_within_year") == "years"
+    assert column_kind("os_months", nine, None) == ("duration", "months")
+    assert column_kind("os_months", eight, None) is None
+    assert column_kind("os_months", missing, None) == ("duration", "months")
+    assert column_kind("relapse_within_year", flags, None) is None
+
+
+def test_header_with_the_unit_as_first_word():
+    from synthema.anonymize.kept import header_unit
+
+    # Setup: 'Alter (a)' is age in years (a = annum): a first word has no word before it, so
+    # it is a unit even when the header ends in a rate word ('a', 'per'); 'a' before the unit
+    # makes a rate
+    headers = ["Alter (a)", "months_a", "voc_a_year"]
+    # Run / Assert
+    assert [header_unit(h) for h in headers] == ["years", "months", None]
+
+
+def _dictionary(**types):
+    from synthema.schema import Dictionary
+    from synthema.schema.variable import Variable
+
+    variables = tuple(Variable.from_mapping({"name": name, **spec}) for name, spec in types.items())
+    return Dictionary(name="t", version="1", variables=variables)
+
+
+def test_dictionary_type_decides_before_the_values():
+    from synthema.anonymize.kept import column_kind
+
+    # Setup: a date variable whose cells read as no date, durations with and without a unit
+    # (a duration without one counts days), and a duration in a unit that is not a time unit
+    dic = _dictionary(visit={"type": "date"}, fu={"type": "duration"},
+                      fu_m={"type": "duration", "unit": "Months"},
+                      fu_x={"type": "duration", "unit": "cycles"})
+    codes = pd.Series(["unknown", "n/a"])
+    # Run / Assert
+    assert column_kind("visit", codes, dic) == ("date", "")
+    assert column_kind("fu", codes, dic) == ("duration", "days")
+    assert column_kind("fu_m", codes, dic) == ("duration", "months")
+    assert column_kind("fu_x", codes, dic) == ("duration", "days")
+
+
+@pytest.mark.parametrize("skipped", ["quasi-identifier", "pseudonymised", "dates.columns"])
+def test_a_skipped_column_does_not_stop_the_checks_of_later_ones(skipped):
+    # Setup: the first kept column is skipped (a quasi-identifier, pseudonymised, or a date
+    # the policy shifts); the second holds birth dates and must still be refused
+    first = {"quasi-identifier": "age", "pseudonymised": "pid", "dates.columns": "visit"}[skipped]
+    df = pd.DataFrame({first: ["61", "70"], "d1": ["03/04/1955", "17/11/1948"]})
+    changes = {"dates": dataclasses.replace(load_policy("aml").dates, method="shift",
+                                            columns=("visit",))}
+    # Run
+    with pytest.raises(AnonymizationError) as err:
+        _check(df, _kept(first, "d1", **changes), pseudonymised={"pid"})
+    # Assert
+    assert "column 'd1' (purpose.keep) is a date" in err.value.message
