@@ -52,9 +52,10 @@ def dictionary_show(
     counts = ", ".join(
         f"{g or 'no group'}: {sum(v.group == g for v in d.variables)}" for g in d.groups
     )
+    targets = f"targets: {', '.join(d.targets)}; " if d.targets else ""
     console.print(
         f"{len(d)} variables ({counts}); {pid}{len(d.survival)} survival pair(s); "
-        f"{len(d.rules)} rules; * = required"
+        f"{targets}{len(d.rules)} rules; * = required"
     )
 
 

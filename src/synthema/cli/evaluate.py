@@ -50,7 +50,8 @@ def evaluate_cmd(
     out: Annotated[Path, typer.Option(help="Folder for report.json and report.html.")],
     holdout: Annotated[list[Path] | None, typer.Option(
         help="Real rows never used for training (repeatable).")] = None,
-    target: Annotated[str | None, typer.Option(help="Classification target (default: cr).")] = None,
+    target: Annotated[str | None, typer.Option(
+        help="Classification target (default: the dictionary's targets, else cr).")] = None,
     seed: Annotated[int, typer.Option(min=0, help="Seed of samples, splits and models.")] = 0,
     model: Annotated[Path | None, typer.Option(
         help="The model the synthetic rows came from: the report states its method, mode and "

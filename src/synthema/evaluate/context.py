@@ -243,12 +243,8 @@ class EvaluationContext:
 
 
 def declared_targets(dictionary: Dictionary) -> list[str]:
-    """The dictionary's ``targets:`` (outcome columns beyond survival pairs), if it declares any.
+    """The dictionary's ``targets:`` (outcome columns beyond survival pairs; docs/dictionary.md).
 
-    Read defensively: the key is being added to the dictionary format (issue 13); names or
-    objects with a ``name`` are accepted.
+    The loader has checked that each is a variable and not a survival time.
     """
-    raw = getattr(dictionary, "targets", None) or ()
-    if isinstance(raw, str):
-        raw = (raw,)
-    return [t if isinstance(t, str) else str(getattr(t, "name", t)) for t in raw]
+    return list(dictionary.targets)

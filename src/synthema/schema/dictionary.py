@@ -66,6 +66,7 @@ _TOP_KEYS = {
     "patient_id": "name of the patient id column (optional; without it one row is one patient)",
     "variables": "list of variables",
     "survival": "list of {time, event} pairs",
+    "targets": "list of outcome variables the synthesizers favour and evaluate predicts",
     "rules": "list of rule expressions or {name, expr, description}",
 }
 _SURVIVAL_KEYS = {"time": "duration variable", "event": "boolean variable", "label": "label"}
@@ -93,6 +94,7 @@ class Dictionary:
     patient_id: str | None = None
     survival: tuple[SurvivalPair, ...] = ()
     rules: tuple[Rule, ...] = ()
+    targets: tuple[str, ...] = ()
     source: str = field(default="<dictionary>", compare=False)
 
     def __post_init__(self) -> None:
@@ -129,6 +131,7 @@ class Dictionary:
                     f"{self.source}: survival event '{pair.event}' is not a boolean variable",
                     fix="name a boolean variable under survival: event",
                 )
+        self._check_targets(by_name)
         kinds = {v.name: _RULE_KIND[v.type] for v in self.variables}
         categories = {v.name: v.categories for v in self.variables if v.categories}
         for rule in self.rules:
@@ -146,6 +149,31 @@ class Dictionary:
                     f"{self.source}: rule '{rule.name}' ({rule.expr}): {exc}",
                     fix="correct the rule (grammar and types in docs/rules.md)",
                 ) from None
+
+    def _check_targets(self, by_name: Mapping[str, Variable]) -> None:
+        """Each target is a declared variable, listed once, and not a survival time."""
+        times = {p.time for p in self.survival}
+        seen: set[str] = set()
+        for name in self.targets:
+            if name not in by_name:
+                close = difflib.get_close_matches(name, list(by_name), n=1)
+                hint = f"did you mean '{close[0]}'? " if close else ""
+                raise DictionaryError(
+                    f"{self.source}: target '{name}' is not a variable of the dictionary",
+                    fix=f"{hint}name a variable listed under variables: in targets:",
+                )
+            if name in times:
+                raise DictionaryError(
+                    f"{self.source}: target '{name}' is a survival time",
+                    fix="remove it from targets: (survival pairs are modelled jointly "
+                    "already); name its event or another outcome",
+                )
+            if name in seen:
+                raise DictionaryError(
+                    f"{self.source}: target '{name}' is listed twice",
+                    fix="list each target once under targets:",
+                )
+            seen.add(name)
 
     # -- construction ---------------------------------------------------------------------
     @classmethod
@@ -210,6 +238,7 @@ class Dictionary:
             patient_id=str(pid) if pid is not None else None,
             survival=tuple(survival),
             rules=tuple(rules),
+            targets=_targets(raw.get("targets"), source),
             source=source,
         )
 
@@ -284,6 +313,7 @@ class Dictionary:
             patient_id=self.patient_id,
             survival=tuple(p for p in self.survival if {p.time, p.event} <= keep),
             rules=tuple(r for r in self.rules if set(r.columns) <= keep),
+            targets=tuple(t for t in self.targets if t in keep),
             source=self.source,
         )
 
@@ -302,6 +332,8 @@ class Dictionary:
                 {"time": p.time, "event": p.event} | ({"label": p.label} if p.label else {})
                 for p in self.survival
             ]
+        if self.targets:
+            out["targets"] = list(self.targets)
         if self.rules:
             out["rules"] = [r.to_mapping() for r in self.rules]
         return out
@@ -309,6 +341,18 @@ class Dictionary:
     def to_yaml(self) -> str:
         """YAML text of this dictionary."""
         return yaml.safe_dump(self.to_mapping(), sort_keys=False, allow_unicode=True, width=100)
+
+
+def _targets(raw: Any, source: str) -> tuple[str, ...]:
+    """``targets:`` as variable names: a YAML list of names (absent or empty: none)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(t, str) and t for t in raw):
+        raise DictionaryError(
+            f"{source}: targets is {raw!r}, not a list of variable names",
+            fix="write targets: [cr] (a YAML list of outcome variables)",
+        )
+    return tuple(raw)
 
 
 # -- loading ----------------------------------------------------------------------------------

@@ -25,8 +25,10 @@ synthema keeps the idea and changes three things, all documented in ``docs/synth
 Budget: one-way marginals ρ/5, workload answers ρ/5, and the remaining 3ρ/5 split over the
 rounds; a round that finds nothing worth measuring passes its share on, and the last round
 spends whatever is left (so a fit spends exactly ρ(ε, δ)). Round one also measures the
-dictionary's public structure (survival pairs and the columns of short rules) and, for each
-survival pair, the (time, event, X) triples that fit worst, as MST does.
+dictionary's public structure (survival pairs and the columns of short rules), for each
+survival pair the (time, event, X) triples that fit worst, and for each declared target
+(``targets:``) the (target, X) pairs that fit worst, as MST does; when the workload cannot
+hold every pair, those with a target come right after those with a survival time.
 """
 
 from __future__ import annotations
@@ -98,7 +100,8 @@ class AIMSynthesizer(PGMSynthesizer):
         survival_covariates: attributes joined with each survival pair as (time, event, X)
             cliques in round one; ``"auto"`` takes the ``n_covariates`` worst-fit triples of
             the workload; ``None`` or ``()`` leaves them to the adaptive rounds.
-        n_covariates: how many triples ``"auto"`` takes per survival pair.
+        n_covariates: how many triples ``"auto"`` takes per survival pair, and how many
+            (target, X) pairs round one takes per declared target (0: none).
     """
 
     method = "aim"
@@ -193,6 +196,7 @@ class AIMSynthesizer(PGMSynthesizer):
             errors = self._errors(answers, model, probabilities, total, domain, rng)
             if r == 0:
                 pending += self._survival_cliques(errors, structure, dictionary, domain, largest)
+                pending += self._target_cliques(errors, structure, dictionary, domain, largest)
             chosen = self._choose(errors, structure, per_round, largest)
             cliques = pending + chosen
             pending = []
@@ -258,6 +262,23 @@ class AIMSynthesizer(PGMSynthesizer):
             for clique in chosen:
                 if structure.add(clique, largest_node=largest, max_cells=self.max_clique_cells):
                     added.append(clique)
+        return added
+
+    def _target_cliques(self, errors, structure, dictionary, domain, largest):
+        """Round one's (target, X) pairs: the worst-fit ``n_covariates`` per declared target,
+        X outside the target's group, the survival columns and the other targets."""
+        added = []
+        for target in selection.target_columns(dictionary, domain):
+            skip = selection.outcome_exclusions(target, dictionary, domain)
+            pairs = [c for c in errors if len(c) == 2 and target in c
+                     and not set(c) & (skip - {target}) and errors[c] > 0]
+            taken = 0
+            for clique in sorted(pairs, key=lambda c: -errors[c]):
+                if taken >= self.n_covariates:
+                    break
+                if structure.add(clique, largest_node=largest, max_cells=self.max_clique_cells):
+                    added.append(clique)
+                    taken += 1
         return added
 
     def _choose(

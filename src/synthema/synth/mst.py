@@ -18,8 +18,10 @@ Before the tree, the structure is seeded with what the dictionary declares (publ
 each survival pair (time, event) and the columns of every short rule (at most 3 columns); then
 each survival pair is joined with covariates into (time, event, X) triples —
 ``survival_covariates`` names them, or ``"auto"`` picks the ones most associated with the pair
-by the noisy selection scores. The tree connects these parts; a clique that would close a
-cycle is kept only while the junction tree's largest node stays within ``max_clique_cells``.
+by the noisy selection scores — and each declared target T (``targets:``) with the
+``n_covariates`` attributes most associated with it, as (T, X) pairs. The tree connects these
+parts; a clique that would close a cycle is kept only while the junction tree's largest node
+stays within ``max_clique_cells``.
 The model is fitted with mbi (:mod:`synthema.synth._mbi`); ``required`` variables are never
 missing in it (a structural zero).
 """
@@ -59,12 +61,17 @@ def public_structure(
     n_covariates: int,
     max_clique_cells: int,
 ) -> selection.Structure:
-    """Cliques fixed before the data-driven tree: survival pairs, short rules, survival triples.
+    """Cliques fixed before the data-driven tree: survival pairs, short rules, survival
+    triples, target pairs.
 
     ``"auto"`` covariates are the attributes most associated with the pair by noisy score,
     outside the survival time's own dictionary group (for AML the *outcome* group: competing
     outcomes such as remission or relapse are tied to survival by rules and the tree, while
-    KM curves by risk group need the baseline covariates).
+    KM curves by risk group need the baseline covariates), the survival columns and the
+    targets. Each target gets its ``n_covariates`` most associated attributes the same way
+    (outside its own group; one already joined to it, e.g. by a rule, takes no place),
+    whatever ``covariates`` says: a classifier of the target trained on synthetic rows needs
+    them.
     """
     from synthema.synth import _mbi  # JAX starts only when a model is estimated
 
@@ -77,13 +84,11 @@ def public_structure(
         structure.add((time, event))
     for clique in selection.rule_cliques(dictionary, domain, max_cells=max_clique_cells):
         structure.add(clique, largest_node=largest, max_cells=max_clique_cells)
-    survival_names = {c for p in pairs for c in p}
     for time, event in pairs:
         if covariates == "auto":
-            group = dictionary[time].group
-            same = {v.name for v in dictionary.variables if group and v.group == group}
+            exclude = selection.outcome_exclusions(time, dictionary, domain)
             chosen = selection.survival_covariates(
-                (time, event), scores, k=n_covariates, exclude=survival_names | same
+                (time, event), scores, k=n_covariates, exclude=exclude
             )
         else:
             chosen = [c for c in (covariates or ()) if c in domain]
@@ -91,6 +96,16 @@ def public_structure(
             clique = (time, event, x)
             if domain.size(clique) <= max_clique_cells:
                 structure.add(clique, largest_node=largest, max_cells=max_clique_cells)
+    for target in selection.target_columns(dictionary, domain):
+        exclude = selection.outcome_exclusions(target, dictionary, domain)
+        ranked = selection.survival_covariates((target,), scores, k=len(domain),
+                                               exclude=exclude)
+        added = 0
+        for x in ranked:  # a covariate a rule already joins to the target takes no slot
+            if added >= n_covariates:
+                break
+            clique = tuple(sorted((target, x), key=domain.names.index))
+            added += structure.add(clique, largest_node=largest, max_cells=max_clique_cells)
     return structure
 
 
@@ -109,7 +124,8 @@ class MSTSynthesizer(PGMSynthesizer):
         survival_covariates: attributes joined with every survival (time, event) pair as
             (time, event, X) cliques; ``"auto"`` picks ``n_covariates`` per pair from the noisy
             selection scores; ``None`` or ``()`` adds none.
-        n_covariates: how many covariates ``"auto"`` picks per survival pair.
+        n_covariates: how many covariates ``"auto"`` picks per survival pair, and how many
+            are joined with each declared target as (target, X) pairs (0: none).
         max_clique_cells: largest clique (in cells) the public structure may add.
     """
 

@@ -10,7 +10,8 @@ post-processing: it costs no further privacy, so no exponential mechanism is nee
 choice is the deterministic best (ties broken by candidate order).
 
 Public knowledge the dictionary declares is used without any budget: survival pairs are
-always modelled jointly, and the columns of short clinical rules are modelled together.
+always modelled jointly, the columns of short clinical rules are modelled together, and each
+declared target (``targets:``) is modelled with the covariates most associated with it.
 
 The score of a candidate is an unbiased estimate of the squared L2 distance between its true
 marginal and the model's estimate, computed on a coarsened grid (each attribute's codes
@@ -40,6 +41,26 @@ def survival_columns(dictionary: Dictionary, domain: Domain) -> list[tuple[str, 
     return [
         (p.time, p.event) for p in dictionary.survival if p.time in domain and p.event in domain
     ]
+
+
+def target_columns(dictionary: Dictionary, domain: Domain) -> list[str]:
+    """The dictionary's declared targets that are in the domain, in order."""
+    return [t for t in dictionary.targets if t in domain]
+
+
+def outcome_exclusions(name: str, dictionary: Dictionary, domain: Domain) -> set[str]:
+    """Attributes never chosen as covariates of ``name`` (a survival time or a target).
+
+    Every survival column and target, and the attributes of ``name``'s own dictionary group
+    (for AML the *outcome* group): a model of survival or of a target needs the baseline
+    covariates, while competing outcomes are tied to it by rules and the tree.
+    """
+    pairs = survival_columns(dictionary, domain)
+    out = {c for p in pairs for c in p} | set(target_columns(dictionary, domain))
+    group = dictionary[name].group
+    if group:
+        out |= {v.name for v in dictionary.variables if v.group == group}
+    return out
 
 
 def rule_cliques(dictionary: Dictionary, domain: Domain, *, max_cells: int) -> list[Clique]:
@@ -93,10 +114,10 @@ def candidate_pairs(
     """Pairs of attributes to score, chosen without looking at the data.
 
     All pairs when there are at most ``max_candidates``. Otherwise, first the pairs that
-    involve a survival time, then pairs of columns that share a rule, then pairs of columns
-    that may be missing together (below), then random pairs (``rng``), up to
-    ``max_candidates``: measuring every pair of a 157-attribute dictionary would spread the
-    selection budget over 12,246 marginals.
+    involve a survival time, then those that involve a declared target, then pairs of columns
+    that share a rule, then pairs of columns that may be missing together (below), then random
+    pairs (``rng``), up to ``max_candidates``: measuring every pair of a 157-attribute
+    dictionary would spread the selection budget over 12,246 marginals.
 
     ``missing`` maps attributes to their share of missing values in the noisy one-way
     marginals (already released: no budget). Columns missing *together*, such as the genes
@@ -120,6 +141,10 @@ def candidate_pairs(
         for other in names:
             if other not in (time, event):
                 chosen[pair(time, other)] = None
+    for target in target_columns(dictionary, domain):
+        for other in names:
+            if other != target:
+                chosen[pair(target, other)] = None
     for rule in dictionary.rules:
         cols = [c for c in rule.columns if c in position]
         if len(cols) <= 6:
@@ -275,24 +300,27 @@ def spanning_edges(scores: Mapping[Clique, float], structure: Structure) -> list
 
 
 def survival_covariates(
-    pair: tuple[str, str],
+    pair: Sequence[str],
     scores: Mapping[Clique, float],
     *,
     k: int,
     exclude: Iterable[str] = (),
 ) -> list[str]:
-    """The ``k`` attributes most associated with a survival pair, by noisy score.
+    """The ``k`` attributes most associated with a survival pair (or a target), by noisy score.
 
-    The score of X is the sum of the scores of (time, X) and (event, X) among the measured
-    candidates; only positive totals count.
+    The score of X is the sum of the scores of (a, X) for every attribute a of ``pair`` (time
+    and event; or one target alone) among the measured candidates; only positive totals count.
+
+    >>> survival_covariates(("cr",), {("age", "cr"): 5.0, ("cr", "sex"): -1.0}, k=3)
+    ['age']
     """
-    time, event = pair
-    skip = set(exclude) | {time, event}
+    anchor = set(pair)
+    skip = set(exclude) | anchor
     total: dict[str, float] = {}
     for clique, s in scores.items():
-        if len(clique) != 2 or not ({time, event} & set(clique)):
+        if len(clique) != 2 or not (anchor & set(clique)) or set(clique) <= anchor:
             continue
-        other = clique[1] if clique[0] in (time, event) else clique[0]
+        other = clique[1] if clique[0] in anchor else clique[0]
         if other not in skip:
             total[other] = total.get(other, 0.0) + s
     ranked = sorted((x for x in total if total[x] > 0), key=lambda x: -total[x])

@@ -80,3 +80,23 @@ def test_without_holdout_the_tstr_metrics_fail_alone(real, fresh, dictionary):
         assert math.isnan(by_name[name].value) and by_name[name].status == "error"
         assert "--holdout" in by_name[name].error
     assert by_name["km_distance"].error is None and by_name["km_distance"].value < 0.2
+
+
+def test_the_dictionary_targets_are_predicted_by_default(real, fresh, dictionary, holdout):
+    # Setup: declare two targets; cr (the fallback default) is not among them
+    import dataclasses
+
+    declared = dataclasses.replace(dictionary, targets=("relapse", "efs_status"))
+
+    # Run
+    report = evaluate(real, fresh, dictionary=declared, holdout=holdout,
+                      metrics=["classification_auroc_gap"])
+    forced = evaluate(real, fresh, dictionary=declared, holdout=holdout, target="cr",
+                      metrics=["classification_auroc_gap"])
+
+    # Assert: both declared targets are scored, and --target still wins over them
+    details = report.get_details("classification_auroc_gap")
+    assert [t["target"] for t in details["targets"]] == ["relapse", "efs_status"]
+    assert "relapse" not in details["features"] and "efs_status" not in details["features"]
+    assert [t["target"] for t in forced.get_details("classification_auroc_gap")["targets"]] \
+        == ["cr"]

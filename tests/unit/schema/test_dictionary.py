@@ -86,6 +86,12 @@ def test_round_trip_through_yaml(tmp_path):
         (lambda r: r.pop("name"), r"missing 'name'"),
         (lambda r: r["variables"][0].update(omop_concept_id="x"), r"omop_concept_id"),
         (lambda r: r.update(patient_id="age"), r"also listed as a variable"),
+        (lambda r: r.update(targets=["os_stat"]), r"target 'os_stat' is not a variable.*"
+         r"did you mean 'os_status'"),
+        (lambda r: r.update(targets=["os_days"]), r"target 'os_days' is a survival time.*"
+         r"remove it from targets"),
+        (lambda r: r.update(targets=["wbc", "wbc"]), r"target 'wbc' is listed twice"),
+        (lambda r: r.update(targets="wbc"), r"not a list of variable names.*targets: \[cr\]"),
     ],
 )
 def test_each_malformed_dictionary_has_its_error(mutate, match):
@@ -97,6 +103,41 @@ def test_each_malformed_dictionary_has_its_error(mutate, match):
     # Assert: the message and its one-line fix together say what and how
     assert re.search(match, f"{info.value.message} {info.value.fix}")
     assert info.value.fix
+
+
+def test_targets_are_parsed_kept_by_projection_and_written_back(tmp_path):
+    # Setup: a survival event and a number may be targets
+    text = MINIMAL + "targets: [os_status, wbc]\n"
+
+    # Run
+    d = _load(text, tmp_path)
+    again = Dictionary.from_mapping(yaml.safe_load(d.to_yaml()))
+
+    # Assert
+    assert d.targets == ("os_status", "wbc")
+    assert again == d
+    assert d.project(["age", "wbc"]).targets == ("wbc",)
+    assert _load(MINIMAL, tmp_path).targets == ()
+
+
+def test_a_bad_target_names_the_file_and_the_fix_on_one_line(tmp_path):
+    # Run
+    with pytest.raises(DictionaryError) as info:
+        _load(MINIMAL + "targets: [os_days]\n", tmp_path)
+
+    # Assert
+    assert info.value.message == f"{tmp_path / 'd.yaml'}: target 'os_days' is a survival time"
+    assert "\n" not in info.value.fix and "targets:" in info.value.fix
+
+
+def test_builtin_targets_are_clinical_outcomes():
+    # Run
+    aml, scd = load_dictionary("aml"), load_dictionary("scd")
+
+    # Assert: AML declares complete remission (boolean, outcome group); SCD only survival
+    assert aml.targets == ("cr",)
+    assert aml["cr"].type is VariableType.BOOLEAN and aml["cr"].group == "outcome"
+    assert scd.targets == ()
 
 
 def test_yaml_syntax_error_names_line(tmp_path):

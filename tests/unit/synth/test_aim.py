@@ -82,3 +82,22 @@ def test_aim_parameters_are_checked(small_dictionary, aml_data):
     # Run / Assert
     with pytest.raises(ValueError, match="rounds=0"):
         synth.fit(aml_data)
+
+
+def test_round_one_takes_the_worst_fit_pairs_of_each_target(small_dictionary):
+    # Setup: errors of workload pairs under the independent model
+    from synthema.stats import Domain
+    from synthema.synth import selection
+
+    domain = Domain.from_dictionary(small_dictionary)
+    errors = {("age", "cr"): 10.0, ("eln2022", "cr"): 8.0, ("cr", "npm1"): 6.0,
+              ("cr", "tp53"): 4.0, ("cr", "relapse"): 30.0, ("cr", "os_status"): 40.0,
+              ("age", "sex"): 99.0}
+    synth = AIMSynthesizer(dictionary=small_dictionary, n_covariates=2)
+
+    # Run
+    added = synth._target_cliques(errors, selection.Structure(domain.names), small_dictionary,
+                                  domain, lambda cliques: 0)
+
+    # Assert: the two worst outside the outcome group and the survival columns
+    assert added == [("age", "cr"), ("eln2022", "cr")]

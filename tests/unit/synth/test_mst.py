@@ -138,3 +138,31 @@ def test_selection_uses_noisy_answers_only(small_dictionary, aml_data, fitted, f
     assert sum(rho for *_, rho in spy.calls) == pytest.approx(synth.privacy_spent_["rho"])
     reference = fitted("mst", 4.0)  # the same seed through a CentralSource: the same model
     assert synth.cliques_ == reference.cliques_
+
+
+def test_public_structure_joins_each_target_with_its_most_associated_covariates(
+    small_dictionary,
+):
+    # Setup: noisy scores as selection would give them; relapse shares cr's (outcome) group,
+    # os_status is a survival column, tp53 is fourth
+    import dataclasses
+
+    from synthema.stats import Domain
+    from synthema.synth.mst import public_structure
+
+    domain = Domain.from_dictionary(small_dictionary)
+    scores = {("age", "cr"): 10.0, ("eln2022", "cr"): 8.0, ("cr", "npm1"): 6.0,
+              ("cr", "tp53"): 4.0, ("cr", "relapse"): 30.0, ("cr", "os_status"): 40.0}
+
+    def build(d):
+        return public_structure(domain, d, scores, covariates=None, n_covariates=3,
+                                max_clique_cells=50_000).cliques
+
+    # Run
+    cliques = build(small_dictionary)
+    plain = build(dataclasses.replace(small_dictionary, targets=()))
+
+    # Assert
+    for pair in [("age", "cr"), ("eln2022", "cr"), ("cr", "npm1")]:
+        assert pair in cliques and pair not in plain
+    assert ("cr", "tp53") not in cliques and ("cr", "os_status") not in cliques

@@ -134,3 +134,48 @@ def test_survival_covariates_exclude_given_names():
 
     # Assert
     assert top == ["x", "z"]
+
+
+def test_capped_candidates_pair_each_target_with_every_attribute_first(domain, small_dictionary):
+    # Setup: just room for the survival pairs and the target's pairs (cr is the AML target)
+    import dataclasses
+
+    rng = np.random.default_rng(2)
+    times = [p.time for p in small_dictionary.survival]
+    survival = {tuple(sorted((t, x), key=domain.names.index)) for t in times
+                for x in domain.names if x != t}
+    target = {tuple(sorted(("cr", x), key=domain.names.index)) for x in domain.names
+              if x != "cr"}
+    room = len(survival | target)
+    no_target = dataclasses.replace(small_dictionary, targets=())
+
+    # Run
+    with_target = selection.candidate_pairs(domain, small_dictionary, max_candidates=room,
+                                            rng=rng)
+    without = selection.candidate_pairs(domain, no_target, max_candidates=room, rng=rng)
+
+    # Assert: every (cr, X) pair is scored only because cr is declared a target
+    assert small_dictionary.targets == ("cr",)
+    assert set(with_target) == survival | target
+    assert not target - survival <= set(without)
+
+
+def test_target_covariates_are_the_most_associated_outside_excluded_names():
+    # Setup: scores of pairs with the target "y"
+    scores = {("a", "y"): 4.0, ("y", "b"): 9.0, ("c", "y"): 2.0, ("d", "y"): -1.0,
+              ("a", "b"): 50.0}
+
+    # Run
+    top = selection.survival_covariates(("y",), scores, k=3, exclude=["b"])
+
+    # Assert: b excluded, d has no evidence, (a, b) is not about y
+    assert top == ["a", "c"]
+
+
+def test_outcome_exclusions_cover_survival_targets_and_the_own_group(domain, small_dictionary):
+    # Run
+    out = selection.outcome_exclusions("cr", small_dictionary, domain)
+
+    # Assert
+    assert {"cr", "os_days", "os_status", "relapse", "cr_days"} <= out
+    assert not out & {"age", "eln2022", "induction_intensity", "npm1"}
