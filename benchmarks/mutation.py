@@ -611,9 +611,10 @@ def recheck(worker: Worker, entry: dict[str, Any], tests: list[str], *,
     total_killed = entry["killed"] + len(killed)
     return {**entry, "killed": total_killed, "survived": len(still), "survivors": still,
             "score": round(total_killed / entry["mutants"], 4) if entry["mutants"] else None,
-            "recheck": {"date": dt.date.today().isoformat(), "commit": commit,
-                        "tests": tests, "survivors": len(entry["survivors"]),
-                        "killed": len(killed)}}
+            "rechecks": [*entry.get("rechecks", []),
+                         {"date": dt.date.today().isoformat(), "commit": commit,
+                          "tests": tests, "survivors": len(entry["survivors"]),
+                          "killed": len(killed)}]}
 
 
 def _commit() -> str:
@@ -665,16 +666,16 @@ def render(results: dict[str, Any]) -> str:
         room[0] += e["mutants"]
         room[1] += e["killed"]
         room[2] += equivalent
-    rechecked = [e for e in modules if e.get("recheck")]
+    rechecked = [e for e in modules if e.get("rechecks")]
     if rechecked:
         lines += ["", "Survivors of a full run re-run against tests written afterwards to kill "
                   "them (`--recheck`; counted killed when those tests fail):", ""]
         for e in rechecked:
-            r = e["recheck"]
-            lines.append(f"- `{e['module'].removeprefix('src/synthema/')}`: {r['killed']} of "
-                         f"{r['survivors']} survivors killed by "
-                         f"{', '.join(f'`{t}`' for t in r['tests'])} ({r['date']}, "
-                         f"{r['commit']})")
+            for r in e["rechecks"]:
+                lines.append(f"- `{e['module'].removeprefix('src/synthema/')}`: {r['killed']} "
+                             f"of {r['survivors']} survivors killed by "
+                             f"{', '.join(f'`{t}`' for t in r['tests'])} ({r['date']}, "
+                             f"{r['commit']})")
     lines += ["", "Per room (score = killed / mutants; with equivalent mutants set aside: "
               "killed / (mutants − equivalent)):", ""]
     for room, (total, killed, equivalent) in sorted(rooms.items()):
@@ -791,8 +792,8 @@ def main() -> None:
         return
     commit = _commit()  # what the shadow copies hold: taken together
     workers = [Worker(make_shadow()) for _ in range(args.jobs)]
-    if args.recheck:
-        try:
+    try:
+        if args.recheck:
             for module in modules:
                 rel = module.relative_to(ROOT).as_posix()
                 if rel not in results["modules"]:
@@ -801,14 +802,10 @@ def main() -> None:
                                 commit=commit)
                 results["modules"][rel] = entry
                 _publish(results, doc=not args.no_doc)
-                print(f"{rel}: {entry['recheck']['killed']} of "  # noqa: T201
-                      f"{entry['recheck']['survivors']} survivors killed on recheck", flush=True)
-        finally:
-            for worker in workers:
-                worker.close()
-                shutil.rmtree(worker.shadow, ignore_errors=True)
-        return
-    try:
+                last = entry["rechecks"][-1]
+                print(f"{rel}: {last['killed']} of {last['survivors']} "  # noqa: T201
+                      "survivors killed on recheck", flush=True)
+            return
         bases: dict[str, dict[str, Any]] = {}
         for module in modules:
             tests = room_tests(module)
@@ -827,7 +824,6 @@ def main() -> None:
         for worker in workers:
             worker.close()
             shutil.rmtree(worker.shadow, ignore_errors=True)
-
 
 if __name__ == "__main__":
     main()

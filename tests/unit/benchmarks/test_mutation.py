@@ -116,6 +116,14 @@ def test_recheck_counts_a_survivor_killed_by_a_new_test_and_keeps_the_others(toy
     assert weak["killed"] == 8 and weak["survived"] == 2
     assert strong["killed"] == 9 and strong["survived"] == 1 and strong["score"] == 0.9
     assert strong["survivors"] == [gone]
-    assert strong["recheck"] == {"date": strong["recheck"]["date"], "commit": "abc",
-                                 "tests": ["test_edge_strict.py"], "survivors": 2, "killed": 1}
+    assert strong["rechecks"] == [{"date": strong["rechecks"][0]["date"], "commit": "abc",
+                                   "tests": ["test_edge_strict.py"], "survivors": 2,
+                                   "killed": 1}]
+    # a second recheck adds its record and keeps the first
+    worker = mutation.Worker(toy)
+    try:
+        again = mutation.recheck(worker, strong, ["test_edge.py"], commit="def")
+    finally:
+        worker.close()
+    assert [r["killed"] for r in again["rechecks"]] == [1, 0] and again["killed"] == 9
     assert (toy / "toy.py").read_text(encoding="utf-8") == TOY
