@@ -130,6 +130,27 @@ def tvd():
     return _tvd
 
 
+class OtherSource:
+    """Any StatisticsSource that is not a CentralSource (e.g. a federation): it answers
+    through a central source but is not one, so methods that need raw rows refuse it."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    @property
+    def domain(self):
+        return self.inner.domain
+
+    def measure(self, cliques, *, sigma):
+        return self.inner.measure(cliques, sigma=sigma)
+
+
+@pytest.fixture(scope="session")
+def other_source():
+    """:class:`OtherSource`, for tests of methods that refuse a non-central source."""
+    return OtherSource
+
+
 @pytest.fixture(scope="session")
 def delta() -> float:
     return DELTA

@@ -10,20 +10,6 @@ from synthema.stats import CentralSource
 from synthema.synth import GaussianCopulaSynthesizer, create_synthesizer
 
 
-class OtherSource:
-    """Any StatisticsSource that is not a CentralSource (e.g. a federation)."""
-
-    def __init__(self, inner):
-        self.inner = inner
-
-    @property
-    def domain(self):
-        return self.inner.domain
-
-    def measure(self, cliques, *, sigma):
-        return self.inner.measure(cliques, sigma=sigma)
-
-
 def test_copula_is_labelled_non_private(fitted):
     # Run
     synth = fitted("copula", 4.0)
@@ -34,9 +20,9 @@ def test_copula_is_labelled_non_private(fitted):
     assert synth.privacy_spent_["private"] is False
 
 
-def test_copula_refuses_a_non_central_source(small_dictionary, aml_data):
+def test_copula_refuses_a_non_central_source(small_dictionary, aml_data, other_source):
     # Setup
-    source = OtherSource(CentralSource(aml_data, small_dictionary))
+    source = other_source(CentralSource(aml_data, small_dictionary))
     synth = create_synthesizer("copula", dictionary=small_dictionary)
 
     # Run / Assert
