@@ -15,6 +15,7 @@ import pytest
 import synthema.privacy.mechanisms as mechanisms
 from synthema.cohorts.simulate import simulate
 from synthema.schema import Dictionary, load_dictionary
+from synthema.stats import CentralSource
 from synthema.synth import BaseSynthesizer, create_synthesizer
 
 # survival pair, ELN 2022, age, NPM1/FLT3-ITD, remission and relapse (rules), and columns
@@ -143,6 +144,25 @@ class OtherSource:
 
     def measure(self, cliques, *, sigma):
         return self.inner.measure(cliques, sigma=sigma)
+
+
+class RecordingSource(CentralSource):
+    """A central source that keeps every noisy answer it released, in order."""
+
+    def __init__(self, data, dictionary) -> None:
+        super().__init__(data, dictionary)
+        self.released: list = []
+
+    def measure(self, cliques, *, sigma):
+        out = super().measure(cliques, sigma=sigma)
+        self.released.extend(out)
+        return out
+
+
+@pytest.fixture(scope="session")
+def recording_source():
+    """:class:`RecordingSource`, for tests that check what a fit released."""
+    return RecordingSource
 
 
 @pytest.fixture(scope="session")

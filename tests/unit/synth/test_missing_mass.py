@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from synthema.schema import Dictionary
-from synthema.stats import CentralSource, Domain, Measurement
+from synthema.stats import Domain, Measurement
 from synthema.synth import create_synthesizer
 from synthema.synth.pgm import MISSING_Z, absent_missing, missing_estimates
 
@@ -39,19 +39,6 @@ def cohort():
         cols[c] = v
     data = pd.DataFrame(cols)
     return _dictionary(data.columns), data
-
-
-class Recording(CentralSource):
-    """A central source that keeps every noisy answer it released."""
-
-    def __init__(self, data, dictionary) -> None:
-        super().__init__(data, dictionary)
-        self.released: list[Measurement] = []
-
-    def measure(self, cliques, *, sigma):
-        out = super().measure(cliques, sigma=sigma)
-        self.released.extend(out)
-        return out
 
 
 def test_missing_count_combines_every_measurement_by_inverse_variance():
@@ -87,10 +74,10 @@ def test_absent_missing_draws_the_line_at_z_standard_deviations_and_zero_when_ex
 
 
 @pytest.mark.parametrize("method", ["mst", "independent"])
-def test_complete_columns_stay_complete_at_epsilon_one(method, cohort):
+def test_complete_columns_stay_complete_at_epsilon_one(method, cohort, recording_source):
     # Setup
     dictionary, data = cohort
-    source = Recording(data, dictionary)
+    source = recording_source(data, dictionary)
     params = {"iters": 300} if method == "mst" else {}
     synth = create_synthesizer(method, dictionary=dictionary, epsilon=1.0, **params)
     # Run
@@ -114,12 +101,12 @@ def test_complete_columns_stay_complete_at_epsilon_one(method, cohort):
     assert MISSING_Z == 2.0  # the documented default this test's bound is computed for
 
 
-def test_exact_counts_keep_missing_exactly_where_the_data_have_it(cohort):
+def test_exact_counts_keep_missing_exactly_where_the_data_have_it(cohort, recording_source):
     # Setup: noise off (not private): the rule must be "no missing value in the data"
     dictionary, data = cohort
     data = data.copy()
     data.loc[5, "c0"] = None  # one missing value is still missing mass
-    source = Recording(data, dictionary)
+    source = recording_source(data, dictionary)
     synth = create_synthesizer("independent", dictionary=dictionary, epsilon=math.inf)
     # Run
     synth.fit(source)
@@ -156,10 +143,10 @@ def test_columns_missing_together_stay_together_when_pairs_are_capped():
     assert abs(together.all(axis=1).mean() - 0.4) < 0.04
 
 
-def test_dpvae_samples_no_missing_where_its_one_way_answers_show_none(cohort):
+def test_dpvae_samples_no_missing_where_its_one_way_answers_show_none(cohort, recording_source):
     # Setup: dpvae measures the one-way marginals first (its decoder's output bias)
     dictionary, data = cohort
-    source = Recording(data, dictionary)
+    source = recording_source(data, dictionary)
     synth = create_synthesizer("dpvae", dictionary=dictionary, epsilon=1.0, steps=20,
                                hidden=16, latent=4)
     # Run

@@ -27,47 +27,36 @@ PRIVATE = ("mst", "aim", "independent")
 SMALL = ["age", "sex", "eln2022", "npm1", "flt3_itd", "os_days", "os_status"]
 
 
-class RecordingSource:
-    """A StatisticsSource that keeps every noisy answer it hands out (what was released)."""
-
-    def __init__(self, inner: CentralSource) -> None:
-        self.inner = inner
-        self.released: list = []
-
-    @property
-    def domain(self):
-        return self.inner.domain
-
-    def measure(self, cliques, *, sigma):
-        out = self.inner.measure(cliques, sigma=sigma)
-        self.released.extend(out)
-        return out
-
-
 @pytest.fixture(scope="module")
 def tiny(aml_full, aml_data):
     dictionary = aml_full.project(SMALL)
     return dictionary, aml_data[list(dictionary.columns)].iloc[:400].reset_index(drop=True)
 
 
-def _release(method, dictionary, data, *, seed, epsilon=1.0, **params):
-    source = RecordingSource(CentralSource(data, dictionary))
-    synth = create_synthesizer(
-        method, dictionary=dictionary, epsilon=epsilon, random_state=seed, **params
-    )
-    synth.fit(source)
-    return synth, source.released
+@pytest.fixture
+def release(recording_source):
+    """Fit ``method`` on ``data``; return the synthesizer and every noisy answer released."""
+
+    def run(method, dictionary, data, *, seed, epsilon=1.0, **params):
+        source = recording_source(data, dictionary)
+        synth = create_synthesizer(
+            method, dictionary=dictionary, epsilon=epsilon, random_state=seed, **params
+        )
+        synth.fit(source)
+        return synth, source.released
+
+    return run
 
 
 @pytest.mark.parametrize("method", PRIVATE)
-def test_two_fits_with_the_same_seed_release_different_noise(method, tiny):
+def test_two_fits_with_the_same_seed_release_different_noise(method, tiny, release):
     # Setup
     dictionary, data = tiny
     params = {"iters": 50} if method != "independent" else {}
 
     # Run
-    _, first = _release(method, dictionary, data, seed=3, **params)
-    _, second = _release(method, dictionary, data, seed=3, **params)
+    _, first = release(method, dictionary, data, seed=3, **params)
+    _, second = release(method, dictionary, data, seed=3, **params)
 
     # Assert: the one-way marginals (asked first, identically, by every method) differ
     ones = [(a, b) for a, b in zip(first, second, strict=False) if len(a.clique) == 1]
@@ -75,10 +64,10 @@ def test_two_fits_with_the_same_seed_release_different_noise(method, tiny):
     assert any(not np.array_equal(a.noisy_counts, b.noisy_counts) for a, b in ones)
 
 
-def test_the_noise_cannot_be_regenerated_from_the_model_file(tiny, tmp_path):
+def test_the_noise_cannot_be_regenerated_from_the_model_file(tiny, release, tmp_path):
     # Setup: a fit with a seed, saved; the attacker holds the file and the noisy answers
     dictionary, data = tiny
-    synth, released = _release("independent", dictionary, data, seed=3)
+    synth, released = release("independent", dictionary, data, seed=3)
     path = synth.save(tmp_path / "model.synth")
     with zipfile.ZipFile(path) as archive:
         meta = json.loads(archive.read("synthesizer.json"))
@@ -99,7 +88,7 @@ def test_the_noise_cannot_be_regenerated_from_the_model_file(tiny, tmp_path):
     assert matches == 0, f"{matches} of {len(truth)} marginals recovered exactly"
 
 
-def test_a_neighbouring_dataset_is_not_revealed_by_the_difference_of_two_fits(tiny):
+def test_a_neighbouring_dataset_is_not_revealed_by_the_difference_of_two_fits(tiny, release):
     # Setup: D and D plus one patient, fitted with the same seed
     dictionary, data = tiny
     patient = data.iloc[[0]].copy()
@@ -107,8 +96,8 @@ def test_a_neighbouring_dataset_is_not_revealed_by_the_difference_of_two_fits(ti
     neighbour = pd.concat([data, patient], ignore_index=True)
 
     # Run
-    _, on_d = _release("independent", dictionary, data, seed=3)
-    _, on_d1 = _release("independent", dictionary, neighbour, seed=3)
+    _, on_d = release("independent", dictionary, data, seed=3)
+    _, on_d1 = release("independent", dictionary, neighbour, seed=3)
 
     # Assert: the difference is not the patient's one-hot vector (it was, for every marginal)
     codes = CentralSource(patient, dictionary)
@@ -119,14 +108,14 @@ def test_a_neighbouring_dataset_is_not_revealed_by_the_difference_of_two_fits(ti
 
 
 @pytest.mark.parametrize("method", PRIVATE)
-def test_same_seed_same_model_only_without_noise(method, tiny):
+def test_same_seed_same_model_only_without_noise(method, tiny, release):
     # Setup
     dictionary, data = tiny
     params = {"iters": 50} if method != "independent" else {}
 
     # Run
-    a, _ = _release(method, dictionary, data, seed=5, epsilon=math.inf, **params)
-    b, _ = _release(method, dictionary, data, seed=5, epsilon=math.inf, **params)
+    a, _ = release(method, dictionary, data, seed=5, epsilon=math.inf, **params)
+    b, _ = release(method, dictionary, data, seed=5, epsilon=math.inf, **params)
 
     # Assert: at epsilon = inf the seed fixes everything, so the samples agree
     pd.testing.assert_frame_equal(a.sample(300, random_state=1), b.sample(300, random_state=1))
