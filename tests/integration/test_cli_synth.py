@@ -47,7 +47,8 @@ def cohort(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def mst_model(cohort):
-    """One private MST model, fitted through the CLI, shared by the sampling tests."""
+    """One private model, fitted through the CLI with the default ``--method auto`` (MST for
+    these 11 variables at ε = 1), shared by the sampling tests."""
     model = cohort["root"] / "mst.synth"
     result = _run(
         "synth", "fit", "--dictionary", cohort["dict"], "--epsilon", "1", "--seed", "3",
@@ -65,6 +66,52 @@ def test_fit_prints_the_budget_spent_and_saves_the_model(mst_model):
     assert "zCDP" in out and "mst" in out
     assert "NOT PRIVATE" not in out
     assert "fitted mst on 300 patients from 3 file(s)" in out
+
+
+def test_the_default_method_is_auto_and_its_choice_is_printed_and_kept(cohort, mst_model,
+                                                                        tmp_path):
+    # Setup
+    from synthema.synth import load_synthesizer
+    from synthema.synth.auto import choose_method
+
+    model, result = mst_model
+    expected = choose_method(cohort["dictionary"], epsilon=1.0)
+
+    # Run
+    shown = _run("synth", "show", model)
+    sampled = _run("synth", "sample", model, "--rows", "5", "--out", tmp_path / "s.csv")
+
+    # Assert: fit, show and sample all say what auto chose and why
+    line = f"--method auto chose {expected.method}: {expected.reason}"
+    assert expected.method == "mst"
+    assert line in " ".join(result.output.split())
+    assert shown.exit_code == 0, shown.output
+    assert line in " ".join(shown.output.split())
+    assert "mst (differentially private (MST))" in shown.output
+    assert line in " ".join(sampled.output.split())
+    assert load_synthesizer(model).method_choice == expected
+
+
+def test_a_named_method_prints_no_choice(cohort, tmp_path):
+    # Run
+    model = tmp_path / "ind.synth"
+    result = _run("synth", "fit", "-d", cohort["dict"], "--epsilon", "1", "--method",
+                  "independent", *cohort["files"], "--out", model)
+    shown = _run("synth", "show", model)
+
+    # Assert
+    assert result.exit_code == 0 and shown.exit_code == 0, result.output + shown.output
+    assert "--method auto" not in result.output + shown.output
+    assert "independent" in shown.output
+
+
+def test_show_refuses_a_missing_model(tmp_path):
+    # Run
+    result = _run("synth", "show", tmp_path / "nothing.synth")
+
+    # Assert
+    assert result.exit_code == 2
+    assert "no such model file" in result.output and "fix:" in result.output
 
 
 def test_sample_writes_rows_that_validate(cohort, mst_model, tmp_path):

@@ -42,7 +42,8 @@ def fake_federation(tmp_path, monkeypatch):
         ({"delta": 2.0}, "delta is 2"),
         ({"epsilon": 0.0}, "epsilon is 0"),
         ({"dropouts": 2}, "dropouts=2 with 3 sites"),
-        ({"synth_options": {"rounds": 3}}, "does not take rounds"),
+        ({"method": "mst", "synth_options": {"rounds": 3}}, "does not take rounds"),
+        ({"synth_options": {"hidden": 3}}, "none of them takes hidden"),
     ],
 )
 def test_run_fit_refuses_bad_parameters_before_starting(fake_federation, tmp_path, options,
@@ -102,3 +103,33 @@ def test_a_failed_fit_reports_its_error_and_fix(fake_federation, tmp_path, monke
     with pytest.raises(FederationError, match="site 'a' refused") as info:
         deploy.run_fit(fake_federation, out=tmp_path / "m.synth")
     assert info.value.fix == "raise its budget"
+
+
+def test_auto_is_chosen_and_announced_before_any_site_is_contacted(fake_federation, tmp_path,
+                                                                    monkeypatch):
+    # Setup: the ServerApp "fails" at once; what was announced before it ran is kept
+    from synthema.schema import load_dictionary
+    from synthema.synth.auto import choose_method
+
+    seen = []
+
+    def server(dep, config, folder, log, on_line):
+        seen.append(config.method)
+        summary = FitSummary(ok=False, error="stopped", fix="none")
+        Path(config.result_path).write_text(json.dumps(summary.to_dict()), encoding="utf-8")
+        return 0
+
+    monkeypatch.setattr(deploy, "_flwr_run", server)
+    expected = choose_method(load_dictionary("aml"), epsilon=1.0)
+
+    # Run
+    result = CliRunner().invoke(app, ["federate", "fit", "--workdir", str(fake_federation),
+                                      "--out", str(tmp_path / "m.synth")])
+
+    # Assert: the ServerApp gets "auto" (it resolves it with the same code); the user sees the
+    # choice and its reason first
+    output = " ".join(result.output.split())
+    assert seen == ["auto"]
+    assert f"--method auto chose {expected.method}: {expected.reason}" in output
+    assert output.index("--method auto chose") < output.index(f"federated {expected.method} fit")
+    assert FitConfig(dictionary="aml", n_sites=3, model_path="m").choice() == expected
