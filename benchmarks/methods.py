@@ -205,14 +205,20 @@ def mean_ranks(rows: list[dict]) -> dict[tuple, dict[str, float]]:
 
 
 def auto_choices(result: dict) -> dict[tuple, str]:
-    """What ``--method auto`` chooses for each (dataset, ε) of the results, by today's rule."""
-    from synthema.synth.auto import choose_method
+    """What ``--method auto`` chooses for each (dataset, ε) of the results, by today's rule:
+    the plan, settled on the number of training rows (which the noisy count estimates within
+    a few tens of patients at ε = 1)."""
+    from synthema.synth.auto import CANDIDATES, choose_method, settle
 
     out = {}
     for dataset in {r["dataset"] for r in result["runs"]}:
         d = load(dataset)[0]
+        rows = next(r["rows"] for r in result["runs"] if r["dataset"] == dataset)
         for eps in {str(r["epsilon"]) for r in result["runs"] if r["dataset"] == dataset}:
-            out[(dataset, eps)] = choose_method(d, epsilon=_eps(eps)).method
+            plan = choose_method(d, epsilon=_eps(eps))
+            if plan.method != "independent" and math.isfinite(_eps(eps)):
+                plan = settle(plan, patients=rows, allowed=CANDIDATES)
+            out[(dataset, eps)] = plan.method
     return out
 
 
@@ -248,7 +254,8 @@ def markdown(result: dict) -> str:
               "holdout (worst pair). Each is the mean over the split seeds that ran (70/30; at a "
               "finite ε each seed is also a fresh noise draw). *Rank*: each method's rank among "
               "the three on each of the four scores, averaged (1 = best on all four). *auto*: "
-              "what `--method auto` chooses for that dictionary and ε today, and its rank minus "
+              "what `--method auto` chooses for that dictionary and ε today (its plan, settled "
+              "on the training rows, which the fit's noisy count estimates), and its rank minus "
               "the best rank (0: auto picked the best).", ""]
     head = ["dataset (attributes, cells, patients)", "ε", "seeds", "rank mst", "rank aim",
             "rank independent", "auto", "auto − best"]

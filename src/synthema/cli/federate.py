@@ -97,16 +97,19 @@ def federate_fit(
     from synthema.federation import deploy
 
     def start(config) -> None:
-        choice = config.choice()
-        if choice is not None:
-            say(choice.line)
-        method = config.method if choice is None else choice.method
-        say(f"federated {method} fit, ε = {num(config.epsilon)}, "
+        plan = config.plan()
+        if plan is not None:
+            say(plan.plan_line)
+        say(f"federated {config.method} fit, ε = {num(config.epsilon)}, "
             f"δ = {num(config.delta)} (each SecAgg+ round takes about 20-30 s)")
 
     summary = deploy.run_fit(workdir, out=out, dictionary=dictionary, method=method,
                              epsilon=epsilon, delta=delta, seed=seed, dropouts=dropouts,
                              timeout=timeout, on_start=start, on_line=_show)  # fmt: skip
+    if summary.method_choice:
+        from synthema.synth.auto import MethodChoice
+
+        say(MethodChoice.from_json(summary.method_choice).line)
     total = len(summary.rounds)
     rows_table("site ledgers charged in this fit", [
         {"site": site, "rounds answered": f"{len(summary.answered(site))}/{total}",

@@ -55,8 +55,9 @@ class FitConfig:
 
     Args:
         dictionary: built-in name or absolute YAML path (the server and every site load it).
-        method: ``auto`` (chosen from the dictionary's size and ε before any site is
-            contacted: :meth:`choice`), ``mst``, ``aim`` or ``independent``.
+        method: ``auto`` (planned from the dictionary's size and ε before any site is
+            contacted, :meth:`plan`; settled by the ServerApp on the sites' noisy one-way
+            marginals), ``mst``, ``aim`` or ``independent``.
         epsilon, delta: the fit's (ε, δ); ``epsilon=inf`` means exact counts (test sites only).
         seed: seed of the public choices and of sampling (None: fresh); never of the noise.
         n_sites: sites in the federation; ``dropouts``: how many may drop out of a round.
@@ -108,15 +109,16 @@ class FitConfig:
             raise ParameterError(f"model path {self.model_path} is a folder",
                                  fix="name the model file, e.g. model.synth")
 
-    def choice(self):
-        """The :class:`~synthema.synth.auto.MethodChoice` of ``method="auto"`` (None for a
-        named method): public facts only, so the caller and the ServerApp get the same."""
-        from synthema.synth import check_parameters
+    def plan(self):
+        """The plan of ``method="auto"`` (a :class:`~synthema.synth.auto.MethodChoice`; None
+        for a named method): public facts only, so the caller and the ServerApp get the same;
+        the ServerApp settles it on the sites' noisy one-way marginals."""
+        from synthema.synth import AutoSynthesizer, check_parameters
 
         synth = check_parameters(self.method, dictionary=self.dictionary, epsilon=self.epsilon,
                                  delta=self.delta, random_state=self.seed,
                                  **self.synth_options)
-        return synth.method_choice
+        return synth.plan() if isinstance(synth, AutoSynthesizer) else None
 
     def to_run_config(self) -> dict[str, str | int | float]:
         """Flat, TOML-ready values under the app's ``[tool.flwr.app.config]`` keys.

@@ -1,8 +1,8 @@
 """Method names to synthesizer classes, and the factory the CLI and benchmarks use.
 
-``auto`` is a name, not a class: :func:`create_synthesizer` resolves it to one of MST, AIM or
-independent from public facts (:mod:`synthema.synth.auto`) and records the choice on the
-synthesizer (``method_choice``).
+``auto`` (the default) is :class:`~synthema.synth.auto.AutoSynthesizer`, which fits MST, AIM
+or independent marginals as :mod:`synthema.synth.auto` decides and records the choice
+(``method_choice``); it is not in :data:`METHODS`, because a saved model is always one of those.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from synthema.errors import ParameterError
 from synthema.schema import Dictionary
 from synthema.synth.aim import AIMSynthesizer
-from synthema.synth.auto import AUTO, choose_method
+from synthema.synth.auto import AUTO, AutoSynthesizer, allowed_methods
 from synthema.synth.base import BaseSynthesizer
 from synthema.synth.copula import GaussianCopulaSynthesizer
 from synthema.synth.dpvae import DPVAESynthesizer
@@ -59,21 +59,24 @@ def create_synthesizer(
     """A synthesizer for ``method`` (``auto``, ``mst``, ``aim``, ``independent``, ``dpvae``,
     ``copula``).
 
-    ``auto`` (the default) chooses MST, AIM or independent from the dictionary's size, ε and
-    the parameters given (:func:`~synthema.synth.auto.choose_method`); the synthesizer returned
-    is of the chosen class, with the choice and its reason in ``method_choice`` (saved with
-    the model). ``params`` are the method's own parameters (e.g. ``iters`` for MST,
-    ``rounds`` for AIM); they are checked when ``fit`` starts, like every parameter.
+    ``auto`` (the default) fits MST, AIM or independent marginals, chosen from the
+    dictionary's size, ε, the parameters given and the noisy number of patients the first
+    measurement releases (:class:`~synthema.synth.auto.AutoSynthesizer`); after ``fit`` the
+    choice and its reason are in ``method_choice`` (saved with the model). ``params`` are the
+    method's own parameters (e.g. ``iters`` for MST, ``rounds`` for AIM); they are checked
+    when ``fit`` starts, like every parameter.
 
     Raises:
-        ParameterError: unknown method, or a parameter the method does not take; for ``auto``
-            also a bad ε or δ (the choice depends on ε) and a dictionary that does not load.
+        ParameterError: unknown method, or a parameter the method does not take (for
+            ``auto``: that none of MST, AIM and independent takes), or for ``auto`` a bad ε
+            or δ (the plan depends on ε).
 
     >>> s = create_synthesizer("independent", dictionary="scd", epsilon=2.0)
     >>> s.method, s.get_params()["epsilon"]
     ('independent', 2.0)
-    >>> create_synthesizer(dictionary="aml", epsilon=1.0).method_choice.method
-    'mst'
+    >>> a = create_synthesizer(dictionary="aml", epsilon=1.0)
+    >>> a.method, a.plan().method
+    ('auto', 'mst')
     """
     if method == AUTO:
         return _create_auto(dictionary=dictionary, epsilon=epsilon, delta=delta,
@@ -93,16 +96,13 @@ def create_synthesizer(
 
 
 def _create_auto(*, dictionary, epsilon, delta, random_state, **params: Any) -> BaseSynthesizer:
-    """The synthesizer ``auto`` chooses, with the choice recorded in ``method_choice``."""
-    from synthema.schema import load_dictionary
+    """An :class:`~synthema.synth.auto.AutoSynthesizer` (its options checked by name now)."""
     from synthema.synth.base import check_budget
 
     check_budget(epsilon, delta)
-    choice = choose_method(load_dictionary(dictionary), epsilon=epsilon, params=params)
-    synth = create_synthesizer(choice.method, dictionary=dictionary, epsilon=epsilon,
-                               delta=delta, random_state=random_state, **params)
-    synth.method_choice = choice
-    return synth
+    allowed_methods(params)
+    return AutoSynthesizer(dictionary=dictionary, epsilon=epsilon, delta=delta,
+                           random_state=random_state, options=params or None)
 
 
 def check_parameters(method: str, **params: Any) -> BaseSynthesizer:

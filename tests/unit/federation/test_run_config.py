@@ -105,31 +105,63 @@ def test_a_failed_fit_reports_its_error_and_fix(fake_federation, tmp_path, monke
     assert info.value.fix == "raise its budget"
 
 
-def test_auto_is_chosen_and_announced_before_any_site_is_contacted(fake_federation, tmp_path,
-                                                                    monkeypatch):
+def test_auto_is_planned_and_announced_before_any_site_is_contacted(fake_federation, tmp_path,
+                                                                     monkeypatch):
     # Setup: the ServerApp "fails" at once; what was announced before it ran is kept
     from synthema.schema import load_dictionary
-    from synthema.synth.auto import choose_method
+    from synthema.synth.auto import MethodChoice, choose_method
 
     seen = []
+    settled = MethodChoice("independent", "few patients", attributes=157, cells=1, epsilon=1.0,
+                           patients=300.0)
 
     def server(dep, config, folder, log, on_line):
         seen.append(config.method)
-        summary = FitSummary(ok=False, error="stopped", fix="none")
+        summary = FitSummary(ok=False, error="stopped", fix="none",
+                             method_choice=settled.to_json())
         Path(config.result_path).write_text(json.dumps(summary.to_dict()), encoding="utf-8")
         return 0
 
     monkeypatch.setattr(deploy, "_flwr_run", server)
-    expected = choose_method(load_dictionary("aml"), epsilon=1.0)
+    plan = choose_method(load_dictionary("aml"), epsilon=1.0)
 
     # Run
     result = CliRunner().invoke(app, ["federate", "fit", "--workdir", str(fake_federation),
                                       "--out", str(tmp_path / "m.synth")])
 
-    # Assert: the ServerApp gets "auto" (it resolves it with the same code); the user sees the
-    # choice and its reason first
+    # Assert: the ServerApp gets "auto" (it plans and settles with the same code); the user
+    # sees the plan, its reason and what may still change it before anything starts
     output = " ".join(result.output.split())
     assert seen == ["auto"]
-    assert f"--method auto chose {expected.method}: {expected.reason}" in output
-    assert output.index("--method auto chose") < output.index(f"federated {expected.method} fit")
-    assert FitConfig(dictionary="aml", n_sites=3, model_path="m").choice() == expected
+    assert f"--method auto plans {plan.method}: {plan.reason}" in output
+    assert "independent marginals instead if the noisy number of patients" in output
+    assert output.index("--method auto plans") < output.index("federated auto fit")
+    assert FitConfig(dictionary="aml", n_sites=3, model_path="m").plan() == plan
+    assert FitSummary.from_dict(json.loads(json.dumps(FitSummary(
+        ok=True, method_choice=settled.to_json()).to_dict()))).method_choice["patients"] == 300
+
+
+def test_the_settled_choice_is_printed_after_a_federated_fit(fake_federation, tmp_path,
+                                                             monkeypatch):
+    # Setup: a ServerApp that succeeded and settled auto on independent marginals
+    from synthema.synth.auto import MethodChoice
+
+    settled = MethodChoice("independent", "about 300 patients", attributes=157, cells=1,
+                           epsilon=1.0, patients=300.0)
+
+    def server(dep, config, folder, log, on_line):
+        summary = FitSummary(ok=True, model=config.model_path, method="independent",
+                             method_choice=settled.to_json(), privacy={"private": False},
+                             n_sites=3, seconds=1.0)
+        Path(config.result_path).write_text(json.dumps(summary.to_dict()), encoding="utf-8")
+        return 0
+
+    monkeypatch.setattr(deploy, "_flwr_run", server)
+
+    # Run
+    result = CliRunner().invoke(app, ["federate", "fit", "--workdir", str(fake_federation),
+                                      "--out", str(tmp_path / "m.synth")])
+
+    # Assert
+    assert result.exit_code == 0, result.output
+    assert settled.line in " ".join(result.output.split())
