@@ -51,7 +51,7 @@ def mst_model(cohort):
     model = cohort["root"] / "mst.synth"
     result = _run(
         "synth", "fit", "--dictionary", cohort["dict"], "--epsilon", "1", "--seed", "3",
-        *cohort["files"], "--out", model,
+        "--method", "mst", *cohort["files"], "--out", model,
     )  # fmt: skip
     return model, result
 
@@ -65,6 +65,55 @@ def test_fit_prints_the_budget_spent_and_saves_the_model(mst_model):
     assert "zCDP" in out and "mst" in out
     assert "NOT PRIVATE" not in out
     assert "fitted mst on 300 patients from 3 file(s)" in out
+
+
+def test_the_default_method_is_auto_and_its_choice_is_printed_and_kept(cohort, tmp_path):
+    # Setup: 11 variables, 300 patients at ε = 1: auto plans MST from the dictionary, then the
+    # noisy count (sd about 20) times ε is far below 1,000, so it settles on independent
+    from synthema.synth import load_synthesizer
+    from synthema.synth.auto import choose_method
+
+    model = tmp_path / "auto.synth"
+    plan = choose_method(cohort["dictionary"], epsilon=1.0)
+
+    # Run
+    fitted = _run("synth", "fit", "-d", cohort["dict"], "--epsilon", "1", "--seed", "3",
+                  *cohort["files"], "--out", model)
+    shown = _run("synth", "show", model)
+    sampled = _run("synth", "sample", model, "--rows", "5", "--out", tmp_path / "s.csv")
+
+    # Assert: fit, show and sample all say what auto chose and why
+    choice = load_synthesizer(model).method_choice
+    line = " ".join(choice.line.split())
+    assert plan.method == "mst" and choice.method == "independent"
+    assert "patients (a noisy count) × ε = 1" in choice.reason
+    for result in (fitted, shown, sampled):
+        assert result.exit_code == 0, result.output
+        assert line in " ".join(result.output.split())
+    assert "fitted independent on 300 patients" in fitted.output
+    assert "independent (differentially private (independent marginals))" in shown.output
+
+
+def test_a_named_method_prints_no_choice(cohort, tmp_path):
+    # Run
+    model = tmp_path / "ind.synth"
+    result = _run("synth", "fit", "-d", cohort["dict"], "--epsilon", "1", "--method",
+                  "independent", *cohort["files"], "--out", model)
+    shown = _run("synth", "show", model)
+
+    # Assert
+    assert result.exit_code == 0 and shown.exit_code == 0, result.output + shown.output
+    assert "--method auto" not in result.output + shown.output
+    assert "independent" in shown.output
+
+
+def test_show_refuses_a_missing_model(tmp_path):
+    # Run
+    result = _run("synth", "show", tmp_path / "nothing.synth")
+
+    # Assert
+    assert result.exit_code == 2
+    assert "no such model file" in result.output and "fix:" in result.output
 
 
 def test_sample_writes_rows_that_validate(cohort, mst_model, tmp_path):

@@ -107,6 +107,7 @@ class AIMSynthesizer(PGMSynthesizer):
     method = "aim"
     private = True
     label = "differentially private (AIM)"
+    one_way_share = 1 / 5
     _parameter_constraints = {
         "rounds": is_positive_int,
         "cliques_per_round": lambda v: v == "auto" or is_positive_int(v),
@@ -146,15 +147,12 @@ class AIMSynthesizer(PGMSynthesizer):
         self.survival_covariates = survival_covariates
         self.n_covariates = n_covariates
 
-    def _fit(self, fit: FitContext) -> None:
+    def _fit_from(self, fit: FitContext, ones: list[Measurement]) -> None:
         source, domain, dictionary, budget, rng = fit
         from synthema.synth import _mbi  # JAX starts only when a model is estimated
 
         names = domain.names
         rho = budget.rho
-        ones = budget.measure_one_way(
-            source, names, rho=rho / 5, label="aim: one-way marginals"
-        )
         probabilities = one_way_probabilities(ones, domain)
         total = estimated_total(ones)
         triples = survival_triples(

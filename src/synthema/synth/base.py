@@ -249,12 +249,16 @@ class BaseSynthesizer:
 
     Class attributes: ``method`` (the name :func:`~synthema.synth.create_synthesizer` takes),
     ``private`` (whether fits are differentially private when ε is finite) and ``label``.
+    ``method_choice`` is None unless ``create_synthesizer("auto", ...)`` made the synthesizer:
+    then it is the :class:`~synthema.synth.auto.MethodChoice` (method, one-sentence reason,
+    the public facts it used), saved with the model and shown by the command line.
     """
 
     method: ClassVar[str] = ""
     private: ClassVar[bool] = True
     label: ClassVar[str] = "differentially private"
     _parameter_constraints: ClassVar[dict[str, Any]] = {}
+    method_choice: Any = None
 
     def __init__(
         self,

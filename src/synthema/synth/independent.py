@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from synthema.stats import Measurement
 from synthema.synth.base import FitContext
 from synthema.synth.graphical_model import GraphicalModel
 from synthema.synth.pgm import PGMSynthesizer, one_way_probabilities, structural_zeros
@@ -30,13 +31,10 @@ class IndependentSynthesizer(PGMSynthesizer):
     method = "independent"
     private = True
     label = "differentially private (independent marginals)"
+    one_way_share = 1.0
 
-    def _fit(self, fit: FitContext) -> None:
-        domain, dictionary, budget = fit.domain, fit.dictionary, fit.budget
-        names = domain.names
-        ones = budget.measure_one_way(
-            fit.source, names, rho=budget.rho, label="independent: one-way marginals"
-        )
+    def _fit_from(self, fit: FitContext, ones: list[Measurement]) -> None:
+        domain, dictionary = fit.domain, fit.dictionary
         probabilities = one_way_probabilities(ones, domain)
         for (name,), zeros in structural_zeros(domain, dictionary, ones).items():
             p = np.where(np.isinf(zeros), 0.0, probabilities[name])

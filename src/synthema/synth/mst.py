@@ -34,7 +34,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from synthema.schema import Dictionary
-from synthema.stats import Domain
+from synthema.stats import Domain, Measurement
 from synthema.synth import selection
 from synthema.synth.base import FitContext
 from synthema.synth.pgm import (
@@ -132,6 +132,7 @@ class MSTSynthesizer(PGMSynthesizer):
     method = "mst"
     private = True
     label = "differentially private (MST)"
+    one_way_share = 1 / 3
     _parameter_constraints = {
         "iters": is_positive_int,
         "tol": is_tolerance,
@@ -165,13 +166,10 @@ class MSTSynthesizer(PGMSynthesizer):
         self.n_covariates = n_covariates
         self.max_clique_cells = max_clique_cells
 
-    def _fit(self, fit: FitContext) -> None:
+    def _fit_from(self, fit: FitContext, ones: list[Measurement]) -> None:
         source, domain, dictionary, budget, rng = fit
         share = budget.rho / 3
         names = domain.names
-        ones = budget.measure_one_way(
-            source, names, rho=share, label="mst: one-way marginals"
-        )
         probabilities = one_way_probabilities(ones, domain)
         total = estimated_total(ones)
         structure, _ = self.select(fit, probabilities, total)

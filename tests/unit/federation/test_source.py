@@ -109,3 +109,25 @@ def test_bad_arguments(sites, small_domain):
     assert source.measure([], sigma=1) == []
     with pytest.raises(ParameterError, match="3 to"):
         FederatedSource(small_domain, LocalSum(sites), n_sites=2)
+
+
+def test_auto_settles_on_the_sites_noisy_count_and_every_ledger_pays_what_it_spent(
+    sites, small_dictionary, small_domain
+):
+    # Setup: 3 of 4 sites of 480 patients at ε = 1: the noisy count × ε is far below 1,000
+    from synthema.privacy.analysis import cdp_rho
+
+    source = FederatedSource(small_domain, LocalSum(sites), n_sites=3)
+    synth = create_synthesizer(dictionary=small_dictionary, epsilon=1.0, random_state=1)
+
+    # Run
+    synth.fit(source)
+
+    # Assert: two rounds of one-way marginals (the plan's share, then the rest), all charged
+    spent = synth.privacy_spent_["rho"]
+    assert synth.method == "independent" and synth.method_choice.patients < 1000
+    assert len(source.rounds) == 2
+    assert spent == pytest.approx(cdp_rho(1.0, synth.delta), rel=1e-6)
+    for site in sites:
+        with BudgetLedger(site.config.ledger) as ledger:
+            assert ledger.spent == pytest.approx(spent, rel=1e-12)
