@@ -73,8 +73,7 @@ def test_noise_off_counts_on_a_regrouping_equal_central_counts(sites, site_frame
 
 def test_a_site_refuses_a_regrouping_beyond_its_fine_grid(sites, small_domain):
     # Setup
-    from synthema.federation.protocol import Query
-    from synthema.federation.protocol import domain_fingerprint
+    from synthema.federation.protocol import Query, domain_fingerprint
 
     query = Query("q-bad", (("os_days",),), share_sigma=2.0, n_sites=3, min_contributors=2,
                   fingerprint=domain_fingerprint(small_domain),
