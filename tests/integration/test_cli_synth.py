@@ -13,6 +13,7 @@ from synthema.cli import app
 from synthema.cohorts.simulate import simulate
 from synthema.harmonize.validate import validate_file
 from synthema.schema import load_dictionary
+from synthema.stats import Domain
 from synthema.tables import write_table
 
 runner = CliRunner()
@@ -152,6 +153,38 @@ def test_epsilon_inf_is_labelled_not_private(cohort, tmp_path):
     sample = _run("synth", "sample", model, "--rows", "10", "--out", tmp_path / "s.csv")
     assert sample.exit_code == 0, sample.output
     assert "NOT PRIVATE" in sample.output
+
+
+@pytest.mark.parametrize("bins", ["adaptive", "public", None])
+def test_bins_are_chosen_from_noisy_counts_unless_public_is_asked(cohort, tmp_path, bins):
+    # Setup
+    from synthema.synth import load_synthesizer
+
+    model = tmp_path / "m.synth"
+    option = [] if bins is None else ["--bins", bins]
+    # Run
+    result = _run("synth", "fit", "-d", cohort["dict"], "--epsilon", "inf", "--method",
+                  "independent", *option, *cohort["files"], "--out", model)
+    # Assert: exact counts of 900 patients put os_days' bins where the data are (adaptive, the
+    # default); public keeps the dictionary's bins
+    assert result.exit_code == 0, result.output
+    domain = load_synthesizer(model).domain_
+    public = Domain.from_dictionary(cohort["dictionary"])
+    adaptive = bins != "public"
+    assert bool(domain["os_days"].sub_edges) is adaptive
+    assert (domain["os_days"].edges != public["os_days"].edges) is adaptive
+    assert domain["sex"] == public["sex"]
+
+
+def test_bins_are_refused_for_a_method_without_them(cohort, tmp_path):
+    model = tmp_path / "m.synth"
+    result = _run("synth", "fit", "-d", cohort["dict"], "--method", "copula", "--bins",
+                  "public", *cohort["files"], "--out", model)
+    assert result.exit_code == 2, result.output
+    assert "bins" in result.output and not model.exists()
+    result = _run("synth", "fit", "-d", cohort["dict"], "--epsilon", "1", "--bins", "fine",
+                  *cohort["files"], "--out", model)
+    assert result.exit_code == 2 and "bins" in result.output, result.output
 
 
 def test_copula_is_a_non_private_baseline(cohort, tmp_path):

@@ -71,13 +71,19 @@ def synth_fit(
             "only with --epsilon inf.",
         ),
     ] = None,
+    bins: Annotated[
+        str | None,
+        typer.Option(help="adaptive (default for auto, mst, aim, independent: the model's bins "
+                     "chosen from noisy counts on a fine grid) or public (the dictionary's "
+                     "bins)."),
+    ] = None,
 ) -> None:
     """Fit a synthesizer on validated site files pooled at one trusted site; save the model."""
     from synthema.synth.files import fit_files
 
     with console.status(f"fitting {method} on {len(files)} file(s)"):
         fit = fit_files(files, dictionary=dictionary, out=out, method=method, epsilon=epsilon,
-                        delta=delta, seed=seed)  # fmt: skip
+                        delta=delta, seed=seed, bins=bins)  # fmt: skip
     for path, patients in fit.files:
         say(f"{path}: {patients} patients, no problems")
     synth = fit.synthesizer

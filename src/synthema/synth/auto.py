@@ -41,9 +41,10 @@ import numpy as np
 
 from synthema.errors import ParameterError
 from synthema.schema import Dictionary, load_dictionary
-from synthema.stats import Measurement
+from synthema.stats import Domain
 from synthema.synth.aim import AIMSynthesizer
 from synthema.synth.base import BaseSynthesizer, FitContext
+from synthema.synth.bins import one_way_step, pooled
 from synthema.synth.independent import IndependentSynthesizer
 from synthema.synth.mst import MSTSynthesizer
 from synthema.synth.pgm import PGMSynthesizer, estimated_total
@@ -157,8 +158,6 @@ def choose_method(
     Raises:
         ParameterError: the parameters given fit none of MST, AIM and independent.
     """
-    from synthema.stats import Domain
-
     params = list(params)
     allowed = allowed_methods(params)
     given = sorted(set(params) - {"dictionary", "epsilon", "delta", "random_state"})
@@ -216,27 +215,6 @@ def settle(plan: MethodChoice, *, patients: float, allowed: Iterable[str]) -> Me
     return dataclasses.replace(plan, patients=patients, reason=(
         f"{plan.reason}; about {patients:.0f} patients (a noisy count) × ε = "
         f"{plan.epsilon:g} is at least {LOW_SIGNAL:g}"))
-
-
-def pooled(first: Measurement, second: Measurement) -> Measurement:
-    """Two noisy answers to one marginal as one: their inverse-variance mean, rounded.
-
-    As precise as a single answer that cost both (1/σ² = 1/σ₁² + 1/σ₂²), plus the rounding
-    (variance 1/12 per cell, counted in ``stddev``); post-processing, so it costs nothing more.
-
-    >>> a = Measurement(("x",), np.array([10, 30]), stddev=2.0, rho_spent=0.125)
-    >>> b = Measurement(("x",), np.array([14, 26]), stddev=2.0, rho_spent=0.125)
-    >>> m = pooled(a, b)
-    >>> m.noisy_counts.tolist(), round(m.stddev ** 2, 4), m.rho_spent
-    ([12, 28], 2.0833, 0.25)
-    """
-    if first.clique != second.clique:
-        raise ValueError(f"cannot pool {first.clique} with {second.clique}")
-    w1, w2 = first.stddev ** -2, second.stddev ** -2
-    mean = (w1 * first.noisy_counts + w2 * second.noisy_counts) / (w1 + w2)
-    return Measurement(first.clique, np.rint(mean).astype(np.int64),
-                       stddev=math.sqrt(1 / (w1 + w2) + 1 / 12),
-                       rho_spent=first.rho_spent + second.rho_spent)
 
 
 class AutoSynthesizer(BaseSynthesizer):
@@ -313,27 +291,28 @@ class AutoSynthesizer(BaseSynthesizer):
         super().validate_params()
         self._candidate(self.plan().method).validate_params()
 
-    def _fit(self, fit: FitContext) -> None:
+    def _fit(self, fit: FitContext) -> Domain | None:
         budget = fit.budget
         plan = choose_method(fit.dictionary, epsilon=self.epsilon, params=self.options or {})
         allowed = allowed_methods(self.options or {})
         chosen = self._candidate(plan.method)
         if plan.method == "independent" or "independent" not in allowed or not budget.private:
-            chosen._fit(fit)
+            fitted = chosen._fit(fit)
             self.chosen_, self.method_choice = chosen, plan
-            return
-        names = fit.domain.names
-        ones = budget.measure_one_way(fit.source, names, rho=budget.rho * chosen.one_way_share,
-                                      label=f"auto ({plan.method} planned): one-way marginals")
+            return fitted
+        fit, ones = one_way_step(fit, rho=budget.rho * chosen.one_way_share,
+                                 label=f"auto ({plan.method} planned): one-way marginals",
+                                 bins=chosen.bins)
         choice = settle(plan, patients=estimated_total(ones), allowed=allowed)
         if choice.method == "independent":
             again = budget.measure_one_way(
-                fit.source, names, rho=budget.remaining,
+                fit.source, fit.domain.names, rho=budget.remaining,
                 label="auto (independent): one-way marginals with the rest of rho")
             chosen = self._candidate("independent")
             ones = [pooled(a, b) for a, b in zip(ones, again, strict=True)]
         chosen._fit_from(fit, ones)
         self.chosen_, self.method_choice = chosen, choice
+        return fit.domain
 
     def _draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return self.chosen_._draw(n, rng)

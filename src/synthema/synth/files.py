@@ -78,6 +78,7 @@ def fit_files(
     epsilon: float | None = None,
     delta: float = 1e-6,
     seed: int | None = None,
+    bins: str | None = None,
 ) -> CentralFit:
     """Fit ``method`` on clean site files pooled at one trusted site; save it to ``out``.
 
@@ -91,6 +92,8 @@ def fit_files(
         epsilon: the privacy budget ε (required for private methods; ``inf``: no noise).
         delta: δ of (ε, δ)-DP.
         seed: seed of the public choices and of sampling, never of the noise.
+        bins: ``adaptive`` or ``public`` for the graphical models (MST, AIM, independent,
+            auto; None: their default, adaptive); see docs/synthesizers.md.
 
     Raises:
         ParameterError: a bad parameter (checked before any file is read).
@@ -103,6 +106,8 @@ def fit_files(
     d = load_dictionary(dictionary)
     data, reports = read_clean_files(paths, dictionary)
     budget = {} if epsilon is None else {"epsilon": epsilon}
+    if bins is not None:
+        budget["bins"] = bins
     synth = check_parameters(method, dictionary=d, delta=delta, random_state=seed, **budget)
     start = time.perf_counter()
     synth.fit(data)

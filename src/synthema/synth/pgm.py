@@ -16,6 +16,7 @@ import numpy as np
 from synthema.schema import Dictionary
 from synthema.stats import Domain, Measurement
 from synthema.synth.base import BaseSynthesizer, FitContext
+from synthema.synth.bins import one_way_step
 from synthema.synth.graphical_model import GraphicalModel
 
 
@@ -241,19 +242,20 @@ class PGMSynthesizer(BaseSynthesizer):
     ``dictionary_``, ``privacy_spent_``.
 
     Every fit starts by measuring each attribute's one-way marginal with ``one_way_share`` of
-    ρ, then continues in ``_fit_from(fit, ones)``; ``method="auto"`` measures that first step
-    itself and reads the noisy number of patients from it before it settles the method
-    (:mod:`synthema.synth.auto`).
+    ρ, on the fine grid when ``bins="adaptive"``, whose noisy counts choose the model's bins
+    (:mod:`synthema.synth.bins`), then continues in ``_fit_from(fit, ones)``;
+    ``method="auto"`` measures that first step itself and reads the noisy number of patients
+    from it before it settles the method (:mod:`synthema.synth.auto`).
     """
 
     one_way_share: ClassVar[float] = 1.0
+    bins: str = "adaptive"  # each subclass takes it as a parameter
 
-    def _fit(self, fit: FitContext) -> None:
-        budget = fit.budget
-        ones = budget.measure_one_way(fit.source, fit.domain.names,
-                                      rho=budget.rho * self.one_way_share,
-                                      label=f"{self.method}: one-way marginals")
+    def _fit(self, fit: FitContext) -> Domain:
+        fit, ones = one_way_step(fit, rho=fit.budget.rho * self.one_way_share,
+                                 label=f"{self.method}: one-way marginals", bins=self.bins)
         self._fit_from(fit, ones)
+        return fit.domain
 
     def _fit_from(self, fit: FitContext, ones: list[Measurement]) -> None:
         """The rest of the fit, given the noisy one-way marginals (``one_way_share`` of ρ)."""
