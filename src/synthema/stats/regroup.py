@@ -58,6 +58,8 @@ from synthema.stats.domain import Attribute, Domain, orderings, time_grid
 
 #: pieces each public bin of a numeric variable is cut into for the fine grid
 REFINE = 8
+#: longest regrouping JSON a site reads (a regrouping of 1,000 attributes of 128 bins fits)
+MAX_JSON = 1_000_000
 
 
 def _log_scale(attr: Attribute) -> bool:
@@ -131,9 +133,15 @@ class Regrouping:
         Raises:
             ValueError: not a mapping of names to increasing integer lists starting at 0.
         """
-        raw = json.loads(text)
+        if not isinstance(text, str) or len(text) > MAX_JSON:
+            raise ValueError(f"a regrouping is JSON text of at most {MAX_JSON} characters")
+        try:
+            raw = json.loads(text)
+        except (ValueError, RecursionError) as exc:  # a hostile nesting depth included
+            raise ValueError(f"a regrouping is not valid JSON ({type(exc).__name__})") from None
         if not isinstance(raw, dict) or not all(
-                isinstance(v, list) and all(isinstance(s, int) for s in v) for v in raw.values()):
+                isinstance(v, list) and all(isinstance(s, int) and not isinstance(s, bool)
+                                            for s in v) for v in raw.values()):
             raise ValueError("a regrouping is a JSON object of attribute -> list of integers")
         return cls({str(k): tuple(v) for k, v in raw.items()})
 

@@ -1,7 +1,7 @@
 """A site refuses every malformed or hostile regrouping with its refusal, never another error.
 
-FAILS on main at 15cea12 for the deeply nested JSON case: Regrouping.from_json lets json.loads
-raise RecursionError (not a ValueError), which Site.answer does not turn into a refusal.
+Found by a review: deeply nested JSON made json.loads raise RecursionError, which the site did
+not turn into a refusal; booleans passed as integers.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ def site(tmp_path, site_files, small_dictionary):
 HOSTILE = [
     '{"os_days":[0,9223372036854775808]}',          # beyond int64
     '{"os_days":[0,' + "9" * 400 + "]}",            # a 400-digit integer
-    "[" * 100000 + "]" * 100000,                    # nesting past the recursion limit: FAILS
+    "[" * 100000 + "]" * 100000,                    # nesting past the recursion limit
+    '{"os_days":[0,true,2]}',                       # a bool for 1
+    '{"os_days":[0' + ",1" * 600000 + "]}",         # longer than MAX_JSON
     '{"os_days":[0,1e400]}',                        # a float overflowing to inf
     '{"os_days":[0,NaN]}',                          # NaN (Python's json accepts it)
     '{"os_days":[true]}',                           # a bool for 0
