@@ -236,30 +236,53 @@ def _cut_indices(attr: Attribute, cut_points: Iterable[float]) -> set[int]:
     return out
 
 
-def equal_mass_starts(weights: np.ndarray, bins: int, keep: Iterable[int] = ()) -> tuple[int, ...]:
-    """Starts of about ``bins`` bins of equal weight over fine bins (``keep`` always starts).
-
-    Where the weight sits in few fine bins, fewer bins result; the bins left over split the
-    heaviest bins that still hold several fine bins, at their weighted middle.
-
-    >>> equal_mass_starts(np.array([1., 1, 1, 1, 0, 0, 0, 0]), 4)
-    (0, 1, 2, 3)
-    >>> equal_mass_starts(np.ones(8), 2, keep=[6])
-    (0, 4, 6)
-    """
-    w = np.asarray(weights, dtype=float)
+def _split_mass(w: np.ndarray, bins: int) -> list[int]:
+    """Starts (relative) of ``bins`` pieces of about equal weight over ``w`` (fewer where the
+    weight sits in fewer cells)."""
     total = w.sum()
-    starts = {0, *keep}
+    starts = {0}
     if total > 0:
         cum = np.cumsum(w) / total
         for k in range(1, bins):
             j = int(np.searchsorted(cum, k / bins - 1e-12, side="left")) + 1
             if j < len(w):
                 starts.add(j)
+    return sorted(starts)
+
+
+def equal_mass_starts(weights: np.ndarray, bins: int, keep: Iterable[int] = ()) -> tuple[int, ...]:
+    """Starts of ``bins`` bins of about equal weight over fine bins; ``keep`` always starts one.
+
+    The stretches between kept starts (clinical cut points) share the bins by D'Hondt on their
+    weight (each at least one, none more than its fine bins), and each stretch is cut into
+    pieces of equal weight. Where the weight sits in few fine bins, the bins left over split
+    the heaviest bins that still hold several fine bins, at their weighted middle. Under the
+    public prior (:func:`public_prior`) the result is the public bins.
+
+    >>> equal_mass_starts(np.array([1., 1, 1, 1, 0, 0, 0, 0]), 4)
+    (0, 1, 2, 3)
+    >>> equal_mass_starts(np.ones(8), 3, keep=[6])
+    (0, 3, 6)
+    """
+    w = np.asarray(weights, dtype=float)
+    bounds = sorted({0, *(int(k) for k in keep if 0 < k < len(w))}) + [len(w)]
+    segments = list(zip(bounds, bounds[1:], strict=False))
+    mass = [w[a:b].sum() for a, b in segments]
+    pieces = [1] * len(segments)
+    while sum(pieces) < bins:
+        scores = [m / p if p < b - a else -1.0
+                  for m, p, (a, b) in zip(mass, pieces, segments, strict=True)]
+        best = int(np.argmax(scores))
+        if scores[best] <= 0:
+            break
+        pieces[best] += 1
+    starts = set()
+    for (a, b), p in zip(segments, pieces, strict=True):
+        starts.update(a + j for j in _split_mass(w[a:b], p))
     while len(starts) < bins:
-        bounds = sorted(starts) + [len(w)]
+        edges = sorted(starts) + [len(w)]
         spans = [(w[a:b].sum(), a, b)
-                 for a, b in zip(bounds, bounds[1:], strict=False) if b - a > 1]
+                 for a, b in zip(edges, edges[1:], strict=False) if b - a > 1]
         if not spans:
             break
         _, a, b = max(spans)
