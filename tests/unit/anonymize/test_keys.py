@@ -17,8 +17,10 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 from synthema.anonymize import AnonymizationError, Policy, load_policy, read_key
 from synthema.anonymize.deidentify import read_date_key
 from synthema.anonymize.keys import (
+    _MIN_REPEAT,
     MAX_SHARED_RUN,
     MIN_KEY_GUESSES_LOG10,
+    _period,
     _uuid1_blocks,
     check_key,
     check_separate_keys,
@@ -360,6 +362,30 @@ def test_key_of_one_repeated_byte_names_a_block_of_1_byte(key):
     message = _refusal(key)
     # Assert
     assert message is not None and re.search(r"repeats a block of 1 bytes?:", message)
+
+
+@pytest.mark.parametrize("block", [17, 20, 24])
+def test_short_key_repeated_up_to_32_bytes_is_refused(block):
+    # Setup: a key of `block` random bytes written out again until there are 64 hex
+    # characters; before, a block longer than half the key (17 to 31 bytes) was not seen
+    short = hashlib.sha256(b"a short key").hexdigest()[:2 * block]
+    key = (short * 2)[:64].encode()
+    # Run
+    message = _refusal(key)
+    # Assert: it holds `block` random bytes, fewer than 32
+    assert message is not None and f"repeats a block of {block} bytes" in message
+
+
+def test_period_counts_a_repeat_of_half_the_data_or_of_8_bytes():
+    # Setup: 32 and 12 bytes of which the end repeats the start
+    data = hashlib.sha256(b"period").digest()
+    # Run / Assert: the end repeats 8 bytes (counted) or 7 (chance: one key in 2^56)
+    assert _period(data[:24] + data[:_MIN_REPEAT]) == 24
+    assert _period(data[:25] + data[:_MIN_REPEAT - 1]) == 32
+    # 12 bytes: a repeat of half of them (6) counts, of 5 does not
+    assert _period(data[:6] * 2) == 6
+    assert _period(data[:7] + data[:5]) == 12
+    assert _period(data) == 32
 
 
 def test_keys_without_a_common_character_share_no_run():
