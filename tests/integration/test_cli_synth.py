@@ -13,6 +13,7 @@ from synthema.cli import app
 from synthema.cohorts.simulate import simulate
 from synthema.harmonize.validate import validate_file
 from synthema.schema import load_dictionary
+from synthema.stats import Domain
 from synthema.tables import write_table
 
 runner = CliRunner()
@@ -51,7 +52,7 @@ def mst_model(cohort):
     model = cohort["root"] / "mst.synth"
     result = _run(
         "synth", "fit", "--dictionary", cohort["dict"], "--epsilon", "1", "--seed", "3",
-        *cohort["files"], "--out", model,
+        "--method", "mst", *cohort["files"], "--out", model,
     )  # fmt: skip
     return model, result
 
@@ -65,6 +66,55 @@ def test_fit_prints_the_budget_spent_and_saves_the_model(mst_model):
     assert "zCDP" in out and "mst" in out
     assert "NOT PRIVATE" not in out
     assert "fitted mst on 300 patients from 3 file(s)" in out
+
+
+def test_the_default_method_is_auto_and_its_choice_is_printed_and_kept(cohort, tmp_path):
+    # Setup: 11 variables, 300 patients at ε = 1: auto plans MST from the dictionary, then the
+    # noisy count (sd about 20) times ε is far below 1,000, so it settles on independent
+    from synthema.synth import load_synthesizer
+    from synthema.synth.auto import choose_method
+
+    model = tmp_path / "auto.synth"
+    plan = choose_method(cohort["dictionary"], epsilon=1.0)
+
+    # Run
+    fitted = _run("synth", "fit", "-d", cohort["dict"], "--epsilon", "1", "--seed", "3",
+                  *cohort["files"], "--out", model)
+    shown = _run("synth", "show", model)
+    sampled = _run("synth", "sample", model, "--rows", "5", "--out", tmp_path / "s.csv")
+
+    # Assert: fit, show and sample all say what auto chose and why
+    choice = load_synthesizer(model).method_choice
+    line = " ".join(choice.line.split())
+    assert plan.method == "mst" and choice.method == "independent"
+    assert "patients (a noisy count) × ε = 1" in choice.reason
+    for result in (fitted, shown, sampled):
+        assert result.exit_code == 0, result.output
+        assert line in " ".join(result.output.split())
+    assert "fitted independent on 300 patients" in fitted.output
+    assert "independent (differentially private (independent marginals))" in shown.output
+
+
+def test_a_named_method_prints_no_choice(cohort, tmp_path):
+    # Run
+    model = tmp_path / "ind.synth"
+    result = _run("synth", "fit", "-d", cohort["dict"], "--epsilon", "1", "--method",
+                  "independent", *cohort["files"], "--out", model)
+    shown = _run("synth", "show", model)
+
+    # Assert
+    assert result.exit_code == 0 and shown.exit_code == 0, result.output + shown.output
+    assert "--method auto" not in result.output + shown.output
+    assert "independent" in shown.output
+
+
+def test_show_refuses_a_missing_model(tmp_path):
+    # Run
+    result = _run("synth", "show", tmp_path / "nothing.synth")
+
+    # Assert
+    assert result.exit_code == 2
+    assert "no such model file" in result.output and "fix:" in result.output
 
 
 def test_sample_writes_rows_that_validate(cohort, mst_model, tmp_path):
@@ -103,6 +153,38 @@ def test_epsilon_inf_is_labelled_not_private(cohort, tmp_path):
     sample = _run("synth", "sample", model, "--rows", "10", "--out", tmp_path / "s.csv")
     assert sample.exit_code == 0, sample.output
     assert "NOT PRIVATE" in sample.output
+
+
+@pytest.mark.parametrize("bins", ["adaptive", "public", None])
+def test_bins_are_chosen_from_noisy_counts_unless_public_is_asked(cohort, tmp_path, bins):
+    # Setup
+    from synthema.synth import load_synthesizer
+
+    model = tmp_path / "m.synth"
+    option = [] if bins is None else ["--bins", bins]
+    # Run
+    result = _run("synth", "fit", "-d", cohort["dict"], "--epsilon", "inf", "--method",
+                  "independent", *option, *cohort["files"], "--out", model)
+    # Assert: exact counts of 900 patients put os_days' bins where the data are (adaptive, the
+    # default); public keeps the dictionary's bins
+    assert result.exit_code == 0, result.output
+    domain = load_synthesizer(model).domain_
+    public = Domain.from_dictionary(cohort["dictionary"])
+    adaptive = bins != "public"
+    assert bool(domain["os_days"].sub_edges) is adaptive
+    assert (domain["os_days"].edges != public["os_days"].edges) is adaptive
+    assert domain["sex"] == public["sex"]
+
+
+def test_bins_are_refused_for_a_method_without_them(cohort, tmp_path):
+    model = tmp_path / "m.synth"
+    result = _run("synth", "fit", "-d", cohort["dict"], "--method", "copula", "--bins",
+                  "public", *cohort["files"], "--out", model)
+    assert result.exit_code == 2, result.output
+    assert "bins" in result.output and not model.exists()
+    result = _run("synth", "fit", "-d", cohort["dict"], "--epsilon", "1", "--bins", "fine",
+                  *cohort["files"], "--out", model)
+    assert result.exit_code == 2 and "bins" in result.output, result.output
 
 
 def test_copula_is_a_non_private_baseline(cohort, tmp_path):

@@ -70,13 +70,13 @@ def candidates(released: pd.DataFrame, *, columns: Sequence[str],
     group = pd.factorize(pd.Series(class_keys(released[exact].reset_index(drop=True))))[0] \
         if exact else np.zeros(n, dtype=np.int64)
     if not windows:
-        return np.bincount(group)[group] if n else np.zeros(0, dtype=np.int64)
+        return np.bincount(group)[group]
     shifted = {c: _days(released[c]) for c in windows}
     true = {c: _days(t) for c, (t, _) in windows.items()}
     bound = {c: int(m) for c, (_, m) in windows.items()}
     out = np.zeros(n, dtype=np.int64)
     order = np.argsort(group, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0]) if n else []
+    starts = np.flatnonzero(np.r_[True, np.diff(group[order]) != 0])
     for lo, hi in zip(starts, [*starts[1:], n], strict=True):
         rows = order[lo:hi]
         for a in range(0, len(rows), _CHUNK):

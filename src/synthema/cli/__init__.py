@@ -13,7 +13,8 @@ module              commands                      library call
 ``validate``        validate, summary             ``harmonize.validate_file``, ``summarize_file``
 ``harmonize``       harmonize                     ``harmonize.harmonize_file``
 ``anonymize``       anonymize                     ``anonymize.files.anonymize_file``
-``synth``           synth fit, sample             ``synth.files.fit_files``, ``sample_file``
+``synth``           synth fit, sample, show       ``synth.files.fit_files``, ``sample_file``,
+                                                  ``describe_model``
 ``federate``        federate up, fit, down,       ``federation.deploy.up``, ``run_fit``,
                     status                        ``down``
 ``budget``          budget show, set              ``privacy.statement``

@@ -79,7 +79,9 @@ def federate_fit(
         float, typer.Option(help="Privacy budget ε of the fit (inf: NOT PRIVATE).")
     ] = 1.0,
     delta: Annotated[float, typer.Option(help="δ of (ε, δ)-DP.")] = 1e-6,
-    method: Annotated[str, typer.Option(help="mst, aim or independent.")] = "mst",
+    method: Annotated[str, typer.Option(
+        help="auto (chosen from the dictionary's size and ε), mst, aim or independent.")
+    ] = "auto",
     seed: Annotated[
         int | None,
         typer.Option(min=0, help="Seed of the public choices (candidate pairs) and of "
@@ -95,12 +97,19 @@ def federate_fit(
     from synthema.federation import deploy
 
     def start(config) -> None:
+        plan = config.plan()
+        if plan is not None:
+            say(plan.plan_line)
         say(f"federated {config.method} fit, ε = {num(config.epsilon)}, "
             f"δ = {num(config.delta)} (each SecAgg+ round takes about 20-30 s)")
 
     summary = deploy.run_fit(workdir, out=out, dictionary=dictionary, method=method,
                              epsilon=epsilon, delta=delta, seed=seed, dropouts=dropouts,
                              timeout=timeout, on_start=start, on_line=_show)  # fmt: skip
+    if summary.method_choice:
+        from synthema.synth.auto import MethodChoice
+
+        say(MethodChoice.from_json(summary.method_choice).line)
     total = len(summary.rounds)
     rows_table("site ledgers charged in this fit", [
         {"site": site, "rounds answered": f"{len(summary.answered(site))}/{total}",

@@ -14,8 +14,14 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-SYNTH_METHODS = ("mst", "aim", "independent", "dpvae", "copula")
+SYNTH_METHODS = ("auto", "mst", "aim", "independent", "dpvae", "copula")
 """The methods named in ``--method``'s help (a test keeps it equal to the library's list)."""
+
+
+def print_choice(synth: Any) -> None:
+    """Which method ``--method auto`` chose and why (nothing for a method named by the user)."""
+    if synth.method_choice is not None:
+        console.print(synth.method_choice.line, soft_wrap=True)
 
 
 def print_privacy(synth: Any) -> None:
@@ -52,8 +58,10 @@ def synth_fit(
     ] = None,
     delta: Annotated[float, typer.Option(help="δ of (ε, δ)-DP, between 0 and 1.")] = 1e-6,
     method: Annotated[
-        str, typer.Option(help=f"{', '.join(SYNTH_METHODS[:-1])}, or copula (not private).")
-    ] = "mst",
+        str, typer.Option(help="auto (MST, AIM or independent, chosen from the dictionary's "
+                          f"size and ε), {', '.join(SYNTH_METHODS[1:-1])}, or copula (not "
+                          "private).")
+    ] = "auto",
     seed: Annotated[
         int | None,
         typer.Option(
@@ -63,16 +71,23 @@ def synth_fit(
             "only with --epsilon inf.",
         ),
     ] = None,
+    bins: Annotated[
+        str | None,
+        typer.Option(help="adaptive (default for auto, mst, aim, independent: the model's bins "
+                     "chosen from noisy counts on a fine grid) or public (the dictionary's "
+                     "bins)."),
+    ] = None,
 ) -> None:
     """Fit a synthesizer on validated site files pooled at one trusted site; save the model."""
     from synthema.synth.files import fit_files
 
     with console.status(f"fitting {method} on {len(files)} file(s)"):
         fit = fit_files(files, dictionary=dictionary, out=out, method=method, epsilon=epsilon,
-                        delta=delta, seed=seed)  # fmt: skip
+                        delta=delta, seed=seed, bins=bins)  # fmt: skip
     for path, patients in fit.files:
         say(f"{path}: {patients} patients, no problems")
     synth = fit.synthesizer
+    print_choice(synth)
     console.print(
         f"fitted {synth.method} on {fit.patients} patients from {len(fit.files)} file(s), "
         f"{len(synth.dictionary_)} variables, in {fit.seconds:.1f} s",
@@ -138,5 +153,25 @@ def synth_sample(
     say(f"wrote {sampled.path} ({len(sampled.data)} rows, {sampled.data.shape[1]} columns)")
     if sampled.sidecar is not None:
         say(f"wrote {sampled.sidecar} (how the rows were made: synthema evaluate reads it)")
+    print_choice(sampled.synthesizer)
     print_privacy(sampled.synthesizer)
     print_rules_report(sampled.synthesizer.sampling_report_, max_rules_shown)
+
+
+@app.command("show")
+@friendly
+def synth_show(
+    model: Annotated[Path, typer.Argument(help="A model saved by `synth fit` or `federate fit`.")],
+) -> None:
+    """Describe a saved model: method (and why auto chose it), privacy spent, dictionary."""
+    from synthema.synth.files import describe_model
+
+    info = describe_model(model)
+    synth = info.synthesizer
+    d = synth.dictionary_
+    cliques = "" if info.cliques is None else (
+        f", {info.cliques} marginals modelled beyond the one-way ones")
+    say(f"{info.path}: {synth.method} ({synth.label}), dictionary {d.name} v{d.version}, "
+        f"{len(d)} variables{cliques}")
+    print_choice(synth)
+    print_privacy(synth)

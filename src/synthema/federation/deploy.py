@@ -508,7 +508,7 @@ def run_fit(
     *,
     out: Path,
     dictionary: str = "aml",
-    method: str = "mst",
+    method: str = "auto",
     epsilon: float = 1.0,
     delta: float = 1e-6,
     seed: int | None = None,

@@ -46,6 +46,7 @@ from synthema.privacy.analysis import distributed_dgauss_rho, gaussian_rho
 
 if TYPE_CHECKING:
     from synthema.stats.domain import Domain
+    from synthema.stats.regroup import Regrouping
 
 CLIPPING_RANGE = 2**24
 """Largest |entry| a site may send; Flower clips silently beyond it, so sites refuse instead."""
@@ -171,6 +172,9 @@ class Query:
         min_contributors: n − t, the fewest noise shares the accounting assumes.
         fingerprint: :func:`domain_fingerprint` of the server's domain.
         label: what is asked, for the site's ledger.
+        regrouping: JSON of a :class:`~synthema.stats.regroup.Regrouping` when the cliques
+            refer to the domain's regrouped fine grid (data-adaptive bins chosen from earlier
+            noisy answers); empty for the public domain.
     """
 
     query_id: str
@@ -180,6 +184,7 @@ class Query:
     min_contributors: int
     fingerprint: str
     label: str = ""
+    regrouping: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cliques", tuple(tuple(c) for c in self.cliques))
@@ -202,6 +207,16 @@ class Query:
     def exact(self) -> bool:
         """True when no noise is asked for (tests and non-private baselines only)."""
         return self.share_sigma == 0
+
+    def regrouped(self) -> Regrouping | None:
+        """The query's regrouping, or None (public domain).
+
+        Raises:
+            ValueError: malformed regrouping JSON.
+        """
+        from synthema.stats.regroup import Regrouping
+
+        return Regrouping.from_json(self.regrouping) if self.regrouping else None
 
     def dimension(self, domain: Domain) -> int:
         """Length of the answer vector: the cells of every clique."""
@@ -240,6 +255,7 @@ class Query:
             "synthema.min-contributors": int(self.min_contributors),
             "synthema.fingerprint": self.fingerprint,
             "synthema.label": self.label,
+            "synthema.regrouping": self.regrouping,
         }
 
     @classmethod
@@ -258,6 +274,7 @@ class Query:
                 min_contributors=int(config["synthema.min-contributors"]),
                 fingerprint=str(config["synthema.fingerprint"]),
                 label=str(config.get("synthema.label", "")),
+                regrouping=str(config.get("synthema.regrouping", "")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise FederationError(

@@ -39,8 +39,9 @@ from synthema.errors import ParameterError
 from synthema.federation.protocol import check_sites
 from synthema.federation.source import RoundRecord
 
-FEDERATED_METHODS = ("mst", "aim", "independent")
-"""Methods a federated fit can use: they see data only through noisy marginals."""
+FEDERATED_METHODS = ("auto", "mst", "aim", "independent")
+"""Methods a federated fit can use: they see data only through noisy marginals (``auto``
+chooses one of the other three from public facts, the same way as a central fit)."""
 _ROWS_NEEDED = {
     "copula": "the Gaussian copula needs the rows themselves",
     "dpvae": "the DP-VAE trains on the rows with DP-SGD, and federated training (FedAvg over "
@@ -54,7 +55,9 @@ class FitConfig:
 
     Args:
         dictionary: built-in name or absolute YAML path (the server and every site load it).
-        method: ``mst``, ``aim`` or ``independent``.
+        method: ``auto`` (planned from the dictionary's size and ε before any site is
+            contacted, :meth:`plan`; settled by the ServerApp on the sites' noisy one-way
+            marginals), ``mst``, ``aim`` or ``independent``.
         epsilon, delta: the fit's (ε, δ); ``epsilon=inf`` means exact counts (test sites only).
         seed: seed of the public choices and of sampling (None: fresh); never of the noise.
         n_sites: sites in the federation; ``dropouts``: how many may drop out of a round.
@@ -69,7 +72,7 @@ class FitConfig:
     """
 
     dictionary: str
-    method: str = "mst"
+    method: str = "auto"
     epsilon: float = 1.0
     delta: float = 1e-6
     seed: int | None = None
@@ -105,6 +108,17 @@ class FitConfig:
         if Path(self.model_path).is_dir():
             raise ParameterError(f"model path {self.model_path} is a folder",
                                  fix="name the model file, e.g. model.synth")
+
+    def plan(self):
+        """The plan of ``method="auto"`` (a :class:`~synthema.synth.auto.MethodChoice`; None
+        for a named method): public facts only, so the caller and the ServerApp get the same;
+        the ServerApp settles it on the sites' noisy one-way marginals."""
+        from synthema.synth import AutoSynthesizer, check_parameters
+
+        synth = check_parameters(self.method, dictionary=self.dictionary, epsilon=self.epsilon,
+                                 delta=self.delta, random_state=self.seed,
+                                 **self.synth_options)
+        return synth.plan() if isinstance(synth, AutoSynthesizer) else None
 
     def to_run_config(self) -> dict[str, str | int | float]:
         """Flat, TOML-ready values under the app's ``[tool.flwr.app.config]`` keys.
@@ -143,7 +157,7 @@ class FitConfig:
                                  fix='write a JSON object, e.g. {"iters": 1000}') from None
         return cls(
             dictionary=str(get("dictionary", "aml")),
-            method=str(get("method", "mst")),
+            method=str(get("method", "auto")),
             epsilon=float(str(get("epsilon", "1.0"))),
             delta=float(get("delta", 1e-6)),
             seed=None if seed < 0 else seed,
@@ -173,6 +187,7 @@ class FitSummary:
     rounds: tuple[RoundRecord, ...] = ()
     model: str = ""
     method: str = ""
+    method_choice: Mapping[str, Any] | None = None
     dictionary: str = ""
     privacy: Mapping[str, Any] = field(default_factory=dict)
     n_sites: int = 0

@@ -103,7 +103,8 @@ def federated_fit(grid: Grid, context: Context, progress: _Progress) -> FitSumma
     path = synth.save(config.model_path)
     _say(f"model saved to {path}")
     return progress.summary(
-        ok=True, model=str(path), method=config.method, dictionary=synth.dictionary_.name,
+        ok=True, model=str(path), method=synth.method, dictionary=synth.dictionary_.name,
+        method_choice=None if synth.method_choice is None else synth.method_choice.to_json(),
         privacy=synth.privacy_spent_, n_sites=config.n_sites, dropouts=config.dropouts,
         seconds=round(time.perf_counter() - start, 3),
         bytes_received=transport.grid.bytes_received,

@@ -57,6 +57,7 @@ from synthema.privacy.mechanisms import add_discrete_gaussian
 from synthema.schema import Dictionary, load_dictionary
 from synthema.stats.domain import Domain
 from synthema.stats.marginals import check_clique, partial_counts
+from synthema.stats.regroup import Regrouping, domain_of, fine_codes, refine
 
 _LOG = logging.getLogger(__name__)
 
@@ -212,6 +213,7 @@ class Site:
         self.domain = Domain.from_dictionary(self.dictionary)
         self.fingerprint = domain_fingerprint(self.domain)
         self._codes: np.ndarray | None = None
+        self._fine: np.ndarray | None = None
 
     @property
     def name(self) -> str:
@@ -271,7 +273,15 @@ class Site:
                     f"{self.dictionary.name} FILE` at the site and fixes what it lists",
                 )
             self._codes = self.domain.encode(report.data).codes
+            self._fine = fine_codes(report.data, self.domain, self._codes)
         return self._codes
+
+    def codes_for(self, regrouping: Regrouping | None) -> np.ndarray:
+        """The site's codes on the public domain, or on its regrouped fine grid."""
+        codes = self.codes()
+        if regrouping is None:
+            return codes
+        return regrouping.codes(self._fine, refine(self.domain))
 
     def _plan_problem(self, n_sites: int | None, dropouts: int | None) -> tuple[str, str]:
         """Why the site refuses a fit of ``n_sites`` tolerating ``dropouts`` ('' if it doesn't).
@@ -374,7 +384,12 @@ class Site:
                 fix="use the same dictionary (and synthema version) on the server and every site",
             )
         try:
-            cliques = [check_clique(c, self.domain) for c in query.cliques]
+            regrouping = query.regrouped()
+            domain = domain_of(self.domain, regrouping)
+        except ValueError as exc:
+            raise self._refuse(f"bad regrouping in query {query.query_id}: {exc}") from exc
+        try:
+            cliques = [check_clique(c, domain) for c in query.cliques]
         except (KeyError, ValueError) as exc:
             raise self._refuse(f"bad clique in query {query.query_id}: {exc}") from exc
         if query.exact and not self.config.allow_exact:
@@ -383,12 +398,12 @@ class Site:
                 fix="exact answers are for tests: set allow-exact-counts=true in a test site's "
                 "node config, never at a hospital",
             )
-        codes = self.codes()
-        rho = query.rho(self.domain)
+        codes = self.codes_for(regrouping)
+        rho = query.rho(domain)
         if not query.exact:
             label = (
                 f"{query.label or 'query'}: {len(cliques)} marginal(s), "
-                f"{query.dimension(self.domain)} cells, share sigma={query.share_sigma:.6g}, "
+                f"{query.dimension(domain)} cells, share sigma={query.share_sigma:.6g}, "
                 f"assumes >= {query.min_contributors} of {query.n_sites} sites add noise"
             )
             with self.ledger() as ledger:
@@ -408,7 +423,7 @@ class Site:
                     "second release under the same charge",
                     fix="the server must send every query with a fresh id",
                 )
-        counts = np.concatenate([partial_counts(codes, c, self.domain) for c in cliques])
+        counts = np.concatenate([partial_counts(codes, c, domain) for c in cliques])
         if query.exact:
             vector = counts
         else:

@@ -40,6 +40,7 @@ from synthema.stats._api import Clique, Measurement
 from synthema.stats.central import check_sigma
 from synthema.stats.domain import Domain
 from synthema.stats.marginals import check_clique
+from synthema.stats.regroup import Regrouping, domain_of
 
 _LOG = logging.getLogger(__name__)
 
@@ -148,11 +149,20 @@ class FederatedSource:
     def min_contributors(self) -> int:
         return self.n_sites - self.dropouts
 
-    def measure(self, cliques: Sequence[Clique], *, sigma: float) -> list[Measurement]:
+    def measure(
+        self,
+        cliques: Sequence[Clique],
+        *,
+        sigma: float,
+        regrouping: Regrouping | None = None,
+    ) -> list[Measurement]:
         """Noisy marginals over ``cliques``: one secure-sum round over all sites.
 
         Each site draws its noise share from its own operating system's cryptographic
-        generator; nothing on the server can seed or replay it.
+        generator; nothing on the server can seed or replay it. With a ``regrouping`` (public:
+        chosen from earlier noisy answers) the cliques refer to the regrouped fine grid, as
+        for :meth:`synthema.stats.CentralSource.measure`; every site counts its records into
+        those bins before adding its noise share.
 
         Raises:
             FederationError: a site refused (message names the site), or no sum came back.
@@ -161,27 +171,30 @@ class FederatedSource:
         sigma = check_sigma(sigma)
         if isinstance(cliques, str):
             raise ValueError("cliques must be a sequence of tuples of attribute names")
-        checked = tuple(check_clique(c, self._domain) for c in cliques)
+        domain = domain_of(self._domain, regrouping)
+        checked = tuple(check_clique(c, domain) for c in cliques)
         if not checked:
             return []
-        query = self._query(checked, sigma)
-        dimension = query.dimension(self._domain)
+        query = self._query(checked, sigma, domain, regrouping)
+        dimension = query.dimension(domain)
         start = time.perf_counter()
         result = self.transport.secure_sum(query, dimension)
-        record = self._record(query, sigma, dimension, result, time.perf_counter() - start)
+        record = self._record(query, sigma, dimension, result, time.perf_counter() - start,
+                              domain)
         self.rounds.append(record)
         self._check_release(record, result)
         vector = np.asarray(result.vector, dtype=np.int64)
-        parts = split_answer(vector, checked, self._domain)
+        parts = split_answer(vector, checked, domain)
         stddev = query.share_sigma * math.sqrt(len(result.contributors))  # 0 for exact counts
         return [
             Measurement(c, p, stddev=stddev, rho_spent=record.rho_per_site / len(checked))
             for c, p in zip(checked, parts, strict=True)
         ]
 
-    def _query(self, cliques: tuple[Clique, ...], sigma: float) -> Query:
+    def _query(self, cliques: tuple[Clique, ...], sigma: float, domain: Domain,
+               regrouping: Regrouping | None) -> Query:
         """The round's query: each site's noise share sized for the n − t fewest shares."""
-        dimension = sum(self._domain.size(c) for c in cliques)
+        dimension = sum(domain.size(c) for c in cliques)
         m = self.min_contributors
         share = (
             0.0
@@ -198,10 +211,11 @@ class FederatedSource:
             fingerprint=self.fingerprint,
             label=f"round {index}: " + ", ".join("×".join(c) for c in cliques[:3])
             + (f" and {len(cliques) - 3} more" if len(cliques) > 3 else ""),
+            regrouping=regrouping.to_json() if regrouping is not None else "",
         )
 
     def _record(self, query: Query, sigma: float, dimension: int, result: SumResult,
-                seconds: float) -> RoundRecord:
+                seconds: float, domain: Domain) -> RoundRecord:
         return RoundRecord(
             round=len(self.rounds) + 1,
             query_id=query.query_id,
@@ -211,7 +225,7 @@ class FederatedSource:
             share_sigma=query.share_sigma,
             contributors=tuple(sorted(result.contributors)),
             failures=tuple(result.failures),
-            rho_per_site=query.rho(self._domain),  # per site; inf for exact counts
+            rho_per_site=query.rho(domain),  # per site; inf for exact counts
             local_rho_per_site=query.local_rho(),
             charges=dict(result.charges),
             seconds=round(seconds, 3),

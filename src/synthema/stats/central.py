@@ -40,6 +40,7 @@ from synthema.stats._api import Clique, Measurement
 from synthema.stats.binning import DEFAULT_MAX_BINS
 from synthema.stats.domain import Domain
 from synthema.stats.marginals import check_clique, partial_counts
+from synthema.stats.regroup import Regrouping, domain_of, fine_codes, refine
 
 _LOG = logging.getLogger(__name__)
 
@@ -91,6 +92,9 @@ class CentralSource:
         self._codes = encoding.codes
         self._codes.flags.writeable = False
         self._clipped = dict(encoding.clipped)
+        # the fine public grid, for data-adaptive bins (synthema.stats.regroup)
+        self._fine_codes = fine_codes(data, domain, self._codes)
+        self._regrouped: dict[Regrouping, np.ndarray] = {}
 
     def __repr__(self) -> str:
         return f"CentralSource(<{len(self._domain)} attributes>)"
@@ -100,32 +104,55 @@ class CentralSource:
         """The public domain the cliques refer to."""
         return self._domain
 
-    def measure(self, cliques: Sequence[Clique], *, sigma: float) -> list[Measurement]:
+    def measure(
+        self,
+        cliques: Sequence[Clique],
+        *,
+        sigma: float,
+        regrouping: Regrouping | None = None,
+    ) -> list[Measurement]:
         """Noisy marginals over ``cliques`` with discrete Gaussian noise of scale ``sigma``.
 
         Each marginal costs ``rho = 1 / (2 sigma**2)`` (reported per measurement); the batch
         costs the sum. The noise comes from OS entropy (never a seed). ``sigma = 0`` releases
         exact counts labelled ``rho_spent = inf``: for tests and non-private baselines only.
+        With a ``regrouping`` the cliques refer to ``domain_of(domain, regrouping)`` (the
+        fine grid, regrouped): records are counted into those bins before the noise is added.
 
         Raises:
-            ValueError: bad sigma, or a clique that is a string or repeats a name.
+            ValueError: bad sigma, a clique that is a string or repeats a name, or a bad
+                regrouping.
             KeyError: an unknown attribute.
         """
         sigma = check_sigma(sigma)
         if isinstance(cliques, str):
             raise ValueError("cliques must be a sequence of tuples of attribute names")
-        checked = [check_clique(c, self._domain) for c in cliques]
+        domain, codes = self._view(regrouping)
+        checked = [check_clique(c, domain) for c in cliques]
         if sigma == 0:
             _LOG.warning("sigma = 0: releasing exact counts of %d marginal(s)", len(checked))
         out = []
         for clique in checked:
-            counts = self._exact_counts(clique)
+            counts = partial_counts(codes, clique, domain)
             if sigma == 0:
                 out.append(Measurement(clique, counts, stddev=0.0, rho_spent=math.inf))
                 continue
             noisy = add_discrete_gaussian(counts, sigma=sigma)  # OS entropy
             out.append(Measurement(clique, noisy, stddev=sigma, rho_spent=gaussian_rho(1, sigma)))
         return out
+
+    def _view(self, regrouping: Regrouping | None) -> tuple[Domain, np.ndarray]:
+        """The domain a query refers to and the records' codes in it."""
+        if regrouping is None:
+            return self._domain, self._codes
+        if not isinstance(regrouping, Regrouping):
+            raise TypeError(f"regrouping must be a Regrouping, got {type(regrouping).__name__}")
+        domain = domain_of(self._domain, regrouping)  # checks it
+        if regrouping not in self._regrouped:
+            self._regrouped.clear()  # one regrouping per fit: keep the latest only
+            self._regrouped[regrouping] = regrouping.codes(self._fine_codes,
+                                                           refine(self._domain))
+        return domain, self._regrouped[regrouping]
 
     def _exact_counts(self, clique: Sequence[str]) -> np.ndarray:
         """Exact counts over a clique: private, for ``measure`` and tests only."""

@@ -23,6 +23,7 @@ declared decimals, calendar days), so decoded values always respect the dictiona
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING
 
@@ -156,6 +157,8 @@ def decode_column(
     within a shared bin (see :meth:`~synthema.stats.Domain.decode`).
     """
     codes = np.asarray(codes, dtype=np.int64)
+    if attr.sub_edges:
+        return _decode_sub(codes, attr, rng=rng, position=position)
     missing = codes == attr.missing_code
     present = codes[~missing]
     match attr.kind:
@@ -192,3 +195,41 @@ def decode_column(
             return pd.Series(pd.arrays.FloatingArray(values, missing)).astype(attr.dtype)
         case _:
             raise ValueError(f"unknown attribute kind {attr.kind!r}")
+
+
+def _decode_sub(
+    codes: np.ndarray,
+    attr: Attribute,
+    *,
+    rng: np.random.Generator,
+    position: np.ndarray | None,
+) -> pd.Series:
+    """Decode through the finer grid: a fine bin in proportion to its weight within the coarse
+    bin, then uniformly inside the fine bin.
+
+    One position ``u`` per row does both, through the bin's piecewise-linear inverse
+    distribution function: a monotone map, so rows decoded with equal (or sorted) positions
+    come out equal (or sorted) within a shared bin, as with uniform bins.
+    """
+    fine = dataclasses.replace(attr, edges=attr.sub_edges, sub_edges=(), sub_weights=())
+    u = rng.random(len(codes)) if position is None else np.asarray(position, dtype=float)
+    edges = np.asarray(attr.edges, dtype=float)
+    sub = np.asarray(attr.sub_edges, dtype=float)
+    owner = np.searchsorted(edges[1:-1], sub[:-1], side="right")  # coarse bin of each fine bin
+    w = np.asarray(attr.sub_weights, dtype=float)
+    total = np.bincount(owner, weights=w, minlength=attr.n_values)
+    within = np.cumsum(w) - np.concatenate([[0.0], np.cumsum(total)])[owner]
+    hi = owner + within / total[owner]  # coarse code + cumulative share, increasing
+    lo = owner + (within - w) / total[owner]
+    missing = codes == attr.missing_code
+    fine_codes = np.full(len(codes), fine.missing_code, dtype=np.int64)
+    key = codes[~missing] + np.minimum(u[~missing], 1 - 1e-12)
+    c = codes[~missing]
+    j = np.searchsorted(hi, key, side="right")  # rounding may cross into the next bin: clip
+    j = np.clip(j, np.searchsorted(owner, c, side="left"),
+                np.searchsorted(owner, c, side="right") - 1)
+    fine_codes[~missing] = j
+    inner = np.zeros(len(codes))
+    span = hi[j] - lo[j]
+    inner[~missing] = np.clip((key - lo[j]) / np.where(span > 0, span, 1.0), 0.0, 1 - 1e-12)
+    return decode_column(fine_codes, fine, rng=rng, position=inner)

@@ -94,6 +94,11 @@ class Attribute:
         high: the dictionary's ``max`` (values above it are clipped into the last bin).
         decimals: values lie on a grid of ``10**-decimals`` (0 for whole numbers); None for
             the real line. Ignored for dates (whole days).
+        sub_edges: a finer grid whose edges include every edge (data-adaptive bins,
+            :mod:`synthema.stats.regroup`); empty: none.
+        sub_weights: one non-negative weight per ``sub_edges`` bin: values are drawn inside a
+            bin in proportion to them (uniformly inside each fine bin); each bin's weights
+            must not all be zero.
 
     >>> a = Attribute("hb", VariableType.CONTINUOUS, "Float64", edges=(2.0, 8.0, 20.1),
     ...               low=2.0, high=20.0, decimals=1)
@@ -109,9 +114,13 @@ class Attribute:
     low: float | dt.date | None = None
     high: float | dt.date | None = None
     decimals: int | None = None
+    sub_edges: tuple[float, ...] = ()
+    sub_weights: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         binned = self.kind.is_numeric or self.kind is VariableType.DATE
+        if self.sub_edges or self.sub_weights:
+            self._check_sub()
         if binned:
             if len(self.edges) < 2 or self.categories:
                 raise ValueError(f"attribute '{self.name}' needs at least two edges, no categories")
@@ -124,6 +133,20 @@ class Attribute:
                 raise ValueError(f"attribute '{self.name}' needs categories and no edges")
             if len(set(self.categories)) != len(self.categories):
                 raise ValueError(f"attribute '{self.name}': duplicate categories")
+
+    def _check_sub(self) -> None:
+        if not self.kind.is_numeric or len(self.sub_weights) != len(self.sub_edges) - 1:
+            raise ValueError(f"attribute '{self.name}': sub_weights need one weight per "
+                             "sub_edges bin, on a numeric attribute")
+        if not set(self.edges) <= set(self.sub_edges):
+            raise ValueError(f"attribute '{self.name}': every edge must be a sub_edge")
+        w = np.asarray(self.sub_weights, dtype=float)
+        if not np.all(np.isfinite(w) & (w >= 0)):
+            raise ValueError(f"attribute '{self.name}': sub_weights must be finite and >= 0")
+        bins = np.searchsorted(np.asarray(self.edges, float)[1:-1],
+                               np.asarray(self.sub_edges[:-1], float), side="right")
+        if np.any(np.bincount(bins, weights=w, minlength=len(self.edges) - 1) <= 0):
+            raise ValueError(f"attribute '{self.name}': a bin whose sub_weights are all 0")
 
     @classmethod
     def from_variable(cls, var: Variable, *, max_bins: int = DEFAULT_MAX_BINS) -> Attribute:
@@ -237,11 +260,13 @@ def orderings(rules: Iterable[Any]) -> list[tuple[str, str, bool]]:
     return out
 
 
-def _time_grid(attr: Attribute) -> tuple | None:
-    """What makes two time attributes share a grid (kind, bins, bounds, decimals), or None."""
+def time_grid(attr: Attribute) -> tuple | None:
+    """What makes two time attributes share a grid (kind, bins, bounds, decimals, the weights
+    values are drawn with inside a bin), or None for attributes that are not times."""
     if attr.kind not in (VariableType.DURATION, VariableType.DATE):
         return None
-    return (attr.kind, tuple(attr.edges), attr.low, attr.high, attr.decimals)
+    return (attr.kind, tuple(attr.edges), attr.low, attr.high, attr.decimals,
+            attr.sub_edges, attr.sub_weights)
 
 
 @dataclass(frozen=True)
@@ -291,6 +316,8 @@ class Domain:
                     "low": to_json_value(a.low),
                     "high": to_json_value(a.high),
                     "decimals": a.decimals,
+                    **({"sub_edges": list(a.sub_edges), "sub_weights": list(a.sub_weights)}
+                       if a.sub_edges else {}),
                 }
                 for a in self.attributes
             ],
@@ -310,6 +337,8 @@ class Domain:
                     low=from_json_value(a["low"]),
                     high=from_json_value(a["high"]),
                     decimals=a["decimals"],
+                    sub_edges=tuple(a.get("sub_edges", ())),
+                    sub_weights=tuple(a.get("sub_weights", ())),
                 )
                 for a in raw["attributes"]
             ),
@@ -472,8 +501,8 @@ class Domain:
         col = {a.name: j for j, a in enumerate(self.attributes)}
         same_grid = [(lo, hi, strict) for lo, hi, strict in order
                      if lo in col and hi in col and lo != hi
-                     and _time_grid(self[lo]) is not None
-                     and _time_grid(self[lo]) == _time_grid(self[hi])]
+                     and time_grid(self[lo]) is not None
+                     and time_grid(self[lo]) == time_grid(self[hi])]
         # non-strict orderings: one shared position per connected group
         parent = {name: name for pair in same_grid for name in pair[:2]}
 

@@ -11,6 +11,7 @@ False
 
 from synthema.errors import NotFittedError
 from synthema.synth.aim import AIMSynthesizer
+from synthema.synth.auto import AutoSynthesizer
 from synthema.synth.base import BaseSynthesizer, PrivacyBudget
 from synthema.synth.copula import GaussianCopulaSynthesizer
 from synthema.synth.independent import IndependentSynthesizer
@@ -27,6 +28,7 @@ from synthema.synth.registry import (
 __all__ = [
     "METHODS",
     "AIMSynthesizer",
+    "AutoSynthesizer",
     "BaseSynthesizer",
     "GaussianCopulaSynthesizer",
     "IndependentSynthesizer",

@@ -43,6 +43,7 @@ from synthema.schema import Dictionary
 from synthema.stats import Domain, Measurement
 from synthema.synth import selection
 from synthema.synth.base import FitContext
+from synthema.synth.bins import is_bins
 from synthema.synth.graphical_model import GraphicalModel
 from synthema.synth.pgm import (
     PGMSynthesizer,
@@ -89,6 +90,8 @@ class AIMSynthesizer(PGMSynthesizer):
         epsilon: ε of (ε, δ)-DP (``inf``: exact counts, not private).
         delta: δ of (ε, δ)-DP.
         random_state: seed for candidate choice and default sampling (never the noise).
+        bins: ``"adaptive"`` (the model's bins chosen from the noisy one-way marginals on the
+            fine grid, :mod:`synthema.synth.bins`) or ``"public"`` (the dictionary's bins).
         rounds: selection rounds; between rounds the model is refitted quickly (local IPF on
             the junction tree), after the last one by mbi on every measurement.
         cliques_per_round: cliques selected per round; ``"auto"`` spreads about one clique
@@ -107,7 +110,9 @@ class AIMSynthesizer(PGMSynthesizer):
     method = "aim"
     private = True
     label = "differentially private (AIM)"
+    one_way_share = 1 / 5
     _parameter_constraints = {
+        "bins": is_bins,
         "rounds": is_positive_int,
         "cliques_per_round": lambda v: v == "auto" or is_positive_int(v),
         "iters": is_positive_int,
@@ -125,6 +130,7 @@ class AIMSynthesizer(PGMSynthesizer):
         epsilon: float = 1.0,
         delta: float = 1e-6,
         random_state: int | None = None,
+        bins: str = "adaptive",
         rounds: int = 3,
         cliques_per_round: int | str = "auto",
         iters: int = 3000,
@@ -137,6 +143,7 @@ class AIMSynthesizer(PGMSynthesizer):
         super().__init__(
             dictionary=dictionary, epsilon=epsilon, delta=delta, random_state=random_state
         )
+        self.bins = bins
         self.rounds = rounds
         self.cliques_per_round = cliques_per_round
         self.iters = iters
@@ -146,15 +153,12 @@ class AIMSynthesizer(PGMSynthesizer):
         self.survival_covariates = survival_covariates
         self.n_covariates = n_covariates
 
-    def _fit(self, fit: FitContext) -> None:
+    def _fit_from(self, fit: FitContext, ones: list[Measurement]) -> None:
         source, domain, dictionary, budget, rng = fit
         from synthema.synth import _mbi  # JAX starts only when a model is estimated
 
         names = domain.names
         rho = budget.rho
-        ones = budget.measure_one_way(
-            source, names, rho=rho / 5, label="aim: one-way marginals"
-        )
         probabilities = one_way_probabilities(ones, domain)
         total = estimated_total(ones)
         triples = survival_triples(
@@ -200,6 +204,10 @@ class AIMSynthesizer(PGMSynthesizer):
             chosen = self._choose(errors, structure, per_round, largest)
             cliques = pending + chosen
             pending = []
+            if last and not cliques and measured:
+                # nothing new fits the model: the budget left re-measures the last round's
+                # cliques (mbi pools repeated answers), so it is spent, not left unused
+                cliques = list(dict.fromkeys(m.clique for m in measured[-per_round:]))
             if cliques:
                 share = budget.remaining if last else budget.remaining / (self.rounds - r)
                 measured += budget.measure(

@@ -249,12 +249,16 @@ class BaseSynthesizer:
 
     Class attributes: ``method`` (the name :func:`~synthema.synth.create_synthesizer` takes),
     ``private`` (whether fits are differentially private when ε is finite) and ``label``.
+    ``method_choice`` is None unless ``create_synthesizer("auto", ...)`` made the synthesizer:
+    then it is the :class:`~synthema.synth.auto.MethodChoice` (method, one-sentence reason,
+    the public facts it used), saved with the model and shown by the command line.
     """
 
     method: ClassVar[str] = ""
     private: ClassVar[bool] = True
     label: ClassVar[str] = "differentially private"
     _parameter_constraints: ClassVar[dict[str, Any]] = {}
+    method_choice: Any = None
 
     def __init__(
         self,
@@ -338,9 +342,9 @@ class BaseSynthesizer:
         domain = self._check_domain(source.domain, dictionary)
         rng = check_random_state(self.random_state)  # public choices only; never noise
         budget = PrivacyBudget(self.epsilon, self.delta)
-        self._fit(FitContext(source, domain, dictionary, budget, rng))
+        fitted = self._fit(FitContext(source, domain, dictionary, budget, rng))
         self.dictionary_ = dictionary
-        self.domain_ = domain
+        self.domain_ = domain if fitted is None else fitted  # bins chosen in the fit
         if self.private:
             self.privacy_spent_ = budget.report()
         else:  # a non-private baseline reads exact data whatever epsilon says
@@ -368,7 +372,8 @@ class BaseSynthesizer:
             )
         return domain.project(dictionary.names)
 
-    def _fit(self, fit: FitContext) -> None:
+    def _fit(self, fit: FitContext) -> Domain | None:
+        """Fit from ``fit``; return the domain the model is on if it chose its own bins."""
         raise NotImplementedError  # abstract: each synthesizer implements it
 
     # -- sample -------------------------------------------------------------------------------

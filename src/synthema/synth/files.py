@@ -22,6 +22,7 @@ import pandas as pd
 
 from synthema.errors import ParameterError, SynthemaError
 from synthema.schema import Dictionary, load_dictionary
+from synthema.synth.auto import AUTO
 from synthema.synth.base import BaseSynthesizer
 from synthema.synth.registry import check_parameters, synthesizer_class
 
@@ -45,13 +46,14 @@ def check_fit_parameters(method: str, epsilon: float | None, delta: float, seed:
                          dictionary: Dictionary | str | Path = "") -> None:
     """Refuse what no fit can use, before any file is read.
 
-    A private method needs an explicit ε: nobody should get a budget by default.
+    A private method needs an explicit ε: nobody should get a budget by default (``auto``
+    only chooses private methods).
 
     Raises:
         ParameterError: naming the parameter, its value and the fix.
     """
-    cls = synthesizer_class(method)
-    if epsilon is None and cls.private:
+    private = method == AUTO or synthesizer_class(method).private
+    if epsilon is None and private:
         raise ParameterError(
             "epsilon is missing",
             fix="give the privacy budget, e.g. --epsilon 1 (smaller is more private; "
@@ -72,10 +74,11 @@ def fit_files(
     *,
     dictionary: Dictionary | str | Path,
     out: str | Path,
-    method: str = "mst",
+    method: str = AUTO,
     epsilon: float | None = None,
     delta: float = 1e-6,
     seed: int | None = None,
+    bins: str | None = None,
 ) -> CentralFit:
     """Fit ``method`` on clean site files pooled at one trusted site; save it to ``out``.
 
@@ -83,10 +86,14 @@ def fit_files(
         files: clean files in the dictionary's format (one per site), pooled in order.
         dictionary: the dictionary (object, built-in name or YAML path).
         out: the model file to write.
-        method: ``mst``, ``aim``, ``independent`` or ``copula`` (not private).
+        method: ``auto`` (MST, AIM or independent, chosen from the dictionary's size and ε;
+            the choice and its reason are in ``synthesizer.method_choice`` and the model
+            file), ``mst``, ``aim``, ``independent``, ``dpvae`` or ``copula`` (not private).
         epsilon: the privacy budget ε (required for private methods; ``inf``: no noise).
         delta: δ of (ε, δ)-DP.
         seed: seed of the public choices and of sampling, never of the noise.
+        bins: ``adaptive`` or ``public`` for the graphical models (MST, AIM, independent,
+            auto; None: their default, adaptive); see docs/synthesizers.md.
 
     Raises:
         ParameterError: a bad parameter (checked before any file is read).
@@ -99,6 +106,8 @@ def fit_files(
     d = load_dictionary(dictionary)
     data, reports = read_clean_files(paths, dictionary)
     budget = {} if epsilon is None else {"epsilon": epsilon}
+    if bins is not None:
+        budget["bins"] = bins
     synth = check_parameters(method, dictionary=d, delta=delta, random_state=seed, **budget)
     start = time.perf_counter()
     synth.fit(data)
@@ -142,7 +151,10 @@ def provenance(synth: BaseSynthesizer, *, model: str | Path | None = None,
         return None if v is None or not math.isfinite(float(v)) else float(v)
 
     d = synth.dictionary_
-    return {"method": synth.method, "private": private, "mode": mode,
+    choice = synth.method_choice
+    return {"method": synth.method,
+            "method_choice": None if choice is None else choice.to_json(),
+            "private": private, "mode": mode,
             "federated": mode.startswith("federated"),
             "epsilon": num("epsilon") if private else None,
             "delta": num("delta"), "rho": num("rho") if private else None,
@@ -165,6 +177,38 @@ def model_provenance(model: str | Path) -> dict:
 _MODEL_FIX = "fit one first: synthema synth fit --dictionary D --epsilon 1 FILE... --out MODEL"
 
 
+def _load_model(model: Path) -> BaseSynthesizer:
+    from synthema.synth.persist import load_synthesizer
+
+    if not model.exists():
+        raise SynthemaError(f"{model}: no such model file", fix=_MODEL_FIX)
+    if model.is_dir():
+        raise SynthemaError(f"{model}: is a folder, not a model file", fix=_MODEL_FIX)
+    return load_synthesizer(model)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A saved model, loaded: the synthesizer (``method``, ``method_choice``,
+    ``privacy_spent_``, ``dictionary_``) and the number of marginals it modelled beyond the
+    one-way ones (None for a model without cliques: copula, dpvae)."""
+
+    synthesizer: BaseSynthesizer
+    path: Path
+    cliques: int | None
+
+
+def describe_model(model: str | Path) -> ModelInfo:
+    """What ``synthema synth show`` prints about a saved model.
+
+    Raises:
+        SynthemaError: no such model, or not a model file.
+    """
+    synth = _load_model(Path(model))
+    cliques = getattr(synth, "cliques_", None)
+    return ModelInfo(synth, Path(model), None if cliques is None else len(cliques))
+
+
 def sample_file(model: str | Path, *, rows: int, out: str | Path,
                 seed: int | None = None) -> SampledFile:
     """Draw ``rows`` synthetic patients from a saved model into ``out`` (CSV/TSV/Parquet).
@@ -179,18 +223,13 @@ def sample_file(model: str | Path, *, rows: int, out: str | Path,
         DataFileError: an output the tables room cannot write (checked before sampling).
         SynthemaError: no such model, or not a model file.
     """
-    from synthema.synth.persist import load_synthesizer
     from synthema.tables import check_output_path, provenance_path, write_table
 
     if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
         raise ParameterError(f"rows is {rows}", fix="ask for at least 1 row, e.g. --rows 1000")
     out = check_output_path(out)
     model = Path(model)
-    if not model.exists():
-        raise SynthemaError(f"{model}: no such model file", fix=_MODEL_FIX)
-    if model.is_dir():
-        raise SynthemaError(f"{model}: is a folder, not a model file", fix=_MODEL_FIX)
-    synth = load_synthesizer(model)
+    synth = _load_model(model)
     data = synth.sample(rows, random_state=seed)
     write_table(data, out, dictionary=synth.dictionary_)
     sidecar = provenance_path(out)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from synthema.stats import Measurement
 from synthema.synth.base import FitContext
+from synthema.synth.bins import is_bins
 from synthema.synth.graphical_model import GraphicalModel
 from synthema.synth.pgm import PGMSynthesizer, one_way_probabilities, structural_zeros
 
@@ -25,18 +27,32 @@ class IndependentSynthesizer(PGMSynthesizer):
         epsilon: ε of (ε, δ)-DP (``inf``: exact counts, not private).
         delta: δ of (ε, δ)-DP.
         random_state: seed for default sampling (never the noise, which comes from the OS).
+        bins: ``"adaptive"`` (bins chosen from the noisy one-way marginals on the fine grid,
+            :mod:`synthema.synth.bins`) or ``"public"`` (the dictionary's bins).
     """
 
     method = "independent"
     private = True
     label = "differentially private (independent marginals)"
+    one_way_share = 1.0
+    _parameter_constraints = {"bins": is_bins}
 
-    def _fit(self, fit: FitContext) -> None:
-        domain, dictionary, budget = fit.domain, fit.dictionary, fit.budget
-        names = domain.names
-        ones = budget.measure_one_way(
-            fit.source, names, rho=budget.rho, label="independent: one-way marginals"
+    def __init__(
+        self,
+        *,
+        dictionary,
+        epsilon: float = 1.0,
+        delta: float = 1e-6,
+        random_state: int | None = None,
+        bins: str = "adaptive",
+    ) -> None:
+        super().__init__(
+            dictionary=dictionary, epsilon=epsilon, delta=delta, random_state=random_state
         )
+        self.bins = bins
+
+    def _fit_from(self, fit: FitContext, ones: list[Measurement]) -> None:
+        domain, dictionary = fit.domain, fit.dictionary
         probabilities = one_way_probabilities(ones, domain)
         for (name,), zeros in structural_zeros(domain, dictionary, ones).items():
             p = np.where(np.isinf(zeros), 0.0, probabilities[name])

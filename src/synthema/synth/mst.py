@@ -34,9 +34,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from synthema.schema import Dictionary
-from synthema.stats import Domain
+from synthema.stats import Domain, Measurement
 from synthema.synth import selection
 from synthema.synth.base import FitContext
+from synthema.synth.bins import is_bins
 from synthema.synth.pgm import (
     PGMSynthesizer,
     estimated_total,
@@ -117,6 +118,8 @@ class MSTSynthesizer(PGMSynthesizer):
         epsilon: ε of (ε, δ)-DP (``inf``: exact counts, not private).
         delta: δ of (ε, δ)-DP.
         random_state: seed for candidate choice and default sampling (never the noise).
+        bins: ``"adaptive"`` (the model's bins chosen from the noisy one-way marginals on the
+            fine grid, :mod:`synthema.synth.bins`) or ``"public"`` (the dictionary's bins).
         iters: most mbi mirror-descent iterations.
         tol: stop the estimation early once the loss improves by less than this (relative)
             per block of 50 iterations (noisy fits plateau long before ``iters``).
@@ -132,7 +135,9 @@ class MSTSynthesizer(PGMSynthesizer):
     method = "mst"
     private = True
     label = "differentially private (MST)"
+    one_way_share = 1 / 3
     _parameter_constraints = {
+        "bins": is_bins,
         "iters": is_positive_int,
         "tol": is_tolerance,
         "max_candidates": is_positive_int,
@@ -148,6 +153,7 @@ class MSTSynthesizer(PGMSynthesizer):
         epsilon: float = 1.0,
         delta: float = 1e-6,
         random_state: int | None = None,
+        bins: str = "adaptive",
         iters: int = 3000,
         tol: float = 2e-3,
         max_candidates: int = 1000,
@@ -158,6 +164,7 @@ class MSTSynthesizer(PGMSynthesizer):
         super().__init__(
             dictionary=dictionary, epsilon=epsilon, delta=delta, random_state=random_state
         )
+        self.bins = bins
         self.iters = iters
         self.tol = tol
         self.max_candidates = max_candidates
@@ -165,13 +172,10 @@ class MSTSynthesizer(PGMSynthesizer):
         self.n_covariates = n_covariates
         self.max_clique_cells = max_clique_cells
 
-    def _fit(self, fit: FitContext) -> None:
+    def _fit_from(self, fit: FitContext, ones: list[Measurement]) -> None:
         source, domain, dictionary, budget, rng = fit
         share = budget.rho / 3
         names = domain.names
-        ones = budget.measure_one_way(
-            source, names, rho=share, label="mst: one-way marginals"
-        )
         probabilities = one_way_probabilities(ones, domain)
         total = estimated_total(ones)
         structure, _ = self.select(fit, probabilities, total)

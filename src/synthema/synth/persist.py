@@ -2,10 +2,11 @@
 
 The file is a zip archive (``.synth`` by convention; any name works) holding:
 
-- ``synthesizer.json``: format name and version, the method, the parameters (the dictionary
-  parameter replaced by a marker), ``privacy_spent_``, the public domain (attributes, their
-  categories or bin edges), the model's structure (cliques, junction tree) and the names of
-  the arrays;
+- ``synthesizer.json``: format name and version, the method (and, when ``--method auto``
+  chose it, ``method_choice``: the choice, its reason and the public facts it used), the
+  parameters (the dictionary parameter replaced by a marker), ``privacy_spent_``, the public
+  domain (attributes, their categories or bin edges), the model's structure (cliques,
+  junction tree) and the names of the arrays;
 - ``dictionary.yaml``: the dictionary's YAML text, so the file is self-contained;
 - ``arrays.npz``: the model's arrays (log-potentials per clique, or the copula's correlation
   and code probabilities), written and read with ``allow_pickle=False``.
@@ -64,6 +65,7 @@ def save_synthesizer(synth, path: Path) -> Path:
         "version": VERSION,
         "method": synth.method,
         "label": synth.label,
+        "method_choice": None if synth.method_choice is None else synth.method_choice.to_json(),
         "params": _params(synth),
         "privacy_spent": {k: to_json_value(v) for k, v in synth.privacy_spent_.items()},
         "domain": synth.domain_.to_json(),
@@ -115,4 +117,8 @@ def load_synthesizer(path: str | Path):
     synth.domain_ = Domain.from_json(manifest["domain"])
     synth.privacy_spent_ = {k: from_json_value(v) for k, v in manifest["privacy_spent"].items()}
     synth._set_state(manifest["model"], arrays)
+    if manifest.get("method_choice"):
+        from synthema.synth.auto import MethodChoice
+
+        synth.method_choice = MethodChoice.from_json(manifest["method_choice"])
     return synth

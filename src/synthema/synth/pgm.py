@@ -9,12 +9,14 @@ number of patients, and fitting a model to measurements with mbi.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import ClassVar
 
 import numpy as np
 
 from synthema.schema import Dictionary
 from synthema.stats import Domain, Measurement
-from synthema.synth.base import BaseSynthesizer
+from synthema.synth.base import BaseSynthesizer, FitContext
+from synthema.synth.bins import one_way_step
 from synthema.synth.graphical_model import GraphicalModel
 
 
@@ -238,7 +240,26 @@ class PGMSynthesizer(BaseSynthesizer):
     Fitted attributes: ``model_`` (:class:`~synthema.synth.graphical_model.GraphicalModel`),
     ``cliques_`` (the marginals measured beyond the one-way ones), ``domain_``,
     ``dictionary_``, ``privacy_spent_``.
+
+    Every fit starts by measuring each attribute's one-way marginal with ``one_way_share`` of
+    ρ, on the fine grid when ``bins="adaptive"``, whose noisy counts choose the model's bins
+    (:mod:`synthema.synth.bins`), then continues in ``_fit_from(fit, ones)``;
+    ``method="auto"`` measures that first step itself and reads the noisy number of patients
+    from it before it settles the method (:mod:`synthema.synth.auto`).
     """
+
+    one_way_share: ClassVar[float] = 1.0
+    bins: str = "adaptive"  # each subclass takes it as a parameter
+
+    def _fit(self, fit: FitContext) -> Domain:
+        fit, ones = one_way_step(fit, rho=fit.budget.rho * self.one_way_share,
+                                 label=f"{self.method}: one-way marginals", bins=self.bins)
+        self._fit_from(fit, ones)
+        return fit.domain
+
+    def _fit_from(self, fit: FitContext, ones: list[Measurement]) -> None:
+        """The rest of the fit, given the noisy one-way marginals (``one_way_share`` of ρ)."""
+        raise NotImplementedError  # abstract: each synthesizer implements it
 
     def _draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return self.model_.sample(n, rng=rng)

@@ -163,3 +163,27 @@ def test_cli_model_option_states_how_the_rows_were_made(tmp_path, real, holdout,
     gen = data["meta"]["generator"]
     assert gen["private"] is True and gen["epsilon"] == pytest.approx(2.0, rel=1e-6)
     assert gen["source"] == "the model given (--model)"
+
+
+def test_the_page_says_what_method_auto_chose_and_why():
+    # Setup: a report whose generator came from a model fitted with --method auto
+    from synthema.evaluate.html import verdict_section
+
+    choice = {"requested": "auto", "method": "mst", "reason": "157 attributes: MST fit best",
+              "attributes": 157, "cells": 2000, "epsilon": 1.0}
+    generator = {"method": "mst", "method_choice": choice, "private": True, "mode": "central",
+                 "epsilon": 1.0, "delta": 1e-6, "rho": 0.02, "rows": 10, "model": "m.synth",
+                 "dictionary": {"name": "aml", "version": "1"}, "synthema_version": "0",
+                 "source": "the model given (--model)", "warnings": []}
+    named = dict(generator, method_choice=None)
+    verdict = {"level": "fail", "headline": "h", "reasons": [], "release": "r",
+               "releasable": False, "failing": [], "warning": [], "not_computed": [],
+               "rules": []}
+
+    # Run
+    html, _ = verdict_section({"verdict": verdict, "meta": {"generator": generator}})
+    plain, _ = verdict_section({"verdict": verdict, "meta": {"generator": named}})
+
+    # Assert
+    assert "mst (chosen by --method auto: 157 attributes: MST fit best)" in html
+    assert "chosen by --method auto" not in plain

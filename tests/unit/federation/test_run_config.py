@@ -42,7 +42,8 @@ def fake_federation(tmp_path, monkeypatch):
         ({"delta": 2.0}, "delta is 2"),
         ({"epsilon": 0.0}, "epsilon is 0"),
         ({"dropouts": 2}, "dropouts=2 with 3 sites"),
-        ({"synth_options": {"rounds": 3}}, "does not take rounds"),
+        ({"method": "mst", "synth_options": {"rounds": 3}}, "does not take rounds"),
+        ({"synth_options": {"hidden": 3}}, "none of them takes hidden"),
     ],
 )
 def test_run_fit_refuses_bad_parameters_before_starting(fake_federation, tmp_path, options,
@@ -102,3 +103,65 @@ def test_a_failed_fit_reports_its_error_and_fix(fake_federation, tmp_path, monke
     with pytest.raises(FederationError, match="site 'a' refused") as info:
         deploy.run_fit(fake_federation, out=tmp_path / "m.synth")
     assert info.value.fix == "raise its budget"
+
+
+def test_auto_is_planned_and_announced_before_any_site_is_contacted(fake_federation, tmp_path,
+                                                                     monkeypatch):
+    # Setup: the ServerApp "fails" at once; what was announced before it ran is kept
+    from synthema.schema import load_dictionary
+    from synthema.synth.auto import MethodChoice, choose_method
+
+    seen = []
+    settled = MethodChoice("independent", "few patients", attributes=157, cells=1, epsilon=1.0,
+                           patients=300.0)
+
+    def server(dep, config, folder, log, on_line):
+        seen.append(config.method)
+        summary = FitSummary(ok=False, error="stopped", fix="none",
+                             method_choice=settled.to_json())
+        Path(config.result_path).write_text(json.dumps(summary.to_dict()), encoding="utf-8")
+        return 0
+
+    monkeypatch.setattr(deploy, "_flwr_run", server)
+    plan = choose_method(load_dictionary("aml"), epsilon=1.0)
+
+    # Run
+    result = CliRunner().invoke(app, ["federate", "fit", "--workdir", str(fake_federation),
+                                      "--out", str(tmp_path / "m.synth")])
+
+    # Assert: the ServerApp gets "auto" (it plans and settles with the same code); the user
+    # sees the plan, its reason and what may still change it before anything starts
+    output = " ".join(result.output.split())
+    assert seen == ["auto"]
+    assert f"--method auto plans {plan.method}: {plan.reason}" in output
+    assert "independent marginals instead if the noisy number of patients" in output
+    assert output.index("--method auto plans") < output.index("federated auto fit")
+    assert FitConfig(dictionary="aml", n_sites=3, model_path="m").plan() == plan
+    assert FitSummary.from_dict(json.loads(json.dumps(FitSummary(
+        ok=True, method_choice=settled.to_json()).to_dict()))).method_choice["patients"] == 300
+
+
+def test_the_settled_choice_is_printed_after_a_federated_fit(fake_federation, tmp_path,
+                                                             monkeypatch):
+    # Setup: a ServerApp that succeeded and settled auto on independent marginals
+    from synthema.synth.auto import MethodChoice
+
+    settled = MethodChoice("independent", "about 300 patients", attributes=157, cells=1,
+                           epsilon=1.0, patients=300.0)
+
+    def server(dep, config, folder, log, on_line):
+        summary = FitSummary(ok=True, model=config.model_path, method="independent",
+                             method_choice=settled.to_json(), privacy={"private": False},
+                             n_sites=3, seconds=1.0)
+        Path(config.result_path).write_text(json.dumps(summary.to_dict()), encoding="utf-8")
+        return 0
+
+    monkeypatch.setattr(deploy, "_flwr_run", server)
+
+    # Run
+    result = CliRunner().invoke(app, ["federate", "fit", "--workdir", str(fake_federation),
+                                      "--out", str(tmp_path / "m.synth")])
+
+    # Assert
+    assert result.exit_code == 0, result.output
+    assert settled.line in " ".join(result.output.split())

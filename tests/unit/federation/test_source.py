@@ -50,6 +50,37 @@ def test_noise_off_federated_model_samples_like_central(
     )
     cen = create_synthesizer(method, **kw).fit(pooled)
     pd.testing.assert_frame_equal(fed.sample(400, random_state=9), cen.sample(400, random_state=9))
+    # both chose their bins from the sites' counts on the fine grid (synthema.synth.bins)
+    assert fed.domain_ == cen.domain_ and fed.domain_["os_days"].sub_edges
+
+
+def test_noise_off_counts_on_a_regrouping_equal_central_counts(sites, site_frames, small_domain):
+    # Setup
+    from synthema.stats.regroup import Regrouping
+
+    source = FederatedSource(small_domain, LocalSum(sites), n_sites=3)
+    central = CentralSource(pd.concat(site_frames[:3], ignore_index=True), small_domain)
+    regrouping = Regrouping({"os_days": (0, 1, 2, 7, 30), "age": (0, 40)})
+    cliques = [("os_days", "os_status"), ("age", "sex")]
+    # Run
+    fed = source.measure(cliques, sigma=0, regrouping=regrouping)
+    cen = central.measure(cliques, sigma=0, regrouping=regrouping)
+    # Assert
+    for a, b in zip(fed, cen, strict=True):
+        assert np.array_equal(a.noisy_counts, b.noisy_counts)
+    assert fed[0].noisy_counts.size == 6 * 3 and source.rounds[-1].cells == 6 * 3 + 3 * 3
+
+
+def test_a_site_refuses_a_regrouping_beyond_its_fine_grid(sites, small_domain):
+    # Setup
+    from synthema.federation.protocol import Query, domain_fingerprint
+
+    query = Query("q-bad", (("os_days",),), share_sigma=2.0, n_sites=3, min_contributors=2,
+                  fingerprint=domain_fingerprint(small_domain),
+                  regrouping='{"os_days":[0,100000]}')
+    # Run / Assert
+    with pytest.raises(FederationError, match="bad regrouping"):
+        sites[0].answer(query)
 
 
 def test_each_ledger_is_charged_exactly_what_the_fit_spent(sites, small_dictionary, small_domain):
@@ -109,3 +140,27 @@ def test_bad_arguments(sites, small_domain):
     assert source.measure([], sigma=1) == []
     with pytest.raises(ParameterError, match="3 to"):
         FederatedSource(small_domain, LocalSum(sites), n_sites=2)
+
+
+def test_auto_settles_on_the_sites_noisy_count_and_every_ledger_pays_what_it_spent(
+    sites, small_dictionary, small_domain
+):
+    # Setup: 3 of 4 sites of 480 patients at ε = 1: the noisy count × ε is far below 1,000
+    from synthema.privacy.analysis import cdp_rho
+
+    source = FederatedSource(small_domain, LocalSum(sites), n_sites=3)
+    synth = create_synthesizer(dictionary=small_dictionary, epsilon=1.0, random_state=1)
+
+    # Run
+    synth.fit(source)
+
+    # Assert: three rounds of one-way marginals (the plan's share on the fine grid, then on
+    # the chosen bins, then the rest), all charged
+    spent = synth.privacy_spent_["rho"]
+    assert synth.method == "independent" and synth.method_choice.patients < 1000
+    assert len(source.rounds) == 3
+    assert source.rounds[1].query_id != source.rounds[0].query_id
+    assert spent == pytest.approx(cdp_rho(1.0, synth.delta), rel=1e-6)
+    for site in sites:
+        with BudgetLedger(site.config.ledger) as ledger:
+            assert ledger.spent == pytest.approx(spent, rel=1e-12)

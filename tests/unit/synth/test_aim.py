@@ -19,8 +19,8 @@ class SpySource:
     def domain(self):
         return self.inner.domain
 
-    def measure(self, cliques, *, sigma):
-        out = self.inner.measure(cliques, sigma=sigma)
+    def measure(self, cliques, *, sigma, regrouping=None):
+        out = self.inner.measure(cliques, sigma=sigma, regrouping=regrouping)
         self.calls.append((list(cliques), sigma, sum(m.rho_spent for m in out)))
         return out
 
@@ -36,14 +36,15 @@ def test_aim_spends_its_budget_in_bounded_noisy_rounds(
     with fixed_noise(0):
         synth.fit(spy)
 
-    # Assert: one-way, workload, then at most `rounds` rounds; every answer noisy
-    assert 3 <= len(spy.calls) <= 2 + synth.rounds
+    # Assert: one-way (fine grid, then the chosen bins), workload, then at most `rounds`
+    # rounds; every answer noisy
+    assert 4 <= len(spy.calls) <= 3 + synth.rounds
     assert all(sigma > 0 for _, sigma, _ in spy.calls)
     spent = sum(rho for *_, rho in spy.calls)
     assert spent == pytest.approx(synth.privacy_spent_["rho"])
     assert spent == pytest.approx(cdp_rho(4.0, delta), rel=1e-6)  # the last round spends the rest
     assert spent <= cdp_rho(4.0, delta) + 1e-9
-    workload = spy.calls[1][0]
+    workload = spy.calls[2][0]
     assert ("os_days", "os_status", "eln2022") in workload
     assert synth.cliques_ == fitted("aim", 4.0).cliques_  # same seed and noise, same model
 

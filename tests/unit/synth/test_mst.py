@@ -25,8 +25,8 @@ class SpySource:
     def domain(self):
         return self.inner.domain
 
-    def measure(self, cliques, *, sigma):
-        out = self.inner.measure(cliques, sigma=sigma)
+    def measure(self, cliques, *, sigma, regrouping=None):
+        out = self.inner.measure(cliques, sigma=sigma, regrouping=regrouping)
         self.calls.append((len(out), sigma, sum(m.rho_spent for m in out)))
         return out
 
@@ -131,10 +131,11 @@ def test_selection_uses_noisy_answers_only(small_dictionary, aml_data, fitted, f
     with fixed_noise(0):
         synth.fit(spy)
 
-    # Assert: three batches (one-way, candidates, selected), all noisy, all accounted
-    assert len(spy.calls) == 3
+    # Assert: four batches (one-way on the fine grid, then on the chosen bins, candidates,
+    # selected), all noisy, all accounted
+    assert len(spy.calls) == 4
     assert all(sigma > 0 for _, sigma, _ in spy.calls)
-    assert spy.calls[1][0] == len(small_dictionary) * (len(small_dictionary) - 1) // 2
+    assert spy.calls[2][0] == len(small_dictionary) * (len(small_dictionary) - 1) // 2
     assert sum(rho for *_, rho in spy.calls) == pytest.approx(synth.privacy_spent_["rho"])
     reference = fitted("mst", 4.0)  # the same seed through a CentralSource: the same model
     assert synth.cliques_ == reference.cliques_
