@@ -67,6 +67,9 @@ _DIGESTS = ("sha256", "sha512")
 #: shares of a base64 key that zxcvbn may match as words, names, dates, repeats or keyboard
 #: runs (random base64: below 0.2 in thousands of draws; a passphrase: 0.3 and more)
 _MAX_PATTERN_SHARE = 0.3
+#: bytes a key's end must repeat of its start to count as a repeat when the block is longer
+#: than half the key (random bytes repeat 8 bytes with probability 2^-64)
+_MIN_REPEAT = 8
 
 
 @dataclass(frozen=True)
@@ -154,10 +157,14 @@ def is_word_digest(data: bytes) -> str | None:
 def _period(data: bytes) -> int:
     """The shortest ``p`` with ``data[i] == data[i + p]`` everywhere (``len(data)``: none).
 
-    >>> _period(b"abcabcab"), _period(b"abcd")
-    (3, 4)
+    Only a ``p`` whose repeat covers half of ``data`` or :data:`_MIN_REPEAT` bytes counts: a
+    short key repeated up to a length (20 bytes and their first 12) is found, while a shorter
+    overlap is what random bytes have by chance (1 byte: one key in 256).
+
+    >>> _period(b"abcabcab"), _period(b"abcd"), _period(bytes(range(20)) + bytes(range(12)))
+    (3, 4, 20)
     """
-    for p in range(1, len(data) // 2 + 1):
+    for p in range(1, max(len(data) // 2, len(data) - _MIN_REPEAT) + 1):
         if data[p:] == data[:-p]:
             return p
     return len(data)

@@ -45,7 +45,6 @@ from synthema.harmonize import SiteMapping, harmonize, load_mapping
 from synthema.harmonize import apply as harmonize_apply
 from synthema.harmonize.apply import dictionary_for
 from synthema.harmonize.convert import guess_date_format
-from synthema.tables import DEFAULT_MISSING
 
 _LOG = logging.getLogger(__name__)
 _HARMONIZE_LOG = logging.getLogger(harmonize_apply.__name__)
@@ -214,7 +213,7 @@ def _carry_identifiers(raw: pd.DataFrame, data: pd.DataFrame, mapping: SiteMappi
     """
     headers = [c for c in mapping.drop if c in raw.columns]
     names = _canonical(headers, set(map(str, data.columns)))
-    missing = list(frozenset(DEFAULT_MISSING) | set(mapping.missing_values))
+    missing = list(mapping.missing_markers())  # default_missing: false leaves only the mapping's
     carried, roles, idents = {}, {}, []
     for header, (name, role) in names.items():
         text = raw[header].astype("string").str.strip()

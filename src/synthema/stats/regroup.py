@@ -58,6 +58,8 @@ from synthema.stats.domain import Attribute, Domain, orderings, time_grid
 
 #: pieces each public bin of a numeric variable is cut into for the fine grid
 REFINE = 8
+#: longest regrouping JSON a site reads (a regrouping of 1,000 attributes of 128 bins fits)
+MAX_JSON = 1_000_000
 
 
 def _log_scale(attr: Attribute) -> bool:
@@ -131,9 +133,15 @@ class Regrouping:
         Raises:
             ValueError: not a mapping of names to increasing integer lists starting at 0.
         """
-        raw = json.loads(text)
+        if not isinstance(text, str) or len(text) > MAX_JSON:
+            raise ValueError(f"a regrouping is JSON text of at most {MAX_JSON} characters")
+        try:
+            raw = json.loads(text)
+        except (ValueError, RecursionError) as exc:  # a hostile nesting depth included
+            raise ValueError(f"a regrouping is not valid JSON ({type(exc).__name__})") from None
         if not isinstance(raw, dict) or not all(
-                isinstance(v, list) and all(isinstance(s, int) for s in v) for v in raw.values()):
+                isinstance(v, list) and all(isinstance(s, int) and not isinstance(s, bool)
+                                            for s in v) for v in raw.values()):
             raise ValueError("a regrouping is a JSON object of attribute -> list of integers")
         return cls({str(k): tuple(v) for k, v in raw.items()})
 
@@ -228,30 +236,53 @@ def _cut_indices(attr: Attribute, cut_points: Iterable[float]) -> set[int]:
     return out
 
 
-def equal_mass_starts(weights: np.ndarray, bins: int, keep: Iterable[int] = ()) -> tuple[int, ...]:
-    """Starts of about ``bins`` bins of equal weight over fine bins (``keep`` always starts).
-
-    Where the weight sits in few fine bins, fewer bins result; the bins left over split the
-    heaviest bins that still hold several fine bins, at their weighted middle.
-
-    >>> equal_mass_starts(np.array([1., 1, 1, 1, 0, 0, 0, 0]), 4)
-    (0, 1, 2, 3)
-    >>> equal_mass_starts(np.ones(8), 2, keep=[6])
-    (0, 4, 6)
-    """
-    w = np.asarray(weights, dtype=float)
+def _split_mass(w: np.ndarray, bins: int) -> list[int]:
+    """Starts (relative) of ``bins`` pieces of about equal weight over ``w`` (fewer where the
+    weight sits in fewer cells)."""
     total = w.sum()
-    starts = {0, *keep}
+    starts = {0}
     if total > 0:
         cum = np.cumsum(w) / total
         for k in range(1, bins):
             j = int(np.searchsorted(cum, k / bins - 1e-12, side="left")) + 1
             if j < len(w):
                 starts.add(j)
+    return sorted(starts)
+
+
+def equal_mass_starts(weights: np.ndarray, bins: int, keep: Iterable[int] = ()) -> tuple[int, ...]:
+    """Starts of ``bins`` bins of about equal weight over fine bins; ``keep`` always starts one.
+
+    The stretches between kept starts (clinical cut points) share the bins by D'Hondt on their
+    weight (each at least one, none more than its fine bins), and each stretch is cut into
+    pieces of equal weight. Where the weight sits in few fine bins, the bins left over split
+    the heaviest bins that still hold several fine bins, at their weighted middle. Under the
+    public prior (:func:`public_prior`) the result is the public bins.
+
+    >>> equal_mass_starts(np.array([1., 1, 1, 1, 0, 0, 0, 0]), 4)
+    (0, 1, 2, 3)
+    >>> equal_mass_starts(np.ones(8), 3, keep=[6])
+    (0, 3, 6)
+    """
+    w = np.asarray(weights, dtype=float)
+    bounds = sorted({0, *(int(k) for k in keep if 0 < k < len(w))}) + [len(w)]
+    segments = list(zip(bounds, bounds[1:], strict=False))
+    mass = [w[a:b].sum() for a, b in segments]
+    pieces = [1] * len(segments)
+    while sum(pieces) < bins:
+        scores = [m / p if p < b - a else -1.0
+                  for m, p, (a, b) in zip(mass, pieces, segments, strict=True)]
+        best = int(np.argmax(scores))
+        if scores[best] <= 0:
+            break
+        pieces[best] += 1
+    starts = set()
+    for (a, b), p in zip(segments, pieces, strict=True):
+        starts.update(a + j for j in _split_mass(w[a:b], p))
     while len(starts) < bins:
-        bounds = sorted(starts) + [len(w)]
+        edges = sorted(starts) + [len(w)]
         spans = [(w[a:b].sum(), a, b)
-                 for a, b in zip(bounds, bounds[1:], strict=False) if b - a > 1]
+                 for a, b in zip(edges, edges[1:], strict=False) if b - a > 1]
         if not spans:
             break
         _, a, b = max(spans)

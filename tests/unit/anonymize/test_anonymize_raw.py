@@ -9,6 +9,7 @@ import logging
 import re
 from dataclasses import asdict
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -22,10 +23,18 @@ from synthema.anonymize import (
     pseudonym,
 )
 from synthema.anonymize.html import render_html
+from synthema.anonymize.raw import (
+    _action_text,
+    _birth_dates,
+    _canonical,
+    _carry_identifiers,
+    _counts_only,
+)
 from synthema.cli import app
 from synthema.cohorts.simulate import simulate, write_cohort
 from synthema.cohorts.styles import STYLES
-from synthema.harmonize import load_mapping
+from synthema.harmonize import SiteMapping, load_mapping
+from synthema.harmonize.mapping import ColumnMapping
 from synthema.tables import read_table
 
 SITES = {s.key: i for i, s in enumerate(STYLES, start=1)}  # german 1, french 2, us 3, italian 4
@@ -298,3 +307,103 @@ def test_report_names_the_export_without_its_folder(exports, key):
     result = anonymize_export(raw, load_policy("aml"), mapping=mapping, key=key, file=str(path))
     text = json.dumps(result.report.to_dict(), default=str)
     assert path.name in text and str(path.parent) not in text
+
+
+# -- the helpers of raw.py, on frames of a few rows (issue 28: mutation survivors) ---------------
+def _mapping(**fields) -> SiteMapping:
+    """A mapping with no mapped columns unless given: only drop/missing/date formats matter."""
+    return SiteMapping(dictionary="aml", columns=fields.pop("columns", ()), **fields)
+
+
+def test_identifier_columns_named_by_kind_then_numbered():
+    # Setup: four name columns ('name_2' already a data column), two birth dates, one
+    # header of no known kind
+    headers = ["Prénom", "PATIENT_NAME", "Name2", "Bemerkung", "DOB", "Initialen", "Geb.-Datum"]
+    taken = {"age", "name_2"}
+    # Run
+    names = _canonical(headers, taken)
+    # Assert: name, then the lowest free name_<k> counting up from 2, never a taken name
+    assert names == {"Prénom": ("name", "name"), "PATIENT_NAME": ("name_3", "name"),
+                     "Name2": ("name_4", "name"), "Bemerkung": ("other", "other"),
+                     "DOB": ("birth_date", "birth_date"), "Initialen": ("name_5", "name"),
+                     "Geb.-Datum": ("birth_date_2", "birth_date")}
+    assert taken == {"age", "name", "name_2", "name_3", "name_4", "name_5", "other",
+                     "birth_date", "birth_date_2"}
+
+
+def test_birth_dates_take_a_later_format_that_reads_every_cell():
+    # Setup: the mapping's own format reads none of these ISO dates
+    text = pd.Series(["1950-02-01", None, "1961-12-31"], dtype="string")
+    mapping = _mapping(columns=(ColumnMapping("diagnosis_date", "ED", date_format="%d.%m.%Y"),))
+    # Run
+    values, bad, fmt = _birth_dates(text, mapping)
+    # Assert
+    assert fmt == "%Y-%m-%d" and bad == 0
+    assert values.tolist() == [pd.Timestamp(1950, 2, 1), pd.NaT, pd.Timestamp(1961, 12, 31)]
+
+
+def test_birth_dates_keep_the_first_of_equally_good_formats():
+    # Setup: the mapping's format and ISO each read one of the two cells (the guess none)
+    text = pd.Series(["1950-02-01", "03/04/1950"], dtype="string")
+    mapping = _mapping(columns=(ColumnMapping("diagnosis_date", "ED", date_format="%d/%m/%Y"),))
+    # Run
+    values, bad, fmt = _birth_dates(text, mapping)
+    # Assert: the export's own format wins the tie; the other cell is counted, not guessed
+    assert fmt == "%d/%m/%Y" and bad == 1
+    assert values.tolist() == [pd.NaT, pd.Timestamp(1950, 4, 3)]
+
+
+def test_harmonisation_log_is_silenced_only_inside(caplog):
+    # Setup
+    logger = logging.getLogger("synthema.tests.counts_only")
+    caplog.set_level(logging.INFO, logger=logger.name)
+    # Run
+    with _counts_only(logger):
+        logger.info("cell inside")
+    logger.info("line after")
+    # Assert: nothing from inside, the logger as it was afterwards
+    assert [r.getMessage() for r in caplog.records] == ["line after"]
+    assert logger.filters == []
+
+
+def test_identifier_actions_are_described():
+    # Run: neither text reads the report (only a generalised identifier does)
+    pseudo = _action_text("pseudonym", "hospital_number", "hospital_number", None)
+    removed = _action_text("remove", "name", "name", None)
+    # Assert: the hospital number's prefix is H (assessment.RAW_PREFIX)
+    assert pseudo == "replaced by a keyed pseudonym (H-...) in column 'hospital_number'"
+    assert removed == "removed"
+
+
+@pytest.mark.parametrize("default_missing, values", [
+    (True, ["Ann", None, None, None, None, "Bob"]),
+    (False, ["Ann", "NA", None, None, None, "Bob"]),  # only the mapping's markers and empty
+])
+def test_identifier_missing_markers(default_missing, values):
+    # Setup: a default marker, empty and blank cells, the mapping's own marker
+    raw = pd.DataFrame({"Name": ["Ann", "NA", "", "  ", "unbekannt", "Bob"],
+                        "Alter": ["50", "60", "70", "80", "90", "40"]})
+    data = pd.DataFrame({"age": [50, 60, 70, 80, 90, 40]})
+    mapping = _mapping(drop=("Name",), missing_values=("unbekannt",),
+                       default_missing=default_missing)
+    kept = np.ones(len(raw), dtype=bool)
+    # Run
+    frame, roles, idents = _carry_identifiers(raw, data, mapping, load_policy("aml"), kept)
+    # Assert: missing cells are neither counted as values nor carried
+    assert roles == {"name": "name"}
+    assert frame["name"].astype(object).where(frame["name"].notna(), None).tolist() == values
+    assert [i.values for i in idents] == [sum(v is not None for v in values)]
+
+
+def test_export_index_is_not_a_column(exports, key):
+    # Setup: an export with an index of its own and one column nobody mapped
+    raw, mapping, _, _ = exports["german"]
+    bad = raw.assign(Bemerkung="x")
+    bad.index = bad.index + 100
+    sources = {s for c in mapping.columns for s in c.needed_sources}
+    # Run
+    result = anonymize_export(bad, load_policy("aml"), mapping=mapping, key=key)
+    # Assert: the ignored columns are the export's unmapped, undropped ones, nothing else
+    ignored = {c for c in bad.columns if c not in sources and c not in mapping.drop}
+    assert "Bemerkung" in ignored
+    assert set(result.report.harmonization.ignored_columns) == ignored
