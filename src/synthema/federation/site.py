@@ -57,7 +57,7 @@ from synthema.privacy.mechanisms import add_discrete_gaussian
 from synthema.schema import Dictionary, load_dictionary
 from synthema.stats.domain import Domain
 from synthema.stats.marginals import check_clique, partial_counts
-from synthema.stats.regroup import Regrouping, domain_of, fine_codes, refine
+from synthema.stats.regroup import RegroupedCodes, domain_of
 
 _LOG = logging.getLogger(__name__)
 
@@ -213,7 +213,7 @@ class Site:
         self.domain = Domain.from_dictionary(self.dictionary)
         self.fingerprint = domain_fingerprint(self.domain)
         self._codes: np.ndarray | None = None
-        self._fine: np.ndarray | None = None
+        self._views: RegroupedCodes | None = None
 
     @property
     def name(self) -> str:
@@ -273,15 +273,8 @@ class Site:
                     f"{self.dictionary.name} FILE` at the site and fixes what it lists",
                 )
             self._codes = self.domain.encode(report.data).codes
-            self._fine = fine_codes(report.data, self.domain, self._codes)
+            self._views = RegroupedCodes(report.data, self.domain, self._codes)
         return self._codes
-
-    def codes_for(self, regrouping: Regrouping | None) -> np.ndarray:
-        """The site's codes on the public domain, or on its regrouped fine grid."""
-        codes = self.codes()
-        if regrouping is None:
-            return codes
-        return regrouping.codes(self._fine, refine(self.domain))
 
     def _plan_problem(self, n_sites: int | None, dropouts: int | None) -> tuple[str, str]:
         """Why the site refuses a fit of ``n_sites`` tolerating ``dropouts`` ('' if it doesn't).
@@ -385,7 +378,7 @@ class Site:
             )
         try:
             regrouping = query.regrouped()
-            domain = domain_of(self.domain, regrouping)
+            domain = domain_of(self.domain, regrouping)  # checked before the data are read
         except ValueError as exc:
             raise self._refuse(f"bad regrouping in query {query.query_id}: {exc}") from exc
         try:
@@ -398,7 +391,8 @@ class Site:
                 fix="exact answers are for tests: set allow-exact-counts=true in a test site's "
                 "node config, never at a hospital",
             )
-        codes = self.codes_for(regrouping)
+        self.codes()
+        _, codes = self._views.view(regrouping)
         rho = query.rho(domain)
         if not query.exact:
             label = (

@@ -40,7 +40,7 @@ from synthema.stats._api import Clique, Measurement
 from synthema.stats.binning import DEFAULT_MAX_BINS
 from synthema.stats.domain import Domain
 from synthema.stats.marginals import check_clique, partial_counts
-from synthema.stats.regroup import Regrouping, domain_of, fine_codes, refine
+from synthema.stats.regroup import RegroupedCodes, Regrouping
 
 _LOG = logging.getLogger(__name__)
 
@@ -93,8 +93,7 @@ class CentralSource:
         self._codes.flags.writeable = False
         self._clipped = dict(encoding.clipped)
         # the fine public grid, for data-adaptive bins (synthema.stats.regroup)
-        self._fine_codes = fine_codes(data, domain, self._codes)
-        self._regrouped: dict[Regrouping, np.ndarray] = {}
+        self._views = RegroupedCodes(data, domain, self._codes)
 
     def __repr__(self) -> str:
         return f"CentralSource(<{len(self._domain)} attributes>)"
@@ -127,7 +126,7 @@ class CentralSource:
         sigma = check_sigma(sigma)
         if isinstance(cliques, str):
             raise ValueError("cliques must be a sequence of tuples of attribute names")
-        domain, codes = self._view(regrouping)
+        domain, codes = self._views.view(regrouping)
         checked = [check_clique(c, domain) for c in cliques]
         if sigma == 0:
             _LOG.warning("sigma = 0: releasing exact counts of %d marginal(s)", len(checked))
@@ -140,19 +139,6 @@ class CentralSource:
             noisy = add_discrete_gaussian(counts, sigma=sigma)  # OS entropy
             out.append(Measurement(clique, noisy, stddev=sigma, rho_spent=gaussian_rho(1, sigma)))
         return out
-
-    def _view(self, regrouping: Regrouping | None) -> tuple[Domain, np.ndarray]:
-        """The domain a query refers to and the records' codes in it."""
-        if regrouping is None:
-            return self._domain, self._codes
-        if not isinstance(regrouping, Regrouping):
-            raise TypeError(f"regrouping must be a Regrouping, got {type(regrouping).__name__}")
-        domain = domain_of(self._domain, regrouping)  # checks it
-        if regrouping not in self._regrouped:
-            self._regrouped.clear()  # one regrouping per fit: keep the latest only
-            self._regrouped[regrouping] = regrouping.codes(self._fine_codes,
-                                                           refine(self._domain))
-        return domain, self._regrouped[regrouping]
 
     def _exact_counts(self, clique: Sequence[str]) -> np.ndarray:
         """Exact counts over a clique: private, for ``measure`` and tests only."""

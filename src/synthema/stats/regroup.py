@@ -211,6 +211,40 @@ def domain_of(public: Domain, regrouping: Regrouping | None) -> Domain:
     return regrouping.apply(refine(public))
 
 
+class RegroupedCodes:
+    """A table's codes on its public domain and on any regrouping of its fine grid.
+
+    What a source (central, or one federated site) counts from: the fine codes are encoded
+    once, and the codes of the latest regrouping asked for are kept (a fit asks for one).
+
+    Args:
+        data: the typed frame.
+        public: its public domain.
+        codes: ``public.encode(data).codes``.
+    """
+
+    def __init__(self, data: pd.DataFrame, public: Domain, codes: np.ndarray) -> None:
+        self.public, self.codes = public, codes
+        self._fine = fine_codes(data, public, codes)
+        self._latest: tuple[Regrouping, np.ndarray] | None = None
+
+    def view(self, regrouping: Regrouping | None) -> tuple[Domain, np.ndarray]:
+        """The domain a query on ``regrouping`` refers to and the records' codes in it.
+
+        Raises:
+            TypeError: ``regrouping`` is not a Regrouping (or None).
+            ValueError: a bad regrouping (:meth:`Regrouping.check`).
+        """
+        if regrouping is None:
+            return self.public, self.codes
+        if not isinstance(regrouping, Regrouping):
+            raise TypeError(f"regrouping must be a Regrouping, got {type(regrouping).__name__}")
+        domain = domain_of(self.public, regrouping)  # checks it
+        if self._latest is None or self._latest[0] != regrouping:
+            self._latest = (regrouping, regrouping.codes(self._fine, refine(self.public)))
+        return domain, self._latest[1]
+
+
 def fine_codes(data: pd.DataFrame, public: Domain, codes: np.ndarray) -> np.ndarray:
     """Records' codes on ``refine(public)``, from their public ``codes`` and the typed frame
     (only refined columns are encoded again; values out of bounds are clipped as before)."""
