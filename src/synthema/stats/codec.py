@@ -197,6 +197,16 @@ def decode_column(
             raise ValueError(f"unknown attribute kind {attr.kind!r}")
 
 
+def owners(edges, sub_edges) -> np.ndarray:
+    """The bin of ``edges`` each bin of the finer ``sub_edges`` lies in.
+
+    >>> owners((0.0, 10.0, 30.0), (0.0, 5.0, 10.0, 20.0, 30.0)).tolist()
+    [0, 0, 1, 1]
+    """
+    return np.searchsorted(np.asarray(edges[1:-1], dtype=float),
+                           np.asarray(sub_edges[:-1], dtype=float), side="right")
+
+
 def _decode_sub(
     codes: np.ndarray,
     attr: Attribute,
@@ -213,9 +223,7 @@ def _decode_sub(
     """
     fine = dataclasses.replace(attr, edges=attr.sub_edges, sub_edges=(), sub_weights=())
     u = rng.random(len(codes)) if position is None else np.asarray(position, dtype=float)
-    edges = np.asarray(attr.edges, dtype=float)
-    sub = np.asarray(attr.sub_edges, dtype=float)
-    owner = np.searchsorted(edges[1:-1], sub[:-1], side="right")  # coarse bin of each fine bin
+    owner = owners(attr.edges, attr.sub_edges)
     w = np.asarray(attr.sub_weights, dtype=float)
     total = np.bincount(owner, weights=w, minlength=attr.n_values)
     within = np.cumsum(w) - np.concatenate([[0.0], np.cumsum(total)])[owner]

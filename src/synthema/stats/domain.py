@@ -41,7 +41,7 @@ import pandas as pd
 from synthema.errors import SynthemaError
 from synthema.schema import Dictionary, Variable, VariableType, typed_dtype
 from synthema.stats.binning import DEFAULT_MAX_BINS, date_edges, numeric_edges
-from synthema.stats.codec import decode_column, encode_column
+from synthema.stats.codec import decode_column, encode_column, owners
 
 _LOG = logging.getLogger(__name__)
 
@@ -143,8 +143,7 @@ class Attribute:
         w = np.asarray(self.sub_weights, dtype=float)
         if not np.all(np.isfinite(w) & (w >= 0)):
             raise ValueError(f"attribute '{self.name}': sub_weights must be finite and >= 0")
-        bins = np.searchsorted(np.asarray(self.edges, float)[1:-1],
-                               np.asarray(self.sub_edges[:-1], float), side="right")
+        bins = owners(self.edges, self.sub_edges)
         if np.any(np.bincount(bins, weights=w, minlength=len(self.edges) - 1) <= 0):
             raise ValueError(f"attribute '{self.name}': a bin whose sub_weights are all 0")
 

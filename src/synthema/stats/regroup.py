@@ -53,7 +53,7 @@ from synthema.errors import SynthemaError
 from synthema.schema import Dictionary, VariableType
 from synthema.stats._api import Measurement
 from synthema.stats.binning import LOG_SCALE_RATIO, _split, _up
-from synthema.stats.codec import encode_column
+from synthema.stats.codec import encode_column, owners
 from synthema.stats.domain import Attribute, Domain, orderings, time_grid
 
 #: pieces each public bin of a numeric variable is cut into for the fine grid
@@ -339,8 +339,7 @@ def public_prior(public: Attribute, fine: Attribute) -> np.ndarray:
     >>> public_prior(a, refine_attribute(a, pieces=3)).tolist()
     [0.5, 0.16666666666666666, 0.16666666666666666, 0.16666666666666666]
     """
-    owner = np.searchsorted(np.asarray(public.edges[1:-1], dtype=float),
-                            np.asarray(fine.edges[:-1], dtype=float), side="right")
+    owner = owners(public.edges, fine.edges)
     per_bin = np.bincount(owner, minlength=public.n_values)
     return 1.0 / (public.n_values * per_bin[owner])
 
