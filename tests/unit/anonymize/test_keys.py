@@ -323,11 +323,12 @@ def test_uuid1s_followed_by_random_bytes_are_refused():
     assert message is not None and "is time-based UUIDs" in message
 
 
-def _block(node: int, version: int = 1, variant: int = 0x80) -> bytes:
-    """A time-based UUID's 16 bytes with ``node``, its version and variant set as given."""
+def _block(node: int, version: int = 1, variant: int = 0x80, seq_bit: int = 0) -> bytes:
+    """A time-based UUID's 16 bytes with ``node``, its version, variant and the lowest bit
+    of its clock sequence's high byte (byte 8, beside the variant bits) set as given."""
     b = bytearray(uuid.uuid1(node=node).bytes)
     b[6] = (b[6] & 0x0F) | (version << 4)
-    b[8] = (b[8] & 0x3F) | variant
+    b[8] = (b[8] & 0x3E) | variant | seq_bit
     return bytes(b)
 
 
@@ -336,6 +337,8 @@ def _block(node: int, version: int = 1, variant: int = 0x80) -> bytes:
     ([_block(0x0A0B0C0D0E0F), _block(0x1A0B0C0D0E0F)], False),  # nodes differ in byte 1
     ([_block(0x0A0B0C0D0E0F), _block(0x0A0B0C0D0E0F, version=4)], False),
     ([_block(0x0A0B0C0D0E0F), _block(0x0A0B0C0D0E0F, variant=0xC0)], False),
+    # only the two variant bits are checked: the clock sequence beside them is free
+    ([_block(0x0A0B0C0D0E0F, seq_bit=1), _block(0x0A0B0C0D0E0F, seq_bit=1)], True),
 ])
 def test_uuid1_blocks_are_version_1_variant_rfc_4122_of_one_node(blocks, expected):
     # Run / Assert: all three properties, in every block, over the whole 6-byte node
