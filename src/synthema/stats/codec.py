@@ -130,6 +130,16 @@ def _grid_bounds(attr: Attribute) -> tuple[np.ndarray, np.ndarray, int]:
     return np.maximum(k[:-1], k_low), np.minimum(k[1:] - 1, k_high), scale
 
 
+def value_bounds(attr: Attribute) -> tuple[np.ndarray, np.ndarray]:
+    """Per bin of a numeric or date attribute, the smallest and largest value decoding can
+    give (days since 1970-01-01 for dates; on the real line, the bin's upper edge)."""
+    if attr.kind is VariableType.DATE or attr.decimals is not None:
+        lo, hi, scale = _grid_bounds(attr)
+        return lo / scale, hi / scale
+    edges, low, high = _numeric_grid(attr)
+    return np.maximum(edges[:-1], low), np.minimum(edges[1:], high)
+
+
 def _whole(
     lo: np.ndarray,
     hi: np.ndarray,

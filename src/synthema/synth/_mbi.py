@@ -90,12 +90,24 @@ class Fitted:
     loss: float
 
 
+def constraints_of(
+    domain: Domain, forbidden: Mapping[Clique, np.ndarray]
+) -> tuple[mbi.Constraint, ...]:
+    """``mbi.Constraint`` objects (forbidden cells as ``invalid``) from boolean cell masks."""
+    dom = mbi_domain(domain)
+    return tuple(
+        mbi.Constraint(dom.project(list(clique)), invalid=np.argwhere(np.asarray(mask, bool)))
+        for clique, mask in forbidden.items() if np.any(mask)
+    )
+
+
 def estimate(
     domain: Domain,
     measurements: Sequence[Measurement],
     *,
     iters: int,
     tol: float = 0.0,
+    forbidden: Mapping[Clique, np.ndarray] | None = None,
 ) -> Fitted:
     """Fit a graphical model to noisy marginals with mbi's mirror descent.
 
@@ -106,6 +118,10 @@ def estimate(
         iters: most mirror-descent iterations (rounded up to mbi's block of 50).
         tol: stop early once the loss improved by at most ``tol`` (relative) over each of two
             consecutive blocks of 50 iterations (mbi's own rule; 0 runs all ``iters``).
+        forbidden: structural zeros, a boolean mask over the cells of each clique (True:
+            forbidden), passed to mbi as ``mbi.Constraint``: the model is fitted with zero
+            probability there. The returned potentials do not contain them; add them
+            (:func:`synthema.synth.pgm.fit_model` does).
 
     Raises:
         ValueError: no measurements, or ``iters`` < 1.
@@ -131,12 +147,13 @@ def estimate(
     )
     state = jax.tree.map(jnp.copy, state)  # _multi_step donates its input buffers
     estimator = estimation.MirrorDescent()
+    constraints = constraints_of(domain, forbidden or {})
     if _LOG.isEnabledFor(logging.DEBUG):
         cells = model_cells(domain, cliques)
         _LOG.debug("mbi: %d cliques, junction tree of %d cells", len(cliques), cells)
     previous, stalls, done = math.inf, 0, 0
     for _ in range(math.ceil(iters / estimation.CALLBACK_EVERY)):
-        state = estimator._multi_step(state, loss_fn, total, ())
+        state = estimator._multi_step(state, loss_fn, total, constraints)
         done += estimation.CALLBACK_EVERY
         if done == estimation.CALLBACK_EVERY:
             _LOG.debug("mbi: first block done (includes compilation)")
@@ -147,7 +164,8 @@ def estimate(
             if stalls >= 2:
                 break
     loss = float(state.loss)
-    _LOG.info("mbi mirror descent: %d cliques, %d iterations, loss %.4g", len(cliques), done, loss)
+    _LOG.info("mbi mirror descent: %d cliques, %d constraints, %d iterations, loss %.4g",
+              len(cliques), len(constraints), done, loss)
     out = {c: np.asarray(state.potentials[c].values, dtype=np.float64) for c in cliques}
     return Fitted(cliques=cliques, potentials=out, total=total, loss=loss)
 

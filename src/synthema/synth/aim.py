@@ -105,6 +105,8 @@ class AIMSynthesizer(PGMSynthesizer):
             the workload; ``None`` or ``()`` leaves them to the adaptive rounds.
         n_covariates: how many triples ``"auto"`` takes per survival pair, and how many
             (target, X) pairs round one takes per declared target (0: none).
+        rules_in_model: the dictionary's rules as structural zeros of the model (see
+            :class:`MSTSynthesizer`).
     """
 
     method = "aim"
@@ -121,6 +123,7 @@ class AIMSynthesizer(PGMSynthesizer):
         "max_clique_cells": is_positive_int,
         "survival_covariates": is_covariates,
         "n_covariates": is_count,
+        "rules_in_model": lambda v: isinstance(v, bool),
     }
 
     def __init__(
@@ -139,6 +142,7 @@ class AIMSynthesizer(PGMSynthesizer):
         max_clique_cells: int = 20_000,
         survival_covariates: str | Sequence[str] | None = "auto",
         n_covariates: int = 3,
+        rules_in_model: bool = True,
     ) -> None:
         super().__init__(
             dictionary=dictionary, epsilon=epsilon, delta=delta, random_state=random_state
@@ -150,6 +154,7 @@ class AIMSynthesizer(PGMSynthesizer):
         self.tol = tol
         self.max_candidates = max_candidates
         self.max_clique_cells = max_clique_cells
+        self.rules_in_model = rules_in_model
         self.survival_covariates = survival_covariates
         self.n_covariates = n_covariates
 
@@ -225,6 +230,7 @@ class AIMSynthesizer(PGMSynthesizer):
             iters=self.iters,
             tol=self.tol,
             zeros=structural_zeros(domain, dictionary, ones + measured),
+            forbidden=self._rule_zeros(domain, dictionary, measured),
         )
         self.cliques_ = [m.clique for m in measured]
 

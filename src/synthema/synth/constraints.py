@@ -49,7 +49,7 @@ REPAIR_SWEEPS = 16
 WALK_NOISE = 0.1
 NA_PENALTY = 0.5
 MIN_ACCEPTANCE = 0.2
-MAX_CLAUSES = 16  # a rule is split into at most this many clauses for repair
+MAX_CLAUSES = 32  # a rule is split into at most this many clauses for repair
 OUTCOMES = ("redrawn", "resampled", "repaired", "rejected")
 
 
@@ -105,13 +105,18 @@ def clauses(tree: tuple) -> list[tuple]:
 
     ``A and B`` gives the clauses of A and of B; ``P or (X and Y)`` (the form of
     ``not P => X and Y``) gives ``P or X`` and ``P or Y``, while at most
-    :data:`MAX_CLAUSES` come out. Kleene's three-valued logic is distributive, so the rule is
+    :data:`MAX_CLAUSES` come out; ``count(a, b, ...) == 0`` gives ``a is missing or not a``
+    for each argument. Kleene's three-valued logic is distributive, so the rule is
     True / False / NA exactly when the conjunction of its clauses is. A row that breaks
     ``not hsct => hsct_days is missing and hsct_status is missing`` then gets one step
     closer with each value emptied, instead of none until the last.
     """
     if tree and tree[0] == "and":
         return clauses(tree[1]) + clauses(tree[2])
+    if tree and tree[0] == "cmp" and tree[1] == "==" and tree[3] == ("lit", 0.0) and (
+            tree[2][0] == "call" and tree[2][1] == "count"):
+        # count(a, b, ...) == 0: none of them known to be true, i.e. each missing or false
+        return [("or", ("missing", a, False), ("not", a)) for a in tree[2][2]]
     if tree and tree[0] == "or":
         left, right = clauses(tree[1]), clauses(tree[2])
         if len(left) * len(right) <= MAX_CLAUSES:

@@ -130,6 +130,9 @@ class MSTSynthesizer(PGMSynthesizer):
         n_covariates: how many covariates ``"auto"`` picks per survival pair, and how many
             are joined with each declared target as (target, X) pairs (0: none).
         max_clique_cells: largest clique (in cells) the public structure may add.
+        rules_in_model: the dictionary's rules as structural zeros of the model (cells that
+            break a rule clause inside a measured clique get zero probability,
+            :mod:`synthema.synth.rule_cells`); False leaves them all to sampling-time repair.
     """
 
     method = "mst"
@@ -144,6 +147,7 @@ class MSTSynthesizer(PGMSynthesizer):
         "survival_covariates": is_covariates,
         "n_covariates": is_count,
         "max_clique_cells": is_positive_int,
+        "rules_in_model": lambda v: isinstance(v, bool),
     }
 
     def __init__(
@@ -160,6 +164,7 @@ class MSTSynthesizer(PGMSynthesizer):
         survival_covariates: str | Sequence[str] | None = "auto",
         n_covariates: int = 3,
         max_clique_cells: int = 50_000,
+        rules_in_model: bool = True,
     ) -> None:
         super().__init__(
             dictionary=dictionary, epsilon=epsilon, delta=delta, random_state=random_state
@@ -171,6 +176,7 @@ class MSTSynthesizer(PGMSynthesizer):
         self.survival_covariates = survival_covariates
         self.n_covariates = n_covariates
         self.max_clique_cells = max_clique_cells
+        self.rules_in_model = rules_in_model
 
     def _fit_from(self, fit: FitContext, ones: list[Measurement]) -> None:
         source, domain, dictionary, budget, rng = fit
@@ -193,6 +199,7 @@ class MSTSynthesizer(PGMSynthesizer):
             iters=self.iters,
             tol=self.tol,
             zeros=structural_zeros(domain, dictionary, ones + measured),
+            forbidden=self._rule_zeros(domain, dictionary, measured),
         )
         self.cliques_ = cliques
         _LOG.info("MST modelled %d cliques over %d attributes", len(cliques), len(names))

@@ -8,6 +8,7 @@ number of patients, and fitting a model to measurements with mbi.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
@@ -18,6 +19,9 @@ from synthema.stats import Domain, Measurement
 from synthema.synth.base import BaseSynthesizer, FitContext
 from synthema.synth.bins import one_way_step
 from synthema.synth.graphical_model import GraphicalModel
+from synthema.synth.rule_cells import rule_zeros
+
+_LOG = logging.getLogger(__name__)
 
 
 def is_positive_int(value: object) -> bool:
@@ -175,15 +179,22 @@ def add_potentials(
     potentials: Mapping[tuple[str, ...], np.ndarray],
     extra: Mapping[tuple[str, ...], np.ndarray],
 ) -> dict[tuple[str, ...], np.ndarray]:
-    """``potentials`` with ``extra`` one-way log-potentials added (merged into a clique)."""
+    """``potentials`` with ``extra`` log-potentials added, each into a clique that holds it.
+
+    A one-way table whose attribute no clique holds becomes a clique of its own; any other
+    table must lie inside one of ``potentials``' cliques.
+    """
     out = {c: np.array(t, dtype=np.float64) for c, t in potentials.items()}
-    for (name,), table in extra.items():
-        home = next((c for c in out if name in c), None)
+    for clique, table in extra.items():
+        home = next((c for c in out if set(clique) <= set(c)), None)
         if home is None:
-            out[(name,)] = np.array(table, dtype=np.float64)
+            if len(clique) > 1:
+                raise ValueError(f"no clique of the model holds {clique}")
+            out[clique] = np.array(table, dtype=np.float64)
             continue
-        shape = [sizes[a] if a == name else 1 for a in home]
-        out[home] = out[home] + np.reshape(table, shape)
+        order = [clique.index(a) for a in home if a in clique]
+        shape = [sizes[a] if a in clique else 1 for a in home]
+        out[home] = out[home] + np.reshape(np.transpose(table, order), shape)
     return out
 
 
@@ -194,17 +205,22 @@ def fit_model(
     iters: int,
     tol: float = 0.0,
     zeros: Mapping[tuple[str, ...], np.ndarray] | None = None,
+    forbidden: Mapping[tuple[str, ...], np.ndarray] | None = None,
 ) -> GraphicalModel:
     """Estimate a graphical model from measurements with mbi and return it as numpy arrays.
 
-    ``zeros`` (see :func:`structural_zeros`) are added after estimation.
+    ``zeros`` (see :func:`structural_zeros`) are added after estimation. ``forbidden`` (rule
+    cells, :func:`synthema.synth.rule_cells.rule_zeros`; each inside a measured clique) are
+    constraints of the estimation itself and then added as ``-inf`` log-potentials.
     """
     from synthema.synth import _mbi  # JAX starts only when a model is estimated
 
-    fitted = _mbi.estimate(domain, measurements, iters=iters, tol=tol)
+    forbidden = dict(forbidden or {})
+    fitted = _mbi.estimate(domain, measurements, iters=iters, tol=tol, forbidden=forbidden)
     nodes, edges = _mbi.junction_tree_of(domain, fitted.cliques)
     sizes = dict(zip(domain.names, domain.shape, strict=True))
-    potentials = add_potentials(sizes, fitted.potentials, zeros or {})
+    rule_tables = {c: np.where(m, -np.inf, 0.0) for c, m in forbidden.items()}
+    potentials = add_potentials(sizes, fitted.potentials, {**rule_tables, **(zeros or {})})
     return GraphicalModel(sizes, potentials, nodes, edges)
 
 
@@ -260,6 +276,18 @@ class PGMSynthesizer(BaseSynthesizer):
     def _fit_from(self, fit: FitContext, ones: list[Measurement]) -> None:
         """The rest of the fit, given the noisy one-way marginals (``one_way_share`` of ρ)."""
         raise NotImplementedError  # abstract: each synthesizer implements it
+
+    def _rule_zeros(self, domain: Domain, dictionary: Dictionary,
+                    measured: Sequence[Measurement]) -> dict[tuple[str, ...], np.ndarray]:
+        """The rule cells of the measured cliques the model must give zero probability
+        (none when ``rules_in_model`` is False); logged, since sampling repairs the rest."""
+        if not getattr(self, "rules_in_model", False):
+            return {}
+        cliques = list(dict.fromkeys(m.clique for m in measured))
+        masks = rule_zeros(dictionary, domain, cliques)
+        _LOG.info("rules inside the model: %d forbidden cells in %d of %d measured cliques",
+                  sum(int(m.sum()) for m in masks.values()), len(masks), len(cliques))
+        return masks
 
     def _draw(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return self.model_.sample(n, rng=rng)

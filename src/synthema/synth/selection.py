@@ -64,13 +64,28 @@ def outcome_exclusions(name: str, dictionary: Dictionary, domain: Domain) -> set
 
 
 def rule_cliques(dictionary: Dictionary, domain: Domain, *, max_cells: int) -> list[Clique]:
-    """Column sets of short rules (at most 3 columns, at most ``max_cells`` cells), in order."""
+    """Column sets of short rules and of short clauses of longer ones, in order.
+
+    A rule over at most :data:`RULE_CLIQUE_COLUMNS` columns (and at most ``max_cells`` cells)
+    gives its columns; a longer rule gives those of each clause that short
+    (:func:`synthema.synth.constraints.clauses`: ``not hsct => hsct_days is missing and
+    hsct_status is missing`` gives ``(hsct, hsct_days)`` and ``(hsct, hsct_status)``). In a
+    measured clique, a rule's forbidden cells become structural zeros of the model
+    (:mod:`synthema.synth.rule_cells`).
+    """
+    from synthema.synth.constraints import clauses
+    from synthema.synth.rule_cells import tree_columns
+
     out: list[Clique] = []
     for rule in dictionary.rules:
-        cols = tuple(c for c in domain.names if c in rule.columns)
-        if 2 <= len(cols) <= RULE_CLIQUE_COLUMNS and domain.size(cols) <= max_cells:
-            if cols not in out:
-                out.append(cols)
+        for tree in (rule.tree, *clauses(rule.tree)):
+            used = set(tree_columns(tree))
+            cols = tuple(c for c in domain.names if c in used)
+            if 2 <= len(cols) <= RULE_CLIQUE_COLUMNS and domain.size(cols) <= max_cells:
+                if not any(set(cols) <= set(c) for c in out):
+                    out.append(cols)
+            if tree is rule.tree and len(cols) <= RULE_CLIQUE_COLUMNS:
+                break  # a short rule's clauses add nothing its own clique does not hold
     return out
 
 

@@ -208,7 +208,8 @@ def test_clauses_give_the_same_truth_as_the_rule_in_three_valued_logic():
     rows = list(itertools.product(values, repeat=4))
     frame = pd.DataFrame(rows, columns=["p", "x", "y", "z"]).astype("boolean")
     exprs = ["not p => x and y and z", "p and (x or y and z)", "(x and y) or (z and p)",
-             "not p => x is missing and y is missing"]  # fmt: skip
+             "not p => x is missing and y is missing",
+             "p => count(x, y, z) == 0", "count(x, not y, z) == 0"]  # fmt: skip
     for expr in exprs:
         rule = Rule.parse(expr)
 
