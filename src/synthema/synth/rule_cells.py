@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from synthema.errors import DictionaryError
 from synthema.schema import Dictionary, VariableType
 from synthema.schema.rules import _columns, _date_literal
 from synthema.stats import Domain
@@ -316,8 +317,13 @@ def rule_zeros(
     Each returned clique is one of ``cliques`` (so the model's structure does not change) and
     its mask marks the cells that break at least one clause; cliques with no forbidden cell are
     left out. A clause over more than ``max_cells`` cells is skipped.
+
+    Raises:
+        DictionaryError: rules that forbid every cell of a clique together (they can never
+            all hold).
     """
     out: dict[Clique, np.ndarray] = {}
+    names: dict[Clique, dict[str, None]] = {}  # the rules behind each clique's zeros
     for rule in dictionary.rules:
         for clause in clauses(rule.tree):
             cols = tree_columns(clause)
@@ -337,4 +343,11 @@ def rule_zeros(
             full = np.broadcast_to(np.transpose(mask, order).reshape(shape),
                                    tuple(domain[a].size for a in home))
             out[home] = out.get(home, np.zeros(full.shape, dtype=bool)) | full
+            names.setdefault(home, {})[rule.name] = None
+            if out[home].all():
+                raise DictionaryError(
+                    f"dictionary '{dictionary.name}': rules {', '.join(map(repr, names[home]))}"
+                    f" cannot all hold for any value of {', '.join(home)} the dictionary "
+                    "allows (missing included)",
+                    fix="correct the rules or the variables' min/max and categories")
     return out

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from synthema.errors import DictionaryError
 from synthema.schema import Dictionary, Rule, load_dictionary
 from synthema.stats import Domain
 from synthema.synth import create_synthesizer, selection
@@ -191,3 +192,16 @@ def test_a_fitted_model_gives_forbidden_cells_zero_probability(fixed_noise):
     assert without.model_.marginal(("a", "b"))[expected].sum() > 0.005
     draws = with_rules.model_.sample(5000, rng=np.random.default_rng(1))
     assert not expected[draws[:, 0], draws[:, 1]].any()
+
+
+def test_a_rule_no_value_can_satisfy_is_refused_by_name():
+    # Setup: a flag that must be known, true and false
+    d = Dictionary.from_mapping({"name": "x", "version": 1, "variables": [
+        {"name": "a", "type": "integer", "min": 0, "max": 9},
+        {"name": "p", "type": "boolean"}],
+        "rules": [{"name": "impossible", "expr": "p is not missing and p and a < 20 and not p"}]})
+    domain = Domain.from_dictionary(d)
+
+    # Run / Assert
+    with pytest.raises(DictionaryError, match="rules 'impossible' cannot all hold for any value"):
+        rule_zeros(d, domain, [("a", "p")])
