@@ -220,7 +220,9 @@ def fit_model(
     nodes, edges = _mbi.junction_tree_of(domain, fitted.cliques)
     sizes = dict(zip(domain.names, domain.shape, strict=True))
     rule_tables = {c: np.where(m, -np.inf, 0.0) for c, m in forbidden.items()}
-    potentials = add_potentials(sizes, fitted.potentials, {**rule_tables, **(zeros or {})})
+    # one after the other: a clique with both a rule table and a structural zero keeps both
+    potentials = add_potentials(sizes, fitted.potentials, rule_tables)
+    potentials = add_potentials(sizes, potentials, zeros or {})
     return GraphicalModel(sizes, potentials, nodes, edges)
 
 

@@ -214,8 +214,9 @@ class _Cells:
                 raise TypeError(f"'{op}' on text needs an ordinal column")
             ra = np.array([rank.get(x, math.nan) for x in a.s.ravel()]).reshape(self.shape)
             rb = np.array([rank.get(x, math.nan) for x in b.s.ravel()]).reshape(self.shape)
-            a = _Num(ra, ra, ~a.na, a.na)
-            b = _Num(rb, rb, ~b.na, b.na)
+            # a value outside the order ranks NaN: the rule engine reads it as missing
+            a = _Num(ra, ra, ~a.na & ~np.isnan(ra), a.na | np.isnan(ra))
+            b = _Num(rb, rb, ~b.na & ~np.isnan(rb), b.na | np.isnan(rb))
         a, b = self.as_num(a), self.as_num(b)
         both = a.v & b.v
         return _Bool(t=both & _may(op, a, b), f=both & _may(_NEGATION[op], a, b), n=a.n | b.n)

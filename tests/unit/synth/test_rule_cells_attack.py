@@ -240,8 +240,6 @@ def test_clauses_are_the_rule_on_every_combination_of_true_false_and_missing(exp
 
 
 # -- findings ------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="review finding 1: a text value outside the ordinal's "
-                   "order ranks NaN, which the abstraction reads as a known value")
 @pytest.mark.parametrize("expr", ["o <= o2", "k < o"])
 def test_an_ordinal_compared_with_a_text_value_it_does_not_order_is_not_forbidden(expr):
     # Setup: the rule engine ranks both sides by the first ordinal's categories; a value that
@@ -337,8 +335,6 @@ def test_a_rule_no_value_can_satisfy_is_refused_before_any_marginal_is_measured(
     assert _CountingSource.calls == 0
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 4 (latent): fit_model merges rule tables "
-                   "and structural zeros with {**a, **b}: a shared clique loses its rule -inf")
 def test_fit_model_keeps_rule_zeros_of_a_clique_that_also_has_structural_zeros():
     # Setup: x = 0 is forbidden by a rule, x missing by a structural zero, both one-way
     d = Dictionary.from_mapping({"name": "x", "version": 1, "variables": [
