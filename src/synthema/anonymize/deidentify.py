@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from synthema.anonymize.hierarchy import date_label, parse_dates
+from synthema.anonymize.kept import reads_as_date
 from synthema.anonymize.keys import (  # noqa: F401 - check_key is part of this module's API
     MAKE_KEY,
     MIN_KEY_BYTES,
@@ -42,7 +43,6 @@ from synthema.anonymize.keys import (  # noqa: F401 - check_key is part of this 
 )
 from synthema.anonymize.policy import DatePolicy, Policy
 from synthema.errors import AnonymizationError
-from synthema.schema.values import DATE_FORMATS
 
 # Header words that mark a direct identifier, by kind, in the languages sites export in.
 _ROLE_WORDS = {
@@ -169,10 +169,7 @@ def _numbers_or_dates(text: pd.Series) -> pd.Series:
     """Which cells read as a number (without a leading zero) or a date."""
     num = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce").notna()
     num &= ~text.str.match(r"^0\d")  # 00123: a code, not a number
-    date = pd.Series(False, index=text.index)
-    for fmt in DATE_FORMATS:
-        date |= pd.to_datetime(text, format=fmt, errors="coerce").notna()
-    return num | date
+    return num | reads_as_date(text)
 
 
 def looks_free_text(values: pd.Series, header: str = "") -> bool:

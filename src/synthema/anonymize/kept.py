@@ -39,7 +39,8 @@ MIN_ROWS_DISTINCT = 20
 DATE_SHARE = 0.5
 #: date formats cells are tried in (a year alone is not tried: numbers like 1950 are common)
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m",
-                "%d.%m.%Y", "%d.%m.%y", "%d/%m/%Y", "%m/%d/%Y", "%d-%m-%Y", "%Y%m%d",
+                "%d.%m.%Y", "%d.%m.%y", "%d/%m/%Y", "%m/%d/%Y", "%d/%m/%y", "%m/%d/%y",
+                "%d-%m-%Y", "%Y%m%d",
                 # month names (English abbreviations, any case): Oracle's DD-MON-YYYY and
                 # DD-MON-RR, SAS DATE9 (03FEB1961), 03 Feb 1961, Feb 03, 1961
                 "%d-%b-%Y", "%d-%b-%y", "%d%b%Y", "%d%b%y", "%d %b %Y", "%d.%b.%Y",
@@ -75,6 +76,29 @@ def _cells(values: pd.Series) -> pd.Series:
     return text[text != ""]
 
 
+#: a time of day after a date: "08:00", "08:00:05.123", "8:00 PM", "T08:00:00Z", "+01:00"
+_TIME_OF_DAY = re.compile(
+    r"(?:\s+|T)\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*[AaPp]\.?[Mm]\.?)?"
+    r"(?:\s*(?:Z|[+-]\d{2}:?\d{2}))?$")
+
+
+def reads_as_date(text: pd.Series) -> pd.Series:
+    """Which cells (stripped text) read as a date in one of :data:`DATE_FORMATS`, with or
+    without a time of day after it (a date-time is a date to an attacker).
+
+    >>> reads_as_date(pd.Series(["2020-01-01 08:00", "03.04.1955 14:30:10", "1.5", "08:00"])
+    ...               ).tolist()
+    [True, True, False, False]
+    """
+    day = text.str.replace(_TIME_OF_DAY, "", regex=True)
+    ok = pd.Series(False, index=text.index)
+    for fmt in DATE_FORMATS:
+        for cells in (text, day):
+            parsed = pd.to_datetime(cells, format=fmt, errors="coerce")
+            ok |= parsed.notna() & parsed.dt.year.between(*_YEARS)
+    return ok
+
+
 def date_share(values: pd.Series) -> float:
     """Share of the non-missing cells that read as a date in one of :data:`DATE_FORMATS`.
 
@@ -84,6 +108,8 @@ def date_share(values: pd.Series) -> float:
     0.0
     >>> date_share(pd.Series(["01-MAR-1932", "01FEB1945", "01-may-30", "Feb 3, 1961"]))
     1.0
+    >>> date_share(pd.Series(["2020-01-01 08:00", "2020-02-03 10:15"]))  # date-times
+    1.0
     """
     if pd.api.types.is_datetime64_any_dtype(values):
         return 1.0
@@ -92,11 +118,7 @@ def date_share(values: pd.Series) -> float:
     text = _cells(values)
     if text.empty:
         return 0.0
-    ok = pd.Series(False, index=text.index)
-    for fmt in DATE_FORMATS:
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
-        ok |= parsed.notna() & parsed.dt.year.between(*_YEARS)
-    return float(ok.mean())
+    return float(reads_as_date(text).mean())
 
 
 def distinct_share(values: pd.Series) -> float | None:

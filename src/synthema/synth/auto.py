@@ -47,7 +47,7 @@ from synthema.synth.base import BaseSynthesizer, FitContext
 from synthema.synth.bins import one_way_step, pooled
 from synthema.synth.independent import IndependentSynthesizer
 from synthema.synth.mst import MSTSynthesizer
-from synthema.synth.pgm import PGMSynthesizer, estimated_total
+from synthema.synth.pgm import PGMSynthesizer, check_rules_possible, estimated_total
 
 AUTO = "auto"
 #: the methods ``auto`` chooses from (all differentially private, all federated)
@@ -292,6 +292,7 @@ class AutoSynthesizer(BaseSynthesizer):
         self._candidate(self.plan().method).validate_params()
 
     def _fit(self, fit: FitContext) -> Domain | None:
+        check_rules_possible(fit.dictionary, fit.domain)  # before any noisy answer is spent
         budget = fit.budget
         plan = choose_method(fit.dictionary, epsilon=self.epsilon, params=self.options or {})
         allowed = allowed_methods(self.options or {})

@@ -198,6 +198,53 @@ def add_potentials(
     return out
 
 
+#: Largest junction tree (in cells) :func:`check_rules_possible` builds over the rule cliques.
+MAX_CHECK_CELLS = 2_000_000
+
+
+def check_rules_possible(dictionary: Dictionary, domain: Domain) -> None:
+    """Refuse, from the public domain alone, rules that no row can satisfy.
+
+    Runs before a fit measures anything, so a contradictory dictionary costs no privacy
+    budget (a federated fit would otherwise spend the sites' budgets first). The rules'
+    forbidden cells on the public bins (:func:`synthema.synth.rule_cells.rule_zeros` over
+    :func:`synthema.synth.selection.rule_cliques`) and the ``required`` variables' zeros
+    form a model with uniform potentials; if it has no mass left, no row is possible (the
+    forbidden cells are sound, so no other bins could help). A clique whose cells are all
+    forbidden is refused by :func:`rule_zeros` itself; a junction tree over the rule cliques
+    above :data:`MAX_CHECK_CELLS` cells is not built (that check is then left out).
+
+    Raises:
+        DictionaryError: naming the rules with forbidden cells, when they (with the required
+            variables) leave no possible row.
+    """
+    from synthema.errors import DictionaryError
+    from synthema.synth import selection
+
+    cliques = selection.rule_cliques(dictionary, domain, max_cells=MAX_CHECK_CELLS)
+    masks = rule_zeros(dictionary, domain, cliques)
+    if not masks:
+        return
+    from synthema.synth import _mbi
+
+    names = [a for a in domain.names if any(a in c for c in masks)]
+    part = domain.project(names)
+    if _mbi.model_cells(part, list(masks)) > MAX_CHECK_CELLS:
+        return
+    nodes, edges = _mbi.junction_tree_of(part, list(masks))
+    sizes = dict(zip(part.names, part.shape, strict=True))
+    tables = {c: np.where(m, -np.inf, 0.0) for c, m in masks.items()}
+    required = {c: t for c, t in required_zeros(domain, dictionary).items() if c[0] in sizes}
+    with np.errstate(invalid="ignore"):
+        model = GraphicalModel(sizes, add_potentials(sizes, tables, required), nodes, edges)
+        masses = [model.marginal(node) for node in nodes]  # one per part of a forest
+    if not all(np.all(np.isfinite(m)) and m.sum() > 0 for m in masses):
+        raise DictionaryError(
+            f"dictionary '{dictionary.name}': its rules and required variables together allow "
+            f"no row at all (checked over {', '.join(names)})",
+            fix="correct the contradicting rules, 'required' flags or min/max bounds")
+
+
 def fit_model(
     domain: Domain,
     measurements: Sequence[Measurement],
@@ -270,6 +317,7 @@ class PGMSynthesizer(BaseSynthesizer):
     bins: str = "adaptive"  # each subclass takes it as a parameter
 
     def _fit(self, fit: FitContext) -> Domain:
+        check_rules_possible(fit.dictionary, fit.domain)  # before any noisy answer is spent
         fit, ones = one_way_step(fit, rho=fit.budget.rho * self.one_way_share,
                                  label=f"{self.method}: one-way marginals", bins=self.bins)
         self._fit_from(fit, ones)

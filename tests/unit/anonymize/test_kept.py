@@ -151,6 +151,34 @@ def test_column_kinds_by_dictionary_values_and_header():
     assert date_share(pd.Series([str(10_000_000 + 7919 * i) for i in range(500)])) < 0.05
 
 
+@pytest.mark.parametrize("cells", [
+    ["2020-01-01 08:00", "2020-02-03 10:15"],  # minutes, no seconds
+    ["03.04.1955 14:30", "01.02.1960 08:00:05"],  # day-first with a time
+    ["2020-01-01T08:00:00Z", "2021-05-06T23:59:59+01:00"],  # ISO with a zone
+    ["2/3/1961 8:00 PM", "12/25/1960 11:30 am"],  # month-first, 12-hour clock
+    ["01-MAR-1932 00:00:00", "03FEB1961 12:00"],  # month names with a time
+])
+def test_date_times_are_dates(cells):
+    # Setup: a released date-time is a date to an attacker, whatever its time of day
+    from synthema.anonymize.deidentify import identifier_values
+    from synthema.anonymize.kept import column_kind, date_share
+
+    values = pd.Series(cells * 15)
+
+    # Run / Assert: read as dates (so kept as a date or refused as one), not as ids or text
+    assert date_share(values) == 1.0
+    assert column_kind("when", values, None) == ("date", "")
+    assert identifier_values(pd.Series([f"{c} " for c in cells] * 15)) is None
+
+
+def test_a_time_of_day_alone_is_not_a_date():
+    # Setup
+    from synthema.anonymize.kept import date_share
+
+    # Run / Assert
+    assert date_share(pd.Series(["08:00", "14:30:10", "8:00 PM"])) == 0.0
+
+
 # Boundaries of the value checks, each computed by hand (issue 28: mutation survivors)
 
 def _kept(*columns: str, **changes):

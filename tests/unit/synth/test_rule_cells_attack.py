@@ -3,8 +3,9 @@
 Each check compares the interval abstraction with the rule engine on rows *decoded* from the
 cells (``decode_column`` with positions at both ends of a bin and in between, then fresh draws),
 so it covers every variable kind, declared decimals, odd bounds and data-adaptive sub-bins.
-Tests marked ``xfail(strict=True)`` reproduce a finding of the review: they fail on the code
-as it stands and start passing (then XPASS fails the run) once it is fixed.
+The last tests reproduce the review's findings (an ordinal compared with text it does not
+order; contradicting rules across cliques or with ``required``; an impossible rule refused
+only after the budget was spent; rule and structural zeros of one clique), all fixed.
 """
 
 from __future__ import annotations
@@ -279,8 +280,6 @@ CONTRADICTIONS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 2: zeros that empty the model across "
-                   "cliques or with required_zeros are not refused: NaN beliefs, uniform draws")
 @pytest.mark.parametrize("case", sorted(CONTRADICTIONS))
 def test_rules_that_leave_no_row_at_all_are_refused_at_fit(case, fixed_noise):
     # Setup
@@ -294,9 +293,9 @@ def test_rules_that_leave_no_row_at_all_are_refused_at_fit(case, fixed_noise):
                          for v in variables})
     synth = create_synthesizer("mst", dictionary=d, epsilon=1.0, random_state=1, bins="public")
 
-    # Run / Assert: refused by name (as a rule no cell of one clique satisfies is), never a
-    # model whose beliefs are NaN and whose raw draws land anywhere
-    with fixed_noise(3), pytest.raises(DictionaryError):
+    # Run / Assert: refused (before anything is measured), never a model whose beliefs are
+    # NaN and whose raw draws land anywhere
+    with fixed_noise(3), pytest.raises(DictionaryError, match="allow no row at all"):
         synth.fit(data)
 
 
@@ -310,8 +309,6 @@ class _CountingSource(CentralSource):
         return super().measure(cliques, sigma=sigma, regrouping=regrouping)
 
 
-@pytest.mark.xfail(strict=True, reason="review finding 3: a rule no value can satisfy is "
-                   "refused only after every marginal was measured (a site's budget spent)")
 def test_a_rule_no_value_can_satisfy_is_refused_before_any_marginal_is_measured(fixed_noise):
     # Setup: the impossible rule of test_rule_cells, whose cells are all forbidden on any bins
     d = Dictionary.from_mapping({"name": "x", "version": 1, "variables": [
