@@ -398,11 +398,16 @@ def _shift_days(ids: pd.Series, key: bytes, max_days: int) -> np.ndarray:
 
     ``key`` comes from :func:`date_shift_key`: random for each release under the default
     scope, so one patient's dates share one shift within a release and no shift is shared
-    between releases; the keyed, stable shift only under ``study``/``linkage``.
+    between releases; the keyed, stable shift only under ``study``/``linkage``. A row with no
+    patient id gets a shift of its own from the operating system (rows without an id would
+    otherwise all share the shift of the empty id: one known date would reveal them all).
     """
     out = np.zeros(len(ids), dtype=np.int64)
-    for i, v in enumerate(ids.astype("string").fillna("")):
-        digest = hmac.new(key, b"date-shift:" + v.encode("utf-8"), hashlib.sha256).digest()
+    for i, v in enumerate(ids.astype("string")):
+        if pd.isna(v):  # no patient to share a shift with: a fresh one, never stored
+            digest = os.urandom(8)
+        else:
+            digest = hmac.new(key, b"date-shift:" + v.encode("utf-8"), hashlib.sha256).digest()
         r = int.from_bytes(digest[:8], "big") % (2 * max_days)
         out[i] = r - max_days if r < max_days else r - max_days + 1
     return out
@@ -431,9 +436,11 @@ def transform_dates(df: pd.DataFrame, policy: DatePolicy, *, ids: pd.Series | No
                     fix="set pseudonym.column and a date-shift key (dates.key_env or "
                         "dates.key_file), or use method relative/generalize")
             shift = pd.to_timedelta(_shift_days(ids, key, policy.max_shift_days), unit="D")
+            no_id = int(ids.isna().sum())
             for c, days in parsed.items():
                 df[c] = (days.reset_index(drop=True) + shift).dt.strftime("%Y-%m-%d").values
-                log[c] = f"shifted per patient by up to ±{policy.max_shift_days} days"
+                log[c] = f"shifted per patient by up to ±{policy.max_shift_days} days" + (
+                    f" ({no_id} rows without a patient id: each its own shift)" if no_id else "")
         case "relative":
             anchor = policy.anchor or ""
             if anchor not in df:

@@ -580,6 +580,25 @@ def test_date_shift_is_the_keyed_offset_added_to_the_date(key):
     assert (shift != 0).all() and shift.abs().max() <= m
 
 
+def test_rows_without_a_patient_id_do_not_share_a_date_shift(key):
+    # Setup: 12 rows with no id, one date each, and a patient with two dates
+    m = 365
+    ids = pd.Series([None] * 12 + ["P1", "P1"], dtype="string")
+    true = pd.Series(pd.to_datetime(["2020-03-01"] * 14))
+    df = pd.DataFrame({"d": true.dt.strftime("%Y-%m-%d")})
+    # Run
+    out, log = transform_dates(df, DatePolicy("shift", ("d",), max_shift_days=m),
+                               ids=ids, key=key)
+    # Assert: the id-less rows' shifts are not one shared shift (12 independent draws on 730
+    # values are all equal with probability 730^-11), the patient keeps the keyed shift, and
+    # the log counts the rows
+    shift = (pd.to_datetime(out["d"]) - true).dt.days
+    assert shift[:12].nunique() > 1
+    assert shift[12] == shift[13] == _shift_closed_form(key, "P1", m)
+    assert (shift != 0).all() and shift.abs().max() <= m
+    assert "12 rows without a patient id" in log["d"]
+
+
 def test_date_methods_with_nothing_to_do_leave_the_frame_alone():
     # Setup
     df = pd.DataFrame({"d": ["2020-01-10", "2021-06-01"]})
