@@ -145,7 +145,7 @@ def _cheapest_likely_moves(pos_v: np.ndarray, cost: np.ndarray, logw: np.ndarray
                            ) -> np.ndarray:
     """For each broken row, the candidate it takes: among its cheapest moves (or any move,
     for the :data:`WALK_NOISE` share of rows) one drawn in proportion to its weight
-    (Gumbel-max); a forbidden move (a required variable to missing) never."""
+    (Gumbel-max); a forbidden move never (see :meth:`RuleEnforcer._move_blocks`)."""
     cost = np.where(never, np.inf, cost)
     best = np.full(n_rows, np.inf)
     np.minimum.at(best, pos_v, cost)
@@ -287,7 +287,8 @@ class RuleEnforcer:
         probability proportional to P(row after move) / P(row now) under the model; a few
         rows take a random move instead (WalkSAT noise), which lets them leave plateaus. A
         broken rule made not applicable costs :data:`NA_PENALTY` (a dodge, not a fix); the
-        missing code of a ``required`` variable is never a move.
+        missing code of a ``required`` variable, and any code the model gives zero
+        probability given the rest of the row (its structural zeros), is never a move.
         """
         rows = np.flatnonzero(bad.any(axis=1))
         if not len(rows):
@@ -332,10 +333,16 @@ class RuleEnforcer:
             ratio = logp - np.where(np.isfinite(now), now, -50.0)[:, None]
             ratio = np.clip(np.nan_to_num(ratio, nan=-50.0, neginf=-50.0), -50.0, 50.0)
             cand = np.tile(np.arange(k), len(r))
+            current = np.repeat(codes[r, j], k) == cand
+            # never a move the model gives zero probability given the rest of the row (a
+            # structural zero: a rule's cell, or *missing* where the data have none), nor a
+            # required variable's missing code; staying put is always allowed
+            impossible = np.isneginf(logp).ravel() & ~current
             blocks.append(_MoveBlock(
                 column=column, pos=pos, k=k, cand=cand, ratio=ratio.ravel(),
-                current=np.repeat(codes[r, j], k) == cand, rules=self.by_column[column],
-                forbidden=cand == self.never.get(column, -1), take=np.repeat(r, k)))
+                current=current, rules=self.by_column[column],
+                forbidden=(cand == self.never.get(column, -1)) | impossible,
+                take=np.repeat(r, k)))
         return blocks
 
     def _candidate_rows(self, blocks: list[_MoveBlock], offsets: np.ndarray,

@@ -225,6 +225,40 @@ def test_clauses_give_the_same_truth_as_the_rule_in_three_valued_logic():
         pd.testing.assert_series_equal(combined, rule.evaluate(frame), check_names=False)
 
 
+def test_repair_never_moves_a_value_where_the_model_has_zero_probability(monkeypatch):
+    # Setup: the model never gives a >= 50 or a missing (structural zeros: a cell no data
+    # row lies in, a column whose data have no missing value), c is required and high. A
+    # drawn row with flag true breaks "flag => a >= 50"; its cheapest fix by count alone is
+    # a -> [50, 99] (a zero-probability code), the next a or flag -> missing (a dodge).
+    d = Dictionary.from_mapping({"name": "toy_zeros", "version": 1, "variables": [
+        {"name": "flag", "type": "boolean"},
+        {"name": "a", "type": "integer", "min": 0, "max": 99, "cut_points": [50]},
+        {"name": "c", "type": "integer", "min": 0, "max": 99, "cut_points": [50],
+         "required": True}],
+        "rules": ["flag => a >= 50", "not flag => c < 10"]})  # fmt: skip
+    domain = Domain.from_dictionary(d, max_bins=2)
+    model = GraphicalModel.independent({
+        "flag": np.array([0.45, 0.45, 0.1]),  # codes: false, true, missing
+        "a": np.array([1.0, 0.0, 0.0]),
+        "c": np.array([0.0, 1.0, 0.0]),
+    })
+    monkeypatch.setattr(constraints, "RESAMPLE_ROUNDS", 0)
+    monkeypatch.setattr(constraints, "WALK_NOISE", 0.0)
+
+    # Run
+    out, report = enforce_rules(lambda n, rng: model.sample(n, rng=rng),
+                                model.conditional_logp, domain=domain, dictionary=d, n=300,
+                                rng=np.random.default_rng(0))
+
+    # Assert: rows were repaired, none into a zero-probability code (a stays low and present)
+    codes = domain.encode(out[list(domain.names)]).codes
+    p = model.marginal(("a",))
+    assert report["rows_repaired"] > 100
+    assert (p[codes[:, domain.names.index("a")]] > 0).all()
+    assert out["a"].notna().all() and (out["a"] < 50).all()
+    assert _violations(d, out) == 0
+
+
 def test_repair_empties_details_one_at_a_time(monkeypatch):
     # Setup: every draw has flag false with a and b filled in, which breaks
     # "not flag => a is missing and b is missing"; flipping flag breaks another rule, and
