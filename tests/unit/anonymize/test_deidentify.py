@@ -319,26 +319,19 @@ def test_boolean_and_date_columns_under_a_notes_header_are_not_free_text(header)
     assert identifier_values(flag) is None and identifier_values(stamps) is None
 
 
-def test_emails_identify_a_column_from_half_of_its_cells():
+@pytest.mark.parametrize(("first", "second", "kind"), [
+    ("a.meier@uniklinik-freiburg.de", "b.weber@chu-lyon.fr", "e-mail addresses"),
+    ("+49 761 270 0", "0761 270 34010", "phone numbers"),  # 9 and 12 digits
+    ("A.B.", "K. M.", "initials"),
+])
+def test_identifiers_mark_a_column_from_half_of_its_cells(first, second, kind):
     from synthema.anonymize.deidentify import identifier_values
 
-    # Setup: 2 of 4 cells e-mail addresses (the 0.5 bound), then 1 of 3
-    half = pd.Series(["a.meier@uniklinik-freiburg.de", "b.weber@chu-lyon.fr", "refractory",
-                      "complete remission"])
-    third = pd.Series(["a.meier@uniklinik-freiburg.de", "refractory", "complete remission"])
+    # Setup: 2 of 4 cells identifiers (the 0.5 bound), then 1 of 3
+    half = pd.Series([first, second, "refractory", "complete remission"])
+    third = pd.Series([first, "refractory", "complete remission"])
     # Run / Assert
-    assert identifier_values(half) == "e-mail addresses"
-    assert identifier_values(third) is None
-
-
-def test_phone_numbers_identify_a_column_from_half_of_its_cells():
-    from synthema.anonymize.deidentify import identifier_values
-
-    # Setup: 2 of 4 cells phone numbers (9 and 12 digits), then 1 of 3
-    half = pd.Series(["+49 761 270 0", "0761 270 34010", "refractory", "complete remission"])
-    third = pd.Series(["+49 761 270 0", "refractory", "complete remission"])
-    # Run / Assert
-    assert identifier_values(half) == "phone numbers"
+    assert identifier_values(half) == kind
     assert identifier_values(third) is None
 
 
@@ -369,17 +362,6 @@ def test_names_with_a_title_identify_a_column_from_a_tenth_of_its_cells():
     # Run / Assert
     assert identifier_values(tenth) == "names with a title"
     assert identifier_values(below) is None
-
-
-def test_initials_identify_a_column_from_half_of_its_cells():
-    from synthema.anonymize.deidentify import identifier_values
-
-    # Setup: 2 of 4 cells initials (the 0.5 bound), then 1 of 3
-    half = pd.Series(["A.B.", "K. M.", "refractory", "relapse"])
-    third = pd.Series(["A.B.", "refractory", "relapse"])
-    # Run / Assert
-    assert identifier_values(half) == "initials"
-    assert identifier_values(third) is None
 
 
 def test_distinct_codes_are_ids_from_20_filled_rows():
