@@ -14,7 +14,10 @@ it, over the dictionary's public bins (evaluate's domain, :class:`synthema.stats
   uniformly over the dictionary's values the label covers (every whole number, day or
   category the hierarchy puts under it, within the dictionary's bounds), which is all a
   reader knows; then TVD against the input over the dictionary's bins. ``1080+`` of a
-  duration bounded at 7300 days spreads over 1080..7300;
+  duration bounded at 7300 days spreads over 1080..7300. A range of more than ``GRID_MAX``
+  (100,000) whole numbers or days is spread over every s-th one from its minimum (s the
+  range over 100,000, rounded up), so a label narrower than s may hold no grid value and
+  then costs as a label beyond the bounds;
 - **kept** (exact, or shifted dates): TVD of the released values against the input's over
   the same bins, what suppression (and a shift) changed.
 
@@ -89,11 +92,13 @@ def _grid(var: Variable, labels: Collection[str]) -> pd.Series:
         return pd.Series(pd.date_range(lo, hi, freq=f"{step}D").strftime("%Y-%m-%d"))
     lo, hi = float(var.min), float(var.max)
     # bands of whole numbers read "30-39"; half-open "[0.5, 1)" means the values are not whole
+    # written exactly (not "%g", whose 6 digits made 1000007 "1e+06", off the dictionary's range)
     if var.type is VariableType.CONTINUOUS and any(str(x).startswith("[") for x in labels):
-        points = np.linspace(lo, hi, GRID_MAX)
+        text = [repr(float(p)) for p in np.linspace(lo, hi, GRID_MAX)]
     else:
-        points = np.arange(np.ceil(lo), np.floor(hi) + 1, max(1.0, np.ceil((hi - lo) / GRID_MAX)))
-    return pd.Series([f"{p:g}" for p in points], dtype="string")
+        step = max(1.0, np.ceil((hi - lo) / GRID_MAX))
+        text = [str(int(p)) for p in np.arange(np.ceil(lo), np.floor(hi) + 1, step)]
+    return pd.Series(text, dtype="string")
 
 
 def _spread(released: pd.Series, var: Variable, attr: _Bins, spec: HierarchySpec,
