@@ -86,16 +86,29 @@ def _interval_levels(values: pd.Series, spec: HierarchySpec) -> list[np.ndarray]
     for width in spec.bands:
         lo = spec.origin + np.floor((arr - spec.origin) / width) * width
         if whole and float(width).is_integer():
-            text = [None if np.isnan(a) else f"{a:g}-{a + width - 1:g}" for a in lo]
+            text = [None if np.isnan(a) else f"{_num(a)}-{_num(a + width - 1)}" for a in lo]
         else:
-            text = [None if np.isnan(a) else f"[{a:g}, {a + width:g})" for a in lo]
+            text = [None if np.isnan(a) else f"[{_num(a)}, {_num(a + width)})" for a in lo]
         if spec.cap is not None:  # top-coding: one open band from the cap up
-            text = [f"{spec.cap:g}+" if c else t for t, c in zip(text, capped, strict=True)]
+            text = [f"{_num(spec.cap)}+" if c else t for t, c in zip(text, capped, strict=True)]
         levels.append(np.array(text, dtype=object))
     if spec.cuts:  # one more level: the groups between clinically chosen cut points
         levels.append(np.array([None if np.isnan(a) else _cut_label(a, spec.cuts, whole)
                                 for a in arr], dtype=object))
     return levels
+
+
+def _num(value: float) -> str:
+    """A bound as released text: ``{:g}`` where that reads back as the same number, every
+    digit otherwise (``{:g}`` keeps 6 significant digits: 1000005 would read ``1e+06``).
+
+    >>> _num(60.0), _num(0.5), _num(1000005.0), _num(1e6), _num(1234567.5)
+    ('60', '0.5', '1000005', '1000000', '1234567.5')
+    """
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    text = f"{value:g}"
+    return text if float(text) == value else repr(float(value))
 
 
 def _cut_label(value: float, cuts: tuple[float, ...], whole: bool) -> str:
@@ -106,11 +119,12 @@ def _cut_label(value: float, cuts: tuple[float, ...], whole: bool) -> str:
     """
     i = int(np.searchsorted(cuts, value, side="right"))
     if i == 0:
-        return f"<{cuts[0]:g}"
+        return f"<{_num(cuts[0])}"
     if i == len(cuts):
-        return f"{cuts[-1]:g}+"
+        return f"{_num(cuts[-1])}+"
     lo, hi = cuts[i - 1], cuts[i]
-    return f"{lo:g}-{hi - 1:g}" if whole and float(hi).is_integer() else f"[{lo:g}, {hi:g})"
+    return (f"{_num(lo)}-{_num(hi - 1)}" if whole and float(hi).is_integer()
+            else f"[{_num(lo)}, {_num(hi)})")
 
 
 def _date_levels(values: pd.Series, spec: HierarchySpec, fmt: str) -> list[np.ndarray]:
@@ -194,9 +208,9 @@ def _level_names(spec: HierarchySpec, levels: int) -> list[str]:
     """What each level above the original shows, in words."""
     match spec.type:
         case "interval":
-            top = "" if spec.cap is None else f", {spec.cap:g}+ together"
-            cuts = [f"split at {', '.join(f'{c:g}' for c in spec.cuts)}"] if spec.cuts else []
-            return [f"bands of {w:g}{top}" for w in spec.bands] + cuts
+            top = "" if spec.cap is None else f", {_num(spec.cap)}+ together"
+            cuts = [f"split at {', '.join(_num(c) for c in spec.cuts)}"] if spec.cuts else []
+            return [f"bands of {_num(w)}{top}" for w in spec.bands] + cuts
         case "date":
             return [str(g) for g in spec.levels]
         case "truncate":

@@ -80,6 +80,22 @@ def test_interval_bands_are_counted_from_the_origin():
     assert h.names[1:3] == ("bands of 5", "bands of 10")
 
 
+def test_bands_of_large_numbers_keep_every_digit():
+    # Setup: seven-digit whole numbers in bands of 5, half-open bands of 0.5, a cap and cuts
+    whole = HierarchySpec("count", "interval", bands=(5,), cap=1000010, cuts=(1000005,))
+    half = HierarchySpec("dose", "interval", bands=(0.5,))
+
+    # Run
+    h = build_hierarchy(pd.Series([1000000, 1000007, 1000012]), whole)
+    h_half = build_hierarchy(pd.Series([1000000.0, 1000000.5]), half)
+
+    # Assert: distinct bands get distinct labels that state their bounds exactly
+    assert list(h.labels[1]) == ["1000000-1000004", "1000005-1000009", "1000010+"]
+    assert list(h.labels[2]) == ["<1000005", "1000005+", "1000005+"]
+    assert h.names[1:3] == ("bands of 5, 1000010+ together", "split at 1000005")
+    assert list(h_half.labels[1]) == ["[1000000, 1000000.5)", "[1000000.5, 1000001)"]
+
+
 def test_non_whole_values_or_width_give_half_open_intervals():
     # Setup: fractional values with a whole width, then whole values with a width of 2.5
     frac = HierarchySpec("bmi", "interval", bands=(5,))
