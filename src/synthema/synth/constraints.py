@@ -336,8 +336,12 @@ class RuleEnforcer:
             current = np.repeat(codes[r, j], k) == cand
             # never a move the model gives zero probability given the rest of the row (a
             # structural zero: a rule's cell, or *missing* where the data have none), nor a
-            # required variable's missing code; staying put is always allowed
-            impossible = np.isneginf(logp).ravel() & ~current
+            # required variable's missing code; staying put is always allowed, and a row
+            # whose every code has zero probability (a context the model never gives) keeps
+            # every move
+            zero = np.isneginf(logp)
+            zero &= ~zero.all(axis=1, keepdims=True)
+            impossible = zero.ravel() & ~current
             blocks.append(_MoveBlock(
                 column=column, pos=pos, k=k, cand=cand, ratio=ratio.ravel(),
                 current=current, rules=self.by_column[column],
