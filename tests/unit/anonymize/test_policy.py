@@ -175,3 +175,114 @@ def test_policy_built_in_python_is_checked_too(changes, words):
     assert words in err.value.message and err.value.fix
     with pytest.raises(AnonymizationError, match="dates.max_shift_days"):
         dataclasses.replace(load_policy("scd").dates, max_shift_days=3)
+
+
+# -- what the mutation run (benchmarks/mutation.py) found the tests above did not notice ---------
+
+def test_checked_policies_cannot_be_changed_afterwards():
+    # a mutable policy would let `policy.length = 8` skip the checks __post_init__ re-runs
+    import dataclasses
+
+    from synthema.anonymize.policy import DatePolicy
+
+    policy = Policy.from_mapping({"name": "x", "models": {"k": 5}, "quasi_identifiers": {
+        "age": {"type": "interval", "bands": [5]}}})
+    for obj, attr, value in [(policy, "length", 8), (policy.models, "k", 1),
+                             (policy.dates, "max_shift_days", 1),
+                             (policy.quasi_identifiers[0], "min_level", 0),
+                             (DatePolicy(), "method", "keep")]:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(obj, attr, value)
+
+
+def test_python_defaults_are_the_yaml_defaults():
+    # Arrange: the same policy written in Python (defaults) and in YAML (keys left out)
+    from synthema.anonymize.policy import DatePolicy, HierarchySpec, Models
+
+    in_python = Policy(name="x", models=Models(k=5), quasi_identifiers=(
+        HierarchySpec(column="age", type="interval", bands=(5.0,)),))
+    # Run
+    from_yaml = Policy.from_mapping({"name": "x", "models": {"k": 5}, "quasi_identifiers": {
+        "age": {"type": "interval", "bands": [5]}}})
+    # Assert: every field, dates and hierarchy included
+    assert in_python == from_yaml
+    assert from_yaml.dates == DatePolicy() and DatePolicy().max_shift_days == 180
+    assert (from_yaml.length, from_yaml.scope, from_yaml.detect_identifiers) == (16, "release", True)
+    # a policy built in Python without models asks for nothing (YAML refuses k = 1)
+    assert Policy(name="y").models == Models(k=1, l=None, l_variant="distinct", t=None,
+                                             max_suppression=0.0)
+
+
+def test_date_shift_bound_is_rechecked_in_python():
+    from synthema.anonymize.policy import MIN_SHIFT_DAYS, DatePolicy
+
+    assert DatePolicy(method="shift", max_shift_days=36500).max_shift_days == 36500
+    assert DatePolicy(method="shift", max_shift_days=MIN_SHIFT_DAYS).max_shift_days == 30
+    for bad in (36501, MIN_SHIFT_DAYS - 1, 90.5, True):
+        with pytest.raises(AnonymizationError) as err:
+            DatePolicy(method="shift", max_shift_days=bad)
+        assert "dates.max_shift_days" in err.value.message and "integer" in err.value.fix
+    assert DatePolicy(method="keep", max_shift_days=1).max_shift_days == 1  # unused: not checked
+
+
+@pytest.mark.parametrize("raw, words", [
+    ({"purpose": "share with the registry"}, "'purpose' must be a mapping"),
+    ({"purpose": {"keep": "age"}}, "purpose.keep must be a list of column names"),
+    ({"purpose": {"keep": [1, "age"]}}, "purpose.keep must be a list of column names"),
+    ({"identifiers": {"columns": ["name", None]}}, "identifiers.columns must be a list"),
+    ({"dates": {"columns": "diagnosis_date"}}, "dates.columns must be a list"),
+])
+def test_sections_and_column_lists_of_the_wrong_shape_raise(raw, words):
+    with pytest.raises(AnonymizationError) as err:
+        Policy.from_mapping({"name": "x", "models": {"k": 5}, **raw})
+    assert words in err.value.message and err.value.fix
+
+
+def test_numeric_bounds_are_inclusive():
+    # the largest value each key allows is accepted, one step beyond is not
+    top = Policy.from_mapping({"name": "x", "models": {"k": 5, "max_suppression": 1},
+                               "pseudonym": {"length": 64}, "risk": {"threshold": 1},
+                               "search": {"max_nodes": 10**7}})
+    assert (top.length, top.threshold, top.max_nodes, top.models.max_suppression) == (
+        64, 1, 10**7, 1)
+    for raw in ({"pseudonym": {"length": 65}}, {"risk": {"threshold": 1.01}},
+                {"search": {"max_nodes": 10**7 + 1}}):
+        with pytest.raises(AnonymizationError):
+            Policy.from_mapping({"name": "x", "models": {"k": 5}, **raw})
+
+
+@pytest.mark.parametrize("raw, words", [
+    (["name: x"], "a policy must be a mapping"),
+    ({"name": "x", "models": {"k": 5}, "quasi_identifiers": ["age"]},
+     "quasi_identifiers and sensitive must map column names"),
+    ({"name": "x", "models": {"k": 5}, "sensitive": ["eln2022"]},
+     "quasi_identifiers and sensitive must map column names"),
+    ({"name": "x", "models": {"k": 5}, "sensitive": {"eln2022": {"ordr": ["a", "b"]}}},
+     "unknown key 'ordr' in sensitive.eln2022"),
+])
+def test_policy_shapes_are_checked(raw, words):
+    with pytest.raises(AnonymizationError) as err:
+        Policy.from_mapping(raw)
+    assert words in err.value.message and err.value.fix
+
+
+def test_name_defaults_to_the_file_name_and_purpose_is_kept(tmp_path):
+    path = tmp_path / "registry_release.yaml"
+    path.write_text("models: {k: 5}\npurpose: {description: survival by risk group}\n",
+                    encoding="utf-8")
+    policy = load_policy(path)
+    assert policy.name == "registry_release" and policy.purpose == "survival by risk group"
+    named = Policy.from_mapping({"name": "aml_share", "models": {"k": 5}}, source=str(path))
+    assert named.name == "aml_share" and named.purpose == ""
+
+
+def test_pseudonym_length_must_be_a_whole_number():
+    import dataclasses
+
+    with pytest.raises(AnonymizationError) as err:
+        Policy.from_mapping({"name": "x", "models": {"k": 5}, "pseudonym": {"length": 20.5}})
+    assert "pseudonym.length" in err.value.message and "integer" in err.value.fix
+    policy = Policy.from_mapping({"name": "x", "models": {"k": 5}})
+    with pytest.raises(AnonymizationError):  # past from_mapping, in Python, too
+        dataclasses.replace(policy, length=20.5)
+    assert dataclasses.replace(policy, length=64).length == 64
