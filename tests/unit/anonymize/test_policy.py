@@ -207,7 +207,8 @@ def test_python_defaults_are_the_yaml_defaults():
     # Assert: every field, dates and hierarchy included
     assert in_python == from_yaml
     assert from_yaml.dates == DatePolicy() and DatePolicy().max_shift_days == 180
-    assert (from_yaml.length, from_yaml.scope, from_yaml.detect_identifiers) == (16, "release", True)
+    assert (from_yaml.length, from_yaml.scope, from_yaml.detect_identifiers) == (
+        16, "release", True)
     # a policy built in Python without models asks for nothing (YAML refuses k = 1)
     assert Policy(name="y").models == Models(k=1, l=None, l_variant="distinct", t=None,
                                              max_suppression=0.0)
@@ -245,8 +246,13 @@ def test_numeric_bounds_are_inclusive():
                                "search": {"max_nodes": 10**7}})
     assert (top.length, top.threshold, top.max_nodes, top.models.max_suppression) == (
         64, 1, 10**7, 1)
+    low = Policy.from_mapping({"name": "x", "models": {"k": 2, "max_suppression": 0},
+                               "pseudonym": {"length": 16}, "risk": {"threshold": 0},
+                               "search": {"max_nodes": 1}})
+    assert (low.models.k, low.length, low.threshold, low.max_nodes) == (2, 16, 0, 1)
     for raw in ({"pseudonym": {"length": 65}}, {"risk": {"threshold": 1.01}},
-                {"search": {"max_nodes": 10**7 + 1}}):
+                {"search": {"max_nodes": 10**7 + 1}}, {"search": {"max_nodes": 0}},
+                {"pseudonym": {"length": 15}}, {"risk": {"threshold": -0.01}}):
         with pytest.raises(AnonymizationError):
             Policy.from_mapping({"name": "x", "models": {"k": 5}, **raw})
 
@@ -286,3 +292,104 @@ def test_pseudonym_length_must_be_a_whole_number():
     with pytest.raises(AnonymizationError):  # past from_mapping, in Python, too
         dataclasses.replace(policy, length=20.5)
     assert dataclasses.replace(policy, length=64).length == 64
+
+
+def _policy(**sections):
+    return Policy.from_mapping({"name": "x", "models": {"k": 5}, **sections})
+
+
+def test_allowances_parse_and_are_checked():
+    # Run
+    policy = _policy(identifiers={"allow": {"ward": ["undeclared"],
+                                            "lab_id": ["undeclared", "distinct"]}})
+    # Assert
+    assert policy.allow == {"ward": ("undeclared",), "lab_id": ("undeclared", "distinct")}
+    assert _policy().allow == {}
+    for bad in (["ward"], {"ward": "undeclared"}, {"ward": ["undeclared", 3]},
+                {"ward": ["undeclared"], "lab_id": "distinct"}, {"ward": [3]}):
+        with pytest.raises(AnonymizationError) as err:
+            _policy(identifiers={"allow": bad})
+        assert "identifiers.allow must map column names to lists of checks" in err.value.message
+        assert "undeclared, distinct" in err.value.fix
+    with pytest.raises(AnonymizationError) as err:
+        _policy(identifiers={"allow": {"ward": ["unique"]}})
+    assert "identifiers.allow.ward" in err.value.message
+    import dataclasses
+
+    with pytest.raises(AnonymizationError, match="identifiers.allow.ward"):
+        dataclasses.replace(policy, allow={"ward": ("unique",)})
+
+
+def test_model_bounds():
+    assert _policy(models={"k": 10**6}).models.k == 10**6
+    both = _policy(models={"k": 2, "l": 1, "t": 0, "l_variant": "entropy"},
+                   sensitive={"eln2022": None})
+    assert (both.models.l, both.models.t, both.models.l_variant) == (1, 0, "entropy")
+    top = _policy(models={"k": 2, "l": 10**6, "t": 1}, sensitive={"eln2022": None})
+    assert (top.models.l, top.models.t) == (10**6, 1)
+    for models, words in [({"k": 10**6 + 1}, "models.k"), ({"k": 5.5}, "models.k"),
+                          ({"k": 1.0}, "models.k"), ({"k": True}, "models.k"),
+                          ({"k": 5, "l": 0}, "models.l"), ({"k": 5, "l": 2.5}, "models.l"),
+                          ({"k": 5, "l": 10**6 + 1}, "models.l"), ({"k": 5, "t": 1.5}, "models.t"),
+                          ({"k": 5, "t": -0.1}, "models.t"),
+                          ({"k": 5, "l_variant": "recursive"}, "models.l_variant"),
+                          ({"k": 5, "max_suppression": -0.1}, "models.max_suppression")]:
+        with pytest.raises(AnonymizationError) as err:
+            _policy(models=models, sensitive={"eln2022": None})
+        assert words in err.value.message, models
+
+
+def test_dates_section_parses_every_key():
+    policy = _policy(dates={"method": "relative", "anchor": "diagnosis_date",
+                            "columns": ["cr_date"], "granularity": "quarter",
+                            "format": "%d.%m.%Y", "key_env": "SHIFT_KEY"})
+    d = policy.dates
+    assert (d.method, d.anchor, d.columns, d.granularity, d.format, d.key_env, d.key_file) == (
+        "relative", "diagnosis_date", ("cr_date",), "quarter", "%d.%m.%Y", "SHIFT_KEY", None)
+    assert _policy(dates={"method": "shift", "max_shift_days": 36500}).dates.max_shift_days == 36500
+    for dates, words in [({"method": "shift", "max_shift_days": 36501}, "max_shift_days"),
+                         ({"method": "shift", "max_shift_days": 90.5}, "max_shift_days"),
+                         ({"granularity": "week"}, "dates.granularity")]:
+        with pytest.raises(AnonymizationError) as err:
+            _policy(dates=dates)
+        assert words in err.value.message
+
+
+def test_hierarchy_specs_parse_and_are_checked():
+    age = _policy(quasi_identifiers={"age": {
+        "type": "interval", "bands": [5, 10], "origin": 2, "min_level": 1, "max_level": 3,
+        "top": False, "cap": 92, "cuts": [62]}}).quasi_identifiers[0]
+    assert (age.bands, age.origin, age.min_level, age.max_level, age.top, age.cap, age.cuts) == (
+        (5.0, 10.0), 2.0, 1, 3, False, 92.0, (62.0,))
+    groups = _policy(quasi_identifiers={"country": {
+        "type": "groups", "levels": [{"DE": "EU-West", 1: 2}]}}).quasi_identifiers[0]
+    assert groups.levels == ({"DE": "EU-West", "1": "2"},) and groups.max_level is None
+    date = _policy(quasi_identifiers={"d": {"type": "date", "levels": ["month", "year"]}})
+    assert date.quasi_identifiers[0].levels == ("month", "year")
+    top = _policy(quasi_identifiers={"a": {"type": "suppress", "min_level": 100,
+                                           "max_level": 100}}).quasi_identifiers[0]
+    assert (top.min_level, top.max_level) == (100, 100)
+    for spec, words in [
+        ("interval", "must be a mapping"),
+        ({"type": "interval", "bands": [5, 0]}, "positive bands"),
+        ({"type": "interval", "bands": [-5]}, "positive bands"),
+        ({"type": "groups"}, "groups needs levels"),
+        ({"type": "groups", "levels": [{"DE": "EU"}, "Europe"]}, "groups needs levels"),
+        ({"type": "date", "levels": ["month", "week"]}, ".levels"),
+        ({"type": "suppress", "min_level": 101}, "min_level"),
+        ({"type": "suppress", "min_level": -1}, "min_level"),
+        ({"type": "suppress", "min_level": 1.5}, "min_level"),
+        ({"type": "suppress", "max_level": 101}, "max_level"),
+        ({"type": "suppress", "max_level": 1.5}, "max_level"),
+        ({"type": "suppress", "levelz": 1}, "unknown key 'levelz'"),
+        ({"type": "truncate", "cap": 10}, "cap 10 does not close"),
+        ({"type": "interval", "bands": [5], "cap": 1e13}, "cap"),
+        ({"type": "interval", "bands": [5], "origin": 2, "cap": 60}, "cap 60 does not close"),
+        ({"type": "interval", "bands": [5], "origin": 2, "cuts": [60]}, "do not join"),
+        ({"type": "truncate", "cuts": [60]}, "do not join"),
+        ({"type": "interval", "bands": [5], "cuts": [60, 60]}, "do not join"),
+    ]:
+        with pytest.raises(AnonymizationError) as err:
+            _policy(quasi_identifiers={"age": spec})
+        assert words in err.value.message, spec
+        assert "quasi_identifiers.age" in err.value.message
