@@ -393,3 +393,17 @@ def test_hierarchy_specs_parse_and_are_checked():
             _policy(quasi_identifiers={"age": spec})
         assert words in err.value.message, spec
         assert "quasi_identifiers.age" in err.value.message
+
+
+def test_hierarchy_number_bounds():
+    def spec(**kw):
+        return _policy(quasi_identifiers={"v": {"type": "interval", **kw}}).quasi_identifiers[0]
+
+    assert spec(bands=[0.5, 1]).bands == (0.5, 1.0)  # a positive width below 1 is fine
+    assert spec(bands=[1], cap=1e12).cap == 1e12 and spec(bands=[1], cap=-1e12).cap == -1e12
+    assert spec(bands=[1], cuts=[-1e12, 1e12]).cuts == (-1e12, 1e12)
+    for kw, words in [({"cap": 1e12 + 1}, ".cap"), ({"cap": -1e12 - 1}, ".cap"),
+                      ({"cuts": [1e12 + 1]}, ".cuts"), ({"cuts": [-1e12 - 1]}, ".cuts")]:
+        with pytest.raises(AnonymizationError) as err:
+            spec(bands=[1], **kw)
+        assert words in err.value.message
