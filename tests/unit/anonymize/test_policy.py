@@ -402,6 +402,9 @@ def test_hierarchy_number_bounds():
     assert spec(bands=[0.5, 1]).bands == (0.5, 1.0)  # a positive width below 1 is fine
     assert spec(bands=[1], cap=1e12).cap == 1e12 and spec(bands=[1], cap=-1e12).cap == -1e12
     assert spec(bands=[1], cuts=[-1e12, 1e12]).cuts == (-1e12, 1e12)
+    assert spec(bands=[0.5], cap=2.5).cap == 2.5  # a cap need not be a whole number
+    with pytest.raises(AnonymizationError, match="cap 270 does not close"):
+        spec(bands=[90, 180], cap=270)  # closes the 90-day bands, not the 180-day ones
     for kw, words in [({"cap": 1e12 + 1}, ".cap"), ({"cap": -1e12 - 1}, ".cap"),
                       ({"cuts": [1e12 + 1]}, ".cuts"), ({"cuts": [-1e12 - 1]}, ".cuts")]:
         with pytest.raises(AnonymizationError) as err:
