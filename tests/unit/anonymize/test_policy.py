@@ -410,3 +410,28 @@ def test_hierarchy_number_bounds():
         with pytest.raises(AnonymizationError) as err:
             spec(bands=[1], **kw)
         assert words in err.value.message
+
+
+def test_cut_points_may_be_fractional_and_meet_the_cap():
+    def spec(**kw):
+        return _policy(quasi_identifiers={"v": {"type": "interval", **kw}}).quasi_identifiers[0]
+
+    assert spec(bands=[0.5], cuts=[2.5]).cuts == (2.5,)
+    assert (spec(bands=[5], cuts=[60], cap=60).cap, spec(bands=[5], cuts=[60]).cap) == (60, None)
+
+
+def test_raw_identifier_hierarchies():
+    # a raw birth date or postcode generalised at level 1 (the lowest a direct identifier may
+    # leave at) is accepted
+    policy = _policy(raw={"postcode": {"type": "truncate", "min_level": 1},
+                          "birth_date": {"type": "date", "levels": ["year"], "min_level": 1}})
+    assert policy.raw_action("postcode").min_level == 1
+    assert policy.raw_action("birth_date").type == "date"
+    # what a role that cannot be generalised may be instead
+    with pytest.raises(AnonymizationError) as err:
+        _policy(raw={"hospital_number": {"type": "suppress", "min_level": 1}})
+    assert "cannot be a quasi-identifier" in err.value.message
+    assert err.value.fix == "write remove or pseudonym"
+    with pytest.raises(AnonymizationError) as err:
+        _policy(raw={"contact": {"type": "suppress", "min_level": 1}})
+    assert err.value.fix == "write remove"
