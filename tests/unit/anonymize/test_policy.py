@@ -252,7 +252,9 @@ def test_numeric_bounds_are_inclusive():
     assert (low.models.k, low.length, low.threshold, low.max_nodes) == (2, 16, 0, 1)
     for raw in ({"pseudonym": {"length": 65}}, {"risk": {"threshold": 1.01}},
                 {"search": {"max_nodes": 10**7 + 1}}, {"search": {"max_nodes": 0}},
-                {"pseudonym": {"length": 15}}, {"risk": {"threshold": -0.01}}):
+                {"pseudonym": {"length": 15}}, {"risk": {"threshold": -0.01}},
+                {"search": {"max_nodes": 1000.5}}, {"pseudonym": {"length": "32"}},
+                {"dates": {"max_shift_days": 36501}}, {"dates": {"max_shift_days": 90.5}}):
         with pytest.raises(AnonymizationError):
             Policy.from_mapping({"name": "x", "models": {"k": 5}, **raw})
 
