@@ -174,3 +174,30 @@ def test_t_closeness_is_judged_against_the_policy_t(report, achieved, status):
     changed["models"]["t"], changed["achieved"]["t"] = 0.2, achieved
     # Run / Assert
     assert _status(scorecard_metrics(changed), "t-closeness") == status
+
+
+def test_report_parts_cannot_be_changed_once_made(raw_aml):
+    # the JSON, the HTML and the scorecard are all rendered from one report object: none of
+    # its parts may be changed in memory in between (found by the report.py mutation run)
+    result = anonymize(raw_aml, load_policy("aml"), key=REPORT_KEY).report
+    parts, todo = [], [result]
+    while todo:  # every dataclass the report holds, however deep
+        value = todo.pop()
+        if dataclasses.is_dataclass(value):
+            parts.append(value)
+            todo.extend(getattr(value, f.name) for f in dataclasses.fields(value))
+        elif isinstance(value, tuple | list):
+            todo.extend(value)
+        elif isinstance(value, dict):
+            todo.extend(value.values())
+    from synthema.anonymize import report as module
+
+    declared = {c for c in vars(module).values() if isinstance(c, type)
+                and dataclasses.is_dataclass(c) and c.__module__ == module.__name__}
+    assert len({type(p) for p in parts}) >= 5  # the parts of a plain (not raw) release
+    # the parts only a raw export's report has (harmonisation, identifiers, input files)
+    assert all(c.__dataclass_params__.frozen for c in declared)
+    for part in parts:
+        name = dataclasses.fields(part)[0].name
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(part, name, getattr(part, name))
