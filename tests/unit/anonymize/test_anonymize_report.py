@@ -195,7 +195,8 @@ def test_report_parts_cannot_be_changed_once_made(raw_aml):
     declared = {c for c in vars(module).values() if isinstance(c, type)
                 and dataclasses.is_dataclass(c) and c.__module__ == module.__name__}
     assert len({type(p) for p in parts}) >= 5  # the parts of a plain (not raw) release
-    # the parts only a raw export's report has (harmonisation, identifiers, input files)
+    # every kind the module declares, including those only a raw export's report holds
+    # (harmonisation, identifiers, input files), which this release does not instantiate
     assert all(c.__dataclass_params__.frozen for c in declared)
     for part in parts:
         name = dataclasses.fields(part)[0].name

@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from synthema.anonymize import AnonymizationError, Policy, load_policy
+from synthema.anonymize.policy import MIN_SHIFT_DAYS, DatePolicy, HierarchySpec, Models
+
+
+def _policy(**sections):
+    """A policy with k = 5 and the sections given (as parsed YAML)."""
+    return Policy.from_mapping({"name": "x", "models": {"k": 5}, **sections})
+
+
+def _qi(**spec):
+    """The interval hierarchy of one quasi-identifier, parsed from ``spec``."""
+    return _policy(quasi_identifiers={"v": {"type": "interval", **spec}}).quasi_identifiers[0]
 
 
 @pytest.mark.parametrize("name", ["aml", "scd"])
@@ -168,8 +181,6 @@ def test_cut_points_must_join_whole_bands_and_rise():
 def test_policy_built_in_python_is_checked_too(changes, words):
     # before, dataclasses.replace(policy, length=8) ran: 8 hex characters collide (6 pairs
     # over 200,000 ids), the YAML check was skipped
-    import dataclasses
-
     with pytest.raises(AnonymizationError) as err:
         dataclasses.replace(load_policy("aml"), **changes)
     assert words in err.value.message and err.value.fix
@@ -181,10 +192,6 @@ def test_policy_built_in_python_is_checked_too(changes, words):
 
 def test_checked_policies_cannot_be_changed_afterwards():
     # a mutable policy would let `policy.length = 8` skip the checks __post_init__ re-runs
-    import dataclasses
-
-    from synthema.anonymize.policy import DatePolicy
-
     policy = Policy.from_mapping({"name": "x", "models": {"k": 5}, "quasi_identifiers": {
         "age": {"type": "interval", "bands": [5]}}})
     for obj, attr, value in [(policy, "length", 8), (policy.models, "k", 1),
@@ -197,8 +204,6 @@ def test_checked_policies_cannot_be_changed_afterwards():
 
 def test_python_defaults_are_the_yaml_defaults():
     # Arrange: the same policy written in Python (defaults) and in YAML (keys left out)
-    from synthema.anonymize.policy import DatePolicy, HierarchySpec, Models
-
     in_python = Policy(name="x", models=Models(k=5), quasi_identifiers=(
         HierarchySpec(column="age", type="interval", bands=(5.0,)),))
     # Run
@@ -215,8 +220,6 @@ def test_python_defaults_are_the_yaml_defaults():
 
 
 def test_date_shift_bound_is_rechecked_in_python():
-    from synthema.anonymize.policy import MIN_SHIFT_DAYS, DatePolicy
-
     assert DatePolicy(method="shift", max_shift_days=36500).max_shift_days == 36500
     assert DatePolicy(method="shift", max_shift_days=MIN_SHIFT_DAYS).max_shift_days == 30
     for bad in (36501, MIN_SHIFT_DAYS - 1, 90.5, True):
@@ -235,7 +238,7 @@ def test_date_shift_bound_is_rechecked_in_python():
 ])
 def test_sections_and_column_lists_of_the_wrong_shape_raise(raw, words):
     with pytest.raises(AnonymizationError) as err:
-        Policy.from_mapping({"name": "x", "models": {"k": 5}, **raw})
+        _policy(**raw)
     assert words in err.value.message and err.value.fix
 
 
@@ -256,7 +259,7 @@ def test_numeric_bounds_are_inclusive():
                 {"search": {"max_nodes": 1000.5}}, {"pseudonym": {"length": "32"}},
                 {"dates": {"max_shift_days": 36501}}, {"dates": {"max_shift_days": 90.5}}):
         with pytest.raises(AnonymizationError):
-            Policy.from_mapping({"name": "x", "models": {"k": 5}, **raw})
+            _policy(**raw)
 
 
 @pytest.mark.parametrize("raw, words", [
@@ -285,19 +288,13 @@ def test_name_defaults_to_the_file_name_and_purpose_is_kept(tmp_path):
 
 
 def test_pseudonym_length_must_be_a_whole_number():
-    import dataclasses
-
     with pytest.raises(AnonymizationError) as err:
-        Policy.from_mapping({"name": "x", "models": {"k": 5}, "pseudonym": {"length": 20.5}})
+        _policy(pseudonym={"length": 20.5})
     assert "pseudonym.length" in err.value.message and "integer" in err.value.fix
-    policy = Policy.from_mapping({"name": "x", "models": {"k": 5}})
+    policy = _policy()
     with pytest.raises(AnonymizationError):  # past from_mapping, in Python, too
         dataclasses.replace(policy, length=20.5)
     assert dataclasses.replace(policy, length=64).length == 64
-
-
-def _policy(**sections):
-    return Policy.from_mapping({"name": "x", "models": {"k": 5}, **sections})
 
 
 def test_allowances_parse_and_are_checked():
@@ -316,8 +313,6 @@ def test_allowances_parse_and_are_checked():
     with pytest.raises(AnonymizationError) as err:
         _policy(identifiers={"allow": {"ward": ["unique"]}})
     assert "identifiers.allow.ward" in err.value.message
-    import dataclasses
-
     with pytest.raises(AnonymizationError, match="identifiers.allow.ward"):
         dataclasses.replace(policy, allow={"ward": ("unique",)})
 
@@ -398,28 +393,22 @@ def test_hierarchy_specs_parse_and_are_checked():
 
 
 def test_hierarchy_number_bounds():
-    def spec(**kw):
-        return _policy(quasi_identifiers={"v": {"type": "interval", **kw}}).quasi_identifiers[0]
-
-    assert spec(bands=[0.5, 1]).bands == (0.5, 1.0)  # a positive width below 1 is fine
-    assert spec(bands=[1], cap=1e12).cap == 1e12 and spec(bands=[1], cap=-1e12).cap == -1e12
-    assert spec(bands=[1], cuts=[-1e12, 1e12]).cuts == (-1e12, 1e12)
-    assert spec(bands=[0.5], cap=2.5).cap == 2.5  # a cap need not be a whole number
+    assert _qi(bands=[0.5, 1]).bands == (0.5, 1.0)  # a positive width below 1 is fine
+    assert _qi(bands=[1], cap=1e12).cap == 1e12 and _qi(bands=[1], cap=-1e12).cap == -1e12
+    assert _qi(bands=[1], cuts=[-1e12, 1e12]).cuts == (-1e12, 1e12)
+    assert _qi(bands=[0.5], cap=2.5).cap == 2.5  # a cap need not be a whole number
     with pytest.raises(AnonymizationError, match="cap 270 does not close"):
-        spec(bands=[90, 180], cap=270)  # closes the 90-day bands, not the 180-day ones
+        _qi(bands=[90, 180], cap=270)  # closes the 90-day bands, not the 180-day ones
     for kw, words in [({"cap": 1e12 + 1}, ".cap"), ({"cap": -1e12 - 1}, ".cap"),
                       ({"cuts": [1e12 + 1]}, ".cuts"), ({"cuts": [-1e12 - 1]}, ".cuts")]:
         with pytest.raises(AnonymizationError) as err:
-            spec(bands=[1], **kw)
+            _qi(bands=[1], **kw)
         assert words in err.value.message
 
 
 def test_cut_points_may_be_fractional_and_meet_the_cap():
-    def spec(**kw):
-        return _policy(quasi_identifiers={"v": {"type": "interval", **kw}}).quasi_identifiers[0]
-
-    assert spec(bands=[0.5], cuts=[2.5]).cuts == (2.5,)
-    assert (spec(bands=[5], cuts=[60], cap=60).cap, spec(bands=[5], cuts=[60]).cap) == (60, None)
+    assert _qi(bands=[0.5], cuts=[2.5]).cuts == (2.5,)
+    assert (_qi(bands=[5], cuts=[60], cap=60).cap, _qi(bands=[5], cuts=[60]).cap) == (60, None)
 
 
 def test_raw_identifier_hierarchies():
