@@ -36,6 +36,8 @@ bytecode), with a timeout of twice the selected tests' baseline time plus 20 s.
     python benchmarks/mutation.py --save-before old.json                # compare with a run
                                                                         # on older tests
     python benchmarks/mutation.py rules --list                          # mutants, no runs
+    python benchmarks/mutation.py --no-doc src/synthema/anonymize/utility.py \
+        --tests tests/unit/anonymize/test_anonymize_utility.py         # quick first pass
     python benchmarks/mutation.py src/synthema/anonymize/search.py \
         --recheck tests/unit/anonymize/test_anonymize_search.py        # survivors vs new tests
 
@@ -462,7 +464,7 @@ def baseline(shadow: Path, modules: list[Path], tests: str) -> dict[str, Any]:
     with_doctests = [str(t) for t in targets if _has_doctests(t.read_text(encoding="utf-8"))]
     doctests = ["--doctest-modules", *with_doctests] if with_doctests else []
     code, tail, seconds = _pytest(
-        shadow, ["-p", "_mutation_trace", "-m", "not slow", *doctests, tests],
+        shadow, ["-p", "_mutation_trace", "-m", "not slow", *doctests, *tests.split()],
         extra_env={"MUTATION_TRACE_TARGET": os.pathsep.join(map(str, targets)),
                    "MUTATION_TRACE_OUT": str(out)})
     if code != 0:
@@ -484,15 +486,15 @@ def _status(code: int | None, tail: str) -> str:
 
 
 def run_module(workers: list[Worker], module: Path, base: dict[str, Any], *, commit: str,
-               limit: int | None = None) -> dict[str, Any]:
-    """Every mutant of ``module`` against its room's tests, spread over ``workers`` (each its
-    own shadow copy); returns the module's entry."""
+               limit: int | None = None, tests: str | None = None) -> dict[str, Any]:
+    """Every mutant of ``module`` against its room's tests (or ``tests``, space-separated
+    paths), spread over ``workers`` (each its own shadow copy); returns the module's entry."""
     rel = module.relative_to(ROOT).as_posix()
     # the shadow's copy, not the live file: the baseline and every mutant must use the same
     # source even if the working tree changes during a long run
     source = (workers[0].shadow / module.relative_to(ROOT)).read_text(encoding="utf-8")
     mutants = find_mutants(source)[:limit]
-    tests = room_tests(module)
+    tests = tests or room_tests(module)
     print(f"{rel}: {len(mutants)} mutants against {tests}", flush=True)  # noqa: T201
     traced = base["lines"].get(str(workers[0].shadow / module.relative_to(ROOT)), {})
     by_line: dict[int, set[str]] = {}
@@ -771,6 +773,10 @@ def main() -> None:
     parser.add_argument("--recheck", nargs="+", metavar="TEST",
                         help="re-run the survivors of the given modules (from the JSON) "
                         "against these test files only, e.g. tests written to kill them")
+    parser.add_argument("--tests", nargs="+", metavar="TEST",
+                        help="run the mutants against these test files instead of the whole "
+                        "room: a quick first pass that finds which survivors to kill before "
+                        "the full run (recorded with the tests it used)")
     parser.add_argument("--no-doc", action="store_true", help="do not touch docs/testing.md")
     parser.add_argument("--save-before", type=Path, metavar="JSON",
                         help="keep another run's results (e.g. on an older commit) as the "
@@ -808,13 +814,15 @@ def main() -> None:
             return
         bases: dict[str, dict[str, Any]] = {}
         for module in modules:
-            tests = room_tests(module)
+            tests = " ".join(args.tests) if args.tests else room_tests(module)
             if tests not in bases:
-                room = [m for m in modules if room_tests(m) == tests]
+                room = [m for m in modules
+                        if args.tests or room_tests(m) == tests]
                 print(f"baseline run of {tests} (tracing {len(room)} modules) ...",  # noqa: T201
                       flush=True)
                 bases[tests] = baseline(workers[0].shadow, room, tests)
-            entry = run_module(workers, module, bases[tests], commit=commit, limit=args.limit)
+            entry = run_module(workers, module, bases[tests], commit=commit, limit=args.limit,
+                               tests=tests)
             results["modules"][entry["module"]] = entry
             results["python"] = platform.python_version()
             _publish(results, doc=not args.no_doc)

@@ -202,3 +202,83 @@ def test_report_parts_cannot_be_changed_once_made(raw_aml):
         name = dataclasses.fields(part)[0].name
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(part, name, getattr(part, name))
+
+
+def test_json_form_holds_only_json_types_with_a_raw_exports_parts_first(raw_aml, tmp_path):
+    # Setup: the AML release, given the parts a raw export's report has (input file,
+    # harmonisation counts, identifier columns)
+    from synthema.anonymize.report import Harmonization, IdentifierColumn, InputFile
+
+    base = anonymize(raw_aml, load_policy("aml"), key=REPORT_KEY).report
+    harm = Harmonization(
+        file="export.csv", mapping="site.mapping.yaml", rows_in=12, rows_out=11,
+        rows_without_values=1, dropped_total=3, repaired_total=1, declared_missing_total=2,
+        columns=({"column": "wbc", "dropped": 3, "repaired": 1},), all_values_dropped=(),
+        missing_variables=("npm1",), ignored_columns=("Bemerkung",), missing_ids=0,
+        duplicate_ids=0, rule_violations={"hsct_after_diagnosis": 2})
+    idents = (IdentifierColumn("PID", "pid", "hospital_number", 12, "pseudonym"),
+              IdentifierColumn("Geburtsdatum", "birth_date", "birth_date", 12, "generalised",
+                               date_format="%d.%m.%Y", dropped={"unreadable": 2}))
+    raw = dataclasses.replace(base, input=InputFile("export.csv", 12, 1), harmonization=harm,
+                              identifiers=idents)
+    # Run
+    plain, full = base.to_dict(), raw.to_dict()
+    # Assert: a raw export's parts come right after the policy and purpose, nothing per
+    # column of the harmonisation is published, a date column says how it was read
+    assert list(full)[:5] == ["policy", "purpose", "input", "harmonization", "identifiers"]
+    assert list(full)[5:] == list(plain)[2:] and not {"input", "identifiers"} & set(plain)
+    assert full["input"] == {"file": "export.csv", "rows": 12, "rows_without_values": 1}
+    assert full["harmonization"] == {"file": "export.csv", "mapping": "site.mapping.yaml",
+                                     "rows_in": 12, "rows_out": 11,
+                                     "detail": "harmonization.json (site-internal)"}
+    assert full["identifiers"] == [
+        {"source": "PID", "column": "pid", "role": "hospital_number", "values": 12,
+         "action": "pseudonym"},
+        {"source": "Geburtsdatum", "column": "birth_date", "role": "birth_date", "values": 12,
+         "date_format": "%d.%m.%Y", "dropped": {"unreadable": 2}, "action": "generalised"}]
+    # only what JSON holds (tuples as lists, mappings as dicts), so it equals its round trip
+    assert json.loads(json.dumps(full)) == full
+    assert full["pseudonym"] == dataclasses.asdict(base.pseudonym) | {
+        "columns": list(base.pseudonym.columns)}
+    assert dataclasses.replace(base, pseudonym=None).to_dict()["pseudonym"] is None
+    assert full["generalisation"] == {c: f"{g.level} of {g.highest}"
+                                      for c, g in base.generalisation_levels.items()}
+
+    # Run: written into a folder that does not exist yet, then again into the same folder
+    out = tmp_path / "site" / "release"
+    write_report(raw, out)
+    paths = write_report(raw, out)
+    # Assert: the published JSON and page, and the site-internal counts in full
+    assert [p.name for p in paths] == ["anonymization.json", "anonymization.html",
+                                       "harmonization.json"]
+    text = paths[0].read_text(encoding="utf-8")
+    assert json.loads(text) == full and text == json.dumps(full, indent=2) + "\n"
+    internal = json.loads(paths[2].read_text(encoding="utf-8"))
+    assert internal.pop("not_for_release").startswith("counts over every row")
+    assert internal == json.loads(json.dumps(dataclasses.asdict(harm)))
+    internal_text = paths[2].read_text(encoding="utf-8")  # indented as the published JSON
+    assert internal_text.startswith('{\n  "not_for_release"') and internal_text.endswith("}\n")
+    assert [p.name for p in write_report(base, tmp_path / "plain")] == [
+        "anonymization.json", "anonymization.html"]
+
+
+@pytest.mark.parametrize("variant", ["distinct", "entropy"])
+def test_only_the_l_diversity_the_policy_asks_for_gets_a_verdict(report, variant):
+    # Setup: a policy asking l = 3 of one variant; the achieved distinct l meets it, the
+    # entropy l does not
+    changed = copy.deepcopy(report)
+    changed["models"]["l"], changed["models"]["l_variant"] = 3, variant
+    changed["achieved"]["l_distinct"], changed["achieved"]["l_entropy"] = 3, 2.5
+    # Run
+    rows = scorecard_metrics(changed)
+    # Assert
+    verdicts = {"l-diversity (distinct)": "pass" if variant == "distinct" else "",
+                "l-diversity (entropy)": "fail" if variant == "entropy" else ""}
+    assert {n: _status(rows, n) for n in verdicts} == verdicts
+
+
+@pytest.mark.parametrize("value", [None, float("nan")])
+def test_a_figure_that_could_not_be_computed_is_an_error_not_a_pass(report, value):
+    changed = copy.deepcopy(report)
+    changed["risk"]["after"]["prosecutor"]["highest"] = value
+    assert _status(scorecard_metrics(changed), "prosecutor risk, highest") == "error"
