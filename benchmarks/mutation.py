@@ -23,9 +23,11 @@ Strings, f-strings, docstrings, annotations and ``match`` patterns are left alon
 Which tests run: the module's room (``tests/unit/<room>``, without ``-m slow``) is run once
 on the unchanged code under a line tracer (one run traces every module of the room); a mutant
 then runs only the tests that executed one of its lines (plus the module's doctests), fastest
-first, stopping at the first failure. A test that never reaches the changed line cannot see
-the change, so this selection loses no kill; mutants on lines run at import time get the whole
-room. Each worker (``--jobs``) has its own shadow copy of the repository and a fork server that
+first, stopping at the first failure; a line run while a test's fixtures were set up selects
+every test of that file (a module-scoped fixture runs once and its result is read by the
+file's later tests). A test that never reaches the changed line cannot see the change, so
+this selection loses no kill; mutants on lines run at import time get the whole room. Each
+worker (``--jobs``) has its own shadow copy of the repository and a fork server that
 has imported pytest and the third-party libraries once; each mutant's tests run in a fresh
 forked child that imports synthema from the shadow (``PYTHONDONTWRITEBYTECODE``, so no stale
 bytecode), with a timeout of twice the selected tests' baseline time plus 20 s.
@@ -295,10 +297,16 @@ OUT = os.environ["MUTATION_TRACE_OUT"]
 _lines = {}
 _current = []
 
+_phase = ["call"]
+
 def _add(frame):
     if _current:
+        # lines run while a test's fixtures are set up are marked: a module- or
+        # session-scoped fixture runs once, in the first test that asks for it, and the
+        # tests after it use its result without running those lines again
+        key = _current[-1] if _phase[0] == "call" else "setup:" + _current[-1]
         (_lines.setdefault(frame.f_code.co_filename, {})
-         .setdefault(_current[-1], set()).add(frame.f_lineno))
+         .setdefault(key, set()).add(frame.f_lineno))
 
 
 def _local(frame, event, arg):
@@ -318,6 +326,15 @@ _durations = {}
 def pytest_runtest_protocol(item, nextitem):
     _current.append(item.nodeid)
     sys.settrace(_global); threading.settrace(_global)
+
+def pytest_runtest_setup(item):
+    _phase[0] = "setup"
+
+def pytest_runtest_call(item):
+    _phase[0] = "call"
+
+def pytest_runtest_teardown(item, nextitem):
+    _phase[0] = "teardown"
 
 def pytest_runtest_logreport(report):
     _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
@@ -485,6 +502,31 @@ def _status(code: int | None, tail: str) -> str:
     return "error"  # pytest usage or internal error: a fault of this script
 
 
+def _tests_by_line(traced: dict[str, list[int]], tests: list[str]) -> dict[int, set[str]]:
+    """Which tests can see a change to each line.
+
+    A line run by a test itself selects that test. A line run while a test's fixtures were
+    set up selects every test of that test's file: a module-scoped fixture runs in the
+    first test that asks for it, and the file's later tests read its cached result (a page
+    rendered once, then checked by each test), so they see the change without running the
+    line. (A session-scoped fixture shared across files is not followed; the fixtures of
+    the rooms run here build data, not the code under test.)
+    """
+    by_file: dict[str, list[str]] = {}
+    for t in tests:
+        by_file.setdefault(t.split("::")[0], []).append(t)
+    by_line: dict[int, set[str]] = {}
+    for nodeid, lines in traced.items():
+        if nodeid.startswith("setup:"):
+            nodeid = nodeid.removeprefix("setup:")
+            chosen = {nodeid, *by_file.get(nodeid.split("::")[0], [])}
+        else:
+            chosen = {nodeid}
+        for line in lines:
+            by_line.setdefault(line, set()).update(chosen)
+    return by_line
+
+
 def run_module(workers: list[Worker], module: Path, base: dict[str, Any], *, commit: str,
                limit: int | None = None, tests: str | None = None) -> dict[str, Any]:
     """Every mutant of ``module`` against its room's tests (or ``tests``, space-separated
@@ -497,12 +539,9 @@ def run_module(workers: list[Worker], module: Path, base: dict[str, Any], *, com
     tests = tests or room_tests(module)
     print(f"{rel}: {len(mutants)} mutants against {tests}", flush=True)  # noqa: T201
     traced = base["lines"].get(str(workers[0].shadow / module.relative_to(ROOT)), {})
-    by_line: dict[int, set[str]] = {}
-    for nodeid, lines in traced.items():
-        for line in lines:
-            by_line.setdefault(line, set()).add(nodeid)
     durations = {k: v for k, v in base["durations"].items() if isinstance(v, float)}
     all_tests = sorted(durations, key=durations.get)
+    by_line = _tests_by_line(traced, all_tests)
     pending = list(reversed(mutants))
     lock = threading.Lock()
     results: list[dict[str, Any]] = []
@@ -630,6 +669,20 @@ def _commit() -> str:
         return "unknown"
 
 
+def changed_since(commit: str, module: str) -> bool:
+    """Whether ``module``'s code differs from the commit its run used (the run's mutants and
+    score are then of older code: run it again). Docstrings and comments count as code here;
+    False when git cannot tell (no repository, unknown commit)."""
+    if commit == "unknown" or "+" in commit:
+        return commit != "unknown"
+    try:
+        out = subprocess.run(["git", "diff", "--quiet", commit, "--", module], cwd=ROOT,
+                             capture_output=True)
+    except OSError:
+        return False
+    return out.returncode == 1
+
+
 # -- reporting -------------------------------------------------------------------------------
 
 
@@ -658,12 +711,14 @@ def render(results: dict[str, Any]) -> str:
         known = notes.get(e["module"], {})
         equivalent = sum(1 for s in e["survivors"] if _equivalent(known.get(_key(s))))
         open_ = e["survived"] - equivalent
+        stale = " (code changed since: run again)" if changed_since(e["commit"],
+                                                                   e["module"]) else ""
         score = f"{100 * e['score']:.1f} %" if e["score"] is not None else "-"
         lines.append(
             f"| `{e['module'].removeprefix('src/synthema/')}` | {e['mutants']} | {e['killed']} "
             f"| {e['timeouts']} | {e['survived']} | {equivalent} | {open_} | {score} "
             f"| `{e['tests']}`{' + doctests' if e['doctests'] else ''} "
-            f"| {e['date']}, {e['commit']} |")
+            f"| {e['date']}, {e['commit']}{stale} |")
         room = rooms.setdefault(_group(e), [0, 0, 0])
         room[0] += e["mutants"]
         room[1] += e["killed"]

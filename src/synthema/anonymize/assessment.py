@@ -79,8 +79,8 @@ def _population_keys(population: pd.DataFrame | None, df: pd.DataFrame, policy: 
     absent = [c for c in cols if c not in population.columns]
     if absent:
         raise AnonymizationError(
-            f"population table {policy.population or ''} (risk.population): quasi-identifier "
-            f"column(s) {', '.join(absent)} missing",
+            f"population table{f' {policy.population}' if policy.population else ''} "
+            f"(risk.population): quasi-identifier column(s) {', '.join(absent)} missing",
             fix="give the population table every quasi-identifier column, named as in the "
                 "input")
     both = pd.concat([df[cols].astype("string"), population[cols].astype("string")],

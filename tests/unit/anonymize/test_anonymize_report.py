@@ -282,3 +282,51 @@ def test_a_figure_that_could_not_be_computed_is_an_error_not_a_pass(report, valu
     changed = copy.deepcopy(report)
     changed["risk"]["after"]["prosecutor"]["highest"] = value
     assert _status(scorecard_metrics(changed), "prosecutor risk, highest") == "error"
+
+
+def test_scorecard_has_a_row_for_every_figure_signed_off(report):
+    # Run
+    rows = {r["name"]: r for r in scorecard_metrics(report)}
+    # Assert: the rows, in order, of a release with l, t, a pseudonym and a survival pair
+    assert list(rows) == [
+        "k-anonymity", "l-diversity (distinct)", "l-diversity (entropy)", "t-closeness",
+        "suppression rate", "prosecutor risk, highest", "prosecutor risk, average",
+        "journalist risk, highest", "journalist risk, average", "marketer risk",
+        "records above threshold (prosecutor)", "records above threshold (journalist)",
+        "records unique over all released columns", "pseudonyms link across releases",
+        "generalisation height", "non-uniform entropy", "suppressed records",
+        "utility lost, the dictionary's columns", "utility lost, the columns the policy names",
+        *(m["name"] for m in report["utility"]["metrics"])]
+    after = report["risk"]["after"]
+    assert rows["marketer risk"]["value"] == after["marketer"]["average"]
+    assert rows["marketer risk"]["thresholds"] == {"pass": after["threshold"], "warn": 0.2}
+    unique = rows["records unique over all released columns"]
+    assert unique["value"] == report["risk"]["released_columns"]["unique_share"]
+    assert unique["thresholds"] == {"pass": 0.0, "warn": 1.0}
+    pseudo = rows["pseudonyms link across releases"]
+    assert (pseudo["value"], pseudo["status"]) == (0, "pass")
+
+
+@pytest.mark.parametrize("share, status", [(0.0, "pass"), (0.01, "warn"), (1.0, "warn")])
+def test_records_unique_over_all_columns_warn_and_never_fail(report, share, status):
+    # a warning, not a requirement: k covers the quasi-identifiers only
+    changed = copy.deepcopy(report)
+    changed["risk"]["released_columns"]["unique_share"] = share
+    assert _status(scorecard_metrics(changed), "records unique over all released columns") \
+        == status
+
+
+def test_linkable_pseudonyms_warn(report):
+    changed = copy.deepcopy(report)
+    changed["pseudonym"]["linkable_across_releases"] = True
+    row = next(r for r in scorecard_metrics(changed)
+               if r["name"] == "pseudonyms link across releases")
+    assert (row["value"], row["status"]) == (1, "warn")
+    assert row["description"] == f"scope {changed['pseudonym']['scope']}: " \
+                                 f"{changed['pseudonym']['note']}"
+    # a release without pseudonyms or without the released-columns risk has no such rows
+    del changed["risk"]["released_columns"]
+    changed["pseudonym"] = None
+    names = [r["name"] for r in scorecard_metrics(changed)]
+    assert "pseudonyms link across releases" not in names
+    assert "records unique over all released columns" not in names

@@ -359,17 +359,16 @@ def test_dates_and_undeclared_quasi_identifiers_stay_out_of_the_cox_models():
 
 
 def test_a_sample_at_exactly_max_rows_is_the_whole_input_and_tvd_keeps_six_decimals():
-    # Setup: a, b, c a third each in the input; half of the b and c records suppressed
-    before = pd.DataFrame({"band": ["a", "b", "c"] * 4})
-    kept = np.array([True] * 9 + [False] * 3) | (before["band"] == "a").to_numpy()
-    kept[[4, 5]] = False
+    # Setup: band a, b, c a third each; arm x a third; four records suppressed
+    before = pd.DataFrame({"band": ["a", "b", "c"] * 4, "arm": ["x"] * 4 + ["y"] * 8})
+    kept = np.array([True] * 4 + [False] * 2 + [True] * 4 + [False] * 2)
     # Run
-    check = utility_check(before, kept, columns=["band"], generalised={"band": "groups"},
-                          max_rows=12)
-    # Assert: 4 a, 2 b, 2 c released: TVD = (1/6 + 1/12 + 1/12) / 2 = 1/6, over marginals of
-    # six decimals, and itself kept to six decimals (not 0.1666665)
+    check = utility_check(before, kept, columns=["band", "arm"],
+                          generalised={"band": "groups", "arm": "groups"}, max_rows=12)
+    # Assert: released band 1/2, 1/4, 1/4 and arm 1/2, 1/2; over marginals of six decimals
+    # the TVDs are 0.1666665 and 0.166667, and their mean 0.1666665: each kept to six
     assert check["records"] == {"input": 12, "release": 8, "sampled": False}
-    for value in (check["tvd"]["band"], check["mean_tvd"]):
+    for value in (check["tvd"]["band"], check["tvd"]["arm"], check["mean_tvd"]):
         assert value == pytest.approx(1 / 6, abs=1e-6) and round(value, 6) == value
 
 

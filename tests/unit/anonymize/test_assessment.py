@@ -3,12 +3,24 @@ and the parts of the report computed from the search's result."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from synthema.anonymize.assessment import coarsen, figure_decimals
+from synthema.anonymize.assessment import (
+    _pseudonym_scope,
+    _warnings,
+    coarsen,
+    figure_decimals,
+    sensitive_disclosed,
+)
+from synthema.anonymize.policy import Models
+from synthema.anonymize.privacy_models import SensitiveCodes
+
+KEY = b"5e0c7a1f9b3d2e4c6a8b0d1f3e5a7c9b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c"
 
 
 @pytest.mark.parametrize("n, k, decimals", [
@@ -45,3 +57,169 @@ def test_coarsen_rounds_every_float_but_bounds_and_counts():
     assert out["records"] == {"input": 400.0}
     assert out["details"] == {"pairs": [{"km": 0.99}, [0.56, 0.44]]}
     assert coarsen(np.float64(0.123456), 3) == 0.123 and coarsen((0.5, 1), 0) == [0.0, 1]
+
+
+def _released(n: int = 200, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"age": rng.choice(["20-39", "40-59", "60-79"], n),
+                         "sex": rng.choice(["F", "M"], n),
+                         "response": rng.choice(["CR", "PR", "NR", "relapse"], n),
+                         "arm": rng.choice(["A", "B"], n),
+                         "eln": rng.choice(["fav", "int", "adv"], n)})
+
+
+def _eln(released: pd.DataFrame) -> SensitiveCodes:
+    codes = pd.Categorical(released["eln"], categories=["fav", "int", "adv"]).codes
+    codes = codes.astype(np.int64)
+    return SensitiveCodes("eln", codes, 3, False, np.bincount(codes, minlength=3) / len(codes))
+
+
+def test_sensitive_disclosed_counts_records_whose_class_with_one_more_column_fails_l():
+    # Setup
+    released = _released()
+    qis = ["age", "sex"]
+    # Run
+    told = sensitive_disclosed(released, quasi_identifiers=qis,
+                               columns=["age", "response", "arm", "eln"],
+                               sensitive=[_eln(released)], models=Models(k=5, l=2))
+    # Assert: brute force per other column; the QIs and the sensitive column are no 'other'
+    assert list(told) == ["response", "arm"]
+    for col in ("response", "arm"):
+        distinct = released.groupby([*qis, col])["eln"].transform("nunique")
+        assert told[col] == int((distinct < 2).sum())
+    assert told["response"] > 0
+
+
+def test_sensitive_disclosed_judges_only_l_and_t():
+    # Setup: records alone in their class with one more column (k fails there, l and t are
+    # what this figure is about)
+    released = _released(60, seed=2)
+    sens = [_eln(released)]
+    args = {"quasi_identifiers": ["age", "sex"], "columns": ["response", "arm"]}
+    classes = released.groupby(["age", "sex", "response"])["eln"].transform("size")
+    assert (classes == 1).any()
+    # Run / Assert: a lenient t passes every class, singletons too; without l and t, or
+    # without a sensitive attribute, nothing is measured
+    assert sensitive_disclosed(released, sensitive=sens, models=Models(k=5, t=0.99),
+                               **args) == {"response": 0, "arm": 0}
+    assert sensitive_disclosed(released, sensitive=sens, models=Models(k=5), **args) == {}
+    assert sensitive_disclosed(released, sensitive=[], models=Models(k=5, l=2), **args) == {}
+    strict = sensitive_disclosed(released, sensitive=sens, models=Models(k=5, t=0.01), **args)
+    assert strict == {"response": 60, "arm": 60}
+
+
+def test_warnings_say_in_one_line_each_what_the_scorecard_cannot(raw_aml):
+    # Setup: the AML release, with released-column risks, pseudonyms and dates set by hand
+    from synthema.anonymize import anonymize, load_policy
+
+    report = anonymize(raw_aml, load_policy("aml"), key=KEY).report
+    rc = dict(report.risk.released_columns) | {
+        "unique_records": 3, "records": 300, "unique_share": 0.01,
+        "columns": ["age", "sex", "induction_response"],
+        "singled_out_with_quasi_identifiers": {"induction_response": 4, "eln2022": 9,
+                                               "induction_intensity": 0},
+        "sensitive_disclosed_with_quasi_identifiers": {"induction_response": 7,
+                                                       "induction_intensity": 0}}
+    risky = dataclasses.replace(
+        report, risk=dataclasses.replace(report.risk, released_columns=rc),
+        pseudonym=dataclasses.replace(report.pseudonym, linkable_across_releases=True,
+                                      note="linked"),
+        dates={"fu_days": "days from diagnosis_date", "os_days": "days from diagnosis_date",
+               "visit_month": "generalised to month", "hsct_date": "shifted"})
+    quiet = dataclasses.replace(
+        report, risk=dataclasses.replace(report.risk, released_columns=rc | {
+            "unique_records": 0, "singled_out_with_quasi_identifiers": {"eln2022": 9},
+            "sensitive_disclosed_with_quasi_identifiers": {"induction_response": 0}}),
+        dates={"os_days": "days from diagnosis_date"})
+    # Run
+    said = _warnings(risky, ["eln2022"])
+    # Assert: one line per risk, the sensitive attribute never named as a column that
+    # singles out (it is what l and t protect), QIs derived from dates not repeated
+    assert said == (
+        "3 of 300 released records (1.0%) are unique over all released columns (age, sex, "
+        "induction_response): k = 5 holds for the quasi-identifiers only; an attacker who "
+        "knows a patient's other released values singles these records out",
+        "with the quasi-identifiers, each of these columns alone singles out released "
+        "records: induction_response 4; a column an attacker can know belongs under "
+        "quasi_identifiers",
+        "with the quasi-identifiers, each of these columns alone leaves classes whose eln2022 "
+        "fails the policy's l/t: induction_response 7 records; an attacker who knows it "
+        "learns more of their eln2022 than l and t allow (l and t hold in the "
+        "quasi-identifiers' classes only)",
+        "pseudonyms in patient_id: linked",
+        "fu_days, visit_month derived from dates (dates.method) but not quasi-identifiers: "
+        "outside the k-anonymity classes, counted only in the risk over all released columns")
+    assert _warnings(quiet, ["eln2022"]) == ()
+    assert _warnings(dataclasses.replace(quiet, pseudonym=None), ["eln2022"]) == ()
+
+
+@pytest.mark.parametrize("scope, study, shift, linkable, named", [
+    ("release", None, True, False, None),
+    ("study", None, False, True, "aml-outcomes"),   # the policy's name stands in
+    ("study", "leukemia-2026", True, True, "leukemia-2026"),
+    ("linkage", None, True, True, None),
+])
+def test_pseudonym_scope_says_how_far_pseudonyms_and_shifted_dates_link(scope, study, shift,
+                                                                         linkable, named):
+    # Setup
+    from synthema.anonymize import load_policy
+    from synthema.anonymize.policy import DatePolicy
+
+    dates = DatePolicy(method="shift", columns=("hsct_date", "relapse_date")) if shift \
+        else DatePolicy()
+    policy = dataclasses.replace(load_policy("aml"), scope=scope, study=study, dates=dates)
+    # Run
+    got = _pseudonym_scope(policy, {"IPP": "hospital_number"})
+    # Assert
+    assert got.column == "patient_id" and got.columns == ("patient_id", "IPP")
+    assert got.method == f"HMAC-SHA256, keyed, 16 hex characters, scope {scope}"
+    assert got.scope == scope and got.study == named
+    assert got.linkable_across_releases is linkable
+    assert got.dates_linkable_across_releases is (shift and linkable)
+    follows = "the date shifts of hsct_date, relapse_date follow the same scope"
+    assert (follows in got.note) is (shift and linkable)
+    if scope == "study":
+        assert f"scoped to study '{named}'" in got.note
+    assert _pseudonym_scope(dataclasses.replace(policy, pseudonym_column=None), {}) is None
+    assert _pseudonym_scope(dataclasses.replace(policy, pseudonym_column=None),
+                            {"IPP": "hospital_number"}).columns == ("IPP",)
+
+
+def test_a_population_without_a_quasi_identifier_column_is_refused(raw_aml):
+    from synthema.anonymize import AnonymizationError, anonymize, load_policy
+
+    with pytest.raises(AnonymizationError) as err:
+        anonymize(raw_aml, load_policy("aml"), key=KEY, population=raw_aml[["age", "sex"]])
+    assert err.value.message == ("population table (risk.population): quasi-identifier "
+                                 "column(s) diagnosis_date, os_days, os_status missing")
+
+
+def test_information_loss_adds_up_and_exact_quasi_identifiers_keep_their_type(raw_aml):
+    # Setup: k = 1 and no l: every quasi-identifier at its lowest allowed level
+    from synthema.anonymize import anonymize, load_policy
+
+    base = load_policy("aml")
+    policy = dataclasses.replace(base, models=Models(k=1, max_suppression=0.0))
+    # Run
+    report = anonymize(raw_aml, policy, key=KEY).report
+    exact = anonymize(raw_aml, base, key=KEY).report
+    # Assert: the height is the sum of the chosen levels; the figures' decimals
+    for r in (report, exact):
+        loss, levels = r.information_loss, r.generalisation_levels.values()
+        assert loss.generalisation_height == sum(g.level for g in levels)
+        # the highest levels the policy allows (max_level), at most each hierarchy's top
+        assert 0 < loss.max_height <= sum(g.highest for g in levels)
+        assert loss.relative_height == round(loss.generalisation_height / loss.max_height, 6)
+        assert loss.suppressed_records == r.records_in - r.records_out
+        assert loss.suppression_rate == round(loss.suppressed_records / r.records_in, 6)
+        assert round(loss.non_uniform_entropy_bits, 3) == loss.non_uniform_entropy_bits
+        assert round(loss.non_uniform_entropy, 6) == loss.non_uniform_entropy
+        assert 0 < loss.lattice_nodes_evaluated <= loss.lattice_nodes
+    assert report.generalisation["age"].startswith("0 of ") and report.records_out == len(raw_aml)
+    # age released exactly is compared as the dictionary's integer (KS), not as labels
+    rows = {c["column"]: c for c in next(m for m in report.utility["metrics"]
+                                         if m["name"] == "column_distance")["details"]["columns"]}
+    assert (rows["age"]["type"], rows["age"]["metric"]) == ("integer", "ks")
+    rows = {c["column"]: c for c in next(m for m in exact.utility["metrics"]
+                                         if m["name"] == "column_distance")["details"]["columns"]}
+    assert not exact.generalisation["age"].startswith("0 of ") and rows["age"]["type"] == "ordinal"

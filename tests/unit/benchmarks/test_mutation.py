@@ -127,3 +127,28 @@ def test_recheck_counts_a_survivor_killed_by_a_new_test_and_keeps_the_others(toy
         worker.close()
     assert [r["killed"] for r in again["rechecks"]] == [1, 0] and again["killed"] == 9
     assert (toy / "toy.py").read_text(encoding="utf-8") == TOY
+
+
+def test_a_line_run_by_a_module_scoped_fixture_selects_every_test_of_its_file(toy):
+    # Setup: the fixture calls clip once, in the first test that asks for it; the second
+    # test only reads its result, the third never touches it
+    (toy / "test_fixture.py").write_text(
+        "import pytest\nfrom toy import clip\n\n"
+        "@pytest.fixture(scope='module')\ndef low():\n    return clip(-1, 0, 5)\n\n"
+        "def test_first(low):\n    assert low == 0\n\n"
+        "def test_second(low):\n    assert low + 1 == 1\n", encoding="utf-8")
+    out = toy / "trace.json"
+    env = {**os.environ, "MUTATION_TRACE_TARGET": str(toy / "toy.py"),
+           "MUTATION_TRACE_OUT": str(out), "PYTHONPATH": str(toy)}
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "_mutation_trace",
+                    "-p", "no:cacheprovider", "test_fixture.py", "test_toy.py"], cwd=toy,
+                   env=env, check=True, capture_output=True)
+    data = json.loads(out.read_text())
+    # Run
+    by_line = mutation._tests_by_line(data["lines"][str(toy / "toy.py")],
+                                      sorted(data["durations"]))
+    # Assert: line 3 (return lo) ran in test_first's setup: both fixture tests are selected,
+    # with test_low that runs it itself; test_high never runs it
+    assert by_line[3] == {"test_fixture.py::test_first", "test_fixture.py::test_second",
+                          "test_toy.py::test_low"}
+    assert by_line[4] == {"test_toy.py::test_high"}
