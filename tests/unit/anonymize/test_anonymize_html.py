@@ -142,6 +142,9 @@ def test_risk_table_and_figure_are_the_reports_risk(page):
         assert bar["y"] == [r["prosecutor"]["highest"], r["prosecutor"]["average"],
                             r["journalist"]["highest"], r["journalist"]["average"],
                             r["marketer"]["average"]]
+    # risks are probabilities: the axis shows all of [0, 1], bars from 0, labels not cut
+    lo, hi = fig["layout"]["yaxis"]["range"]
+    assert lo == 0 and 1 <= hi <= 1.05 and fig["layout"]["xaxis"]["automargin"] is True
     line = fig["data"][2]
     assert line["y"] == [risk["after"]["threshold"]] * 2
     assert line["x"] == [fig["data"][0]["x"][0], fig["data"][0]["x"][-1]]
@@ -204,6 +207,9 @@ def test_utility_tables_and_figure_are_the_reports_utility(page):
     assert bars["marker"]["color"] == [colour.get(c["status"], "#7a8794")
                                        for c in shown] + ["#7a8794"]
     assert {c["status"] for c in shown} >= {"kept", "generalised"}
+    layout = p.figures(html)["utility-fig"]["layout"]
+    lo, hi = layout["yaxis"]["range"]
+    assert lo == 0 and 1 <= hi <= 1.05 and layout["xaxis"]["automargin"] is True
 
 
 def test_deidentification_tables_are_the_reports_parts(page):

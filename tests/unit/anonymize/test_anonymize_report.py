@@ -305,6 +305,7 @@ def test_scorecard_has_a_row_for_every_figure_signed_off(report):
     assert unique["thresholds"] == {"pass": 0.0, "warn": 1.0}
     pseudo = rows["pseudonyms link across releases"]
     assert (pseudo["value"], pseudo["status"]) == (0, "pass")
+    assert pseudo["thresholds"] == {"pass": 0, "warn": 1}  # linkable: a warning, never a fail
 
 
 @pytest.mark.parametrize("share, status", [(0.0, "pass"), (0.01, "warn"), (1.0, "warn")])

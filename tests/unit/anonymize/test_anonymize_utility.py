@@ -137,18 +137,7 @@ def test_sample_compares_the_same_records_on_both_sides():
 
 def test_generalisation_cindex_sees_what_generalisation_loses():
     # Setup: survival driven by exact age; the release keeps only a 50-year band of it
-    rng = np.random.default_rng(3)
-    n = 800
-    age = rng.integers(20, 90, n)
-    t = rng.exponential(3000 / np.exp((age - 55) / 12)).round().clip(1, 5000)
-    exact = pd.DataFrame({"age": age.astype(str), "t": t.astype(int).astype(str),
-                          "e": ["true"] * n})
-    released = exact.assign(age=np.where(age < 50, "0-49", "50-99"))
-    d = Dictionary.from_mapping({
-        "name": "x", "version": 1, "survival": [{"time": "t", "event": "e"}],
-        "variables": [{"name": "age", "type": "integer", "min": 18, "max": 100},
-                      {"name": "t", "type": "duration", "min": 0, "max": 5000},
-                      {"name": "e", "type": "boolean"}]})
+    exact, released, d = _cox_data(800)
     release, _ = release_dictionary(released, released, ["age", "t", "e"],
                                     generalised={"age": "interval"}, dictionary=d)
     # Run

@@ -316,3 +316,67 @@ def test_declared_identifier_absent_from_the_input_is_not_reported_removed(raw_a
     assert removed["fax"] == "direct identifier (declared)"
     assert "insurance_number" not in removed
     assert "fax" not in result.data.columns
+
+
+def test_one_row_per_patient_names_at_most_six_rows_and_counts_the_patients():
+    from synthema.anonymize.pipeline import check_one_row_per_patient
+
+    ids = pd.Series(["a", "b", "a", "c", "b", "a", "d", None, None, "c", "e"])
+    # Run / Assert: a, b and c repeat (7 rows); two missing ids are no repetition
+    with pytest.raises(AnonymizationError) as err:
+        check_one_row_per_patient(ids, column="pid", file="site.csv")
+    assert err.value.message == ("site.csv: 7 rows share 3 patient ids in column 'pid' "
+                                 "(rows 2, 3, 4, 5, 6, 7, ...; ids not shown)")
+    # the file's own row numbers when given; one patient: 'id', not 'ids'; no file: no prefix
+    with pytest.raises(AnonymizationError) as err:
+        check_one_row_per_patient(pd.Series(["x", "y", "x"]), column="pid",
+                                  rows=np.array([10, 14, 20]))
+    assert err.value.message == ("2 rows share 1 patient id in column 'pid' (rows 10, 20; "
+                                 "ids not shown)")
+    with pytest.raises(AnonymizationError, match=r"\(rows 2, 3, 4, 5, 6, 7; ids"):
+        check_one_row_per_patient(pd.Series(["x"] * 6), column="pid")
+    assert check_one_row_per_patient(pd.Series(["x", None, None, "y"]), column="pid") is None
+
+
+def test_a_sensitive_value_outside_the_policys_order_is_refused_by_row(raw_aml, key):
+    # Setup: two cells of eln2022 (file rows 4 and 8) hold values the order does not list
+    df = raw_aml.copy()
+    df.loc[2, "eln2022"], df.loc[6, "eln2022"] = "very adverse", "adverse?"
+    # Run / Assert: counted and located, never quoted
+    with pytest.raises(AnonymizationError) as err:
+        anonymize(df, load_policy("aml"), key=key, file="site.csv")
+    assert err.value.message.startswith(
+        "site.csv: column 'eln2022', row 4 and 1 more: 2 distinct value(s) not in the "
+        "policy's sensitive.eln2022.order (")
+    assert "very adverse" not in err.value.message and "adverse?" not in err.value.message
+    df.loc[6, "eln2022"] = "adverse"
+    with pytest.raises(AnonymizationError, match=r"column 'eln2022', row 4: 1 distinct"):
+        anonymize(df, load_policy("aml"), key=key)
+
+
+@pytest.mark.parametrize("columns, keep, fix", [
+    # most of the policy's columns absent next to identifier headers: a raw export
+    (["Name", "PID", "Geburtsdatum", "age", "sex"], None, "this looks like a raw site export"),
+    # one absent, nothing close, no identifier header: check the names
+    (None, "xq7_bone_marrow_blasts", "check the policy's column names against the input's"),
+])
+def test_a_missing_policy_column_says_what_the_input_looks_like(raw_aml, key, columns, keep,
+                                                               fix):
+    df = raw_aml[columns] if columns else raw_aml.drop(columns=["Name", "PID", "Geburtsdatum",
+                                                                "PLZ"])
+    policy = load_policy("aml")
+    if keep:
+        policy = dataclasses.replace(policy, keep=(*policy.keep, keep))
+    with pytest.raises(AnonymizationError) as err:
+        anonymize(df, policy, key=key, file="in.csv")
+    assert err.value.message.startswith("in.csv: column '")
+    assert err.value.fix.startswith(fix)
+
+
+def test_the_run_is_logged_in_counts(raw_aml, key, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="synthema.anonymize.pipeline"):
+        result = anonymize(raw_aml, load_policy("aml"), key=key)
+    assert f"anonymised {len(raw_aml)} -> {result.report.records_out} records at node" in \
+        caplog.text
