@@ -30,6 +30,8 @@ class Page(HTMLParser):
     def __init__(self, html: str) -> None:
         super().__init__(convert_charrefs=True)
         self.tables: dict[str, list[tuple[str, list[list[str]]]]] = {}
+        #: per section, per table: each row's cells as (text, right-aligned)
+        self.aligned: dict[str, list[list[list[tuple[str, bool]]]]] = {}
         self.tiles: dict[str, tuple[str, str]] = {}
         self.text: dict[str, str] = {}
         self._section = self._heading = ""
@@ -44,14 +46,17 @@ class Page(HTMLParser):
         if tag == "section":
             self._section, self._heading = dict(attrs)["id"], ""
             self.tables[self._section], self.text[self._section] = [], ""
+            self.aligned[self._section] = []
         elif tag == "h3":
             self._h3 = []
         elif tag == "table":
-            self._rows = []
+            self._rows, self._classes = [], []
         elif tag == "tr" and self._rows is not None:
             self._rows.append([])
+            self._classes.append([])
         elif tag in ("td", "th") and self._rows is not None:
             self._cell = []
+            self._classes[-1].append(cls == "num")
         elif cls == "tile":
             self._tile = []
         elif self._tile is not None and cls in ("label", "value", "counts"):
@@ -65,6 +70,9 @@ class Page(HTMLParser):
             self._cell = None
         elif tag == "table" and self._rows is not None:
             self.tables[self._section].append((self._heading, self._rows))
+            self.aligned[self._section].append(
+                [list(zip(r, c, strict=True)) for r, c in zip(self._rows, self._classes,
+                                                               strict=True)])
             self._rows = None
         elif tag == "div" and self._tile is not None and len(self._tile) == 3:
             label, value, counts = (re.sub(r"\s+", " ", t).strip() for t in self._tile)
@@ -266,3 +274,36 @@ def test_scorecard_tiles_and_table_are_the_reports_figures(page):
     assert [r[1] for r in named] == [fmt(r["value"]) for r in rows]
     assert [r[6] for r in named] == [r["status"] or "—" for r in rows]
     assert [r[0] for r in body if len(r) == 1] == list(dict.fromkeys(r["group"] for r in rows))
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text.replace("−", "-"))
+    except ValueError:
+        return text == "—"
+    return True
+
+
+def test_columns_of_numbers_are_right_aligned_and_columns_of_words_are_not(page):
+    # Setup: the raw export's page, with columns the utility could not compare
+    report, _, p = page
+    skipped = {"notes": "more than 100 distinct values", "empty": "no values"}
+    p2 = Page(render_html(report | {"utility": report["utility"] | {"skipped": skipped}}))
+    # Assert: in every table below the scorecard, a column whose cells are all numbers is
+    # right-aligned (header too), and one with a cell without any digit is not
+    checked = 0
+    for section in ("risk", "loss", "utility", "deidentification"):
+        for table in p2.aligned[section]:
+            head, body = table[0], table[1:]
+            for j in range(len(head)):
+                cells = [r[j] for r in body if len(r) == len(head)]
+                if cells and all(_number(t) for t, _ in cells):
+                    assert head[j][1] and all(a for _, a in cells), (section, head[j][0])
+                    checked += 1
+                elif any(not any(ch.isdigit() for ch in t) and t != "—" for t, _ in cells):
+                    assert not head[j][1] and not any(a for _, a in cells), (section,
+                                                                             head[j][0])
+    assert checked >= 15
+    # columns the utility could not compare are listed with why
+    assert p2.table("utility", "Columns not compared") == [[c, why] for c, why in
+                                                           skipped.items()]
