@@ -277,11 +277,8 @@ def test_scorecard_tiles_and_table_are_the_reports_figures(page):
 
 
 def _number(text: str) -> bool:
-    try:
-        float(text.replace("−", "-"))
-    except ValueError:
-        return text == "—"
-    return True
+    """A figure: a number, possibly followed by words ('18 of 400 (4.50%)'), or none ('—')."""
+    return text == "—" or re.match(r"[-−]?\d", text) is not None
 
 
 def test_columns_of_numbers_are_right_aligned_and_columns_of_words_are_not(page):
@@ -289,8 +286,8 @@ def test_columns_of_numbers_are_right_aligned_and_columns_of_words_are_not(page)
     report, _, p = page
     skipped = {"notes": "more than 100 distinct values", "empty": "no values"}
     p2 = Page(render_html(report | {"utility": report["utility"] | {"skipped": skipped}}))
-    # Assert: in every table below the scorecard, a column whose cells are all numbers is
-    # right-aligned (header too), and one with a cell without any digit is not
+    # Assert: in every table below the scorecard, a column whose cells all start with a
+    # number is right-aligned (header too), and one with a cell without any digit is not
     checked = 0
     for section in ("risk", "loss", "utility", "deidentification"):
         for table in p2.aligned[section]:
@@ -307,3 +304,24 @@ def test_columns_of_numbers_are_right_aligned_and_columns_of_words_are_not(page)
     # columns the utility could not compare are listed with why
     assert p2.table("utility", "Columns not compared") == [[c, why] for c, why in
                                                            skipped.items()]
+
+
+def test_a_release_without_pseudonyms_or_column_costs_renders_without_their_parts(page):
+    # Setup: no pseudonym column, no raw pseudonyms; no input-vs-release costs, or none
+    # counted
+    report, _, _ = page
+    bare = report | {"pseudonym": None, "raw_pseudonyms": {},
+                     "utility": {k: v for k, v in report["utility"].items()
+                                 if k != "input_vs_release"}}
+    empty = report | {"utility": report["utility"] | {"input_vs_release": report["utility"][
+        "input_vs_release"] | {"columns": []}}}
+    # Run
+    html, html_empty = render_html(bare), render_html(empty)
+    p = Page(html)
+    # Assert
+    headings = [h for h, _ in p.tables["deidentification"]]
+    assert "Pseudonyms" not in headings and headings  # the other tables are still there
+    assert "pseudonyms link across releases" not in [r["name"] for r in scorecard_metrics(bare)]
+    for doc in (html, html_empty):
+        assert set(p.figures(doc)) == {"risk-fig"} and 'id="utility-fig"' not in doc
+    assert "What each input column costs" not in [h for h, _ in p.tables["utility"]]
