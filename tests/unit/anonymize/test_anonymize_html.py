@@ -240,6 +240,11 @@ def test_deidentification_tables_are_the_reports_parts(page):
             in p.text["deidentification"])
     pseudo = report["pseudonym"]
     assert p.table("deidentification", "Pseudonyms") == [[pseudo["column"], pseudo["method"]]]
+    # a raw export's identifiers released as keyed pseudonyms are listed after it
+    raw = {"IPP": "hospital number: HMAC-SHA256 of 'hospital_number:' + value, keyed"}
+    assert Page(render_html(report | {"raw_pseudonyms": raw})).table(
+        "deidentification", "Pseudonyms") == [[pseudo["column"], pseudo["method"]],
+                                              ["IPP", raw["IPP"]]]
     # the AML policy transforms no date; a release that does lists each one
     assert report["dates"] == {} and "Dates" not in [h for h, _ in p.tables["deidentification"]]
     dates = {"diagnosis_date": "shifted by a keyed offset", "hsct_date": "removed"}
