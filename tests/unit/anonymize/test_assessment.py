@@ -27,7 +27,7 @@ KEY = b"5e0c7a1f9b3d2e4c6a8b0d1f3e5a7c9b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c"
     (400, 5, 1), (666, 5, 2), (5000, 5, 3),  # n / k = 1000 exactly: 3, not 2.999... -> 2
     (50_000, 5, 4), (10**9, 1, 6),            # at most 6
     (3, 5, 1), (1, 1, 1),                     # fewer records than k: at least 1
-    (50, 0, 1), (500, 0, 2),                  # k = 0 counts as 1
+    (50, 0, 1), (150, 0, 2), (150, 1, 2),     # k = 0 counts as 1 (not 2: 75 -> 1)
     (0, 5, 6), (-1, 5, 6),                    # nothing to protect: all 6 decimals
 ])
 def test_figure_decimals_keep_k_records_per_unit_of_the_last_digit(n, k, decimals):
@@ -223,3 +223,10 @@ def test_information_loss_adds_up_and_exact_quasi_identifiers_keep_their_type(ra
     rows = {c["column"]: c for c in next(m for m in exact.utility["metrics"]
                                          if m["name"] == "column_distance")["details"]["columns"]}
     assert not exact.generalisation["age"].startswith("0 of ") and rows["age"]["type"] == "ordinal"
+
+
+def test_the_release_handed_over_to_be_measured_is_frozen():
+    # assess() reads the pipeline's release; nothing it measures may be changed in between
+    from synthema.anonymize.assessment import Release
+
+    assert Release.__dataclass_params__.frozen
