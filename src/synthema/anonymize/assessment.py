@@ -320,7 +320,12 @@ def _achieved(run: Release, decimals: int):
     out = achieved(classes.astype(np.int64), kept)
     if out.t is None:
         return out
-    return replace(out, t=math.floor(out.t * 10**decimals) / 10**decimals)
+    # t is a ratio of record counts computed in floating point: an exact multiple of
+    # 10^-decimals can land an ulp below it, and flooring that would report a whole unit
+    # less (0.1 for an exact 0.2). 1e-9 is far above that error; a true t less than 1e-9
+    # below a multiple is reported as the multiple (too high by < 1e-9: the conservative
+    # side of the comparison with the policy's t)
+    return replace(out, t=math.floor(out.t * 10**decimals + 1e-9) / 10**decimals)
 
 
 def _information_loss(found: SearchResult, n: int) -> InformationLoss:

@@ -353,6 +353,22 @@ def test_birth_dates_keep_the_first_of_equally_good_formats():
     assert values.tolist() == [pd.NaT, pd.Timestamp(1950, 4, 3)]
 
 
+def test_birth_dates_stop_at_the_first_format_that_reads_every_cell():
+    # Setup: the first format reads every present cell; a later one is a broken strptime
+    # format on a column harmonisation never parses as a date (load_mapping only asks for
+    # a % directive), which pandas refuses even with errors="coerce"
+    text = pd.Series(["03.04.1950", None, "28.02.1961"], dtype="string")
+    mapping = _mapping(columns=(
+        ColumnMapping("diagnosis_date", "ED", date_format="%d.%m.%Y"),
+        ColumnMapping("age", "ALTER", date_format="%Y-%m-%d %q")))
+    # Run: the documented rule (the first format that reads every present cell) needs no
+    # later candidate, so the broken one is never tried
+    values, bad, fmt = _birth_dates(text, mapping)
+    # Assert
+    assert fmt == "%d.%m.%Y" and bad == 0
+    assert values.tolist() == [pd.Timestamp(1950, 4, 3), pd.NaT, pd.Timestamp(1961, 2, 28)]
+
+
 def test_harmonisation_log_is_silenced_only_inside(caplog):
     # Setup
     logger = logging.getLogger("synthema.tests.counts_only")

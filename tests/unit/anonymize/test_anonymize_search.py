@@ -307,6 +307,17 @@ def test_group_matches_a_pandas_groupby_on_the_labels():
         assert len(set(zip(classes, expected, strict=True))) == len(set(expected))
 
 
+def test_group_refuses_a_node_that_does_not_give_every_hierarchy_a_level():
+    # Setup: three quasi-identifiers; a node of two levels would drop the third from the
+    # classes (zip stopping at the shorter), grouping records that differ in it
+    df = _table(3, 50)
+    hs = [build_hierarchy(df[s.column], s) for s in (AGE, ZIP, SEX)]
+    # Run / Assert
+    for node in [(0, 0), (0, 0, 0, 0)]:
+        with pytest.raises(ValueError):
+            group(hs, node, len(df))
+
+
 def test_search_result_is_frozen():
     df = _table(14, 20)
     found = search([build_hierarchy(df["sex"], SEX)], [], Models(k=1), n=20)

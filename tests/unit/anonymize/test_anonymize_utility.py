@@ -411,6 +411,25 @@ def test_survival_figures_and_the_cindex_cost_with_a_banded_time():
     assert [m["name"] for m in plain["metrics"]] == ["column_distance", "pairwise_tvd"]
 
 
+def test_columns_named_like_a_reset_index_change_nothing():
+    # Setup: an input may hold columns called 'index' and 'level_0' (a table once written
+    # from pandas); the check compares the columns it is given and must not trip on them
+    exact, released, d = _cox_data(300)
+    kept = np.random.default_rng(6).random(300) > 0.1
+    extra = {"index": np.arange(300) % 3, "level_0": np.arange(300) % 2}
+    args = {"columns": ["age", "t", "e"], "dictionary": d, "generalised": {"age": "interval"}}
+    # Run
+    plain = utility_check(released, kept, exact=exact, **args)
+    named = utility_check(released.assign(**extra), kept, exact=exact.assign(**extra), **args)
+    # Assert: the same figures (run times aside), the C-index cost of generalisation among them
+    def figures(check: dict) -> dict:
+        return check | {"metrics": [{k: v for k, v in m.items() if k != "seconds"}
+                                    for m in check["metrics"]]}
+
+    assert figures(named) == figures(plain)
+    assert plain["metrics"][-1]["name"] == "cindex_gap_generalisation"
+
+
 def test_typed_keeps_typed_columns_and_parses_text_ones():
     # Setup: a harmonised (typed) frame and the same values as text
     d = Dictionary.from_mapping({"name": "x", "version": 1, "variables": [
@@ -428,6 +447,23 @@ def test_typed_keeps_typed_columns_and_parses_text_ones():
     assert parsed["dose"].tolist()[:2] == [0.5, 2.5] and parsed["dose"].isna()[2]
     assert parsed["arm"].tolist()[0] == "a" and parsed["arm"].isna().tolist() == [False, True,
                                                                                   False]
+
+
+def test_typed_reads_a_date_column_with_times_as_dates():
+    # Setup: a date the dictionary declares, given as date-times (text and typed): each
+    # cell is a date, not a missing value (a strict %Y-%m-%d parse would drop them all)
+    d = Dictionary.from_mapping({"name": "x", "version": 1, "variables": [
+        {"name": "seen", "type": "date", "min": "2000-01-01", "max": "2030-12-31"}]})
+    text = pd.DataFrame({"seen": ["2020-01-02 10:30", "2021-06-30 08:05", None]})
+    stamps = pd.DataFrame({"seen": pd.to_datetime(text["seen"], format="%Y-%m-%d %H:%M")
+                           .astype("datetime64[us]")})
+    # Run
+    out = [typed(text, d)["seen"], typed(stamps, d)["seen"]]
+    # Assert: the same days, typed as the dictionary's dates; the missing cell stays missing
+    for col in out:
+        assert str(col.dtype) == "datetime64[ns]"
+        assert col.dt.normalize().tolist() == [pd.Timestamp(2020, 1, 2), pd.Timestamp(2021, 6, 30),
+                                               pd.NaT]
 
 
 def _by_fold(n: int, driver_of_fold: dict[int, str], seed: int = 5) -> pd.DataFrame:

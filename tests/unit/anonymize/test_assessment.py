@@ -230,3 +230,46 @@ def test_the_release_handed_over_to_be_measured_is_frozen():
     from synthema.anonymize.assessment import Release
 
     assert Release.__dataclass_params__.frozen
+
+
+def test_reported_t_of_a_two_value_order_is_the_exact_distance_rounded_down():
+    # Setup: 5 records, 1 'yes' (reference 1/5, 4/5); class M holds only 'no', so its
+    # ordered distance is the 1/5 of mass moved across the one gap: exactly 0.2. Rounded
+    # down to the figures' 1 decimal (n = 5, k = 2) it must stay 0.2: the equal-ground
+    # formula (|p0 - r0| + |p1 - r1|) / 2, the same number in exact arithmetic, gives
+    # 0.19999999999999998 in floating point and was floored to 0.1.
+    from fractions import Fraction
+
+    from synthema.anonymize import HierarchySpec, Policy, anonymize
+
+    df = pd.DataFrame({"sex": ["F", "F", "F", "M", "M"], "resp": ["yes", "no", "no", "no", "no"]})
+    policy = Policy(name="t", keep=("resp",), models=Models(k=2, max_suppression=0.0),
+                    quasi_identifiers=(HierarchySpec("sex", "suppress", max_level=0),),
+                    sensitive={"resp": ("yes", "no")})
+    # Run
+    report = anonymize(df, policy, key=KEY).report
+    # Assert: the worst class by brute force in fractions, floored to the report's decimals
+    decimals = report.utility["decimals"]
+    ref = Fraction(1, 5)
+    worst = max(abs(Fraction(sum(v == "yes" for v in g), len(g)) - ref)
+                for _, g in df.groupby("sex")["resp"])
+    assert decimals == 1 and worst == Fraction(1, 5)
+    assert report.achieved.t == math.floor(worst * 10**decimals) / 10**decimals == 0.2
+
+
+@pytest.mark.parametrize("order", [("yes", "no"), ()])
+def test_reported_t_is_not_a_unit_below_an_exact_multiple(order):
+    # Setup: the class M holds only 'no': its distance from the whole input (1/5 'yes') is
+    # exactly 1/5, ordered or not; computed in floating point it can land an ulp below 0.2,
+    # and flooring that to the report's one decimal gave 0.1, a whole unit below the truth
+    # (found by the review of the mutation notes)
+    from synthema.anonymize import HierarchySpec, Policy, anonymize
+
+    df = pd.DataFrame({"sex": ["F", "F", "F", "M", "M"], "resp": ["yes", "no", "no", "no", "no"]})
+    policy = Policy(name="t", keep=("resp",), models=Models(k=2, max_suppression=0.0),
+                    quasi_identifiers=(HierarchySpec("sex", "suppress", max_level=0),),
+                    sensitive={"resp": order})
+    # Run
+    report = anonymize(df, policy, key=KEY).report
+    # Assert: the true worst class (1/5) lies in [t, t + 0.1)
+    assert report.utility["decimals"] == 1 and report.achieved.t == 0.2

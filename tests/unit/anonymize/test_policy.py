@@ -426,3 +426,16 @@ def test_raw_identifier_hierarchies():
     with pytest.raises(AnonymizationError) as err:
         _policy(raw={"contact": {"type": "suppress", "min_level": 1}})
     assert err.value.fix == "write remove"
+
+
+@pytest.mark.parametrize("length", [65, 20.5])
+def test_a_bad_pseudonym_length_is_reported_before_the_keys_read_after_it(length):
+    # Setup: two mistakes in one section; the length is checked where it is read, so the
+    # error names it (Policy.__post_init__ repeats the check, but only after every later
+    # key of from_mapping, here the scope, has been read and refused)
+    raw = {"pseudonym": {"length": length, "scope": "everywhere"}}
+    # Run
+    with pytest.raises(AnonymizationError) as err:
+        _policy(**raw)
+    # Assert
+    assert "pseudonym.length" in err.value.message and "integer" in err.value.fix

@@ -13,6 +13,7 @@ import math
 import mpmath as mp
 import pytest
 
+from synthema.errors import ParameterError
 from synthema.privacy import analysis
 from synthema.privacy.analysis import cdp_delta, cdp_epsilon, cdp_rho
 
@@ -52,7 +53,10 @@ def exact_log_delta(rho: float, epsilon: float):
 
 
 CASES = [(1 / 32, 1e-3), (0.025, 1e-6), (0.1, 1e-5), (0.5, 1e-6), (1.0, 1e-6), (2.0, 1e-9),
-         (1e-4, 1e-8), (8.0, 1e-12), (0.3, 0.2)]
+         (1e-4, 1e-8), (8.0, 1e-12), (0.3, 0.2),
+         # ε of 30 to 230: an ulp of ε is above 1e-15, so a margin that shrank with ε (rather
+         # than growing with it) would fall below the rounding error and ε below the bound
+         (20.0, 1e-9), (100.0, 1e-6), (5.0, 1e-30), (20.0, 0.1)]
 
 
 @pytest.mark.parametrize(("rho", "delta"), CASES)
@@ -67,7 +71,11 @@ def test_epsilon_is_the_exact_optimum_plus_at_most_the_margin(rho, delta):
 
 @pytest.mark.parametrize(("rho", "epsilon"), [(0.01, 0.02), (0.1, 0.3), (0.5, 1.0), (1.0, 3.0),
                                               (2.0, 6.0), (5.0, 15.0), (0.5, 0.0), (0.1, 1.5),
-                                              (1e-3, 0.2)])
+                                              (1e-3, 0.2),
+                                              # log δ of −64 and −32: the margin in the
+                                              # exponent must grow with |log δ| to cover the
+                                              # rounding of log δ
+                                              (0.1, 5.0), (1e-4, 0.1)])
 def test_delta_is_the_exact_optimum_plus_at_most_the_margin(rho, epsilon):
     # Run
     ours = cdp_delta(rho, epsilon)
@@ -151,6 +159,14 @@ def test_an_infinite_sensitivity_or_share_is_refused(call):
         call()
 
 
+def test_an_infinite_share_is_refused_before_the_other_arguments_are_judged():
+    # Setup: an infinite share and a bad dimension; the share is judged first (as the
+    # arguments are listed), so the error names it whatever the rest
+    # Run / Assert
+    with pytest.raises(ParameterError, match="sigma_share must be a finite non-negative"):
+        analysis.distributed_dgauss_rho(1.0, math.inf, 2, dimension=0)
+
+
 def test_edge_values_of_the_simple_conversions_and_the_calibration():
     # ρ = 0 costs nothing at any δ, even δ = 0; δ = 0 with ρ > 0 has no finite ε
     assert analysis.cdp_epsilon_simple(0.0, 0.0) == 0.0
@@ -169,6 +185,19 @@ def test_edge_values_of_the_simple_conversions_and_the_calibration():
         0.5 + 2 * math.sqrt(0.5 * big_l), rel=1e-15)
     assert analysis.cdp_rho_simple(2.0, 1e-6) == pytest.approx(
         (math.sqrt(big_l + 2.0) - math.sqrt(big_l)) ** 2, rel=1e-12)
+
+
+@pytest.mark.parametrize("delta", [1e-9, 1e-6])
+def test_cdp_rho_of_a_zero_epsilon_is_the_largest_rho_whose_epsilon_is_zero(delta):
+    # Setup: ε = 0 is (0, δ)-DP, which a tiny ρ does give: the exact Gaussian of that ρ
+    # moves at most erf(√ρ / 2) of probability (its total variation distance)
+    # Run
+    rho = analysis.cdp_rho(0.0, delta)
+    # Assert: a positive ρ whose ε is 0, the largest such (the next ρ up has ε > 0), and
+    # the Gaussian of that ρ is indeed (0, δ)-DP
+    assert rho > 0 and analysis.cdp_epsilon(rho, delta) == 0.0
+    assert analysis.cdp_epsilon(math.nextafter(rho, math.inf), delta) > 0.0
+    assert mp.erf(mp.sqrt(mp.mpf(rho)) / 2) <= delta
 
 
 @pytest.mark.parametrize("delta", [1e-6, 0.5, 0.9, 0.999])

@@ -12,6 +12,7 @@ import importlib
 import shutil
 import sqlite3
 import threading
+import types
 from fractions import Fraction
 from pathlib import Path
 
@@ -535,6 +536,36 @@ def test_the_wal_switch_retries_while_locked_until_the_timeout(tmp_path):
             if "locked" not in message:
                 assert con.tries == 1
         con.con.close()
+
+
+def test_the_wal_switch_pauses_between_tries_and_gives_up_soon_after_the_timeout(
+        tmp_path, monkeypatch):
+    # Setup: a fake clock (no wall-clock time in the test): reading it costs 0.1 ms, a
+    # pause costs what it asks for; the switch stays locked for good
+    from synthema.privacy import _schema
+
+    clock = {"now": 0.0, "pauses": []}
+
+    def monotonic() -> float:
+        clock["now"] += 1e-4
+        return clock["now"]
+
+    def sleep(seconds: float) -> None:
+        clock["pauses"].append(seconds)
+        clock["now"] += seconds
+
+    monkeypatch.setattr(_schema, "time", types.SimpleNamespace(monotonic=monotonic, sleep=sleep))
+    con = _LockedAtFirst(tmp_path / "w.db", 10**9)
+    # Run
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        _schema.enable_wal(con, timeout=1.0)
+    con.con.close()
+    # Assert: a pause before every retry (no busy loop hammering SQLite and a core), and
+    # the error within a short pause of the deadline: the caller's timeout is kept, not
+    # overrun by a long last pause (after which a retry could still succeed)
+    assert con.tries >= 3 and len(clock["pauses"]) == con.tries - 1
+    assert all(p > 0 for p in clock["pauses"])
+    assert 1.0 < clock["now"] <= 1.0 + 0.05
 
 
 def _foreign(path):
