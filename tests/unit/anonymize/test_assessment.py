@@ -273,3 +273,18 @@ def test_reported_t_is_not_a_unit_below_an_exact_multiple(order):
     report = anonymize(df, policy, key=KEY).report
     # Assert: the true worst class (1/5) lies in [t, t + 0.1)
     assert report.utility["decimals"] == 1 and report.achieved.t == 0.2
+
+
+def test_information_loss_of_a_release_with_nothing_to_generalise():
+    # Setup: one quasi-identifier that may not be generalised (max_level 0); the lone man
+    # fails k = 2 and is suppressed
+    from synthema.anonymize import HierarchySpec, Policy, anonymize
+
+    df = pd.DataFrame({"sex": ["F"] * 6 + ["M"], "resp": ["yes", "no"] * 3 + ["no"]})
+    policy = Policy(name="t", keep=("resp",), models=Models(k=2, max_suppression=0.2),
+                    quasi_identifiers=(HierarchySpec("sex", "suppress", max_level=0),))
+    # Run
+    loss = anonymize(df, policy, key=KEY).report.information_loss
+    # Assert: no height to climb (0, not a division by zero); 1 of 7 suppressed, 6 decimals
+    assert (loss.generalisation_height, loss.max_height, loss.relative_height) == (0, 0, 0.0)
+    assert loss.suppressed_records == 1 and loss.suppression_rate == 0.142857
