@@ -288,3 +288,21 @@ def test_information_loss_of_a_release_with_nothing_to_generalise():
     # Assert: no height to climb (0, not a division by zero); 1 of 7 suppressed, 6 decimals
     assert (loss.generalisation_height, loss.max_height, loss.relative_height) == (0, 0, 0.0)
     assert loss.suppressed_records == 1 and loss.suppression_rate == 0.142857
+
+
+def test_dates_released_generalised_are_costed_at_their_granularity():
+    # Setup: the SCD policy with its enrolment date released as months instead of shifted
+    from synthema.anonymize import anonymize, load_policy
+    from synthema.cohorts.simulate import simulate
+
+    data = simulate("scd", sites=1, patients=300, seed=3)[0].data
+    base = load_policy("scd")
+    policy = dataclasses.replace(base, dates=dataclasses.replace(
+        base.dates, method="generalize", granularity="month"))
+    # Run
+    report = anonymize(data, policy, key=KEY).report
+    # Assert: the column cost says what the release holds (months), measured as such
+    cols = {c["column"]: c for c in report.utility["input_vs_release"]["columns"]}
+    assert (cols["enrolment_date"]["status"], cols["enrolment_date"]["released_as"]) == (
+        "generalised", "month")
+    assert 0 <= cols["enrolment_date"]["tvd"] < 1
