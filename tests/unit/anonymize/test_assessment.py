@@ -306,3 +306,19 @@ def test_dates_released_generalised_are_costed_at_their_granularity():
     assert (cols["enrolment_date"]["status"], cols["enrolment_date"]["released_as"]) == (
         "generalised", "month")
     assert 0 <= cols["enrolment_date"]["tvd"] < 1
+
+
+def test_column_costs_count_the_inputs_data_columns_only(raw_aml):
+    # Setup: a site that does not record one of the dictionary's genes
+    from synthema.anonymize import anonymize, load_policy
+    from synthema.schema import load_dictionary
+
+    df = raw_aml.drop(columns=["wt1"])
+    # Run
+    costs = anonymize(df, load_policy("aml"), key=KEY).report.utility["input_vs_release"]
+    # Assert: every dictionary column the input has, in dictionary order, and nothing else:
+    # not the absent gene, not the pseudonymised id, not the identifiers removed as such
+    counted = [c["column"] for c in costs["columns"]]
+    names = [v.name for v in load_dictionary("aml").variables]
+    assert counted == [n for n in names if n in df.columns and n != "patient_id"]
+    assert costs["mean_over"] == len(counted)
