@@ -322,3 +322,19 @@ def test_column_costs_count_the_inputs_data_columns_only(raw_aml):
     names = [v.name for v in load_dictionary("aml").variables]
     assert counted == [n for n in names if n in df.columns and n != "patient_id"]
     assert costs["mean_over"] == len(counted)
+
+
+def test_reported_t_is_floored_to_two_decimals_with_two_hundred_records():
+    # Setup: 200 records, k = 2: figures keep 2 decimals (200 / 2 = 100 records per unit).
+    # 'yes' is 40 % overall, 25 % of the women and 62.5 % of the men: t = 0.225 exactly
+    from synthema.anonymize import HierarchySpec, Policy, anonymize
+
+    df = pd.DataFrame({"sex": ["F"] * 120 + ["M"] * 80,
+                       "resp": ["yes"] * 30 + ["no"] * 90 + ["yes"] * 50 + ["no"] * 30})
+    policy = Policy(name="t", keep=("resp",), models=Models(k=2, max_suppression=0.0),
+                    quasi_identifiers=(HierarchySpec("sex", "suppress", max_level=0),),
+                    sensitive={"resp": ()})
+    # Run
+    report = anonymize(df, policy, key=KEY).report
+    # Assert: rounded down to the hundredth
+    assert report.utility["decimals"] == 2 and report.achieved.t == 0.22
