@@ -338,3 +338,15 @@ def test_reported_t_is_floored_to_two_decimals_with_two_hundred_records():
     report = anonymize(df, policy, key=KEY).report
     # Assert: rounded down to the hundredth
     assert report.utility["decimals"] == 2 and report.achieved.t == 0.22
+
+
+def test_an_empty_input_has_nothing_suppressed():
+    # the suppression rate of no records is 0 (not a division by zero, not 1)
+    from synthema.anonymize import HierarchySpec, Policy, anonymize
+
+    df = pd.DataFrame({"sex": pd.Series([], dtype="string"),
+                       "resp": pd.Series([], dtype="string")})
+    policy = Policy(name="t", keep=("resp",), models=Models(k=2, max_suppression=0.0),
+                    quasi_identifiers=(HierarchySpec("sex", "suppress", max_level=0),))
+    loss = anonymize(df, policy, key=KEY).report.information_loss
+    assert (loss.suppressed_records, loss.suppression_rate) == (0, 0.0)
