@@ -23,6 +23,16 @@ from synthema.anonymize.privacy_models import SensitiveCodes
 KEY = b"5e0c7a1f9b3d2e4c6a8b0d1f3e5a7c9b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c"
 
 
+def _by_sex(*, max_suppression: float, sensitive=None):
+    """A policy releasing 'resp' with k = 2 over one quasi-identifier, sex, that may not be
+    generalised (max_level 0): small tables whose classes and t are known by hand."""
+    from synthema.anonymize import HierarchySpec, Policy
+
+    return Policy(name="t", keep=("resp",), models=Models(k=2, max_suppression=max_suppression),
+                  quasi_identifiers=(HierarchySpec("sex", "suppress", max_level=0),),
+                  sensitive=sensitive or {})
+
+
 @pytest.mark.parametrize("n, k, decimals", [
     (400, 5, 1), (666, 5, 2), (5000, 5, 3),  # n / k = 1000 exactly: 3, not 2.999... -> 2
     (50_000, 5, 4), (10**9, 1, 6),            # at most 6
@@ -240,12 +250,10 @@ def test_reported_t_of_a_two_value_order_is_the_exact_distance_rounded_down():
     # 0.19999999999999998 in floating point and was floored to 0.1.
     from fractions import Fraction
 
-    from synthema.anonymize import HierarchySpec, Policy, anonymize
+    from synthema.anonymize import anonymize
 
     df = pd.DataFrame({"sex": ["F", "F", "F", "M", "M"], "resp": ["yes", "no", "no", "no", "no"]})
-    policy = Policy(name="t", keep=("resp",), models=Models(k=2, max_suppression=0.0),
-                    quasi_identifiers=(HierarchySpec("sex", "suppress", max_level=0),),
-                    sensitive={"resp": ("yes", "no")})
+    policy = _by_sex(max_suppression=0.0, sensitive={"resp": ("yes", "no")})
     # Run
     report = anonymize(df, policy, key=KEY).report
     # Assert: the worst class by brute force in fractions, floored to the report's decimals
@@ -263,12 +271,10 @@ def test_reported_t_is_not_a_unit_below_an_exact_multiple(order):
     # exactly 1/5, ordered or not; computed in floating point it can land an ulp below 0.2,
     # and flooring that to the report's one decimal gave 0.1, a whole unit below the truth
     # (found by the review of the mutation notes)
-    from synthema.anonymize import HierarchySpec, Policy, anonymize
+    from synthema.anonymize import anonymize
 
     df = pd.DataFrame({"sex": ["F", "F", "F", "M", "M"], "resp": ["yes", "no", "no", "no", "no"]})
-    policy = Policy(name="t", keep=("resp",), models=Models(k=2, max_suppression=0.0),
-                    quasi_identifiers=(HierarchySpec("sex", "suppress", max_level=0),),
-                    sensitive={"resp": order})
+    policy = _by_sex(max_suppression=0.0, sensitive={"resp": order})
     # Run
     report = anonymize(df, policy, key=KEY).report
     # Assert: the true worst class (1/5) lies in [t, t + 0.1)
@@ -278,11 +284,10 @@ def test_reported_t_is_not_a_unit_below_an_exact_multiple(order):
 def test_information_loss_of_a_release_with_nothing_to_generalise():
     # Setup: one quasi-identifier that may not be generalised (max_level 0); the lone man
     # fails k = 2 and is suppressed
-    from synthema.anonymize import HierarchySpec, Policy, anonymize
+    from synthema.anonymize import anonymize
 
     df = pd.DataFrame({"sex": ["F"] * 6 + ["M"], "resp": ["yes", "no"] * 3 + ["no"]})
-    policy = Policy(name="t", keep=("resp",), models=Models(k=2, max_suppression=0.2),
-                    quasi_identifiers=(HierarchySpec("sex", "suppress", max_level=0),))
+    policy = _by_sex(max_suppression=0.2)
     # Run
     loss = anonymize(df, policy, key=KEY).report.information_loss
     # Assert: no height to climb (0, not a division by zero); 1 of 7 suppressed, 6 decimals
@@ -327,13 +332,11 @@ def test_column_costs_count_the_inputs_data_columns_only(raw_aml):
 def test_reported_t_is_floored_to_two_decimals_with_two_hundred_records():
     # Setup: 200 records, k = 2: figures keep 2 decimals (200 / 2 = 100 records per unit).
     # 'yes' is 40 % overall, 25 % of the women and 62.5 % of the men: t = 0.225 exactly
-    from synthema.anonymize import HierarchySpec, Policy, anonymize
+    from synthema.anonymize import anonymize
 
     df = pd.DataFrame({"sex": ["F"] * 120 + ["M"] * 80,
                        "resp": ["yes"] * 30 + ["no"] * 90 + ["yes"] * 50 + ["no"] * 30})
-    policy = Policy(name="t", keep=("resp",), models=Models(k=2, max_suppression=0.0),
-                    quasi_identifiers=(HierarchySpec("sex", "suppress", max_level=0),),
-                    sensitive={"resp": ()})
+    policy = _by_sex(max_suppression=0.0, sensitive={"resp": ()})
     # Run
     report = anonymize(df, policy, key=KEY).report
     # Assert: rounded down to the hundredth
@@ -342,11 +345,10 @@ def test_reported_t_is_floored_to_two_decimals_with_two_hundred_records():
 
 def test_an_empty_input_has_nothing_suppressed():
     # the suppression rate of no records is 0 (not a division by zero, not 1)
-    from synthema.anonymize import HierarchySpec, Policy, anonymize
+    from synthema.anonymize import anonymize
 
     df = pd.DataFrame({"sex": pd.Series([], dtype="string"),
                        "resp": pd.Series([], dtype="string")})
-    policy = Policy(name="t", keep=("resp",), models=Models(k=2, max_suppression=0.0),
-                    quasi_identifiers=(HierarchySpec("sex", "suppress", max_level=0),))
+    policy = _by_sex(max_suppression=0.0)
     loss = anonymize(df, policy, key=KEY).report.information_loss
     assert (loss.suppressed_records, loss.suppression_rate) == (0, 0.0)
