@@ -56,7 +56,7 @@ from synthema.privacy.ledger import BudgetLedger
 from synthema.privacy.mechanisms import add_discrete_gaussian
 from synthema.schema import Dictionary, load_dictionary
 from synthema.stats.domain import Domain
-from synthema.stats.marginals import check_clique, partial_counts
+from synthema.stats.marginals import check_clique, marginal_counts
 from synthema.stats.regroup import RegroupedCodes, domain_of
 
 _LOG = logging.getLogger(__name__)
@@ -417,7 +417,7 @@ class Site:
                     "second release under the same charge",
                     fix="the server must send every query with a fresh id",
                 )
-        counts = np.concatenate([partial_counts(codes, c, domain) for c in cliques])
+        counts = np.concatenate(marginal_counts(codes, cliques, domain))
         if query.exact:
             vector = counts
         else:

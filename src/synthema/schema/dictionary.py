@@ -41,7 +41,7 @@ import pandas as pd
 import yaml
 
 from synthema.errors import DictionaryError, ParameterError
-from synthema.schema.rules import Rule
+from synthema.schema.rules import Rule, evaluate_rules
 from synthema.schema.strict import check_keys, read_yaml
 from synthema.schema.variable import NAME_RE, Variable, VariableType
 
@@ -260,8 +260,9 @@ class Dictionary:
 
     def evaluate_rules(self, df: pd.DataFrame) -> pd.DataFrame:
         """One nullable boolean column per rule: True holds, False violated, NA not applicable."""
+        results = evaluate_rules(self.rules, df, ordinals=self.ordinals)
         return pd.DataFrame(
-            {r.name: r.evaluate(df, ordinals=self.ordinals) for r in self.rules}, index=df.index
+            {r.name: res for r, res in zip(self.rules, results, strict=True)}, index=df.index
         )
 
     @property

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -297,13 +297,25 @@ def _as_series(val: _Val, index: pd.Index) -> pd.Series:
     return pd.Series([val.data] * len(index), index=index, dtype=dtype)
 
 
-def _num(val: _Val, index: pd.Index) -> pd.Series:
-    """Numeric view: booleans as 0/1, dates as days since 1970-01-01."""
-    if val.kind in ("num", "date"):
-        return _as_series(val, index).astype("Float64")
-    if val.kind == "bool":
-        return _as_series(val, index).astype("Float64")
-    raise TypeError("a text value was used where a number is needed")
+def evaluate_rules(
+    rules: Sequence[Rule],
+    df: pd.DataFrame,
+    *,
+    ordinals: Mapping[str, tuple[str, ...]] | None = None,
+) -> list[pd.Series]:
+    """:meth:`Rule.evaluate` of each rule on the same frame, converting each column once.
+
+    >>> rules = [Rule.parse("age >= 18"), Rule.parse("age < 100")]
+    >>> [r.tolist() for r in evaluate_rules(rules, pd.DataFrame({"age": [17, None]}))]
+    [[False, <NA>], [True, <NA>]]
+    """
+    ev = _Evaluator(df, ordinals or {})
+    return [rule._result(ev) for rule in rules]
+
+
+def _as(s: pd.Series, dtype: str) -> pd.Series:
+    """``s`` as ``dtype``; ``s`` itself when it has it (the evaluator never writes in place)."""
+    return s if s.dtype == dtype else s.astype(dtype)
 
 
 def _date_literal(text: str) -> float:
@@ -351,11 +363,13 @@ class Rule:
         ``ordinals`` maps ordinal column names to their categories in order, so that
         ``risk >= "intermediate"`` (categories low, intermediate, high) compares by rank.
         """
-        ev = _Evaluator(df, ordinals or {})
+        return self._result(_Evaluator(df, ordinals or {}))
+
+    def _result(self, ev: _Evaluator) -> pd.Series:
         out = ev.eval(self.tree)
         if out.kind != "bool":
             raise TypeError(f"rule {self.expr!r} does not give true/false")
-        return _as_series(out, df.index).astype("boolean")
+        return ev.series(out).astype("boolean")
 
     def check_types(
         self,
@@ -391,20 +405,44 @@ class _Evaluator:
         self.index = df.index
         self.ordinals = ordinals
         self.categories = categories  # set only while type-checking
+        # each column converted, and each literal broadcast, once per frame (rules share them)
+        self._columns: dict[str, tuple[str, pd.Series]] = {}
+        self._literals: dict[tuple[str, Any], pd.Series] = {}
 
     def column(self, name: str) -> _Val:
+        if name not in self._columns:
+            self._columns[name] = self._convert(name)
+        kind, data = self._columns[name]
+        ordinal = tuple(self.ordinals.get(name, ())) if kind == "str" else ()
+        return _Val(kind, data, ordinal=ordinal)
+
+    def _convert(self, name: str) -> tuple[str, pd.Series]:
         if name not in self.df.columns:
             raise KeyError(f"column '{name}' is not in the data")
         s = self.df[name]
         if isinstance(s.dtype, pd.BooleanDtype) or s.dtype == bool:
-            return _Val("bool", s.astype("boolean"))
+            return "bool", s.astype("boolean")
         if pd.api.types.is_datetime64_any_dtype(s.dtype):
             days = (s - _EPOCH).dt.days
-            return _Val("date", days.astype("Float64"))
+            return "date", days.astype("Float64")
         if pd.api.types.is_numeric_dtype(s.dtype):
-            return _Val("num", s.astype("Float64"))
-        strings = s.astype("string")
-        return _Val("str", strings, ordinal=tuple(self.ordinals.get(name, ())))
+            return "num", s.astype("Float64")
+        return "str", s.astype("string")
+
+    def series(self, val: _Val) -> pd.Series:
+        """``val`` as a Series over the frame's rows (a literal broadcast, once per value)."""
+        if isinstance(val.data, pd.Series):
+            return val.data
+        key = (val.kind, val.data)
+        if key not in self._literals:
+            self._literals[key] = _as_series(val, self.index)
+        return self._literals[key]
+
+    def num(self, val: _Val) -> pd.Series:
+        """Numeric view: booleans as 0/1, dates as days since 1970-01-01."""
+        if val.kind == "str":
+            raise TypeError("a text value was used where a number is needed")
+        return _as(self.series(val), "Float64")
 
     def eval(self, node: tuple) -> _Val:  # noqa: C901 - a dispatch table over node kinds
         kind = node[0]
@@ -430,31 +468,31 @@ class _Evaluator:
                 return _Val("bool", (a & b) if kind == "and" else (a | b))
             case "missing":
                 a = self.eval(node[1])
-                isna = _as_series(a, self.index).isna().astype("boolean")
+                isna = self.series(a).isna().astype("boolean")
                 return _Val("bool", ~isna if node[2] else isna)
             case "in":
                 a = self.eval(node[1])
                 values = node[2]
                 self._check_categories(a, [v for v in values if isinstance(v, str)])
-                s = _as_series(a, self.index)
+                s = self.series(a)
                 if a.kind == "str":
                     hit = s.isin([str(v) for v in values])
                 else:
-                    hit = _num(a, self.index).isin([float(v) for v in values])
+                    hit = self.num(a).isin([float(v) for v in values])
                 hit = hit.astype("boolean").mask(s.isna())
                 return _Val("bool", ~hit if node[3] else hit)
             case "cmp":
                 return self.compare(node[1], self.eval(node[2]), self.eval(node[3]))
             case "arith":
-                a = _num(self._numeric(self.eval(node[2])), self.index)
-                b = _num(self._numeric(self.eval(node[3])), self.index)
+                a = self.num(self._numeric(self.eval(node[2])))
+                b = self.num(self._numeric(self.eval(node[3])))
                 op = node[1]
                 if op == "/":
                     b = b.mask(b == 0)
                 res = {"+": a + b, "-": a - b, "*": a * b, "/": a / b}[op]
                 return _Val("num", res)
             case "neg":
-                return _Val("num", -_num(self._numeric(self.eval(node[1])), self.index))
+                return _Val("num", -self.num(self._numeric(self.eval(node[1]))))
             case "call":
                 return self.call(node[1], [self.eval(a) for a in node[2]])
             case _:
@@ -463,7 +501,7 @@ class _Evaluator:
     def _bool(self, val: _Val) -> pd.Series:
         if val.kind != "bool":
             raise TypeError(f"a {val.kind} value was used where true/false is needed")
-        return _as_series(val, self.index).astype("boolean")
+        return _as(self.series(val), "boolean")
 
     def _numeric(self, val: _Val) -> _Val:
         if val.kind == "str":
@@ -493,10 +531,10 @@ class _Evaluator:
                 raise TypeError("text compared with a number")
             self._check_categories(a, [b.data] if not isinstance(b.data, pd.Series) else [])
             self._check_categories(b, [a.data] if not isinstance(a.data, pd.Series) else [])
-            sa, sb = _as_series(a, self.index), _as_series(b, self.index)
+            sa, sb = self.series(a), self.series(b)
             if op in ("==", "!="):
                 res = sa == sb if op == "==" else sa != sb
-                return _Val("bool", res.astype("boolean"))
+                return _Val("bool", _as(res, "boolean"))
             order = a.ordinal or b.ordinal
             if not order:
                 raise TypeError(f"'{op}' on text needs an ordinal column")
@@ -504,7 +542,7 @@ class _Evaluator:
             ra = sa.map(rank, na_action="ignore").astype("Float64")
             rb = sb.map(rank, na_action="ignore").astype("Float64")
             return self._cmp_num(op, ra, rb)
-        return self._cmp_num(op, _num(a, self.index), _num(b, self.index))
+        return self._cmp_num(op, self.num(a), self.num(b))
 
     @staticmethod
     def _cmp_num(op: str, a: pd.Series, b: pd.Series) -> _Val:
@@ -516,7 +554,7 @@ class _Evaluator:
             "==": a == b,
             "!=": a != b,
         }[op]
-        return _Val("bool", res.astype("boolean"))
+        return _Val("bool", _as(res, "boolean"))
 
     def call(self, func: str, args: list[_Val]) -> _Val:
         if func == "count":
@@ -524,7 +562,7 @@ class _Evaluator:
             for a in args:
                 total = total + self._bool(a).fillna(False).astype("Float64")
             return _Val("num", total)
-        nums = [_num(self._numeric(a), self.index) for a in args]
+        nums = [self.num(self._numeric(a)) for a in args]
         if func == "abs":
             return _Val("num", nums[0].abs())
         frame = pd.concat(nums, axis=1)

@@ -39,7 +39,7 @@ from synthema.schema import Dictionary
 from synthema.stats._api import Clique, Measurement
 from synthema.stats.binning import DEFAULT_MAX_BINS
 from synthema.stats.domain import Domain
-from synthema.stats.marginals import check_clique, partial_counts
+from synthema.stats.marginals import check_clique, marginal_counts, partial_counts
 from synthema.stats.regroup import RegroupedCodes, Regrouping
 
 _LOG = logging.getLogger(__name__)
@@ -130,15 +130,20 @@ class CentralSource:
         checked = [check_clique(c, domain) for c in cliques]
         if sigma == 0:
             _LOG.warning("sigma = 0: releasing exact counts of %d marginal(s)", len(checked))
-        out = []
-        for clique in checked:
-            counts = partial_counts(codes, clique, domain)
-            if sigma == 0:
-                out.append(Measurement(clique, counts, stddev=0.0, rho_spent=math.inf))
-                continue
-            noisy = add_discrete_gaussian(counts, sigma=sigma)  # OS entropy
-            out.append(Measurement(clique, noisy, stddev=sigma, rho_spent=gaussian_rho(1, sigma)))
-        return out
+        exact = marginal_counts(codes, checked, domain)
+        if sigma == 0:
+            return [Measurement(c, n, stddev=0.0, rho_spent=math.inf)
+                    for c, n in zip(checked, exact, strict=True)]
+        # one draw for the whole batch: every cell gets its own independent noise all the
+        # same (the sampler is vectorised; a call per clique cost more than the counting)
+        if not exact:
+            return []
+        ends = np.cumsum([n.size for n in exact])
+        flat = np.concatenate(exact)
+        noisy = np.split(add_discrete_gaussian(flat, sigma=sigma), ends[:-1])  # OS entropy
+        rho = gaussian_rho(1, sigma)
+        return [Measurement(c, n, stddev=sigma, rho_spent=rho)
+                for c, n in zip(checked, noisy, strict=True)]
 
     def _exact_counts(self, clique: Sequence[str]) -> np.ndarray:
         """Exact counts over a clique: private, for ``measure`` and tests only."""

@@ -35,6 +35,7 @@ import pandas as pd
 
 from synthema.errors import SynthemaError
 from synthema.schema import Dictionary, Rule, VariableType
+from synthema.schema.rules import evaluate_rules
 from synthema.stats import Domain
 from synthema.stats.domain import orderings
 
@@ -216,8 +217,8 @@ class RuleEnforcer:
         """Bool matrix (rows x rules): True where a rule is False (NA is not a violation)."""
         rules = list(range(len(self.rules))) if rules is None else rules
         out = np.zeros((len(frame), len(rules)), dtype=bool)
-        for j, i in enumerate(rules):
-            res = self.rules[i].evaluate(frame, ordinals=self.ordinals)
+        results = evaluate_rules([self.rules[i] for i in rules], frame, ordinals=self.ordinals)
+        for j, res in enumerate(results):
             out[:, j] = res.eq(False).fillna(False).to_numpy(dtype=bool)
         return out
 
@@ -230,8 +231,7 @@ class RuleEnforcer:
     def status(self, frame: pd.DataFrame, rules: list[int]) -> list[np.ndarray]:
         """Per rule, an int8 vector per row: 1 holds, 0 broken, 2 not applicable (NA)."""
         out = []
-        for i in rules:
-            res = self.rules[i].evaluate(frame, ordinals=self.ordinals)
+        for res in evaluate_rules([self.rules[i] for i in rules], frame, ordinals=self.ordinals):
             holds = res.fillna(False).to_numpy(dtype=bool)
             na = res.isna().to_numpy(dtype=bool)
             out.append(np.where(na, 2, np.where(holds, 1, 0)).astype(np.int8))

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from synthema.errors import RuleSyntaxError
-from synthema.schema.rules import Rule
+from synthema.schema.rules import Rule, evaluate_rules
 
 
 @pytest.fixture
@@ -54,6 +54,27 @@ def test_rule_values(frame, expr, expected):
     out = Rule.parse(expr).evaluate(frame, ordinals=ORD)
     # Assert
     assert [None if pd.isna(x) else bool(x) for x in out] == expected
+
+
+def test_rules_evaluated_together_give_what_each_gives_alone(frame):
+    # Setup: rules sharing columns and literals (each column is converted and each literal
+    # broadcast once per frame, then reused: a stale or mutated share would show here)
+    exprs = ["days <= os", "days > 15", "os > 15", 'dx >= "2020-01-01"', "days > 15 or cr",
+             'risk >= "intermediate"', 'risk == "adverse"', "not cr", "cr == (days < 30)",
+             '"2020-01-01" <= dx', "days + 15 > 30", "-days < 0 implies cr"]
+    rules = [Rule.parse(e) for e in exprs]
+    # Run
+    together = evaluate_rules(rules, frame, ordinals=ORD)
+    # Assert
+    assert len(together) == len(rules)
+    for rule, res in zip(rules, together, strict=True):
+        pd.testing.assert_series_equal(res, rule.evaluate(frame, ordinals=ORD))
+    def values(res):
+        return [None if pd.isna(v) else bool(v) for v in res]
+
+    assert values(together[1]) == [False, True, None, True]
+    assert values(together[3]) == values(together[9]) == [True, True, None, False]
+    assert values(together[10]) == [False, True, None, True]
 
 
 @pytest.mark.parametrize(

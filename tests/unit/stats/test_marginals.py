@@ -8,6 +8,7 @@ import pytest
 
 from synthema.errors import SynthemaError
 from synthema.stats import partial_counts, reduce_counts
+from synthema.stats.marginals import marginal_counts
 
 CLIQUES = [("sex",), ("ecog", "npm1"), ("age", "os_days", "os_status"), ("eln2022", "cr")]
 
@@ -27,6 +28,24 @@ def test_partial_counts_equals_a_pandas_groupby(aml_domain, aml_pooled, clique):
     assert counts.dtype == np.int64 and counts.shape == (aml_domain.size(clique),)
     np.testing.assert_array_equal(counts, expected.ravel(order="C"))
     assert counts.sum() == len(aml_pooled)
+
+
+def test_a_batch_of_cliques_counts_each_like_partial_counts(aml_domain, aml_pooled):
+    # Setup
+    codes = aml_domain.encode(aml_pooled).codes
+    cliques = [*CLIQUES, ()]
+    # Run
+    batch = marginal_counts(codes, cliques, aml_domain)
+    # Assert
+    assert len(batch) == len(cliques)
+    for counts, clique in zip(batch, cliques, strict=True):
+        np.testing.assert_array_equal(counts, partial_counts(codes, clique, aml_domain))
+    bad = codes.copy()
+    bad[3, aml_domain.axes(("sex",))[0]] = 99
+    with pytest.raises(ValueError, match="codes of 'sex' outside"):
+        marginal_counts(bad, [("age",)], aml_domain)  # checked even where not counted
+    with pytest.raises(ValueError, match="names an attribute twice"):
+        marginal_counts(codes, [("age",), ("sex", "sex")], aml_domain)
 
 
 def test_frame_and_codes_give_the_same_counts(scd_domain, scd_pooled):
