@@ -13,6 +13,7 @@ import pytest
 
 from synthema.anonymize import AnonymizationError, Models, Policy, anonymize, load_policy
 from synthema.anonymize.html import render_html
+from synthema.anonymize.policy import HierarchySpec
 
 ORDER = ["favorable", "intermediate", "adverse", "not_assessable"]  # the aml policy's order
 
@@ -113,10 +114,58 @@ def test_free_text_refused_unless_allowed(raw_aml, key, header, cells):
     assert header in anonymize(df, kept, key=key).data
 
 
-def test_identifier_released_ungeneralised_is_refused(raw_aml, key):
-    policy = dataclasses.replace(load_policy("aml"), keep=("PLZ",))
-    with pytest.raises(AnonymizationError, match="direct identifier"):
+@pytest.mark.parametrize("how, says", [
+    ("keep", "releases it"),
+    ("quasi_identifier", "releases it ungeneralised"),  # a level-0 QI: the value itself
+])
+def test_identifier_released_ungeneralised_is_refused(raw_aml, key, how, says):
+    # Setup: PLZ (a postcode header, detected) released as it is
+    base = load_policy("aml")
+    policy = (dataclasses.replace(base, keep=("PLZ",)) if how == "keep" else
+              dataclasses.replace(base, quasi_identifiers=(*base.quasi_identifiers,
+                                                           HierarchySpec("PLZ", "suppress"))))
+    # Run / Assert
+    with pytest.raises(AnonymizationError) as err:
         anonymize(raw_aml, policy, key=key)
+    assert err.value.message == (f"{base.source}: column 'PLZ' is a direct identifier but the "
+                                 f"policy {says}")
+
+
+def test_a_detected_header_named_as_the_pseudonym_column_leaves_as_pseudonyms(raw_aml, key):
+    # Setup: PID is an identifier header, and the policy pseudonymises it
+    policy = dataclasses.replace(load_policy("aml"), pseudonym_column="PID")
+    # Run
+    result = anonymize(raw_aml, policy, key=key)
+    # Assert: released as keyed pseudonyms, not removed; no PID value survives
+    assert "PID" not in result.report.removed and "PID" in result.data.columns
+    assert result.data["PID"].str.fullmatch(r"P-[0-9a-f]{16}").all()  # prefix P, length 16
+    assert not set(result.data["PID"]) & set(raw_aml["PID"].astype(str))
+    assert result.report.removed["Name"] == "direct identifier (header)"
+
+
+def test_the_patient_id_released_in_clear_is_refused_wherever_the_policy_puts_it(raw_aml, key):
+    # Setup: no pseudonym; the dictionary's patient id as a level-0 quasi-identifier, or kept
+    # after a free-text column checked by hand (which skips only its own checks)
+    base = dataclasses.replace(load_policy("aml"), pseudonym_column=None)
+    notes = raw_aml.assign(notes=[f"seen in clinic {i}, plan to continue" for i in
+                                  range(len(raw_aml))])
+    cases = [
+        (raw_aml, dataclasses.replace(base, quasi_identifiers=(
+            *base.quasi_identifiers, HierarchySpec("patient_id", "suppress")))),
+        (notes, dataclasses.replace(base, keep=(*base.keep, "notes", "patient_id"),
+                                    keep_free_text=("notes",))),
+    ]
+    for df, policy in cases:
+        # Run / Assert
+        with pytest.raises(AnonymizationError) as err:
+            anonymize(df, policy, key=key)
+        assert err.value.message == (
+            f"{base.source}: column 'patient_id' (purpose.keep, sensitive or quasi_identifiers) "
+            "is the dictionary's patient id and would be released in clear")
+    # ... and kept while pseudonymised it leaves as pseudonyms
+    kept = dataclasses.replace(load_policy("aml"), keep=(*base.keep, "patient_id"))
+    result = anonymize(raw_aml, kept, key=key)
+    assert not set(result.data["patient_id"]) & set(raw_aml["patient_id"].astype(str))
 
 
 def test_unknown_column_suggests_a_name(raw_aml, key):
@@ -380,3 +429,70 @@ def test_the_run_is_logged_in_counts(raw_aml, key, caplog):
         result = anonymize(raw_aml, load_policy("aml"), key=key)
     assert f"anonymised {len(raw_aml)} -> {result.report.records_out} records at node" in \
         caplog.text
+
+
+@pytest.mark.parametrize("names, columns, fix", [
+    # half the names absent (2 of 4): a typo next to an identifier header, not a raw export
+    (["age", "sex", "blasts", "wbc"], ["age", "sex", "Name", "blast"],
+     "fix the policy (did you mean 'blast'?)"),
+    # more than half absent (3 of 5) next to an identifier header: a raw export
+    (["age", "sex", "blasts", "wbc", "ldh"], ["age", "sex", "Name", "blast"],
+     "this looks like a raw site export"),
+    # one of two absent, nothing close, an identifier header: still says raw export
+    (["age", "xq7zz"], ["age", "Name"], "this looks like a raw site export"),
+])
+def test_a_missing_column_is_read_as_a_typo_or_a_raw_export_by_how_many_are_missing(
+        names, columns, fix):
+    from synthema.anonymize.pipeline import _require
+
+    # Run / Assert
+    with pytest.raises(AnonymizationError) as err:
+        _require(pd.DataFrame(columns=columns), names, "the policy", file="in.csv")
+    assert err.value.message.startswith("in.csv: column '")
+    assert err.value.fix.startswith(fix)
+
+
+def test_a_raw_exports_identifier_roles_are_removed_or_pseudonymised_as_the_policy_says(
+        raw_aml, key):
+    # Setup: two columns no header detection would flag, declared by the export's mapping
+    df = raw_aml.assign(col_x="Anna Meier", hn=[f"H{i:06d}" for i in range(len(raw_aml))])
+    # Run
+    result = anonymize(df, load_policy("aml"), key=key,
+                       identifiers={"col_x": "name", "hn": "hospital_number"})
+    # Assert: name -> removed as a raw-export identifier; hospital_number -> pseudonym
+    assert result.report.removed["col_x"] == "direct identifier (name, raw export)"
+    assert "hn" not in result.report.removed and "col_x" not in result.data.columns
+    assert not set(result.data["hn"]) & set(df["hn"])
+
+
+def test_the_result_cannot_be_changed_after_the_fact(raw_aml, key):
+    result = anonymize(raw_aml, load_policy("aml"), key=key)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.data = raw_aml  # type: ignore[misc]
+
+
+def test_a_kept_column_holding_identifier_values_is_refused_by_its_values(raw_aml, key):
+    # Setup: a header nobody would flag, cells that are e-mail addresses
+    df = raw_aml.assign(contact=[f"p{i}@mail.de" for i in range(len(raw_aml))])
+    policy = load_policy("aml")
+    policy = dataclasses.replace(policy, keep=(*policy.keep, "contact"))
+    # Run / Assert: named by what the values are, none of them quoted
+    with pytest.raises(AnonymizationError) as err:
+        anonymize(df, policy, key=key)
+    assert err.value.message == (
+        f"{policy.source}: column 'contact' (purpose.keep, sensitive or quasi_identifiers) "
+        "holds e-mail addresses: it would release identifiers")
+    assert err.value.fix == "pseudonymise it (pseudonym.column) or remove it from the policy"
+
+
+@pytest.mark.parametrize("column", ["induction_intensity", "eln2022", "age"])
+def test_a_raw_identifier_the_policy_also_releases_is_refused(raw_aml, key, column):
+    # Setup: the export's mapping calls a kept, a sensitive and a quasi-identifying column a
+    # name: the policy cannot both remove it and release it
+    policy = load_policy("aml")
+    # Run / Assert
+    with pytest.raises(AnonymizationError) as err:
+        anonymize(raw_aml, policy, key=key, identifiers={column: "name"})
+    assert err.value.message == (f"{policy.source}: raw identifier column(s) {column} are also "
+                                 "named by the policy")
+    assert err.value.fix == "decide on them under raw: only"
