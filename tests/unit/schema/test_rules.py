@@ -47,6 +47,9 @@ ORD = {"risk": ("favorable", "intermediate", "adverse")}
         ("cr == (days < 30)", [True, False, None, False]),
         ("`days` + 1 == 11", [True, False, None, False]),
         ("-days < 0 implies cr", [True, False, None, True]),
+        # booleans count as 0/1 in arithmetic (a boolean column is cast to a number, not reused)
+        ("-cr < 0", [True, False, None, True]),
+        ("min(cr, days) == 1", [True, False, None, True]),
     ],
 )
 def test_rule_values(frame, expr, expected):

@@ -86,6 +86,13 @@ def test_a_batch_gets_each_clique_its_own_noise_in_order(source):
     assert abs(np.corrcoef(first, third)[0, 1]) < 0.3  # independent: standard error 0.06
 
 
+def test_an_empty_batch_measures_nothing(source):
+    # Run
+    noisy, exact = source.measure([], sigma=1.0), source.measure([], sigma=0)
+    # Assert: no marginal, nothing spent, and no error from splitting an empty draw
+    assert noisy == [] and exact == []
+
+
 def test_noise_comes_from_os_entropy_and_no_seed_replays_it(source, monkeypatch):
     # Setup: the numpy global seed and a seeded generator are the attacker's best guesses
     exact = [source._exact_counts(c) for c in CLIQUES]
