@@ -53,6 +53,22 @@ from synthema.synth.pgm import (
 _LOG = logging.getLogger(__name__)
 
 
+def inside(answers: Sequence[Measurement], cliques: Sequence[tuple[str, ...]]
+           ) -> list[Measurement]:
+    """The answers whose clique lies inside one of ``cliques`` (as a set of attributes).
+
+    Selection's noisy answers were paid for; those on a model clique (a tree edge) or inside
+    one (a pair of a survival triple) are measurements like any other, and fitting them as
+    well is post-processing: no budget, less noise where the model lives.
+
+    >>> m = Measurement(("b", "a"), np.array([1, 2, 3, 4]), stddev=1.0, rho_spent=0.5)
+    >>> [x.clique for x in inside([m], [("a", "b", "c")])], inside([m], [("a", "c")])
+    ([('b', 'a')], [])
+    """
+    sets = [set(c) for c in cliques]
+    return [m for m in answers if any(set(m.clique) <= s for s in sets)]
+
+
 def public_structure(
     domain: Domain,
     dictionary: Dictionary,
@@ -184,7 +200,7 @@ class MSTSynthesizer(PGMSynthesizer):
         names = domain.names
         probabilities = one_way_probabilities(ones, domain)
         total = estimated_total(ones)
-        structure, _ = self.select(fit, probabilities, total)
+        structure, _, answers = self.select(fit, probabilities, total)
         cliques = list(structure.cliques)
         _LOG.info("MST selected %d cliques", len(cliques))
         measured = budget.measure(
@@ -193,9 +209,11 @@ class MSTSynthesizer(PGMSynthesizer):
             sigma=budget.sigma(share, len(cliques)) if cliques else 0.0,
             label=f"mst: {len(cliques)} selected marginals",
         )
+        reused = inside(answers, cliques)
+        _LOG.info("MST reuses %d selection answers inside the model's cliques", len(reused))
         self.model_ = fit_model(
             domain,
-            ones + measured,
+            ones + measured + reused,
             iters=self.iters,
             tol=self.tol,
             zeros=structural_zeros(domain, dictionary, ones + measured),
@@ -206,8 +224,11 @@ class MSTSynthesizer(PGMSynthesizer):
 
     def select(
         self, fit: FitContext, probabilities: dict[str, np.ndarray], total: float
-    ) -> tuple[selection.Structure, dict]:
-        """Measure candidate pairs with a third of ρ and build the structure from the answers."""
+    ) -> tuple[selection.Structure, dict, list[Measurement]]:
+        """Measure candidate pairs with a third of ρ and build the structure from the answers.
+
+        Returns the structure, the noisy scores and the noisy candidate answers themselves.
+        """
         source, domain, dictionary, budget, rng = fit
         candidates = selection.candidate_pairs(
             domain, dictionary, max_candidates=self.max_candidates, rng=rng,
@@ -235,4 +256,4 @@ class MSTSynthesizer(PGMSynthesizer):
             max_clique_cells=self.max_clique_cells,
         )
         selection.spanning_edges(scores, structure)
-        return structure, scores
+        return structure, scores, answers

@@ -327,6 +327,10 @@ def test_bad_cell_error_names_file_row_and_column(raw_aml, key, column, cell, sa
     assert err.value.message.startswith(f"site.csv: column '{column}', row 8 and 1 more: ")
     assert says in err.value.message and err.value.fix
     assert cell not in err.value.message + err.value.fix
+    # a frame with no file name: no prefix at all (not "<data>: ")
+    with pytest.raises(AnonymizationError) as err:
+        anonymize(df, load_policy("aml"), key=key)
+    assert err.value.message.startswith(f"column '{column}', row 8 and 1 more: ")
 
 
 def test_population_with_longer_codes_is_generalised_to_the_same_level(raw_aml, key):
@@ -496,3 +500,11 @@ def test_a_raw_identifier_the_policy_also_releases_is_refused(raw_aml, key, colu
     assert err.value.message == (f"{policy.source}: raw identifier column(s) {column} are also "
                                  "named by the policy")
     assert err.value.fix == "decide on them under raw: only"
+
+
+def test_a_raw_identifier_column_absent_from_the_input_is_refused(raw_aml, key):
+    # Setup: the export's mapping names a column the file does not have
+    policy = load_policy("aml")
+    # Run / Assert
+    with pytest.raises(ValueError, match=r"identifier columns \['Vorname'\] are not in the input"):
+        anonymize(raw_aml, policy, key=key, identifiers={"Name": "name", "Vorname": "name"})
