@@ -12,7 +12,10 @@ differentially private synthetic data", JPC 2021 (reference code: Private-PGM
    edge with the exponential mechanism; synthema never lets selection see exact data (the same
    code must run on a federation, where nobody has them), and choosing from noisy answers is
    free post-processing, so the tree is the deterministic best one on the noisy scores;
-3. **measurement**: the selected cliques, ρ/3.
+3. **measurement**: the selected cliques, ρ/3. The model is then fitted on these, the one-way
+   answers and every selection answer that lies inside a selected clique (:func:`inside`: each
+   tree edge is thus measured twice, each survival triple through its pairs as well), which
+   were paid for in step 2 and cost nothing more to use.
 
 Before the tree, the structure is seeded with what the dictionary declares (public, no budget):
 each survival pair (time, event) and the columns of every short rule (at most 3 columns); then
