@@ -508,3 +508,15 @@ def test_a_raw_identifier_column_absent_from_the_input_is_refused(raw_aml, key):
     # Run / Assert
     with pytest.raises(ValueError, match=r"identifier columns \['Vorname'\] are not in the input"):
         anonymize(raw_aml, policy, key=key, identifiers={"Name": "name", "Vorname": "name"})
+
+
+def test_a_single_record_is_its_own_reference_distribution(raw_aml, key):
+    # Setup: one patient (a favourable ELN risk: first in the order), k = 1 and t-closeness.
+    # The reference distribution of eln2022 is that one record's, so its class is at
+    # distance 0 from it and nothing needs suppressing
+    one = raw_aml[raw_aml["eln2022"] == "favorable"].iloc[[0]]
+    policy = _policy(k=1, t=0.2, max_suppression=0.0)
+    # Run
+    result = anonymize(one, policy, key=key)
+    # Assert
+    assert result.report.records_out == 1 and len(result.data) == 1

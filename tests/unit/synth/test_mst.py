@@ -189,36 +189,3 @@ def test_public_structure_joins_each_target_with_its_most_associated_covariates(
         assert pair in cliques and pair not in plain
     assert ("cr", "tp53") not in cliques and ("cr", "os_status") not in cliques
 
-
-def test_selection_answers_inside_the_model_are_fitted_too_at_no_cost(
-        small_dictionary, aml_data, monkeypatch):
-    # Setup: record what the model is fitted on, and every question asked
-    import synthema.synth.mst as mst
-
-    seen = {}
-    real_fit = mst.fit_model
-
-    def spy_fit(domain, measurements, **kwargs):
-        seen["measurements"] = list(measurements)
-        return real_fit(domain, measurements, **kwargs)
-
-    monkeypatch.setattr(mst, "fit_model", spy_fit)
-    spy = SpySource(CentralSource(aml_data, small_dictionary))
-    synth = create_synthesizer("mst", dictionary=small_dictionary, epsilon=1.0, random_state=0)
-    # Run
-    synth.fit(spy)
-    # Assert: besides the one-way and selected marginals, the candidate answers (selection's
-    # sigma) whose pair lies inside a model clique -- every tree edge, the pairs of each
-    # survival triple -- and no other; the budget is what the four batches cost
-    _, candidate_sigma, _ = spy.calls[2]
-    _, selected_sigma, _ = spy.calls[3]
-    assert candidate_sigma != selected_sigma
-    reused = [m for m in seen["measurements"] if m.stddev == candidate_sigma]
-    cliques = [set(c) for c in synth.cliques_]
-    assert reused and all(any(set(m.clique) <= c for c in cliques) for m in reused)
-    pairs = {frozenset(c) for c in synth.cliques_ if len(c) == 2}
-    assert pairs <= {frozenset(m.clique) for m in reused}
-    triples = [c for c in synth.cliques_ if len(c) == 3]
-    assert all(sum(set(m.clique) <= set(t) for m in reused) >= 2 for t in triples)
-    assert sum(rho for *_, rho in spy.calls) == pytest.approx(synth.privacy_spent_["rho"])
-    assert synth.privacy_spent_["epsilon"] == pytest.approx(1.0, rel=1e-6)
