@@ -520,3 +520,26 @@ def test_a_single_record_is_its_own_reference_distribution(raw_aml, key):
     result = anonymize(one, policy, key=key)
     # Assert
     assert result.report.records_out == 1 and len(result.data) == 1
+
+
+def test_dates_released_generalised_need_no_date_shift_key(key, monkeypatch):
+    # Setup: linkable pseudonyms (scope linkage: a shift would need the site's date-shift
+    # key), dates released as months: nothing is shifted, so no date-shift key is asked for
+    from synthema.cohorts.simulate import simulate
+
+    monkeypatch.delenv("SYNTHEMA_DATE_SHIFT_KEY", raising=False)
+    data = simulate("scd", sites=1, patients=200, seed=3)[0].data
+    base = load_policy("scd")
+    policy = dataclasses.replace(base, scope="linkage", dates=dataclasses.replace(
+        base.dates, method="generalize", granularity="month", key_env=None, key_file=None))
+    # Run
+    result = anonymize(data, policy, key=key)
+    # Assert: released, dates as months
+    assert result.report.records_out > 0
+    assert result.data["enrolment_date"].dropna().astype(str).str.fullmatch(
+        r"\d{4}-\d{2}").all()
+    # ... and the same policy shifting the dates refuses without that key
+    shifting = dataclasses.replace(policy, dates=dataclasses.replace(policy.dates,
+                                                                     method="shift"))
+    with pytest.raises(AnonymizationError, match="date-shift key|SYNTHEMA_DATE_SHIFT_KEY"):
+        anonymize(data, shifting, key=key)
