@@ -291,8 +291,7 @@ class _Val:
 
 
 def _as_series(val: _Val, index: pd.Index) -> pd.Series:
-    if isinstance(val.data, pd.Series):
-        return val.data
+    """A literal ``val`` repeated over ``index``, in its kind's nullable dtype."""
     dtype = {"bool": "boolean", "num": "Float64", "str": "string", "date": "Float64"}[val.kind]
     return pd.Series([val.data] * len(index), index=index, dtype=dtype)
 
@@ -439,9 +438,10 @@ class _Evaluator:
         return self._literals[key]
 
     def num(self, val: _Val) -> pd.Series:
-        """Numeric view: booleans as 0/1, dates as days since 1970-01-01."""
-        if val.kind == "str":
-            raise TypeError("a text value was used where a number is needed")
+        """Numeric view: booleans as 0/1, dates as days since 1970-01-01.
+
+        Callers refuse text first (``_numeric``, or a comparison's text branch).
+        """
         return _as(self.series(val), "Float64")
 
     def eval(self, node: tuple) -> _Val:  # noqa: C901 - a dispatch table over node kinds
