@@ -352,3 +352,23 @@ def test_an_empty_input_has_nothing_suppressed():
     policy = _by_sex(max_suppression=0.0)
     loss = anonymize(df, policy, key=KEY).report.information_loss
     assert (loss.suppressed_records, loss.suppression_rate) == (0, 0.0)
+
+
+def test_a_quasi_identifier_at_level_one_is_compared_as_its_generalised_labels(raw_aml):
+    # Setup: age fixed at its first level (bands of 5 years), sex as it is
+    from synthema.anonymize import anonymize, load_policy
+
+    base = load_policy("aml")
+    q = {h.column: h for h in base.quasi_identifiers}
+    policy = dataclasses.replace(
+        base, quasi_identifiers=(dataclasses.replace(q["age"], min_level=1, max_level=1),
+                                 q["sex"]),
+        models=Models(k=2, max_suppression=0.3), keep=("induction_intensity",), sensitive={})
+    # Run
+    report = anonymize(raw_aml, policy, key=KEY).report
+    # Assert: the input-vs-release check reads age as ordered bands (TVD), not as an integer
+    # (Kolmogorov-Smirnov on labels such as "60-64"); sex, left at level 0, keeps its type
+    [metric] = [m for m in report.utility["metrics"] if m["name"] == "column_distance"]
+    types = {c["column"]: (c["type"], c["metric"]) for c in metric["details"]["columns"]}
+    assert types["age"] == ("ordinal", "tvd")
+    assert types["sex"] == ("categorical", "tvd")
