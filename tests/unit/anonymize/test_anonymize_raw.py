@@ -146,6 +146,9 @@ def test_dropped_values_and_empty_rows_are_counted(exports, key):
     assert harm["rows_in"] == len(raw) and harm["rows_out"] == len(raw) - 1
     assert harm["rows_without_values"] == 1
     assert result.report.records_in == len(raw) - 1
+    # the report's input line: the file's rows, and the one with no mapped value
+    assert (result.report.input.file, result.report.input.rows,
+            result.report.input.rows_without_values) == ("x.csv", len(raw), 1)
     assert all(i.values == len(raw) - 1 for i in result.report.identifiers)
 
 
