@@ -77,7 +77,7 @@ def partial_counts(
     if isinstance(data, pd.DataFrame):
         sub = domain.project(names)
         return _count(sub.encode(data).codes, tuple(range(len(names))), sub)
-    return _count(domain.validate_codes(data), domain.axes(names), domain.project(names))
+    return marginal_counts(data, [names], domain)[0]
 
 
 def marginal_counts(
