@@ -43,6 +43,11 @@ class Measurement:
         noisy_counts: int64 vector of ``domain.size(clique)`` cells (read-only copy).
         stddev: standard deviation of the noise added to each cell (0: exact counts).
         rho_spent: zCDP cost of this measurement (``inf`` when exact counts were released).
+        groups: ``None`` (the counts are over every cell of the clique), or, for a marginal
+            measured on a coarsening of the model's codes, one tuple per attribute of the
+            clique giving the group of each of its codes (``groups[k][code]``; groups numbered
+            from 0): the counts are then over the groups' cells (C order), each the sum of
+            the clique's cells it holds (see :mod:`synthema.synth.anchor`).
 
     >>> m = Measurement(("sex",), np.array([40, 61, 2]), stddev=2.0, rho_spent=0.125)
     >>> m.total, m.is_private
@@ -55,6 +60,7 @@ class Measurement:
     noisy_counts: np.ndarray
     stddev: float
     rho_spent: float
+    groups: tuple[tuple[int, ...], ...] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.clique, str) or not all(isinstance(c, str) for c in self.clique):
@@ -69,6 +75,17 @@ class Measurement:
         if not self.rho_spent >= 0:
             raise ValueError(f"rho_spent must be >= 0, got {self.rho_spent!r}")
         counts = counts.astype(np.int64, copy=False)
+        if self.groups is not None:
+            groups = tuple(tuple(int(g) for g in axis) for axis in self.groups)
+            if len(groups) != len(self.clique) or not all(
+                    axis and min(axis) == 0 and set(axis) == set(range(max(axis) + 1))
+                    for axis in groups):
+                raise ValueError("groups must give, for each attribute of the clique, the "
+                                 "group (0, 1, ... with none skipped) of each of its codes")
+            if counts.size != math.prod(max(axis) + 1 for axis in groups):
+                raise ValueError(f"{counts.size} counts for groups of "
+                                 f"{[max(a) + 1 for a in groups]} values")
+            object.__setattr__(self, "groups", groups)
         counts.flags.writeable = False
         object.__setattr__(self, "clique", tuple(self.clique))
         object.__setattr__(self, "noisy_counts", counts)

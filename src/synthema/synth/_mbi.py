@@ -5,7 +5,8 @@ ones and back into plain arrays:
 
 - :func:`mbi_domain` builds an ``mbi.Domain`` from :meth:`synthema.stats.Domain.for_mbi`;
 - :func:`linear_measurements` turns :class:`~synthema.stats.Measurement` objects into
-  ``mbi.LinearMeasurement`` (noisy counts, clique, stddev);
+  ``mbi.LinearMeasurement`` (noisy counts, clique, stddev; a marginal measured on groups of
+  the model's codes gets a :class:`GroupedQuery`);
 - :func:`estimate` runs mbi's mirror descent (``mbi.estimation.MirrorDescent``, the estimator
   mbi recommends, with its Armijo line search) for a bounded number of iterations and returns
   the fitted log-potentials per clique as numpy arrays;
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -56,6 +58,39 @@ def mbi_domain(domain: Domain) -> mbi.Domain:
     return mbi.Domain(names, shape)
 
 
+@dataclass(frozen=True)
+class GroupedQuery:
+    """mbi query of a marginal measured on groups of the model's codes: the sums per group.
+
+    ``groups[k][code]`` is the group of code ``code`` of the clique's ``k``-th attribute; the
+    query sums the model's marginal over each group's cells (axis by axis) and flattens the
+    result in C order, as the source counted them. Hashable by value, so fits with the same
+    groupings share one compiled program (mbi holds queries as static data).
+
+    >>> import jax.numpy as jnp
+    >>> class F:  # a stand-in for mbi.Factor: only ``values`` is read
+    ...     values = jnp.arange(6.0).reshape(2, 3)
+    >>> GroupedQuery(((0, 0), (0, 1, 1)))(F()).tolist()   # [[0, 1, 2], [3, 4, 5]]
+    [3.0, 12.0]
+    >>> GroupedQuery(((0, 0), (0, 1, 1))).op_norm_sq()
+    4.0
+    """
+
+    groups: tuple[tuple[int, ...], ...]
+
+    def __call__(self, factor) -> jax.Array:
+        values = factor.values
+        for axis, groups in enumerate(self.groups):
+            onehot = np.zeros((max(groups) + 1, len(groups)))
+            onehot[list(groups), np.arange(len(groups))] = 1.0
+            values = jnp.moveaxis(jnp.tensordot(onehot, values, axes=([1], [axis])), 0, axis)
+        return values.reshape(-1)
+
+    def op_norm_sq(self) -> float:
+        """Squared operator norm: the most model cells one group cell sums."""
+        return float(math.prod(max(Counter(axis).values()) for axis in self.groups))
+
+
 def linear_measurements(measurements: Sequence[Measurement]) -> list[mbi.LinearMeasurement]:
     """``mbi.LinearMeasurement`` objects (float counts, clique, stddev) from measurements.
 
@@ -66,14 +101,16 @@ def linear_measurements(measurements: Sequence[Measurement]) -> list[mbi.LinearM
     """
     noisy = [m.stddev for m in measurements if m.stddev > 0]
     exact_stddev = min(noisy) * 1e-3 if noisy else 1.0
-    return [
-        mbi.LinearMeasurement(
+    out = []
+    for m in measurements:
+        extra = {} if m.groups is None else {"query": GroupedQuery(m.groups)}
+        out.append(mbi.LinearMeasurement(
             np.asarray(m.noisy_counts, dtype=np.float64),
             tuple(m.clique),
             float(m.stddev) if m.stddev > 0 else exact_stddev,
-        )
-        for m in measurements
-    ]
+            **extra,
+        ))
+    return out
 
 
 @dataclass(frozen=True)

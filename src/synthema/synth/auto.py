@@ -42,14 +42,18 @@ import numpy as np
 from synthema.errors import ParameterError
 from synthema.schema import Dictionary, load_dictionary
 from synthema.stats import Domain
+from synthema.synth import selection
 from synthema.synth.aim import AIMSynthesizer
 from synthema.synth.base import BaseSynthesizer, FitContext
 from synthema.synth.bins import one_way_step, pooled
-from synthema.synth.independent import IndependentSynthesizer
+from synthema.synth.independent import ANCHOR_ONE_WAY_SHARE, IndependentSynthesizer
 from synthema.synth.mst import MSTSynthesizer
 from synthema.synth.pgm import PGMSynthesizer, check_rules_possible, estimated_total
 
 AUTO = "auto"
+#: what the reason adds when independent marginals keep the survival anchor
+ANCHOR_REASON = (", except each survival pair and its association with every covariate on "
+                 "coarse groups (the survival anchor, half of the rest of rho)")
 #: the methods ``auto`` chooses from (all differentially private, all federated)
 CANDIDATES: dict[str, type[PGMSynthesizer]] = {
     "mst": MSTSynthesizer, "aim": AIMSynthesizer, "independent": IndependentSynthesizer}
@@ -306,10 +310,14 @@ class AutoSynthesizer(BaseSynthesizer):
                                  bins=chosen.bins)
         choice = settle(plan, patients=estimated_total(ones), allowed=allowed)
         if choice.method == "independent":
-            again = budget.measure_one_way(
-                fit.source, fit.domain.names, rho=budget.remaining,
-                label="auto (independent): one-way marginals with the rest of rho")
             chosen = self._candidate("independent")
+            if selection.survival_columns(fit.dictionary, fit.domain):
+                chosen.set_params(survival_anchor=True)
+                choice = dataclasses.replace(choice, reason=choice.reason + ANCHOR_REASON)
+            again = budget.measure_one_way(
+                fit.source, fit.domain.names,
+                rho=budget.remaining * (ANCHOR_ONE_WAY_SHARE if chosen.survival_anchor else 1.0),
+                label="auto (independent): one-way marginals with the rest of rho")
             ones = [pooled(a, b) for a, b in zip(ones, again, strict=True)]
         chosen._fit_from(fit, ones)
         self.chosen_, self.method_choice = chosen, choice

@@ -38,7 +38,7 @@ import numpy as np
 
 from synthema.schema import Dictionary
 from synthema.stats import Domain, Measurement
-from synthema.synth import selection
+from synthema.synth import anchor, selection
 from synthema.synth.base import FitContext
 from synthema.synth.bins import is_bins
 from synthema.synth.pgm import (
@@ -98,8 +98,9 @@ def public_structure(
             chosen = [c for c in (covariates or ()) if c in domain]
         for x in chosen:
             clique = (time, event, x)
-            if domain.size(clique) <= max_clique_cells:
-                structure.add(clique, largest_node=largest, max_cells=max_clique_cells)
+            if domain.size(clique) <= max_clique_cells and structure.add(
+                    clique, largest_node=largest, max_cells=max_clique_cells):
+                structure.triples.append(clique)
     for target in selection.target_columns(dictionary, domain):
         exclude = selection.outcome_exclusions(target, dictionary, domain)
         ranked = selection.survival_covariates((target,), scores, k=len(domain),
@@ -190,12 +191,22 @@ class MSTSynthesizer(PGMSynthesizer):
         structure, _ = self.select(fit, probabilities, total)
         cliques = list(structure.cliques)
         _LOG.info("MST selected %d cliques", len(cliques))
-        measured = budget.measure(
-            source,
-            cliques,
-            sigma=budget.sigma(share, len(cliques)) if cliques else 0.0,
-            label=f"mst: {len(cliques)} selected marginals",
-        )
+        grouped = [c for c in structure.triples if c in cliques]
+        if not anchor.applies(source, budget.private):
+            grouped = []
+        fine = [c for c in cliques if c not in grouped]
+        for part in [c[:2] for c in grouped] + selection.rule_cliques(
+                dictionary, domain, max_cells=self.max_clique_cells):
+            # what a grouped triple subsumed (its survival pair, a rule's columns) stays fine
+            if any(set(part) <= set(c) for c in grouped) and not any(
+                    set(part) <= set(c) for c in fine):
+                fine.append(part)
+        sigma = budget.sigma(share, len(fine) + len(grouped)) if cliques else 0.0
+        measured = budget.measure(source, fine, sigma=sigma,
+                                  label=f"mst: {len(fine)} selected marginals")
+        measured += anchor.measure(
+            budget, source, grouped, anchor.triple_groups(domain, probabilities, grouped),
+            sigma=sigma, label=f"mst: {len(grouped)} survival triples on groups of bins")
         self.model_ = fit_model(
             domain,
             ones + measured,

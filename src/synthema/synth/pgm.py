@@ -130,11 +130,15 @@ def missing_estimates(
     """
     sums: dict[str, list[tuple[float, float]]] = {}
     for m in measurements:
-        shape = tuple(domain[a].size for a in m.clique)
+        groups = m.groups or tuple(tuple(range(domain[a].size)) for a in m.clique)
+        shape = tuple(max(g) + 1 for g in groups)
         table = np.reshape(m.noisy_counts.astype(np.float64), shape)
         for axis, name in enumerate(m.clique):
+            code = domain[name].missing_code
+            if groups[axis].count(groups[axis][code]) > 1:
+                continue  # missing shares its group with values: no count of its own
             cells = table.size // shape[axis]
-            missing = np.take(table, domain[name].missing_code, axis=axis).sum()
+            missing = np.take(table, groups[axis][code], axis=axis).sum()
             sums.setdefault(name, []).append((float(missing), m.stddev * np.sqrt(cells)))
     out = {}
     for name, pairs in sums.items():

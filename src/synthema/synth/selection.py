@@ -250,6 +250,8 @@ class Structure:
     def __init__(self, names: Iterable[str]) -> None:
         self.parent = {n: n for n in names}
         self.cliques: list[Clique] = []
+        #: the survival (time, event, X) triples accepted (MST measures them on groups)
+        self.triples: list[Clique] = []
 
     def find(self, name: str) -> str:
         root = name

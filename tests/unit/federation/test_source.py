@@ -71,6 +71,32 @@ def test_noise_off_counts_on_a_regrouping_equal_central_counts(sites, site_frame
     assert fed[0].noisy_counts.size == 6 * 3 and source.rounds[-1].cells == 6 * 3 + 3 * 3
 
 
+def test_noise_off_survival_anchor_counts_equal_central_counts(sites, site_frames, small_domain):
+    # Setup: the same model bins on both sides, and the anchor's groups of them
+    from synthema.stats.regroup import Regrouping
+    from synthema.synth import anchor
+    from synthema.synth.base import PrivacyBudget
+    from synthema.synth.bins import RegroupedSource
+
+    model = Regrouping({"os_days": (0, 1, 2, 7, 30), "age": (0, 10, 20, 40)})
+    fed = RegroupedSource(FederatedSource(small_domain, LocalSum(sites), n_sites=3), model)
+    cen = RegroupedSource(CentralSource(pd.concat(site_frames[:3], ignore_index=True),
+                                        small_domain), model)
+    domain = cen.domain
+    groups = {"os_days": (0, 0, 1, 1, 2, 3), "age": (0, 1, 1, 1, 2)}
+    cliques = [("os_days", "os_status", "age")]
+    assert domain["os_days"].size == 6 and domain["age"].size == 5
+    # Run
+    a = anchor.measure(PrivacyBudget(math.inf, 1e-6), fed, cliques, groups, sigma=0.0,
+                       label="anchor")
+    b = anchor.measure(PrivacyBudget(math.inf, 1e-6), cen, cliques, groups, sigma=0.0,
+                       label="anchor")
+    # Assert: identical group counts, 4 x 3 x 3 of them, summing to every patient
+    assert np.array_equal(a[0].noisy_counts, b[0].noisy_counts)
+    assert a[0].groups == b[0].groups and a[0].noisy_counts.size == 4 * 3 * 3
+    assert a[0].noisy_counts.sum() == sum(len(f) for f in site_frames[:3])
+
+
 def test_a_site_refuses_a_regrouping_beyond_its_fine_grid(sites, small_domain):
     # Setup
     from synthema.federation.protocol import Query, domain_fingerprint
@@ -155,10 +181,14 @@ def test_auto_settles_on_the_sites_noisy_count_and_every_ledger_pays_what_it_spe
     synth.fit(source)
 
     # Assert: three rounds of one-way marginals (the plan's share on the fine grid, then on
-    # the chosen bins, then the rest), all charged
+    # the chosen bins, then half the rest), then the survival anchor (the dictionary has
+    # survival pairs: each pair on the model's bins, then its triples on groups, one sigma),
+    # all charged
     spent = synth.privacy_spent_["rho"]
     assert synth.method == "independent" and synth.method_choice.patients < 1000
-    assert len(source.rounds) == 3
+    assert synth.chosen_.survival_anchor
+    assert len(source.rounds) == 5
+    assert source.rounds[3].sigma == source.rounds[4].sigma
     assert source.rounds[1].query_id != source.rounds[0].query_id
     assert spent == pytest.approx(cdp_rho(1.0, synth.delta), rel=1e-6)
     for site in sites:

@@ -152,10 +152,12 @@ def test_selection_uses_noisy_answers_only(small_dictionary, aml_data, fitted, f
     with fixed_noise(0):
         synth.fit(spy)
 
-    # Assert: four batches (one-way on the fine grid, then on the chosen bins, candidates,
-    # selected), all noisy, all accounted
-    assert len(spy.calls) == 4
+    # Assert: five batches (one-way on the fine grid, then on the chosen bins, candidates,
+    # selected, and the survival triples on groups of bins at the selected cliques' sigma),
+    # all noisy, all accounted
+    assert len(spy.calls) == 5
     assert all(sigma > 0 for _, sigma, _ in spy.calls)
+    assert spy.calls[4][1] == spy.calls[3][1]
     assert spy.calls[2][0] == len(small_dictionary) * (len(small_dictionary) - 1) // 2
     assert sum(rho for *_, rho in spy.calls) == pytest.approx(synth.privacy_spent_["rho"])
     reference = fitted("mst", 4.0)  # the same seed through a CentralSource: the same model
