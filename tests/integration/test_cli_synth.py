@@ -92,7 +92,8 @@ def test_the_default_method_is_auto_and_its_choice_is_printed_and_kept(cohort, t
         assert result.exit_code == 0, result.output
         assert line in " ".join(result.output.split())
     assert "fitted independent on 300 patients" in fitted.output
-    assert "independent (differentially private (independent marginals))" in shown.output
+    assert ("independent (differentially private (independent marginals, survival anchored))"
+            in shown.output)
 
 
 def test_a_named_method_prints_no_choice(cohort, tmp_path):

@@ -29,6 +29,7 @@ keys are not. All objects are frozen; ``project`` returns a new dictionary.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 from collections.abc import Iterable, Mapping
@@ -69,17 +70,24 @@ _TOP_KEYS = {
     "targets": "list of outcome variables the synthesizers favour and evaluate predicts",
     "rules": "list of rule expressions or {name, expr, description}",
 }
-_SURVIVAL_KEYS = {"time": "duration variable", "event": "boolean variable", "label": "label"}
+_SURVIVAL_KEYS = {"time": "duration variable", "event": "boolean variable", "label": "label",
+                  "covariates": "list of prognostic variables the synthesizers model with it"}
 _RULE_KEYS = {"name": "rule name", "expr": "rule expression", "description": "why it holds"}
 
 
 @dataclass(frozen=True)
 class SurvivalPair:
-    """A right-censored outcome: a duration and its event indicator."""
+    """A right-censored outcome: a duration and its event indicator.
+
+    ``covariates`` are variables known to be prognostic for it (public clinical knowledge,
+    e.g. age and ELN 2022 risk for AML survival): the synthesizers model the pair jointly with
+    them without spending budget on finding them (:mod:`synthema.synth.anchor`).
+    """
 
     time: str
     event: str
     label: str = ""
+    covariates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,6 +139,13 @@ class Dictionary:
                     f"{self.source}: survival event '{pair.event}' is not a boolean variable",
                     fix="name a boolean variable under survival: event",
                 )
+            for name in pair.covariates:
+                if name not in by_name or name in (pair.time, pair.event):
+                    raise DictionaryError(
+                        f"{self.source}: covariate '{name}' of survival time '{pair.time}' is "
+                        + ("the pair's own column" if name in by_name else "not a variable"),
+                        fix="list other variables of the dictionary under covariates",
+                    )
         self._check_targets(by_name)
         kinds = {v.name: _RULE_KIND[v.type] for v in self.variables}
         categories = {v.name: v.categories for v in self.variables if v.categories}
@@ -200,8 +215,14 @@ class Dictionary:
                     fix="write {time: os_days, event: os_status}",
                 )
             check_keys(item, _SURVIVAL_KEYS, "a survival entry", source)
+            covariates = item.get("covariates") or []
+            if not isinstance(covariates, list) or not all(isinstance(c, str) for c in covariates):
+                raise DictionaryError(
+                    f"{source}: covariates of survival time '{item['time']}' are not a list "
+                    "of variable names", fix="write covariates: [age, eln2022]")
             survival.append(
-                SurvivalPair(str(item["time"]), str(item["event"]), str(item.get("label", "")))
+                SurvivalPair(str(item["time"]), str(item["event"]), str(item.get("label", "")),
+                             tuple(covariates))
             )
         rules = []
         for i, item in enumerate(raw.get("rules") or [], start=1):
@@ -312,7 +333,9 @@ class Dictionary:
             title=self.title,
             description=self.description,
             patient_id=self.patient_id,
-            survival=tuple(p for p in self.survival if {p.time, p.event} <= keep),
+            survival=tuple(dataclasses.replace(p, covariates=tuple(
+                c for c in p.covariates if c in keep)) for p in self.survival
+                if {p.time, p.event} <= keep),
             rules=tuple(r for r in self.rules if set(r.columns) <= keep),
             targets=tuple(t for t in self.targets if t in keep),
             source=self.source,
@@ -331,6 +354,7 @@ class Dictionary:
         if self.survival:
             out["survival"] = [
                 {"time": p.time, "event": p.event} | ({"label": p.label} if p.label else {})
+                | ({"covariates": list(p.covariates)} if p.covariates else {})
                 for p in self.survival
             ]
         if self.targets:

@@ -264,13 +264,17 @@ class AIMSynthesizer(PGMSynthesizer):
         return out
 
     def _survival_cliques(self, errors, structure, dictionary, domain, largest):
-        """Round one's (time, event, X) triples: named, or the worst-fit ``n_covariates``."""
+        """Round one's (time, event, X) triples: named, or the declared ones and the worst-fit
+        up to ``n_covariates``."""
         added = []
         for time, event in selection.survival_columns(dictionary, domain):
-            if self.survival_covariates == "auto":
-                triples = [c for c in errors if len(c) == 3 and c[:2] == (time, event)]
+            if self.survival_covariates == "auto":  # declared covariates first
+                declared = [(time, event, x)
+                            for x in selection.declared_covariates(dictionary, domain, time)]
+                triples = [c for c in errors if len(c) == 3 and c[:2] == (time, event)
+                           and c not in declared]
                 ranked = sorted((c for c in triples if errors[c] > 0), key=lambda c: -errors[c])
-                chosen = ranked[: self.n_covariates]
+                chosen = declared + ranked[: max(0, self.n_covariates - len(declared))]
             else:
                 chosen = [(time, event, x) for x in self.survival_covariates or () if x in domain]
             for clique in chosen:

@@ -43,6 +43,13 @@ def survival_columns(dictionary: Dictionary, domain: Domain) -> list[tuple[str, 
     ]
 
 
+def declared_covariates(dictionary: Dictionary, domain: Domain, time: str) -> list[str]:
+    """The covariates the dictionary declares for the survival pair of ``time`` (public
+    knowledge: no budget), those in the domain, in the dictionary's order."""
+    pair = next((p for p in dictionary.survival if p.time == time), None)
+    return [c for c in (pair.covariates if pair else ()) if c in domain]
+
+
 def target_columns(dictionary: Dictionary, domain: Domain) -> list[str]:
     """The dictionary's declared targets that are in the domain, in order."""
     return [t for t in dictionary.targets if t in domain]

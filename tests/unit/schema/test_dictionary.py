@@ -92,6 +92,12 @@ def test_round_trip_through_yaml(tmp_path):
          r"remove it from targets"),
         (lambda r: r.update(targets=["wbc", "wbc"]), r"target 'wbc' is listed twice"),
         (lambda r: r.update(targets="wbc"), r"not a list of variable names.*targets: \[cr\]"),
+        (lambda r: r["survival"][0].update(covariates=["agee"]),
+         r"covariate 'agee' of survival time 'os_days' is not a variable"),
+        (lambda r: r["survival"][0].update(covariates=["os_status"]),
+         r"covariate 'os_status' .* is the pair's own column"),
+        (lambda r: r["survival"][0].update(covariates="age"),
+         r"covariates of survival time 'os_days' are not a list.*covariates: \[age"),
     ],
 )
 def test_each_malformed_dictionary_has_its_error(mutate, match):
@@ -118,6 +124,23 @@ def test_targets_are_parsed_kept_by_projection_and_written_back(tmp_path):
     assert again == d
     assert d.project(["age", "wbc"]).targets == ("wbc",)
     assert _load(MINIMAL, tmp_path).targets == ()
+
+
+def test_survival_covariates_are_parsed_kept_by_projection_and_written_back(tmp_path):
+    # Setup
+    text = MINIMAL.replace("- {time: os_days, event: os_status}",
+                           "- {time: os_days, event: os_status, covariates: [age, wbc]}")
+
+    # Run
+    d = _load(text, tmp_path)
+    again = Dictionary.from_mapping(yaml.safe_load(d.to_yaml()))
+
+    # Assert
+    assert d.survival[0].covariates == ("age", "wbc")
+    assert again == d
+    assert d.project(["age", "os_days", "os_status"]).survival[0].covariates == ("age",)
+    assert _load(MINIMAL, tmp_path).survival[0].covariates == ()
+    assert load_dictionary("aml").survival[0].covariates == ("age", "eln2022")
 
 
 def test_a_bad_target_names_the_file_and_the_fix_on_one_line(tmp_path):

@@ -164,6 +164,34 @@ def test_selection_uses_noisy_answers_only(small_dictionary, aml_data, fitted, f
     assert synth.cliques_ == reference.cliques_
 
 
+def test_declared_survival_covariates_come_first_and_auto_fills_the_rest(small_dictionary):
+    # Setup: noisy scores that favour npm1, tp53 and sex; the dictionary declares age
+    import dataclasses
+
+    from synthema.stats import Domain
+    from synthema.synth.mst import public_structure
+
+    domain = Domain.from_dictionary(small_dictionary)
+    pair = small_dictionary.survival[0]
+    def declaring(*names):
+        return dataclasses.replace(small_dictionary, survival=(
+            dataclasses.replace(pair, covariates=names), *small_dictionary.survival[1:]))
+
+    declared, plain = declaring("age"), declaring()
+    scores = {(pair.time, "npm1"): 9.0, (pair.time, "tp53"): 8.0, (pair.time, "sex"): 7.0,
+              (pair.time, "age"): -5.0}
+
+    def triples(d, n):
+        s = public_structure(domain, d, scores, covariates="auto", n_covariates=n,
+                             max_clique_cells=50_000)
+        return [c[2] for c in s.triples if c[:2] == (pair.time, pair.event)]
+
+    # Run / Assert: age although its noisy score is negative, then the best scored
+    assert triples(declared, 3) == ["age", "npm1", "tp53"]
+    assert triples(declared, 1) == ["age"]
+    assert triples(plain, 3) == ["npm1", "tp53", "sex"]
+
+
 def test_public_structure_joins_each_target_with_its_most_associated_covariates(
     small_dictionary,
 ):
