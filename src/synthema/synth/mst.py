@@ -24,9 +24,8 @@ each survival pair is joined with covariates into (time, event, X) triples —
 pair (``covariates:``, public knowledge) and fills up to ``n_covariates`` with the ones most
 associated with the pair by the noisy selection scores — and each declared target T
 (``targets:``) with the ``n_covariates`` attributes most associated with it, as (T, X) pairs.
-The tree connects these
-parts; a clique that would close a cycle is kept only while the junction tree's largest node
-stays within ``max_clique_cells``.
+The tree connects these parts; a clique that would close a cycle is kept only while the
+junction tree's largest node stays within ``max_clique_cells``.
 The model is fitted with mbi (:mod:`synthema.synth._mbi`); ``required`` variables are never
 missing in it (a structural zero).
 """
