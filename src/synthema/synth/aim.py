@@ -264,8 +264,8 @@ class AIMSynthesizer(PGMSynthesizer):
         return out
 
     def _survival_cliques(self, errors, structure, dictionary, domain, largest):
-        """Round one's (time, event, X) triples: named, or the declared ones and the worst-fit
-        up to ``n_covariates``."""
+        """Round one's (time, event, X) triples: named, or the declared ones and the
+        ``n_covariates`` worst-fit others."""
         added = []
         for time, event in selection.survival_columns(dictionary, domain):
             if self.survival_covariates == "auto":  # declared covariates first
@@ -274,7 +274,7 @@ class AIMSynthesizer(PGMSynthesizer):
                 triples = [c for c in errors if len(c) == 3 and c[:2] == (time, event)
                            and c not in declared]
                 ranked = sorted((c for c in triples if errors[c] > 0), key=lambda c: -errors[c])
-                chosen = declared + ranked[: max(0, self.n_covariates - len(declared))]
+                chosen = declared + ranked[: self.n_covariates]
             else:
                 chosen = [(time, event, x) for x in self.survival_covariates or () if x in domain]
             for clique in chosen:

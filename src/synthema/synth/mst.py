@@ -21,8 +21,8 @@ Before the tree, the structure is seeded with what the dictionary declares (publ
 each survival pair (time, event) and the columns of every short rule (at most 3 columns); then
 each survival pair is joined with covariates into (time, event, X) triples —
 ``survival_covariates`` names them, or ``"auto"`` takes those the dictionary declares for the
-pair (``covariates:``, public knowledge) and fills up to ``n_covariates`` with the ones most
-associated with the pair by the noisy selection scores — and each declared target T
+pair (``covariates:``, public knowledge) and adds the ``n_covariates`` others most associated
+with the pair by the noisy selection scores — and each declared target T
 (``targets:``) with the ``n_covariates`` attributes most associated with it, as (T, X) pairs.
 The tree connects these parts; a clique that would close a cycle is kept only while the
 junction tree's largest node stays within ``max_clique_cells``.
@@ -94,7 +94,7 @@ def public_structure(
             declared = selection.declared_covariates(dictionary, domain, time)
             exclude = selection.outcome_exclusions(time, dictionary, domain) | set(declared)
             chosen = declared + selection.survival_covariates(
-                (time, event), scores, k=max(0, n_covariates - len(declared)), exclude=exclude
+                (time, event), scores, k=n_covariates, exclude=exclude
             )
         else:
             chosen = [c for c in (covariates or ()) if c in domain]

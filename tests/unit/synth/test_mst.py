@@ -164,7 +164,7 @@ def test_selection_uses_noisy_answers_only(small_dictionary, aml_data, fitted, f
     assert synth.cliques_ == reference.cliques_
 
 
-def test_declared_survival_covariates_come_first_and_auto_fills_the_rest(small_dictionary):
+def test_declared_survival_covariates_come_first_then_the_noisy_choice(small_dictionary):
     # Setup: noisy scores that favour npm1, tp53 and sex; the dictionary declares age
     import dataclasses
 
@@ -186,9 +186,10 @@ def test_declared_survival_covariates_come_first_and_auto_fills_the_rest(small_d
                              max_clique_cells=50_000)
         return [c[2] for c in s.triples if c[:2] == (pair.time, pair.event)]
 
-    # Run / Assert: age although its noisy score is negative, then the best scored
-    assert triples(declared, 3) == ["age", "npm1", "tp53"]
-    assert triples(declared, 1) == ["age"]
+    # Run / Assert: age although its noisy score is negative, then the n best scored others
+    assert triples(declared, 3) == ["age", "npm1", "tp53", "sex"]
+    assert triples(declared, 1) == ["age", "npm1"]
+    assert triples(declared, 0) == ["age"]
     assert triples(plain, 3) == ["npm1", "tp53", "sex"]
 
 
