@@ -139,12 +139,19 @@ class Dictionary:
                     f"{self.source}: survival event '{pair.event}' is not a boolean variable",
                     fix="name a boolean variable under survival: event",
                 )
-            for name in pair.covariates:
-                if name not in by_name or name in (pair.time, pair.event):
+        outcomes = {c for p in self.survival for c in (p.time, p.event)} | set(self.targets)
+        for pair in self.survival:
+            for i, name in enumerate(pair.covariates):
+                problem = ("not a variable" if name not in by_name
+                           else "the pair's own column" if name in (pair.time, pair.event)
+                           else "a survival column or a target: an outcome, not a covariate"
+                           if name in outcomes
+                           else "listed twice" if name in pair.covariates[:i] else "")
+                if problem:
                     raise DictionaryError(
                         f"{self.source}: covariate '{name}' of survival time '{pair.time}' is "
-                        + ("the pair's own column" if name in by_name else "not a variable"),
-                        fix="list other variables of the dictionary under covariates",
+                        f"{problem}",
+                        fix="list each baseline variable once under covariates",
                     )
         self._check_targets(by_name)
         kinds = {v.name: _RULE_KIND[v.type] for v in self.variables}

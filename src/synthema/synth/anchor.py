@@ -112,8 +112,20 @@ def triple_groups(domain: Domain, probabilities: Mapping[str, np.ndarray],
     return {n: code_groups(domain[n], probabilities[n]) for n in domain.names if n in names}
 
 
-def covariates(dictionary: Dictionary, domain: Domain, time: str) -> list[str]:
-    """Every attribute a survival time's anchor may hold: outside its group, the survival
-    columns and the targets (:func:`synthema.synth.selection.outcome_exclusions`)."""
+#: most covariates an anchor of independent marginals holds per survival pair: each triple
+#: shares the budget, and the cohorts where the anchor helps have 3 to 7 (docs/benchmarks.md)
+MAX_COVARIATES = 8
+
+
+def covariates(dictionary: Dictionary, domain: Domain, time: str, *,
+               limit: int = MAX_COVARIATES) -> list[str]:
+    """The attributes a survival time's anchor holds, at most ``limit``: the covariates the
+    dictionary declares for the pair, then the others in the dictionary's order, outside the
+    time's group, the survival columns and the targets
+    (:func:`synthema.synth.selection.outcome_exclusions`). Independent marginals have no noisy
+    pair answers to choose by; a wide dictionary with few patients keeps the first ``limit``.
+    """
     exclude = selection.outcome_exclusions(time, dictionary, domain)
-    return [n for n in domain.names if n not in exclude]
+    declared = selection.declared_covariates(dictionary, domain, time)
+    others = [n for n in domain.names if n not in exclude and n not in declared]
+    return (declared + others)[:limit]

@@ -11,8 +11,9 @@ With ``survival_anchor=True`` (what ``auto`` fits when it settles on independent
 a dictionary with survival pairs) half of ρ goes to the one-way marginals and half to each
 survival pair: the pair itself on the model's bins (so the Kaplan-Meier curve comes from the
 joint of time and event, not from two independent columns) and its association with every
-covariate on coarse groups of bins (:mod:`synthema.synth.anchor`); the model is then fitted
-with mbi like MST's. Everything else stays independent.
+covariate on coarse groups of bins (:mod:`synthema.synth.anchor`: the declared covariates,
+then the others in the dictionary's order, at most eight); the model is then fitted with mbi
+like MST's. Everything else stays independent.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ class IndependentSynthesizer(PGMSynthesizer):
                     structure.triples.append(clique)
         grouped = structure.triples if anchor.applies(source, budget.private) else []
         fine = [c for c in structure.cliques if c not in grouped]
-        fine += [p for p in pairs if p not in fine]
+        fine += [p for p in pairs if not any(set(p) <= set(c) for c in fine)]
         n = len(fine) + len(grouped)
         sigma = budget.sigma(budget.remaining, n) if budget.private else 0.0
         measured = budget.measure(source, fine, sigma=sigma,

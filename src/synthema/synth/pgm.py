@@ -290,6 +290,9 @@ def quick_model(
     sums: dict[tuple[str, ...], np.ndarray] = {}
     weights: dict[tuple[str, ...], float] = {}
     for m in measurements:
+        if m.groups is not None:
+            raise ValueError(f"quick_model needs marginals on the model's cells, not on groups "
+                             f"({m.clique})")
         counts = np.clip(m.noisy_counts.astype(np.float64), 0, None)
         if counts.sum() <= 0:
             continue

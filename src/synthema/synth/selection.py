@@ -211,6 +211,9 @@ def fit_error(
     noise of scale σ each coarse cell pooling m fine cells has noise variance σ²·m, which is
     subtracted; with exact answers (σ = 0) the fine grid is used.
     """
+    if answer.groups is not None:
+        raise ValueError(f"fit_error needs a marginal on the model's cells, not on groups "
+                         f"({answer.clique})")
     shape = tuple(domain[a].size for a in answer.clique)
     diff = answer.noisy_counts.astype(np.float64).reshape(shape) - np.reshape(estimate, shape)
     sigma = answer.stddev

@@ -96,6 +96,10 @@ def test_round_trip_through_yaml(tmp_path):
          r"covariate 'agee' of survival time 'os_days' is not a variable"),
         (lambda r: r["survival"][0].update(covariates=["os_status"]),
          r"covariate 'os_status' .* is the pair's own column"),
+        (lambda r: r["survival"][0].update(covariates=["age", "age"]),
+         r"covariate 'age' .* is listed twice"),
+        (lambda r: r["survival"][0].update(covariates=["efs_days"]) or r.update(
+            targets=["efs_days"]), r"covariate 'efs_days' .* an outcome, not a covariate"),
         (lambda r: r["survival"][0].update(covariates="age"),
          r"covariates of survival time 'os_days' are not a list.*covariates: \[age"),
     ],

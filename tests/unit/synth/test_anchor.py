@@ -226,3 +226,68 @@ def test_mbi_fits_the_group_sums_it_is_given():
     deaths = table[:, 1, :].sum(axis=0)  # by age group (dead = True is the second code)
     alive = table[:, 0, :].sum(axis=0)
     assert deaths[2] / (deaths[2] + alive[2]) > deaths[0] / (deaths[0] + alive[0]) + 0.2
+
+
+def test_a_wide_dictionary_anchors_its_declared_covariates_then_a_few_others():
+    # Setup: the AML dictionary (146 variables; declares age and ELN 2022 for OS)
+    from synthema.schema import load_dictionary
+    from synthema.stats import Domain
+
+    d = load_dictionary("aml")
+    domain = Domain.from_dictionary(d)
+
+    # Run
+    chosen = anchor.covariates(d, domain, "os_days")
+
+    # Assert: declared first, at most MAX_COVARIATES, none from the outcome group
+    assert chosen[:2] == ["age", "eln2022"]
+    assert len(chosen) == anchor.MAX_COVARIATES
+    assert not {c for c in chosen if d[c].group == d["os_days"].group}
+
+
+def test_public_bins_measure_each_triple_once_and_the_pair_inside_it(fixed_noise):
+    # Setup: on the dictionary's bins the triples are measured on the model's cells, and
+    # they hold the survival pair: it must not be measured (and paid for) again
+    d = _cohort_dictionary()
+    calls = []
+
+    class Spy:
+        def __init__(self, inner):
+            self.inner = inner
+
+        @property
+        def domain(self):
+            return self.inner.domain
+
+        def measure(self, cliques, *, sigma):
+            calls.append(list(cliques))
+            return self.inner.measure(cliques, sigma=sigma)
+
+    synth = IndependentSynthesizer(dictionary=d, epsilon=1.0, survival_anchor=True,
+                                   bins="public")
+
+    # Run
+    with fixed_noise(9):
+        synth.fit(Spy(CentralSource(_cohort(800, 9), d)))
+
+    # Assert: one-way marginals, then the three triples, nothing else
+    assert len(calls) == 2 and all(len(c) == 1 for c in calls[0])
+    assert sorted(calls[1]) == sorted([("time", "dead", "age"), ("time", "dead", "sex"),
+                                       ("time", "dead", "stage")])
+    assert synth.privacy_spent_["rho"] == pytest.approx(cdp_rho(1.0, 1e-6), rel=1e-6)
+
+
+def test_grouped_answers_are_refused_where_cells_are_needed():
+    from synthema.stats import Domain
+    from synthema.synth.pgm import quick_model
+    from synthema.synth.selection import fit_error
+
+    d = _cohort_dictionary()
+    domain = Domain.from_dictionary(d)
+    groups = (tuple(range(domain["sex"].size)), (0,) * (domain["stage"].size - 1) + (1,))
+    m = Measurement(("sex", "stage"), np.ones(domain["sex"].size * 2, dtype=int), 1.0, 0.5,
+                    groups=groups)
+    with pytest.raises(ValueError, match="not on groups"):
+        fit_error(m, np.zeros(domain.size(("sex", "stage"))), domain)
+    with pytest.raises(ValueError, match="not on groups"):
+        quick_model(domain, [m], [("sex", "stage")])
