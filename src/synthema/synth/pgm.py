@@ -153,17 +153,23 @@ def missing_estimates(
 
 
 def absent_missing(
-    domain: Domain, measurements: Sequence[Measurement], *, z: float = MISSING_Z
+    domain: Domain, measurements: Sequence[Measurement], *, z: float = MISSING_Z,
+    dictionary: Dictionary | None = None,
 ) -> dict[tuple[str, ...], np.ndarray]:
     """Structural zeros from the noisy answers: no missing values where the data show none.
 
     An attribute whose combined noisy missing count (:func:`missing_estimates`) is at most
     ``z`` standard deviations gets ``-inf`` on its missing code, so the model does not invent
     missing values out of noise; with exact counts that is exactly the attributes with no
-    missing value. Same one-way log-potential form as :func:`required_zeros`.
+    missing value. Same one-way log-potential form as :func:`required_zeros`. With a
+    ``dictionary``, each survival pair's time and event are decided together
+    (:func:`pooled_pairs`).
     """
     out = {}
-    for name, (count, sd) in missing_estimates(domain, measurements).items():
+    estimates = missing_estimates(domain, measurements)
+    if dictionary is not None:
+        estimates = pooled_pairs(estimates, dictionary)
+    for name, (count, sd) in estimates.items():
         if count <= z * sd:
             table = np.zeros(domain[name].size)
             table[domain[name].missing_code] = -np.inf
@@ -171,11 +177,44 @@ def absent_missing(
     return out
 
 
+def pooled_pairs(
+    estimates: dict[str, tuple[float, float]], dictionary: Dictionary
+) -> dict[str, tuple[float, float]]:
+    """``estimates`` with each survival pair's time and event given their pooled estimate.
+
+    A follow-up is recorded with both its time and its event, so they are missing together:
+    their two noisy missing counts estimate one number, and their inverse-variance mean (with
+    its smaller standard deviation) decides both. An exact count decides alone.
+
+    >>> from synthema.schema import Dictionary
+    >>> d = Dictionary.from_mapping({"name": "x", "version": 1, "variables": [
+    ...     {"name": "t", "type": "duration", "min": 0, "max": 9},
+    ...     {"name": "e", "type": "boolean"}], "survival": [{"time": "t", "event": "e"}]})
+    >>> out = pooled_pairs({"t": (90.0, 40.0), "e": (-10.0, 40.0)}, d)
+    >>> out["t"] == out["e"], out["t"][0], round(out["t"][1], 2)
+    (True, 40.0, 28.28)
+    """
+    out = dict(estimates)
+    for pair in dictionary.survival:
+        if pair.time not in out or pair.event not in out:
+            continue
+        (a, sa), (b, sb) = out[pair.time], out[pair.event]
+        if sa == 0 or sb == 0:
+            both = (a, 0.0) if sa == 0 else (b, 0.0)
+        else:
+            wa, wb = sa ** -2, sb ** -2
+            both = ((wa * a + wb * b) / (wa + wb), (wa + wb) ** -0.5)
+        out[pair.time] = out[pair.event] = both
+    return out
+
+
 def structural_zeros(
     domain: Domain, dictionary: Dictionary, measurements: Sequence[Measurement]
 ) -> dict[tuple[str, ...], np.ndarray]:
-    """:func:`required_zeros` (the dictionary) and :func:`absent_missing` (the noisy answers)."""
-    return {**absent_missing(domain, measurements), **required_zeros(domain, dictionary)}
+    """:func:`required_zeros` (the dictionary) and :func:`absent_missing` (the noisy answers,
+    each survival pair's time and event decided together: :func:`pooled_pairs`)."""
+    return {**absent_missing(domain, measurements, dictionary=dictionary),
+            **required_zeros(domain, dictionary)}
 
 
 def add_potentials(

@@ -159,3 +159,34 @@ def test_dpvae_samples_no_missing_where_its_one_way_answers_show_none(cohort, re
     assert len(flagged) >= 12 and not flagged & set(HOLEY)
     assert all(out[c].notna().all() for c in flagged)
     assert all(out[c].isna().any() for c in HOLEY)
+
+
+def test_a_survival_pairs_time_and_event_are_missing_together_or_not_at_all():
+    # Setup: one-way answers at sigma 20 (a single cell: sd 20); the time's missing count is
+    # noise that crossed 2 sd (50), its event's is 0: pooled, 25 against 2 x 14.1 -> complete.
+    # A second pair missing together in the data (300 and 310) stays missing.
+    from synthema.schema import Dictionary
+    from synthema.stats import Domain, Measurement
+    from synthema.synth.pgm import structural_zeros
+
+    d = Dictionary.from_mapping({"name": "p", "version": 1, "variables": [
+        {"name": "t", "type": "duration", "min": 0, "max": 9},
+        {"name": "e", "type": "boolean"},
+        {"name": "t2", "type": "duration", "min": 0, "max": 9},
+        {"name": "e2", "type": "boolean"}],
+        "survival": [{"time": "t", "event": "e"}, {"time": "t2", "event": "e2"}]})
+    domain = Domain.from_dictionary(d, max_bins=2)
+
+    def one(name, missing):
+        counts = np.full(domain[name].size, 400)
+        counts[domain[name].missing_code] = missing
+        return Measurement((name,), counts, stddev=20.0, rho_spent=0.001)
+
+    answers = [one("t", 50), one("e", 0), one("t2", 300), one("e2", 310)]
+    # Run
+    alone = absent_missing(domain, answers)
+    together = structural_zeros(domain, d, answers)
+    # Assert: alone, the time keeps invented missing values; together, neither does
+    assert ("t",) not in alone and ("e",) in alone
+    assert ("t",) in together and ("e",) in together
+    assert ("t2",) not in together and ("e2",) not in together
