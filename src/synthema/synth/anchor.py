@@ -47,8 +47,8 @@ def applies(fit_source: object, private: bool) -> bool:
     return private and isinstance(fit_source, RegroupedSource)
 
 
-def code_groups(attr: Attribute, probabilities: np.ndarray, *, groups: int = GROUPS,
-                fine: Attribute | None = None) -> tuple[int, ...]:
+def code_groups(attr: Attribute, probabilities: np.ndarray, *,
+                groups: int = GROUPS) -> tuple[int, ...]:
     """The group of each of ``attr``'s codes: up to ``groups`` runs of consecutive values of
     about equal mass under ``probabilities`` (noisy one-way estimates), *missing* last and
     alone. Attributes a source cannot regroup (categories, dates) keep one group per code.
@@ -110,6 +110,33 @@ def triple_groups(domain: Domain, probabilities: Mapping[str, np.ndarray],
     """:func:`code_groups` of every attribute of ``cliques``."""
     names = {a for c in cliques for a in c}
     return {n: code_groups(domain[n], probabilities[n]) for n in domain.names if n in names}
+
+
+def measure_structure(budget, source, domain: Domain, structure: selection.Structure,
+                      probabilities: Mapping[str, np.ndarray], *, rho: float, label: str,
+                      fine: str) -> list[Measurement]:
+    """Measure a structure's cliques with ``rho``, one noise scale for all.
+
+    Its survival triples go on groups of bins where the fit allows it (:func:`applies`; groups
+    from ``probabilities``, the noisy one-way estimates), every other clique on the model's
+    bins, and so does each clique the dictionary declares (``structure.declared``: survival
+    pairs, short rules' columns) that a grouped triple holds, so the Kaplan-Meier curve and
+    the rules keep the model's resolution. ``label`` and ``fine`` name the batches.
+    """
+    grouped = [c for c in structure.triples if c in structure.cliques] if applies(
+        source, budget.private) else []
+    cells = [c for c in structure.cliques if c not in grouped]
+    for part in structure.declared:
+        if any(set(part) <= set(c) for c in grouped) and not any(
+                set(part) <= set(c) for c in cells):
+            cells.append(part)
+    if not cells and not grouped:
+        return []
+    sigma = budget.sigma(rho, len(cells) + len(grouped))
+    measured = budget.measure(source, cells, sigma=sigma, label=f"{label}: {len(cells)} {fine}")
+    return measured + measure(
+        budget, source, grouped, triple_groups(domain, probabilities, grouped), sigma=sigma,
+        label=f"{label}: {len(grouped)} survival triples on groups of bins")
 
 
 #: most covariates an anchor of independent marginals holds per survival pair: each triple

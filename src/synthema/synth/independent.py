@@ -113,23 +113,15 @@ class IndependentSynthesizer(PGMSynthesizer):
         pairs = selection.survival_columns(dictionary, domain)
         for time, event in pairs:
             structure.add((time, event))
+        structure.declared += pairs
         for time, event in pairs:
             for x in anchor.covariates(dictionary, domain, time):
                 clique = (time, event, x)
-                if domain.size(clique) <= ANCHOR_MAX_CELLS and structure.add(
-                        clique, largest_node=largest, max_cells=ANCHOR_MAX_CELLS):
-                    structure.triples.append(clique)
-        grouped = structure.triples if anchor.applies(source, budget.private) else []
-        fine = [c for c in structure.cliques if c not in grouped]
-        fine += [p for p in pairs if not any(set(p) <= set(c) for c in fine)]
-        n = len(fine) + len(grouped)
-        sigma = budget.sigma(budget.remaining, n) if budget.private else 0.0
-        measured = budget.measure(source, fine, sigma=sigma,
-                                  label=f"independent: {len(fine)} survival marginals")
-        measured += anchor.measure(
-            budget, source, grouped,
-            anchor.triple_groups(domain, one_way_probabilities(ones, domain), grouped),
-            sigma=sigma, label=f"independent: {len(grouped)} survival triples on groups of bins")
+                structure.add_triple(clique, domain.size(clique), largest_node=largest,
+                                     max_cells=ANCHOR_MAX_CELLS)
+        measured = anchor.measure_structure(
+            budget, source, domain, structure, one_way_probabilities(ones, domain),
+            rho=budget.remaining, label="independent", fine="survival marginals")
         cliques = list(dict.fromkeys(m.clique for m in measured))
         self.model_ = fit_model(
             domain, ones + measured, iters=ANCHOR_ITERS, tol=ANCHOR_TOL,

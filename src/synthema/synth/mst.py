@@ -87,8 +87,10 @@ def public_structure(
     pairs = selection.survival_columns(dictionary, domain)
     for time, event in pairs:
         structure.add((time, event))
+    structure.declared += pairs
     for clique in selection.rule_cliques(dictionary, domain, max_cells=max_clique_cells):
         structure.add(clique, largest_node=largest, max_cells=max_clique_cells)
+        structure.declared.append(clique)
     for time, event in pairs:
         if covariates == "auto":
             declared = selection.declared_covariates(dictionary, domain, time)
@@ -100,9 +102,8 @@ def public_structure(
             chosen = [c for c in (covariates or ()) if c in domain]
         for x in chosen:
             clique = (time, event, x)
-            if domain.size(clique) <= max_clique_cells and structure.add(
-                    clique, largest_node=largest, max_cells=max_clique_cells):
-                structure.triples.append(clique)
+            structure.add_triple(clique, domain.size(clique), largest_node=largest,
+                                 max_cells=max_clique_cells)
     for target in selection.target_columns(dictionary, domain):
         exclude = selection.outcome_exclusions(target, dictionary, domain)
         ranked = selection.survival_covariates((target,), scores, k=len(domain),
@@ -193,22 +194,8 @@ class MSTSynthesizer(PGMSynthesizer):
         structure, _ = self.select(fit, probabilities, total)
         cliques = list(structure.cliques)
         _LOG.info("MST selected %d cliques", len(cliques))
-        grouped = [c for c in structure.triples if c in cliques]
-        if not anchor.applies(source, budget.private):
-            grouped = []
-        fine = [c for c in cliques if c not in grouped]
-        for part in [c[:2] for c in grouped] + selection.rule_cliques(
-                dictionary, domain, max_cells=self.max_clique_cells):
-            # what a grouped triple subsumed (its survival pair, a rule's columns) stays fine
-            if any(set(part) <= set(c) for c in grouped) and not any(
-                    set(part) <= set(c) for c in fine):
-                fine.append(part)
-        sigma = budget.sigma(share, len(fine) + len(grouped)) if cliques else 0.0
-        measured = budget.measure(source, fine, sigma=sigma,
-                                  label=f"mst: {len(fine)} selected marginals")
-        measured += anchor.measure(
-            budget, source, grouped, anchor.triple_groups(domain, probabilities, grouped),
-            sigma=sigma, label=f"mst: {len(grouped)} survival triples on groups of bins")
+        measured = anchor.measure_structure(budget, source, domain, structure, probabilities,
+                                            rho=share, label="mst", fine="selected marginals")
         self.model_ = fit_model(
             domain,
             ones + measured,

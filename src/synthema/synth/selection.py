@@ -260,8 +260,12 @@ class Structure:
     def __init__(self, names: Iterable[str]) -> None:
         self.parent = {n: n for n in names}
         self.cliques: list[Clique] = []
-        #: the survival (time, event, X) triples accepted (MST measures them on groups)
+        #: the survival (time, event, X) triples accepted (measured on groups of bins when
+        #: private: :func:`synthema.synth.anchor.measure_structure`)
         self.triples: list[Clique] = []
+        #: cliques the dictionary declares (survival pairs, short rules' columns): measured on
+        #: the model's bins even where a triple measured on groups holds them
+        self.declared: list[Clique] = []
 
     def find(self, name: str) -> str:
         root = name
@@ -283,6 +287,18 @@ class Structure:
             if len(members) > 1 and not any(members <= set(c) for c in self.cliques):
                 return False
         return True
+
+    def add_triple(
+        self, clique: Clique, cells: int, *, largest_node: Callable[[list[Clique]], int],
+        max_cells: int,
+    ) -> bool:
+        """:meth:`add` a survival triple of ``cells`` cells (refused above ``max_cells``) and
+        record it in :attr:`triples`."""
+        if cells <= max_cells and self.add(clique, largest_node=largest_node,
+                                           max_cells=max_cells):
+            self.triples.append(tuple(clique))
+            return True
+        return False
 
     def add(
         self,

@@ -245,23 +245,17 @@ def test_a_wide_dictionary_anchors_its_declared_covariates_then_a_few_others():
     assert not {c for c in chosen if d[c].group == d["os_days"].group}
 
 
-def test_public_bins_measure_each_triple_once_and_the_pair_inside_it(fixed_noise):
+def test_public_bins_measure_each_triple_once_and_the_pair_inside_it(fixed_noise,
+                                                                       other_source):
     # Setup: on the dictionary's bins the triples are measured on the model's cells, and
     # they hold the survival pair: it must not be measured (and paid for) again
     d = _cohort_dictionary()
     calls = []
 
-    class Spy:
-        def __init__(self, inner):
-            self.inner = inner
-
-        @property
-        def domain(self):
-            return self.inner.domain
-
+    class Spy(other_source):
         def measure(self, cliques, *, sigma):
             calls.append(list(cliques))
-            return self.inner.measure(cliques, sigma=sigma)
+            return super().measure(cliques, sigma=sigma)
 
     synth = IndependentSynthesizer(dictionary=d, epsilon=1.0, survival_anchor=True,
                                    bins="public")
