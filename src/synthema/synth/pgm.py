@@ -110,14 +110,17 @@ MISSING_Z = 2.0
 
 
 def missing_estimates(
-    domain: Domain, measurements: Sequence[Measurement]
+    domain: Domain, measurements: Sequence[Measurement], *,
+    together: Sequence[Sequence[str]] = (),
 ) -> dict[str, tuple[float, float]]:
     """Each attribute's noisy count of the *missing* code and that count's standard deviation.
 
     Every measurement whose clique holds the attribute is summed over the other attributes
     (its missing cell then carries ``stddev * sqrt(cells summed)`` of noise) and the sums are
     combined by inverse-variance weights. An exact measurement (``stddev == 0``) decides alone.
-    Post-processing only: no budget.
+    The attributes of each group in ``together`` are missing together (a survival pair's time
+    and event: a follow-up is recorded with both), so their sums estimate one count and are
+    combined into one estimate for all of them. Post-processing only: no budget.
 
     >>> from synthema.stats import Measurement
     >>> d = Domain.from_dictionary(Dictionary.from_mapping({"name": "t", "version": "1",
@@ -127,6 +130,13 @@ def missing_estimates(
     >>> count, sd = missing_estimates(d, twice)["a"]
     >>> count, round(sd, 4)  # two equal measurements: their mean, with 2 / sqrt(2) of noise
     (2.0, 1.4142)
+    >>> d2 = Domain.from_dictionary(Dictionary.from_mapping({"name": "t", "version": "1",
+    ...     "variables": [{"name": n, "type": "boolean"} for n in ("a", "b")]}))
+    >>> ab = [Measurement(("a",), np.array([50, 40, 9]), 4.0, 0.1),
+    ...       Measurement(("b",), np.array([50, 50, -1]), 4.0, 0.1)]
+    >>> est = missing_estimates(d2, ab, together=[("a", "b")])
+    >>> est["a"] == est["b"], est["a"][0], round(est["a"][1], 4)
+    (True, 4.0, 2.8284)
     """
     sums: dict[str, list[tuple[float, float]]] = {}
     for m in measurements:
@@ -140,6 +150,11 @@ def missing_estimates(
             cells = table.size // shape[axis]
             missing = np.take(table, groups[axis][code], axis=axis).sum()
             sums.setdefault(name, []).append((float(missing), m.stddev * np.sqrt(cells)))
+    for group in together:
+        names = [n for n in group if n in sums]
+        pooled = [pair for n in names for pair in sums[n]]
+        for n in names:
+            sums[n] = pooled
     out = {}
     for name, pairs in sums.items():
         exact = [v for v, sd in pairs if sd == 0]
@@ -163,13 +178,11 @@ def absent_missing(
     missing values out of noise; with exact counts that is exactly the attributes with no
     missing value. Same one-way log-potential form as :func:`required_zeros`. With a
     ``dictionary``, each survival pair's time and event are decided together
-    (:func:`pooled_pairs`).
+    (``missing_estimates(together=...)``).
     """
     out = {}
-    estimates = missing_estimates(domain, measurements)
-    if dictionary is not None:
-        estimates = pooled_pairs(estimates, dictionary)
-    for name, (count, sd) in estimates.items():
+    pairs = [(p.time, p.event) for p in dictionary.survival] if dictionary is not None else []
+    for name, (count, sd) in missing_estimates(domain, measurements, together=pairs).items():
         if count <= z * sd:
             table = np.zeros(domain[name].size)
             table[domain[name].missing_code] = -np.inf
@@ -177,42 +190,11 @@ def absent_missing(
     return out
 
 
-def pooled_pairs(
-    estimates: dict[str, tuple[float, float]], dictionary: Dictionary
-) -> dict[str, tuple[float, float]]:
-    """``estimates`` with each survival pair's time and event given their pooled estimate.
-
-    A follow-up is recorded with both its time and its event, so they are missing together:
-    their two noisy missing counts estimate one number, and their inverse-variance mean (with
-    its smaller standard deviation) decides both. An exact count decides alone.
-
-    >>> from synthema.schema import Dictionary
-    >>> d = Dictionary.from_mapping({"name": "x", "version": 1, "variables": [
-    ...     {"name": "t", "type": "duration", "min": 0, "max": 9},
-    ...     {"name": "e", "type": "boolean"}], "survival": [{"time": "t", "event": "e"}]})
-    >>> out = pooled_pairs({"t": (90.0, 40.0), "e": (-10.0, 40.0)}, d)
-    >>> out["t"] == out["e"], out["t"][0], round(out["t"][1], 2)
-    (True, 40.0, 28.28)
-    """
-    out = dict(estimates)
-    for pair in dictionary.survival:
-        if pair.time not in out or pair.event not in out:
-            continue
-        (a, sa), (b, sb) = out[pair.time], out[pair.event]
-        if sa == 0 or sb == 0:
-            both = (a, 0.0) if sa == 0 else (b, 0.0)
-        else:
-            wa, wb = sa ** -2, sb ** -2
-            both = ((wa * a + wb * b) / (wa + wb), (wa + wb) ** -0.5)
-        out[pair.time] = out[pair.event] = both
-    return out
-
-
 def structural_zeros(
     domain: Domain, dictionary: Dictionary, measurements: Sequence[Measurement]
 ) -> dict[tuple[str, ...], np.ndarray]:
     """:func:`required_zeros` (the dictionary) and :func:`absent_missing` (the noisy answers,
-    each survival pair's time and event decided together: :func:`pooled_pairs`)."""
+    each survival pair's time and event decided together)."""
     return {**absent_missing(domain, measurements, dictionary=dictionary),
             **required_zeros(domain, dictionary)}
 
