@@ -9,9 +9,13 @@ never a violation), tries in order:
 1. **redraw**: draw the numeric and date values of the broken rules' columns again within
    their bins (codes, hence every modelled marginal, unchanged), up to :data:`REDRAW_TRIES`
    times;
-2. **resample**: replace the row by a fresh model row that breaks nothing, for at most
-   :data:`RESAMPLE_ROUNDS` rounds (fewer when under :data:`MIN_ACCEPTANCE` of fresh rows are
-   valid: repairing is then the better use of time);
+2. **resample** (rejection sampling): replace the row by a fresh model row that breaks
+   nothing, in batches sized from the share of valid rows drawn so far, within a budget of
+   :data:`MAX_DRAWS` rows drawn per row asked for and :data:`RESAMPLE_ROUNDS` batches. The
+   rows kept are then drawn from the model *given that every rule holds*, which is the
+   distribution a model that knew the rules would sample; nothing is moved. It stops early
+   when under :data:`MIN_ACCEPTANCE` of drawn rows are valid (repairing is then the better
+   use of time);
 3. **repair**: a rule-aware local search (min-conflicts with WalkSAT noise, weighted by the
    model's conditionals; see :meth:`RuleEnforcer.repair_sweep`) over the rules split into
    clauses (:func:`clauses`), up to :data:`REPAIR_SWEEPS` sweeps; a ``required`` variable is
@@ -45,11 +49,14 @@ Draw = Callable[[int, np.random.Generator], np.ndarray]
 ConditionalLogp = Callable[[str, np.ndarray], np.ndarray]
 
 REDRAW_TRIES = 4
-RESAMPLE_ROUNDS = 2
+RESAMPLE_ROUNDS = 32
+MAX_DRAWS = 20  # rows drawn (first draw included) per row asked for, at most, before repair
+BATCH_MARGIN = 1.25  # a resampling batch expects this many valid rows per broken row
+MAX_BATCH = 50_000  # rows drawn at once, at most (bounds memory)
 REPAIR_SWEEPS = 16
 WALK_NOISE = 0.1
 NA_PENALTY = 0.5
-MIN_ACCEPTANCE = 0.2
+MIN_ACCEPTANCE = 0.05  # below this share of valid draws, repair instead
 MAX_CLAUSES = 32  # a rule is split into at most this many clauses for repair
 OUTCOMES = ("redrawn", "resampled", "repaired", "rejected")
 
@@ -424,18 +431,24 @@ class RuleEnforcer:
         codes, frame, bad, first = self.fresh(n, rng, tally)
         redrawn = first.any(axis=1) & ~bad.any(axis=1)
         tally.add("redrawn", first[redrawn])
+        # rejection sampling: broken rows are replaced by fresh valid ones, each batch sized
+        # from the share of valid rows seen so far, within a budget of MAX_DRAWS rows drawn per
+        # row asked for (the rows kept are then drawn from the model given that every rule holds)
+        drawn, valid_seen = n, int((~bad.any(axis=1)).sum())
         for _ in range(RESAMPLE_ROUNDS):
             slots = np.flatnonzero(bad.any(axis=1))
-            if not len(slots):
-                break
-            m = max(2 * len(slots), 16)
+            acceptance = valid_seen / max(drawn, 1)
+            budget = MAX_DRAWS * n - drawn
+            if not len(slots) or acceptance < MIN_ACCEPTANCE or budget < 1:
+                break  # the model rarely draws valid rows: repairing is the better use of time
+            m = int(min(max(np.ceil(BATCH_MARGIN * len(slots) / acceptance), 16), budget,
+                        MAX_BATCH))
             c2, f2, b2, first2 = self.fresh(m, rng, tally)
             valid = np.flatnonzero(~b2.any(axis=1))
+            drawn, valid_seen = drawn + m, valid_seen + len(valid)
             ok = valid[: len(slots)]
             if len(ok):
                 self._replace(codes, frame, bad, first, slots[: len(ok)], c2, f2, first2, ok, tally)
-            if len(valid) < MIN_ACCEPTANCE * m:
-                break  # the model rarely draws valid rows: repairing is the better use of time
         slots = np.flatnonzero(bad.any(axis=1))
         if len(slots):
             before = first[slots]

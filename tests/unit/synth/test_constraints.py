@@ -314,3 +314,93 @@ def test_repair_empties_details_one_at_a_time(monkeypatch):
     assert report["rules"]["no_flag_no_details"]["repaired"] > 150
     assert _violations(d, out) == 0
     assert out["a"].isna().all() and out["b"].isna().all()
+
+
+@pytest.fixture()
+def implication():
+    """Two independent fair booleans and the rule ``a => b``: a quarter of draws break it."""
+    d = Dictionary.from_mapping(
+        {
+            "name": "imp",
+            "version": 1,
+            "variables": [{"name": "a", "type": "boolean", "required": True},
+                          {"name": "b", "type": "boolean", "required": True}],
+            "rules": [{"name": "a_implies_b", "expr": "a => b"}],
+        }
+    )
+    domain = Domain.from_dictionary(d)
+    model = GraphicalModel.independent({"a": np.array([1.0, 1.0, 0.0]),
+                                        "b": np.array([1.0, 1.0, 0.0])})
+    return d, domain, model
+
+
+def test_broken_rows_are_redrawn_from_the_model_given_the_rules(implication):
+    # Setup: P(a) = 0.9 and P(b) = 0.2, independent: 72 % of draws break a => b. Given the
+    # rule, the valid cells (a, b), (not a, b), (not a, not b) have 0.18, 0.02, 0.08 over 0.28;
+    # a repair would instead move each (a, not b) row to one of its neighbours
+    d, domain, _ = implication
+    model = GraphicalModel.independent({"a": np.array([0.1, 0.9, 0.0]),
+                                        "b": np.array([0.8, 0.2, 0.0])})
+
+    # Run
+    out, report = enforce_rules(
+        lambda n, rng: model.sample(n, rng=rng),
+        model.conditional_logp,
+        domain=domain,
+        dictionary=d,
+        n=20_000,
+        rng=np.random.default_rng(5),
+    )
+
+    # Assert: nothing repaired, every broken row replaced by a fresh valid draw, and the cell
+    # shares are the conditional ones (sd of a share is at most 0.0034 here)
+    assert _violations(d, out) == 0
+    assert report["rows_repaired"] == 0 and report["rows_rejected"] == 0
+    assert report["rows_resampled"] == report["rules"]["a_implies_b"]["resampled"] > 12_000
+    shares = out.groupby(["a", "b"]).size() / len(out)
+    expected = pd.Series([0.08, 0.02, 0.18], index=shares.index) / 0.28
+    np.testing.assert_allclose(shares.to_numpy(), expected.to_numpy(), atol=0.015)
+
+
+def test_rejection_sampling_stays_within_its_draw_budget(implication, monkeypatch):
+    # Setup: at most 1.1 rows drawn per row asked for: the 10 % extra cannot replace the ~25 %
+    # broken rows, so the rest are repaired
+    d, domain, model = implication
+    monkeypatch.setattr(constraints, "MAX_DRAWS", 1.1)
+
+    # Run
+    out, report = enforce_rules(
+        lambda n, rng: model.sample(n, rng=rng),
+        model.conditional_logp,
+        domain=domain,
+        dictionary=d,
+        n=4_000,
+        rng=np.random.default_rng(6),
+    )
+
+    # Assert
+    assert _violations(d, out) == 0
+    assert report["rows_drawn"] <= 4_400
+    assert report["rows_repaired"] > 400 and report["rows_resampled"] > 0
+
+
+def test_low_acceptance_goes_to_repair_without_resampling(implication, monkeypatch):
+    # Setup: three quarters of the draws are valid; an acceptance floor above that sends
+    # every broken row to repair at once
+    d, domain, model = implication
+    monkeypatch.setattr(constraints, "MIN_ACCEPTANCE", 0.9)
+
+    # Run
+    out, report = enforce_rules(
+        lambda n, rng: model.sample(n, rng=rng),
+        model.conditional_logp,
+        domain=domain,
+        dictionary=d,
+        n=2_000,
+        rng=np.random.default_rng(7),
+    )
+
+    # Assert
+    assert _violations(d, out) == 0
+    assert report["rows_drawn"] == 2_000 and report["rows_resampled"] == 0
+    assert report["rows_repaired"] > 300
