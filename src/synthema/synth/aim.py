@@ -46,6 +46,8 @@ from synthema.synth.base import FitContext
 from synthema.synth.bins import is_bins
 from synthema.synth.graphical_model import GraphicalModel
 from synthema.synth.pgm import (
+    ITERS,
+    TOL,
     PGMSynthesizer,
     estimated_total,
     fit_model,
@@ -136,8 +138,8 @@ class AIMSynthesizer(PGMSynthesizer):
         bins: str = "adaptive",
         rounds: int = 3,
         cliques_per_round: int | str = "auto",
-        iters: int = 3000,
-        tol: float = 2e-3,
+        iters: int = ITERS,
+        tol: float = TOL,
         max_candidates: int = 1000,
         max_clique_cells: int = 20_000,
         survival_covariates: str | Sequence[str] | None = "auto",

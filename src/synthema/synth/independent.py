@@ -26,6 +26,9 @@ from synthema.synth.base import FitContext
 from synthema.synth.bins import is_bins
 from synthema.synth.graphical_model import GraphicalModel
 from synthema.synth.pgm import (
+    ITERS,
+    MAX_CLIQUE_CELLS,
+    TOL,
     PGMSynthesizer,
     fit_model,
     one_way_probabilities,
@@ -35,10 +38,6 @@ from synthema.synth.rule_cells import rule_zeros
 
 #: share of ρ the one-way marginals get when the survival anchor takes the rest
 ANCHOR_ONE_WAY_SHARE = 0.5
-#: mbi iterations and tolerance of an anchored fit (MST's defaults)
-ANCHOR_ITERS, ANCHOR_TOL = 3000, 2e-3
-#: largest junction-tree node (cells) the anchor's triples may build (MST's default)
-ANCHOR_MAX_CELLS = 50_000
 
 
 class IndependentSynthesizer(PGMSynthesizer):
@@ -118,13 +117,13 @@ class IndependentSynthesizer(PGMSynthesizer):
             for x in anchor.covariates(dictionary, domain, time):
                 clique = (time, event, x)
                 structure.add_triple(clique, domain.size(clique), largest_node=largest,
-                                     max_cells=ANCHOR_MAX_CELLS)
+                                     max_cells=MAX_CLIQUE_CELLS)
         measured = anchor.measure_structure(
             budget, source, domain, structure, one_way_probabilities(ones, domain),
             rho=budget.remaining, label="independent", fine="survival marginals")
         cliques = list(dict.fromkeys(m.clique for m in measured))
         self.model_ = fit_model(
-            domain, ones + measured, iters=ANCHOR_ITERS, tol=ANCHOR_TOL,
+            domain, ones + measured, iters=ITERS, tol=TOL,
             zeros=structural_zeros(domain, dictionary, ones + measured),
             forbidden=rule_zeros(dictionary, domain, cliques))
         self.cliques_ = list(structure.cliques)

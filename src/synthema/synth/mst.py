@@ -43,6 +43,9 @@ from synthema.synth import anchor, selection
 from synthema.synth.base import FitContext
 from synthema.synth.bins import is_bins
 from synthema.synth.pgm import (
+    ITERS,
+    MAX_CLIQUE_CELLS,
+    TOL,
     PGMSynthesizer,
     estimated_total,
     fit_model,
@@ -165,12 +168,12 @@ class MSTSynthesizer(PGMSynthesizer):
         delta: float = 1e-6,
         random_state: int | None = None,
         bins: str = "adaptive",
-        iters: int = 3000,
-        tol: float = 2e-3,
+        iters: int = ITERS,
+        tol: float = TOL,
         max_candidates: int = 1000,
         survival_covariates: str | Sequence[str] | None = "auto",
         n_covariates: int = 3,
-        max_clique_cells: int = 50_000,
+        max_clique_cells: int = MAX_CLIQUE_CELLS,
         rules_in_model: bool = True,
     ) -> None:
         super().__init__(

@@ -23,6 +23,11 @@ from synthema.synth.rule_cells import rule_zeros
 
 _LOG = logging.getLogger(__name__)
 
+#: mbi mirror-descent iterations and early-stopping tolerance of every PGM fit by default
+ITERS, TOL = 3000, 2e-3
+#: largest junction-tree node (cells) a model's cliques may build, by default
+MAX_CLIQUE_CELLS = 50_000
+
 
 def is_positive_int(value: object) -> bool:
     """Parameter check: an int >= 1 (not a bool)."""
