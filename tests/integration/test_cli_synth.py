@@ -5,6 +5,8 @@ A small simulated AML cohort projected onto 11 variables (7 clinical rules) keep
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -66,6 +68,9 @@ def test_fit_prints_the_budget_spent_and_saves_the_model(mst_model):
     assert "zCDP" in out and "mst" in out
     assert "NOT PRIVATE" not in out
     assert "fitted mst on 300 patients from 3 file(s)" in out
+    # where the time went: measuring, compiling, iterating (counted)
+    assert "time: measuring " in out and "compiling the estimation" in out
+    assert re.search(r"mirror descent to \d+ iterations \d+\.\d s", out)
 
 
 def test_the_default_method_is_auto_and_its_choice_is_printed_and_kept(cohort, tmp_path):
@@ -125,6 +130,7 @@ def test_sample_writes_rows_that_validate(cohort, mst_model, tmp_path):
     assert result.exit_code == 0, result.output
     assert "150 rows" in result.output
     assert "clinical rules" in result.output
+    assert re.search(r"time: sampling \d+\.\d s", result.output)
     frame = pd.read_csv(out)
     assert len(frame) == 150
     assert list(frame.columns) == list(cohort["dictionary"].columns)

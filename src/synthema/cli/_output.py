@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -18,6 +19,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from synthema.errors import SynthemaError
+
+if TYPE_CHECKING:
+    from synthema.synth.progress import Timeline
 
 # Tables stay readable when output is piped or captured (Rich would assume 80 columns).
 _WIDTH = None if sys.stdout.isatty() else 140
@@ -80,3 +84,59 @@ def num(value: Any) -> str:
     if value is None:
         return "-"
     return f"{float(value):.4g}"
+
+
+@contextmanager
+def live_progress(title: str) -> Iterator[Timeline]:
+    """Show what a fit or a sample is doing (stage, bar, count, time) while it runs.
+
+    The display is live on a terminal and removed at the end (nothing is printed when the
+    output is piped); the returned :class:`~synthema.synth.progress.Timeline` keeps each
+    stage's duration for :func:`stage_summary`.
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from synthema.synth.progress import Timeline, listening
+
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                   MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True)
+    task = bar.add_task(title, total=None)
+
+    def show(event) -> None:
+        bar.update(task, description=f"{title}: {event.stage}", total=event.total,
+                   completed=event.done or 0)
+
+    timeline = Timeline(forward=show)
+    with bar, listening(timeline):
+        yield timeline
+    timeline.close()
+
+
+def stage_summary(timeline: Timeline) -> str | None:
+    """One line: the seconds spent measuring, compiling, iterating, sampling and repairing."""
+    seconds = timeline.seconds_by_kind()
+    if not seconds:
+        return None
+    parts = []
+    for kind, s in seconds.items():
+        stages, done = timeline.count(kind)
+        if kind == "measure":
+            parts.append(f"measuring {stages} batch(es) of marginals {s:.1f} s")
+        elif kind == "compile":
+            parts.append(f"compiling the estimation + its first 50 iterations {s:.1f} s")
+        elif kind == "estimate":
+            parts.append(f"mirror descent to {done} iterations {s:.1f} s")
+        elif kind == "sample":
+            parts.append(f"sampling {s:.1f} s")
+        elif kind == "repair":
+            parts.append(f"repairing {s:.1f} s")
+        else:
+            parts.append(f"other {s:.1f} s")
+    return "time: " + ", ".join(parts)

@@ -7,7 +7,15 @@ from typing import Annotated, Any
 
 import typer
 
-from synthema.cli._output import console, friendly, num, rows_table, say
+from synthema.cli._output import (
+    console,
+    friendly,
+    live_progress,
+    num,
+    rows_table,
+    say,
+    stage_summary,
+)
 
 app = typer.Typer(
     help="Fit synthetic-data generators (differentially private) and sample from them.",
@@ -81,7 +89,7 @@ def synth_fit(
     """Fit a synthesizer on validated site files pooled at one trusted site; save the model."""
     from synthema.synth.files import fit_files
 
-    with console.status(f"fitting {method} on {len(files)} file(s)"):
+    with live_progress(f"fitting {method}") as timeline:
         fit = fit_files(files, dictionary=dictionary, out=out, method=method, epsilon=epsilon,
                         delta=delta, seed=seed, bins=bins)  # fmt: skip
     for path, patients in fit.files:
@@ -93,6 +101,8 @@ def synth_fit(
         f"{len(synth.dictionary_)} variables, in {fit.seconds:.1f} s",
         soft_wrap=True,
     )
+    if (line := stage_summary(timeline)) is not None:
+        say(line)
     print_privacy(synth)
     say(f"wrote {fit.path}")
 
@@ -148,9 +158,11 @@ def synth_sample(
     """Draw synthetic patients from a saved model; clinical rules are enforced and reported."""
     from synthema.synth.files import sample_file
 
-    with console.status(f"sampling {rows} rows from {model}"):
+    with live_progress("sampling") as timeline:
         sampled = sample_file(model, rows=rows, out=out, seed=seed)
     say(f"wrote {sampled.path} ({len(sampled.data)} rows, {sampled.data.shape[1]} columns)")
+    if (line := stage_summary(timeline)) is not None:
+        say(line)
     if sampled.sidecar is not None:
         say(f"wrote {sampled.sidecar} (how the rows were made: synthema evaluate reads it)")
     print_choice(sampled.synthesizer)

@@ -46,6 +46,7 @@ import numpy as np  # noqa: E402
 from mbi import estimation, junction_tree, marginal_loss  # noqa: E402
 
 from synthema.stats import Domain, Measurement  # noqa: E402
+from synthema.synth import progress  # noqa: E402
 
 _LOG = logging.getLogger(__name__)
 
@@ -189,9 +190,14 @@ def estimate(
         cells = model_cells(domain, cliques)
         _LOG.debug("mbi: %d cliques, junction tree of %d cells", len(cliques), cells)
     previous, stalls, done = math.inf, 0, 0
-    for _ in range(math.ceil(iters / estimation.CALLBACK_EVERY)):
+    blocks = math.ceil(iters / estimation.CALLBACK_EVERY)
+    text = f"estimating the model: mirror descent over {len(cliques)} cliques"
+    progress.stage(f"estimating the model: first {estimation.CALLBACK_EVERY} iterations "
+                   "(compiling them takes most of this)", kind="compile")
+    for _ in range(blocks):
         state = estimator._multi_step(state, loss_fn, total, constraints)
         done += estimation.CALLBACK_EVERY
+        progress.advance(text, done, blocks * estimation.CALLBACK_EVERY, kind="estimate")
         if done == estimation.CALLBACK_EVERY:
             _LOG.debug("mbi: first block done (includes compilation)")
         if tol > 0:

@@ -41,6 +41,7 @@ from synthema.errors import BudgetExceededError, NotFittedError, ParameterError,
 from synthema.privacy import ZCDPAccountant, cdp_epsilon, cdp_rho, gaussian_rho, sigma_for_rho
 from synthema.schema import Dictionary, load_dictionary
 from synthema.stats import CentralSource, Clique, Domain, Measurement, StatisticsSource
+from synthema.synth import progress
 
 _LOG = logging.getLogger(__name__)
 
@@ -125,6 +126,7 @@ class PrivacyBudget:
         cliques = [tuple(c) for c in cliques]
         if not cliques:
             return []
+        progress.stage(f"{label}: {len(cliques)} marginal(s)", kind="measure")
         if not self.private:
             out = source.measure(cliques, sigma=0.0)
             self.exact_batches.append(label)

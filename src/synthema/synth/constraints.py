@@ -42,6 +42,7 @@ from synthema.schema import Dictionary, Rule, VariableType
 from synthema.schema.rules import evaluate_rules
 from synthema.stats import Domain
 from synthema.stats.domain import orderings
+from synthema.synth import progress
 
 _LOG = logging.getLogger(__name__)
 
@@ -428,7 +429,10 @@ class RuleEnforcer:
     # -- the whole procedure ------------------------------------------------------------------
     def sample(self, n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
         tally = _Tally(tuple(r.name for r in self.parents))
+        text = f"sampling {n} rows that satisfy every rule"
+        progress.stage(text, kind="sample")
         codes, frame, bad, first = self.fresh(n, rng, tally)
+        progress.advance(text, n - int(bad.any(axis=1).sum()), n, kind="sample")
         redrawn = first.any(axis=1) & ~bad.any(axis=1)
         tally.add("redrawn", first[redrawn])
         # rejection sampling: broken rows are replaced by fresh valid ones, each batch sized
@@ -449,13 +453,18 @@ class RuleEnforcer:
             ok = valid[: len(slots)]
             if len(ok):
                 self._replace(codes, frame, bad, first, slots[: len(ok)], c2, f2, first2, ok, tally)
+            progress.advance(text, n - int(bad.any(axis=1).sum()), n, kind="sample")
         slots = np.flatnonzero(bad.any(axis=1))
         if len(slots):
             before = first[slots]
+            repair = f"repairing {len(slots)} row(s) that still break a rule"
+            progress.stage(repair, kind="repair")
             for _ in range(REPAIR_SWEEPS):
                 if not bad.any():
                     break
                 self.repair_sweep(codes, frame, bad, rng)
+                progress.advance(repair, len(slots) - int(bad[slots].any(axis=1).sum()),
+                                 len(slots), kind="repair")
                 _LOG.debug("repair sweep: %d row(s) still break a rule", int(bad.any(axis=1).sum()))
             still = bad[slots].any(axis=1)
             tally.add("repaired", before[~still])
