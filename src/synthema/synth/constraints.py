@@ -10,12 +10,14 @@ never a violation), tries in order:
    their bins (codes, hence every modelled marginal, unchanged), up to :data:`REDRAW_TRIES`
    times;
 2. **resample** (rejection sampling): replace the row by a fresh model row that breaks
-   nothing, in batches sized from the share of valid rows drawn so far, within a budget of
-   :data:`MAX_DRAWS` rows drawn per row asked for and :data:`RESAMPLE_ROUNDS` batches. The
-   rows kept are then drawn from the model *given that every rule holds*, which is the
-   distribution a model that knew the rules would sample; nothing is moved. It stops early
-   when under :data:`MIN_ACCEPTANCE` of drawn rows are valid (repairing is then the better
-   use of time);
+   nothing (after its own redraw), in batches sized from the share of valid rows drawn so
+   far, within a budget of :data:`MAX_DRAWS` rows drawn per row asked for (:data:`MIN_DRAWS`
+   at least) and :data:`RESAMPLE_ROUNDS` batches. For rules on codes (categories, booleans,
+   whole bins) the rows kept are then drawn from the model *given that every rule holds*,
+   and nothing is moved; a combination of bins where only some values satisfy a rule is kept
+   when one of the redraws finds such values, i.e. more often than its within-bin share (the
+   model knows bins, not values). It stops early when under :data:`MIN_ACCEPTANCE` of at
+   least :data:`MIN_DRAWS` drawn rows are valid (repairing is then the better use of time);
 3. **repair**: a rule-aware local search (min-conflicts with WalkSAT noise, weighted by the
    model's conditionals; see :meth:`RuleEnforcer.repair_sweep`) over the rules split into
    clauses (:func:`clauses`), up to :data:`REPAIR_SWEEPS` sweeps; a ``required`` variable is
@@ -23,9 +25,12 @@ never a violation), tries in order:
 4. **reject**: drop rows still broken; their places are filled with copies of random valid
    rows, so the output has exactly ``n`` rows (counted as ``rows_duplicated``).
 
-The output never violates a rule (checked once more at the end). The report (the
-synthesizer's ``sampling_report_``) counts, per rule, the drawn rows that broke it when first
-drawn and what then happened to them; nothing is dropped silently.
+Samples larger than :data:`MAX_BATCH` rows go through these steps in chunks of that size, so
+memory stays bounded. The output never violates a rule (checked once more at the end). The
+report (the synthesizer's ``sampling_report_``) counts, per rule, the drawn rows that broke it
+when first drawn and what then happened to them, and each row written that broke a rule when
+first drawn once, by what its place took (redrawn, resampled, repaired or rejected); nothing is
+dropped silently.
 """
 
 from __future__ import annotations
@@ -53,7 +58,8 @@ REDRAW_TRIES = 4
 RESAMPLE_ROUNDS = 32
 MAX_DRAWS = 20  # rows drawn (first draw included) per row asked for, at most, before repair
 BATCH_MARGIN = 1.25  # a resampling batch expects this many valid rows per broken row
-MAX_BATCH = 50_000  # rows drawn at once, at most (bounds memory)
+MAX_BATCH = 50_000  # rows drawn at once, at most (bounds memory; larger samples go in chunks)
+MIN_DRAWS = 1_000  # rows drawn before low acceptance may end resampling (and its least budget)
 REPAIR_SWEEPS = 16
 WALK_NOISE = 0.1
 NA_PENALTY = 0.5
@@ -418,42 +424,44 @@ class RuleEnforcer:
     @staticmethod
     def _replace(codes, frame, bad, first, take, c2, f2, first2, ok, tally) -> None:
         """Put fresh valid rows ``ok`` in the places ``take`` of broken ones."""
-        tally.add("resampled", first[take])
-        fixed2 = first2[ok].any(axis=1)
-        tally.add("redrawn", first2[ok][fixed2])
+        tally.add("resampled", first[take])  # a written row counts once, by what its slot took
         codes[take] = c2[ok]
         _copy_rows(frame, take, f2, ok)
         bad[take] = False
         first[take] = first2[ok]
 
-    # -- the whole procedure ------------------------------------------------------------------
-    def sample(self, n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
-        tally = _Tally(tuple(r.name for r in self.parents))
-        text = f"sampling {n} rows that satisfy every rule"
-        progress.stage(text, kind="sample")
+    def _sample_chunk(self, n: int, rng: np.random.Generator, tally: _Tally, text: str,
+                      offset: int, total: int) -> pd.DataFrame:
+        """``n`` valid rows (a chunk of at most :data:`MAX_BATCH`): drawn, then redrawn,
+        resampled, repaired or rejected as the module says; ``offset``/``total`` for progress."""
         codes, frame, bad, first = self.fresh(n, rng, tally)
-        progress.advance(text, n - int(bad.any(axis=1).sum()), n, kind="sample")
+        progress.advance(text, offset + n - int(bad.any(axis=1).sum()), total, kind="sample")
         redrawn = first.any(axis=1) & ~bad.any(axis=1)
         tally.add("redrawn", first[redrawn])
         # rejection sampling: broken rows are replaced by fresh valid ones, each batch sized
         # from the share of valid rows seen so far, within a budget of MAX_DRAWS rows drawn per
-        # row asked for (the rows kept are then drawn from the model given that every rule holds)
+        # row asked for (MIN_DRAWS at least). Low acceptance ends it only once MIN_DRAWS rows
+        # were seen, so a small sample is not sent to repair on the evidence of a few rows.
         drawn, valid_seen = n, int((~bad.any(axis=1)).sum())
-        for _ in range(RESAMPLE_ROUNDS):
+        budget = max(MAX_DRAWS * n, MIN_DRAWS)
+        rounds = 0
+        while rounds < RESAMPLE_ROUNDS:
             slots = np.flatnonzero(bad.any(axis=1))
-            acceptance = valid_seen / max(drawn, 1)
-            budget = MAX_DRAWS * n - drawn
-            if not len(slots) or acceptance < MIN_ACCEPTANCE or budget < 1:
+            acceptance = valid_seen / drawn
+            if not len(slots) or drawn >= budget:
+                break
+            if acceptance < MIN_ACCEPTANCE and drawn >= MIN_DRAWS:
                 break  # the model rarely draws valid rows: repairing is the better use of time
-            m = int(min(max(np.ceil(BATCH_MARGIN * len(slots) / acceptance), 16), budget,
-                        MAX_BATCH))
+            want = BATCH_MARGIN * len(slots) / max(acceptance, MIN_ACCEPTANCE, 1e-3)
+            m = int(min(max(np.ceil(want), 16), budget - drawn, MAX_BATCH))
+            rounds += m < MAX_BATCH  # a batch cut to MAX_BATCH is part of a longer round
             c2, f2, b2, first2 = self.fresh(m, rng, tally)
             valid = np.flatnonzero(~b2.any(axis=1))
             drawn, valid_seen = drawn + m, valid_seen + len(valid)
             ok = valid[: len(slots)]
             if len(ok):
                 self._replace(codes, frame, bad, first, slots[: len(ok)], c2, f2, first2, ok, tally)
-            progress.advance(text, n - int(bad.any(axis=1).sum()), n, kind="sample")
+            progress.advance(text, offset + n - int(bad.any(axis=1).sum()), total, kind="sample")
         slots = np.flatnonzero(bad.any(axis=1))
         if len(slots):
             before = first[slots]
@@ -486,7 +494,21 @@ class RuleEnforcer:
                     "of valid rows (see sampling_report_)",
                     len(rejected),
                 )
-        frame = frame.reset_index(drop=True)
+        return frame.reset_index(drop=True)
+
+    # -- the whole procedure ------------------------------------------------------------------
+    def sample(self, n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
+        tally = _Tally(tuple(r.name for r in self.parents))
+        text = f"sampling {n} rows that satisfy every rule"
+        progress.stage(text, kind="sample")
+        sizes = [MAX_BATCH] * (n // MAX_BATCH) + ([n % MAX_BATCH] if n % MAX_BATCH else [])
+        frames, written = [], 0
+        for size in sizes:  # larger samples go in chunks of MAX_BATCH rows (bounded memory)
+            frames.append(self._sample_chunk(size, rng, tally, text, written, n))
+            written += size
+        if not frames:
+            frames = [self.decode(self.draw(0, rng), rng)]
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         final = self.violations(frame)
         # defensive: never hand out a row that breaks a rule or lacks a required value
         broken = final.any(axis=1) | frame[self.required].isna().to_numpy().any(axis=1)

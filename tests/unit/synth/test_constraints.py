@@ -404,3 +404,77 @@ def test_low_acceptance_goes_to_repair_without_resampling(implication, monkeypat
     assert _violations(d, out) == 0
     assert report["rows_drawn"] == 2_000 and report["rows_resampled"] == 0
     assert report["rows_repaired"] > 300
+
+
+def test_a_small_sample_is_resampled_not_repaired_on_a_few_rows_evidence(implication):
+    # Setup: 72 % of draws break a => b; asking for one row at a time, the first draw alone
+    # (one row) says nothing about the acceptance: resampling must still run
+    d, domain, _ = implication
+    model = GraphicalModel.independent({"a": np.array([0.1, 0.9, 0.0]),
+                                        "b": np.array([0.8, 0.2, 0.0])})
+
+    # Run
+    reports = []
+    for seed in range(60):
+        out, report = enforce_rules(
+            lambda n, rng: model.sample(n, rng=rng),
+            model.conditional_logp,
+            domain=domain,
+            dictionary=d,
+            n=1 + seed % 3,
+            rng=np.random.default_rng(seed),
+        )
+        assert _violations(d, out) == 0
+        reports.append(report)
+
+    # Assert
+    assert sum(r["rows_repaired"] for r in reports) == 0
+    assert sum(r["rows_resampled"] for r in reports) > 60
+
+
+def test_each_row_written_is_counted_once():
+    # Setup: every draw falls in the bin 0..49 and must end at most 5: a redraw of the value
+    # finds one in about half the rows, the rest are resampled, and their replacements too were
+    # often fixed by a redraw (before, those rows were counted as redrawn *and* resampled)
+    d = Dictionary.from_mapping({"name": "one", "version": 1, "variables": [
+        {"name": "a", "type": "integer", "min": 0, "max": 99, "cut_points": [50],
+         "required": True}], "rules": [{"name": "small", "expr": "a <= 5"}]})
+    domain = Domain.from_dictionary(d, max_bins=2)
+    model = GraphicalModel.independent({"a": np.array([1.0, 0.0, 0.0])})
+
+    # Run
+    out, report = enforce_rules(
+        lambda n, rng: model.sample(n, rng=rng),
+        model.conditional_logp,
+        domain=domain,
+        dictionary=d,
+        n=1_000,
+        rng=np.random.default_rng(3),
+    )
+
+    # Assert: the outcomes are a breakdown of the rows written that broke the rule when first
+    # drawn (about 88 % of them; the other 12 % drew a value <= 5 at once)
+    outcomes = ("redrawn", "resampled", "repaired", "rejected")
+    assert 800 < sum(report[f"rows_{k}"] for k in outcomes) <= len(out) == 1_000
+    assert report["rows_redrawn"] > 300 and report["rows_resampled"] > 300
+    assert (out["a"] <= 5).all()
+
+
+def test_large_samples_are_drawn_in_chunks_of_bounded_size(implication, monkeypatch):
+    # Setup: chunks of 100 rows and batches of at most 100 rows
+    d, domain, model = implication
+    monkeypatch.setattr(constraints, "MAX_BATCH", 100)
+    sizes = []
+
+    def draw(n, rng):
+        sizes.append(n)
+        return model.sample(n, rng=rng)
+
+    # Run
+    out, report = enforce_rules(draw, model.conditional_logp, domain=domain, dictionary=d,
+                                n=1_050, rng=np.random.default_rng(4))
+
+    # Assert: every draw within the cap, all rows valid and counted, nothing repaired
+    assert max(sizes) <= 100 and sum(sizes) == report["rows_drawn"]
+    assert len(out) == report["rows"] == 1_050 and _violations(d, out) == 0
+    assert report["rows_repaired"] == 0 and report["rows_resampled"] > 150
