@@ -316,6 +316,13 @@ def test_repair_empties_details_one_at_a_time(monkeypatch):
     assert out["a"].isna().all() and out["b"].isna().all()
 
 
+def _enforce(model, domain, dictionary, *, n, seed):
+    """``enforce_rules`` on draws from ``model`` (its own conditionals for repair)."""
+    return enforce_rules(lambda m, rng: model.sample(m, rng=rng), model.conditional_logp,
+                         domain=domain, dictionary=dictionary, n=n,
+                         rng=np.random.default_rng(seed))
+
+
 @pytest.fixture()
 def implication():
     """Two independent fair booleans and the rule ``a => b``: a quarter of draws break it."""
@@ -343,14 +350,7 @@ def test_broken_rows_are_redrawn_from_the_model_given_the_rules(implication):
                                         "b": np.array([0.8, 0.2, 0.0])})
 
     # Run
-    out, report = enforce_rules(
-        lambda n, rng: model.sample(n, rng=rng),
-        model.conditional_logp,
-        domain=domain,
-        dictionary=d,
-        n=20_000,
-        rng=np.random.default_rng(5),
-    )
+    out, report = _enforce(model, domain, d, n=20_000, seed=5)
 
     # Assert: nothing repaired, every broken row replaced by a fresh valid draw, and the cell
     # shares are the conditional ones (sd of a share is at most 0.0034 here)
@@ -369,14 +369,7 @@ def test_rejection_sampling_stays_within_its_draw_budget(implication, monkeypatc
     monkeypatch.setattr(constraints, "MAX_DRAWS", 1.1)
 
     # Run
-    out, report = enforce_rules(
-        lambda n, rng: model.sample(n, rng=rng),
-        model.conditional_logp,
-        domain=domain,
-        dictionary=d,
-        n=4_000,
-        rng=np.random.default_rng(6),
-    )
+    out, report = _enforce(model, domain, d, n=4_000, seed=6)
 
     # Assert
     assert _violations(d, out) == 0
@@ -391,14 +384,7 @@ def test_low_acceptance_goes_to_repair_without_resampling(implication, monkeypat
     monkeypatch.setattr(constraints, "MIN_ACCEPTANCE", 0.9)
 
     # Run
-    out, report = enforce_rules(
-        lambda n, rng: model.sample(n, rng=rng),
-        model.conditional_logp,
-        domain=domain,
-        dictionary=d,
-        n=2_000,
-        rng=np.random.default_rng(7),
-    )
+    out, report = _enforce(model, domain, d, n=2_000, seed=7)
 
     # Assert
     assert _violations(d, out) == 0
@@ -416,14 +402,7 @@ def test_a_small_sample_is_resampled_not_repaired_on_a_few_rows_evidence(implica
     # Run
     reports = []
     for seed in range(60):
-        out, report = enforce_rules(
-            lambda n, rng: model.sample(n, rng=rng),
-            model.conditional_logp,
-            domain=domain,
-            dictionary=d,
-            n=1 + seed % 3,
-            rng=np.random.default_rng(seed),
-        )
+        out, report = _enforce(model, domain, d, n=1 + seed % 3, seed=seed)
         assert _violations(d, out) == 0
         reports.append(report)
 
@@ -443,14 +422,7 @@ def test_each_row_written_is_counted_once():
     model = GraphicalModel.independent({"a": np.array([1.0, 0.0, 0.0])})
 
     # Run
-    out, report = enforce_rules(
-        lambda n, rng: model.sample(n, rng=rng),
-        model.conditional_logp,
-        domain=domain,
-        dictionary=d,
-        n=1_000,
-        rng=np.random.default_rng(3),
-    )
+    out, report = _enforce(model, domain, d, n=1_000, seed=3)
 
     # Assert: the outcomes are a breakdown of the rows written that broke the rule when first
     # drawn (about 88 % of them; the other 12 % drew a value <= 5 at once)
