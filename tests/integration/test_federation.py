@@ -134,9 +134,18 @@ def test_noise_off_federated_equals_central_and_server_sees_only_sums(federation
 
 def test_noise_on_charges_each_ledger_exactly(federation):
     work, root = federation["work"], federation["root"]
+    lines: list[str] = []
     summary = deploy.run_fit(work, out=root / "eps1.synth", dictionary=federation["dictionary"],
-                             epsilon=1.0, seed=3, synth_options=OPTIONS)  # fmt: skip
+                             epsilon=1.0, seed=3, synth_options=OPTIONS,
+                             on_line=lines.append)  # fmt: skip
     rho = summary.privacy["rho"]
+    # the coordinator saw each stage of the fit as it started: measurements, then estimation
+    stages = [line for line in lines if line.startswith("synthema: ")]
+    measured = [i for i, line in enumerate(stages) if line.endswith("marginal(s)")]
+    compiled = [i for i, line in enumerate(stages) if "first 50 iterations" in line]
+    iterated = [i for i, line in enumerate(stages) if "mirror descent over" in line]
+    assert len(measured) == len(summary.rounds) and compiled and iterated
+    assert max(measured) < compiled[0] < iterated[0]
     assert summary.privacy["private"] and rho <= cdp_rho(1.0, 1e-6)
     for site in ("site_01", "site_02", "site_03"):
         with BudgetLedger(work / "ledgers" / f"{site}.sqlite") as ledger:

@@ -35,6 +35,19 @@ def _say(text: str) -> None:
     print(f"synthema: {text}", flush=True)  # noqa: T201 - reaches `flwr run --stream`
 
 
+class _StageLines:
+    """A progress listener that says each new stage of the fit once (a line per stage, so the
+    coordinator sees which measurement round or estimation step it is waiting for)."""
+
+    def __init__(self) -> None:
+        self.last: str | None = None
+
+    def __call__(self, event) -> None:
+        if event.stage != self.last:
+            self.last = event.stage
+            _say(event.stage)
+
+
 @dataclass
 class _Progress:
     """What the fit has learnt so far, so that a failure is reported with it."""
@@ -82,6 +95,7 @@ def federated_fit(grid: Grid, context: Context, progress: _Progress) -> FitSumma
     """
     from synthema.federation.source import FederatedSource
     from synthema.synth import create_synthesizer
+    from synthema.synth.progress import listening
 
     config = FitConfig.from_run_config(context.run_config)
     start = time.perf_counter()
@@ -92,7 +106,8 @@ def federated_fit(grid: Grid, context: Context, progress: _Progress) -> FitSumma
     )  # fmt: skip
     progress.source = FederatedSource(domain, transport, n_sites=config.n_sites,
                                       dropouts=config.dropouts)  # fmt: skip
-    synth.fit(progress.source)
+    with listening(_StageLines()):
+        synth.fit(progress.source)
     for r in progress.source.rounds:
         _say(f"round {r.round}: {r.marginals} marginals ({r.cells} cells) summed over "
              f"{len(r.contributors)}/{config.n_sites} sites in {r.seconds:.1f} s")  # fmt: skip
