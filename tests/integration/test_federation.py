@@ -141,7 +141,7 @@ def test_noise_on_charges_each_ledger_exactly(federation):
     rho = summary.privacy["rho"]
     # the coordinator saw each stage of the fit as it started: measurements, then estimation
     stages = [line for line in lines if line.startswith("synthema: ")]
-    measured = [i for i, line in enumerate(stages) if line.endswith("marginal(s)")]
+    measured = [i for i, line in enumerate(stages) if line.startswith("synthema: measuring ")]
     compiled = [i for i, line in enumerate(stages) if "first 50 iterations" in line]
     iterated = [i for i, line in enumerate(stages) if "mirror descent over" in line]
     assert len(measured) == len(summary.rounds) and compiled and iterated

@@ -126,7 +126,9 @@ class PrivacyBudget:
         cliques = [tuple(c) for c in cliques]
         if not cliques:
             return []
-        progress.stage(f"{label}: {len(cliques)} marginal(s)", kind="measure")
+        counted = any(ch.isdigit() for ch in label)  # most labels already give their count
+        progress.stage(f"measuring {label}" + ("" if counted else f" ({len(cliques)} marginals)"),
+                       kind="measure")
         if not self.private:
             out = source.measure(cliques, sigma=0.0)
             self.exact_batches.append(label)
