@@ -81,11 +81,19 @@ def test_the_noise_cannot_be_regenerated_from_the_model_file(tiny, release, tmp_
     recovered = [m.noisy_counts - discrete_gaussian(m.noisy_counts.shape, sigma=sigma, rng=rng)
                  for m in released]  # fmt: skip
 
-    # Assert: the file names the seed, yet the exact counts do not come back
+    # Assert: the file names the seed, yet the exact counts do not come back. Counted per cell:
+    # with the noise regenerated every cell comes back; with fresh noise a cell matches only by
+    # coincidence (about 1/(2σ√π), under 3 % here); a whole 3-cell marginal matching by chance
+    # happens about once in 20,000 runs, so whole marginals are checked from 10 cells up
     assert seed == 3 and sigma > 1
     truth = [exact._exact_counts(m.clique) for m in released]
-    matches = sum(np.array_equal(r, t) for r, t in zip(recovered, truth, strict=True))
-    assert matches == 0, f"{matches} of {len(truth)} marginals recovered exactly"
+    hits = sum(int((r == t).sum()) for r, t in zip(recovered, truth, strict=True))
+    cells = sum(t.size for t in truth)
+    assert hits < 0.5 * cells, f"{hits} of {cells} cells recovered exactly"
+    # and no marginal of 10 cells or more comes back whole (by chance: under 0.03 ** 10)
+    whole = [t.size for r, t in zip(recovered, truth, strict=True)
+             if t.size >= 10 and np.array_equal(r, t)]
+    assert any(t.size >= 10 for t in truth) and not whole, f"marginals recovered: {whole}"
 
 
 def test_a_neighbouring_dataset_is_not_revealed_by_the_difference_of_two_fits(tiny, release):
@@ -99,12 +107,17 @@ def test_a_neighbouring_dataset_is_not_revealed_by_the_difference_of_two_fits(ti
     _, on_d = release("independent", dictionary, data, seed=3)
     _, on_d1 = release("independent", dictionary, neighbour, seed=3)
 
-    # Assert: the difference is not the patient's one-hot vector (it was, for every marginal)
+    # Assert: the difference is not the patient's one-hot vector (it was, in every cell of every
+    # marginal); with fresh noise a cell of the difference equals it only by coincidence
     codes = CentralSource(patient, dictionary)
     onehot = [codes._exact_counts(m.clique) for m in on_d]
     diffs = [b.noisy_counts - a.noisy_counts for a, b in zip(on_d, on_d1, strict=True)]
-    exposed = sum(np.array_equal(d, o) for d, o in zip(diffs, onehot, strict=True))
-    assert exposed == 0, f"{exposed} marginals show the added patient exactly"
+    hits = sum(int((d == o).sum()) for d, o in zip(diffs, onehot, strict=True))
+    cells = sum(o.size for o in onehot)
+    assert hits < 0.5 * cells, f"{hits} of {cells} cells show the added patient exactly"
+    whole = [o.size for d, o in zip(diffs, onehot, strict=True)
+             if o.size >= 10 and np.array_equal(d, o)]
+    assert any(o.size >= 10 for o in onehot) and not whole, f"marginals exposed: {whole}"
 
 
 @pytest.mark.parametrize("method", PRIVATE)
