@@ -119,6 +119,17 @@ def live_progress(title: str) -> Iterator[Timeline]:
     timeline.close()
 
 
+#: how :func:`stage_summary` names each kind of stage ({stages}: how many, {done}: units done)
+_KIND_TEXT = {
+    "measure": "measuring {stages} batch(es) of marginals",
+    "compile": "compiling the estimation + its first 50 iterations",
+    "estimate": "mirror descent to {done} iterations",
+    "sample": "sampling",
+    "repair": "repairing",
+    "other": "other",
+}
+
+
 def stage_summary(timeline: Timeline) -> str | None:
     """One line: the seconds spent measuring, compiling, iterating, sampling and repairing."""
     seconds = timeline.seconds_by_kind()
@@ -127,16 +138,5 @@ def stage_summary(timeline: Timeline) -> str | None:
     parts = []
     for kind, s in seconds.items():
         stages, done = timeline.count(kind)
-        if kind == "measure":
-            parts.append(f"measuring {stages} batch(es) of marginals {s:.1f} s")
-        elif kind == "compile":
-            parts.append(f"compiling the estimation + its first 50 iterations {s:.1f} s")
-        elif kind == "estimate":
-            parts.append(f"mirror descent to {done} iterations {s:.1f} s")
-        elif kind == "sample":
-            parts.append(f"sampling {s:.1f} s")
-        elif kind == "repair":
-            parts.append(f"repairing {s:.1f} s")
-        else:
-            parts.append(f"other {s:.1f} s")
+        parts.append(f"{_KIND_TEXT[kind].format(stages=stages, done=done)} {s:.1f} s")
     return "time: " + ", ".join(parts)

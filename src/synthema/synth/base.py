@@ -126,9 +126,7 @@ class PrivacyBudget:
         cliques = [tuple(c) for c in cliques]
         if not cliques:
             return []
-        counted = any(ch.isdigit() for ch in label)  # most labels already give their count
-        progress.stage(f"measuring {label}" + ("" if counted else f" ({len(cliques)} marginals)"),
-                       kind="measure")
+        progress.stage(f"measuring {label} ({len(cliques)} marginals)", kind="measure")
         if not self.private:
             out = source.measure(cliques, sigma=0.0)
             self.exact_batches.append(label)

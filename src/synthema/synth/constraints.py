@@ -501,13 +501,9 @@ class RuleEnforcer:
         tally = _Tally(tuple(r.name for r in self.parents))
         text = f"sampling {n} rows that satisfy every rule"
         progress.stage(text, kind="sample")
-        sizes = [MAX_BATCH] * (n // MAX_BATCH) + ([n % MAX_BATCH] if n % MAX_BATCH else [])
-        frames, written = [], 0
-        for size in sizes:  # larger samples go in chunks of MAX_BATCH rows (bounded memory)
-            frames.append(self._sample_chunk(size, rng, tally, text, written, n))
-            written += size
-        if not frames:
-            frames = [self.decode(self.draw(0, rng), rng)]
+        # larger samples go in chunks of MAX_BATCH rows (bounded memory); n = 0 is one empty one
+        frames = [self._sample_chunk(min(MAX_BATCH, n - start), rng, tally, text, start, n)
+                  for start in range(0, max(n, 1), MAX_BATCH)]
         frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         final = self.violations(frame)
         # defensive: never hand out a row that breaks a rule or lacks a required value

@@ -64,6 +64,17 @@ def test_two_fits_with_the_same_seed_release_different_noise(method, tiny, relea
     assert any(not np.array_equal(a.noisy_counts, b.noisy_counts) for a, b in ones)
 
 
+def _assert_not_revealed(got: list[np.ndarray], hidden: list[np.ndarray]) -> None:
+    """Fewer than half of the cells of ``got`` equal ``hidden``'s (a coincidence per cell), and
+    no marginal of 10 cells or more equals it whole (by chance: under 0.03 ** 10)."""
+    hits = sum(int((g == h).sum()) for g, h in zip(got, hidden, strict=True))
+    cells = sum(h.size for h in hidden)
+    assert hits < 0.5 * cells, f"{hits} of {cells} cells revealed exactly"
+    whole = [h.size for g, h in zip(got, hidden, strict=True)
+             if h.size >= 10 and np.array_equal(g, h)]
+    assert any(h.size >= 10 for h in hidden) and not whole, f"marginals revealed: {whole}"
+
+
 def test_the_noise_cannot_be_regenerated_from_the_model_file(tiny, release, tmp_path):
     # Setup: a fit with a seed, saved; the attacker holds the file and the noisy answers
     dictionary, data = tiny
@@ -87,13 +98,7 @@ def test_the_noise_cannot_be_regenerated_from_the_model_file(tiny, release, tmp_
     # happens about once in 20,000 runs, so whole marginals are checked from 10 cells up
     assert seed == 3 and sigma > 1
     truth = [exact._exact_counts(m.clique) for m in released]
-    hits = sum(int((r == t).sum()) for r, t in zip(recovered, truth, strict=True))
-    cells = sum(t.size for t in truth)
-    assert hits < 0.5 * cells, f"{hits} of {cells} cells recovered exactly"
-    # and no marginal of 10 cells or more comes back whole (by chance: under 0.03 ** 10)
-    whole = [t.size for r, t in zip(recovered, truth, strict=True)
-             if t.size >= 10 and np.array_equal(r, t)]
-    assert any(t.size >= 10 for t in truth) and not whole, f"marginals recovered: {whole}"
+    _assert_not_revealed(recovered, truth)
 
 
 def test_a_neighbouring_dataset_is_not_revealed_by_the_difference_of_two_fits(tiny, release):
@@ -112,12 +117,7 @@ def test_a_neighbouring_dataset_is_not_revealed_by_the_difference_of_two_fits(ti
     codes = CentralSource(patient, dictionary)
     onehot = [codes._exact_counts(m.clique) for m in on_d]
     diffs = [b.noisy_counts - a.noisy_counts for a, b in zip(on_d, on_d1, strict=True)]
-    hits = sum(int((d == o).sum()) for d, o in zip(diffs, onehot, strict=True))
-    cells = sum(o.size for o in onehot)
-    assert hits < 0.5 * cells, f"{hits} of {cells} cells show the added patient exactly"
-    whole = [o.size for d, o in zip(diffs, onehot, strict=True)
-             if o.size >= 10 and np.array_equal(d, o)]
-    assert any(o.size >= 10 for o in onehot) and not whole, f"marginals exposed: {whole}"
+    _assert_not_revealed(diffs, onehot)
 
 
 @pytest.mark.parametrize("method", PRIVATE)
