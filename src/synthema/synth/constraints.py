@@ -447,9 +447,9 @@ class RuleEnforcer:
         rounds = 0
         while rounds < RESAMPLE_ROUNDS:
             slots = np.flatnonzero(bad.any(axis=1))
-            acceptance = valid_seen / drawn
             if not len(slots) or drawn >= budget:
                 break
+            acceptance = valid_seen / drawn
             if acceptance < MIN_ACCEPTANCE and drawn >= MIN_DRAWS:
                 break  # the model rarely draws valid rows: repairing is the better use of time
             want = BATCH_MARGIN * len(slots) / max(acceptance, MIN_ACCEPTANCE, 1e-3)
